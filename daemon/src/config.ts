@@ -1,0 +1,112 @@
+/**
+ * branchboxd's options: command-line flags over environment variables over defaults.
+ */
+import { homedir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { parseArgs } from 'node:util';
+import { isLogLevel, type LogLevel } from './runtime/log';
+
+/** The documented default WebSocket port; a free one is used when it is taken. */
+export const DEFAULT_PORT = 47815;
+export const DEFAULT_MAX_PAYLOAD = 4 * 1024 * 1024;
+export const DEFAULT_HEARTBEAT_MS = 30_000;
+
+export interface DaemonOptions {
+  readonly stateDir: string;
+  /** 0 picks a free port. */
+  readonly port: number;
+  /** Whether `port` is the default (then a taken port falls back to a free one). */
+  readonly portIsDefault: boolean;
+  readonly stdio: boolean;
+  readonly logLevel: LogLevel;
+  readonly logStderr: boolean;
+  readonly allowedOrigins: readonly string[];
+  readonly dockerHost: string | undefined;
+  readonly maxPayload: number;
+  readonly heartbeatMs: number;
+  /** Check every result against its schema before answering (tests). */
+  readonly validateResults: boolean;
+}
+
+export const USAGE = `Usage: branchboxd [options]
+
+The Branchbox daemon: owns Docker access and all state, speaks JSON-RPC 2.0 over
+WebSocket on 127.0.0.1 (token in the runtime file) and, with --stdio, over stdin/stdout.
+
+Options:
+  --state-dir DIR      state directory (env BRANCHBOX_STATE_DIR;
+                       default $XDG_STATE_HOME/branchbox or ~/.local/state/branchbox)
+  --port N             WebSocket port on 127.0.0.1 (env BRANCHBOX_PORT; default ${DEFAULT_PORT},
+                       falling back to a free port when taken; 0 = any free port)
+  --stdio              serve the protocol on stdin/stdout (Content-Length framing); when a
+                       daemon already owns the state directory, bridge to it instead
+  --log-level LEVEL    trace|debug|info|warn|error (env BRANCHBOX_LOG_LEVEL; default info)
+  --log-stderr         also write log lines to stderr
+  --allow-origin URL   allow WebSocket connections from this browser Origin (repeatable;
+                       env BRANCHBOX_ALLOWED_ORIGINS, comma-separated)
+  --docker-host URL    Docker engine to use (default: DOCKER_HOST, docker context, socket)
+  --version            print the version
+  --help               print this help
+`;
+
+export class UsageError extends Error {}
+
+export function defaultStateDir(env: NodeJS.ProcessEnv): string {
+  if (env.XDG_STATE_HOME) return join(env.XDG_STATE_HOME, 'branchbox');
+  return join(homedir(), '.local', 'state', 'branchbox');
+}
+
+function parsePort(text: string, source: string): number {
+  const port = Number(text);
+  if (!Number.isInteger(port) || port < 0 || port > 65535) throw new UsageError(`${source}: "${text}" is not a port (0-65535)`);
+  return port;
+}
+
+export function parseOptions(argv: string[], env: NodeJS.ProcessEnv): DaemonOptions | 'help' | 'version' {
+  let values;
+  try {
+    ({ values } = parseArgs({
+      args: argv,
+      strict: true,
+      options: {
+        'state-dir': { type: 'string' },
+        port: { type: 'string' },
+        stdio: { type: 'boolean' },
+        'log-level': { type: 'string' },
+        'log-stderr': { type: 'boolean' },
+        'allow-origin': { type: 'string', multiple: true },
+        'docker-host': { type: 'string' },
+        'heartbeat-ms': { type: 'string' },
+        version: { type: 'boolean' },
+        help: { type: 'boolean' },
+      },
+    }));
+  } catch (e) {
+    throw new UsageError((e as Error).message);
+  }
+  if (values.help) return 'help';
+  if (values.version) return 'version';
+
+  const portText = values.port ?? env.BRANCHBOX_PORT;
+  const logLevel = values['log-level'] ?? env.BRANCHBOX_LOG_LEVEL ?? 'info';
+  if (!isLogLevel(logLevel)) throw new UsageError(`--log-level: "${logLevel}" is not one of trace, debug, info, warn, error`);
+  const heartbeat = Number(values['heartbeat-ms'] ?? DEFAULT_HEARTBEAT_MS);
+  if (!Number.isInteger(heartbeat) || heartbeat < 100) throw new UsageError('--heartbeat-ms must be an integer >= 100');
+  const origins = [
+    ...(env.BRANCHBOX_ALLOWED_ORIGINS ?? '').split(',').map((o) => o.trim()).filter(Boolean),
+    ...(values['allow-origin'] ?? []),
+  ];
+  return {
+    stateDir: resolve(values['state-dir'] ?? env.BRANCHBOX_STATE_DIR ?? defaultStateDir(env)),
+    port: portText === undefined ? DEFAULT_PORT : parsePort(portText, values.port ? '--port' : 'BRANCHBOX_PORT'),
+    portIsDefault: portText === undefined,
+    stdio: values.stdio ?? false,
+    logLevel,
+    logStderr: values['log-stderr'] ?? false,
+    allowedOrigins: origins,
+    dockerHost: values['docker-host'],
+    maxPayload: DEFAULT_MAX_PAYLOAD,
+    heartbeatMs: heartbeat,
+    validateResults: env.BRANCHBOX_VALIDATE_RESULTS === '1',
+  };
+}

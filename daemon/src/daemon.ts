@@ -1,0 +1,153 @@
+/**
+ * The composition root of branchboxd: takes the state directory, opens the state store,
+ * connects to Docker, wires every handler into the dispatcher and serves it on the
+ * transports; and takes it all down again, in reverse, on shutdown.
+ */
+import { join } from 'node:path';
+import type { DaemonOptions } from './config';
+import { Dispatcher } from './rpc/dispatcher';
+import type { Handlers } from './rpc/handlers';
+import { Session } from './rpc/session';
+import { FrameReader, readFrames, stdioConnection } from './rpc/stdio';
+import type { Connection } from './rpc/transport';
+import { startWsServer, type WsServer } from './rpc/ws-server';
+import { lifecycleHandlers } from './methods/lifecycle';
+import { acquireInstanceLock } from './runtime/lock';
+import { createFileLogger, Redactor, type FileLogger } from './runtime/log';
+import { LogTap } from './runtime/log-tap';
+import { createToken, ensureStateDir, removeRuntimeFile, writeRuntimeFile } from './runtime/runtime-file';
+import { AuditTrail } from './state/audit';
+import { openStore } from './state/store';
+
+/** How long in-flight requests may take to finish once shutdown begins. */
+const SHUTDOWN_GRACE_MS = 5_000;
+
+export interface RunningDaemon {
+  readonly port: number;
+  readonly stateDir: string;
+  /** Resolves once the daemon has fully stopped. */
+  readonly stopped: Promise<void>;
+  shutdown(reason: string): Promise<void>;
+}
+
+export async function startDaemon(opts: DaemonOptions, version: string): Promise<RunningDaemon> {
+  ensureStateDir(opts.stateDir);
+  const lock = acquireInstanceLock(opts.stateDir);
+  const redactor = new Redactor();
+  const logTap = new LogTap();
+  let log: FileLogger | undefined;
+  const undo: (() => void | Promise<void>)[] = [() => lock.release()];
+  const unwind = async () => {
+    for (const step of undo.reverse()) await step();
+  };
+  try {
+    log = createFileLogger({
+      stateDir: opts.stateDir,
+      level: opts.logLevel,
+      mirrorToStderr: opts.logStderr,
+      redactor,
+      tap: (line) => logTap.write(line),
+    });
+    const logger = log;
+    undo.push(() => logger.close());
+    const store = openStore(join(opts.stateDir, 'state.db'), { log: logger });
+    undo.push(() => store.close());
+    const audit = new AuditTrail(store, redactor);
+
+    const sessions = new Set<Session>();
+    let shuttingDown = false;
+    let stopping: Promise<void> | undefined;
+    let resolveStopped!: () => void;
+    const stopped = new Promise<void>((r) => (resolveStopped = r));
+
+    const handlers: Handlers = {
+      ...lifecycleHandlers({
+        version,
+        stateDir: opts.stateDir,
+        database: { path: store.path, schemaVersion: store.schemaVersion },
+        dockerStatus: () => ({ available: false, reason: 'Docker support is not built into this daemon yet' }),
+        connectionCount: () => sessions.size,
+        logTap,
+        requestShutdown: (reason) => setImmediate(() => void shutdown(reason)),
+      }),
+    };
+    const dispatcher = new Dispatcher({
+      handlers,
+      log: logger,
+      audit: (entry) => audit.record(entry),
+      isShuttingDown: () => shuttingDown,
+      validateResults: opts.validateResults,
+    });
+
+    const accept = (connection: Connection) => {
+      const session = new Session(connection, logger.child({ conn: connection.label }));
+      sessions.add(session);
+      logger.debug('connection opened', { conn: connection.label });
+      return {
+        message: (text: string) => void dispatcher.receive(text, session),
+        closed: () => {
+          sessions.delete(session);
+          session.close();
+        },
+      };
+    };
+
+    const token = createToken();
+    let ws: WsServer | undefined;
+    try {
+      ws = await startWsServer({
+        port: opts.port,
+        fallbackToFreePort: opts.portIsDefault,
+        token,
+        allowedOrigins: opts.allowedOrigins,
+        maxPayload: opts.maxPayload,
+        heartbeatMs: opts.heartbeatMs,
+        log: logger,
+        accept,
+      });
+    } catch (e) {
+      throw new Error(`Cannot listen on 127.0.0.1:${opts.port}: ${(e as Error).message}`);
+    }
+    const server = ws;
+    undo.push(() => server.close({ terminate: true }));
+    writeRuntimeFile(opts.stateDir, { port: server.port, token, pid: process.pid, version });
+    undo.push(() => void removeRuntimeFile(opts.stateDir));
+    logger.info('branchboxd started', { version, port: server.port, stateDir: opts.stateDir, pid: process.pid });
+
+    if (opts.stdio) {
+      const session = accept(stdioConnection(process.stdout));
+      const reader = new FrameReader(
+        opts.maxPayload,
+        (text) => session.message(text),
+        (reason) => logger.warn('unreadable stdio frame skipped', { reason }),
+      );
+      readFrames(process.stdin, reader, () => {
+        session.closed();
+        void shutdown('stdin closed');
+      });
+    }
+
+    async function shutdown(reason: string): Promise<void> {
+      if (stopping) return stopping;
+      shuttingDown = true;
+      logger.info('shutting down', { reason });
+      stopping = (async () => {
+        for (const session of sessions) session.endSubscriptions();
+        await Promise.race([dispatcher.idle(), new Promise((r) => setTimeout(r, SHUTDOWN_GRACE_MS).unref())]);
+        await server.close();
+        for (const session of sessions) session.close();
+        sessions.clear();
+        logger.info('branchboxd stopped');
+        await unwind();
+        resolveStopped();
+      })();
+      return stopping;
+    }
+
+    return { port: server.port, stateDir: opts.stateDir, stopped, shutdown };
+  } catch (e) {
+    log?.error('start failed', { error: (e as Error).message });
+    await unwind();
+    throw e;
+  }
+}

@@ -1,0 +1,63 @@
+/** Handlers of the lifecycle and daemon-wide methods (schemas/src/lifecycle.ts). */
+import { PROTOCOL_VERSION, methods, notifications, type Result } from '../../../schemas/src/index';
+import { buildOpenRpcDocument } from '../../../schemas/src/openrpc';
+import type { HandlerGroup } from '../rpc/handlers';
+import type { LogTap } from '../runtime/log-tap';
+
+export interface LifecycleDeps {
+  readonly version: string;
+  readonly stateDir: string;
+  readonly database: { path: string; schemaVersion: number };
+  readonly dockerStatus: () => Result<'system/info'>['docker'];
+  readonly connectionCount: () => number;
+  readonly logTap: LogTap;
+  /** Begins a graceful shutdown once the current answer is on its way. */
+  readonly requestShutdown: (reason: string) => void;
+}
+
+type LifecycleMethod = 'initialize' | 'shutdown' | 'rpc.discover' | 'system/info' | 'log/subscribe' | 'subscription/cancel';
+
+export function lifecycleHandlers(deps: LifecycleDeps): HandlerGroup<LifecycleMethod> {
+  let openRpc: Record<string, unknown> | undefined;
+  return {
+    initialize: (params, ctx) => {
+      ctx.session.markInitialized(params.clientInfo);
+      ctx.log.info('client initialized', { client: params.clientInfo.name, clientVersion: params.clientInfo.version });
+      return {
+        serverInfo: { name: 'branchboxd', version: deps.version },
+        protocolVersion: PROTOCOL_VERSION,
+        capabilities: {
+          methods: Object.keys(methods),
+          notifications: Object.entries(notifications)
+            .filter(([, spec]) => spec.direction === 'toClient')
+            .map(([name]) => name),
+          docker: deps.dockerStatus().available,
+        },
+      };
+    },
+    shutdown: (_params, ctx) => {
+      deps.requestShutdown(`shutdown requested by ${ctx.session.clientInfo?.name ?? ctx.session.connection.label}`);
+      return null;
+    },
+    'rpc.discover': () => (openRpc ??= buildOpenRpcDocument(deps.version)),
+    'system/info': () => ({
+      version: deps.version,
+      protocolVersion: PROTOCOL_VERSION,
+      pid: process.pid,
+      stateDir: deps.stateDir,
+      database: deps.database,
+      connections: deps.connectionCount(),
+      docker: deps.dockerStatus(),
+    }),
+    'log/subscribe': (params, ctx) => {
+      const sub = ctx.session.subscribe('log/message', { lossy: true });
+      const stop = deps.logTap.listen(params.level ?? 'info', (line) => sub.push(line));
+      sub.signal.addEventListener('abort', stop, { once: true });
+      return { subscription: sub.id };
+    },
+    'subscription/cancel': (params, ctx) => {
+      ctx.session.cancelSubscription(params.subscription);
+      return null;
+    },
+  };
+}

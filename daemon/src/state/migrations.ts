@@ -1,0 +1,56 @@
+/**
+ * The schema of the daemon's SQLite state, as an ordered list of migrations. The database's
+ * `PRAGMA user_version` is the version of the last migration applied; {@link openStore} runs
+ * the pending ones, each in its own transaction together with the version bump.
+ *
+ * To change the schema, append a migration with the next version number. Never edit or
+ * reorder one that has shipped: existing state files have already run it.
+ *
+ * `up` runs inside a transaction, so statements that cannot run in one (`PRAGMA foreign_keys`,
+ * `VACUUM`, `PRAGMA journal_mode`) do nothing or fail there.
+ *
+ * @see ./store
+ */
+import type { Database } from 'better-sqlite3';
+
+export interface Migration {
+  /** 1 for the first migration, then consecutive. Becomes `user_version` once applied. */
+  readonly version: number;
+  /** Short description for logs and errors, e.g. "core tables". */
+  readonly name: string;
+  /** Applies the change. Throwing rolls the whole migration back. */
+  readonly up: (db: Database) => void;
+}
+
+export const migrations: readonly Migration[] = [
+  {
+    version: 1,
+    name: 'core tables: meta, audit',
+    up(db) {
+      db.exec(`
+        CREATE TABLE meta (
+          key   TEXT PRIMARY KEY,
+          value TEXT NOT NULL
+        ) STRICT;
+
+        CREATE TABLE audit (
+          id      INTEGER PRIMARY KEY,
+          at      TEXT NOT NULL,
+          client  TEXT,
+          os_user TEXT,
+          method  TEXT NOT NULL,
+          target  TEXT,
+          outcome TEXT NOT NULL,
+          detail  TEXT
+        ) STRICT;
+
+        CREATE INDEX audit_at ON audit (at);
+      `);
+    },
+  },
+];
+
+/** The schema version this build of the daemon writes: the last migration's version. */
+export function latestVersion(list: readonly Migration[] = migrations): number {
+  return list.at(-1)?.version ?? 0;
+}

@@ -1,0 +1,60 @@
+// One build for every program Branchbox ships: the VS Code extension, the daemon (branchboxd),
+// the CLI and the webview panels. `--production` minifies and drops sourcemaps; `--watch`
+// rebuilds on change.
+import * as esbuild from 'esbuild';
+import { mkdirSync } from 'node:fs';
+
+const production = process.argv.includes('--production');
+const watch = process.argv.includes('--watch');
+
+// Native or optional modules are loaded from node_modules at run time, never bundled:
+// better-sqlite3 is compiled for the system Node; ssh2's native helpers are optional.
+const nodeExternals = ['better-sqlite3', 'cpu-features', '*.node'];
+
+const common = {
+  bundle: true,
+  sourcemap: production ? false : 'linked',
+  minify: production,
+  logLevel: 'info',
+  legalComments: 'none',
+};
+
+/** @type {esbuild.BuildOptions[]} */
+const builds = [
+  {
+    ...common,
+    entryPoints: { extension: 'extension/src/extension.ts' },
+    platform: 'node',
+    format: 'cjs',
+    target: 'node20',
+    external: ['vscode'],
+    outdir: 'dist',
+  },
+  {
+    ...common,
+    entryPoints: { branchboxd: 'daemon/src/main.ts' },
+    platform: 'node',
+    format: 'cjs',
+    target: 'node20',
+    external: nodeExternals,
+    outdir: 'dist',
+    banner: { js: '#!/usr/bin/env node' },
+  },
+  {
+    ...common,
+    entryPoints: {},
+    platform: 'browser',
+    format: 'esm',
+    target: 'es2022',
+    outdir: 'dist/webviews',
+  },
+].filter((b) => Object.keys(b.entryPoints).length > 0);
+
+mkdirSync('dist', { recursive: true });
+if (watch) {
+  const contexts = await Promise.all(builds.map((b) => esbuild.context(b)));
+  await Promise.all(contexts.map((c) => c.watch()));
+  console.log('[esbuild] watching for changes');
+} else {
+  await Promise.all(builds.map((b) => esbuild.build(b)));
+}

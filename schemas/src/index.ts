@@ -1,0 +1,31 @@
+/**
+ * The Branchbox protocol: every method and notification, assembled from one module per
+ * namespace. Both the daemon and its clients take their types from here.
+ */
+import type { Static } from '@sinclair/typebox';
+import { lifecycleMethods, lifecycleNotifications } from './lifecycle';
+
+export * from './errors';
+export { PROTOCOL_VERSION } from './lifecycle';
+export type { MethodSpec, NotificationSpec } from './core';
+
+export const methods = {
+  ...lifecycleMethods,
+} as const;
+
+export const notifications = {
+  ...lifecycleNotifications,
+} as const;
+
+export type Methods = typeof methods;
+export type MethodName = keyof Methods;
+export type Params<M extends MethodName> = Static<Methods[M]['params']>;
+export type Result<M extends MethodName> = Static<Methods[M]['result']>;
+
+export type Notifications = typeof notifications;
+export type NotificationName = keyof Notifications;
+export type NotificationParams<N extends NotificationName> = Static<Notifications[N]['params']>;
+
+/** The notification methods of subscriptions, with the type of one item. */
+export type StreamItem<N extends NotificationName> =
+  NotificationParams<N> extends { items: (infer I)[] } ? I : never;

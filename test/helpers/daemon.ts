@@ -1,0 +1,116 @@
+/**
+ * A real branchboxd process for tests: built from dist/ (scripts/test.sh builds first), on a
+ * free port, with its own temporary state directory, checking every result against its
+ * schema. `connect()` gives a typed protocol client over a real WebSocket.
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import WebSocket from 'ws';
+import { BranchboxClient } from '../../schemas/src/client';
+
+export const DAEMON_JS = resolve(__dirname, '../../dist/branchboxd.js');
+
+export interface RuntimeInfo {
+  port: number;
+  token: string;
+  pid: number;
+  version: string;
+}
+
+export interface TestDaemon {
+  readonly process: ChildProcess;
+  readonly stateDir: string;
+  readonly runtime: RuntimeInfo;
+  readonly url: string;
+  /** Everything the daemon wrote to stderr so far. */
+  stderr(): string;
+  /** A connected, initialized client. */
+  connect(clientName?: string): Promise<TestClient>;
+  /** SIGTERM and wait for exit; returns the exit code. */
+  stop(): Promise<number | null>;
+  /** Resolves with the exit code when the process exits. */
+  exited: Promise<number | null>;
+  /** Removes the state directory (after stop). */
+  dispose(): Promise<void>;
+}
+
+export interface TestClient extends BranchboxClient {
+  readonly ws: WebSocket;
+  closeSocket(): Promise<void>;
+}
+
+export interface StartOptions {
+  stateDir?: string;
+  args?: string[];
+  env?: NodeJS.ProcessEnv;
+}
+
+/** Starts a daemon and resolves once it listens (it says so on stderr). */
+export async function startTestDaemon(opts: StartOptions = {}): Promise<TestDaemon> {
+  const stateDir = opts.stateDir ?? mkdtempSync(join(tmpdir(), 'bbd-'));
+  const child = spawn(process.execPath, [DAEMON_JS, '--state-dir', stateDir, '--port', '0', '--log-level', 'debug', ...(opts.args ?? [])], {
+    env: { ...process.env, BRANCHBOX_VALIDATE_RESULTS: '1', ...opts.env },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let stderr = '';
+  const exited = new Promise<number | null>((r) => child.once('exit', (code) => r(code)));
+  await new Promise<void>((resolvePromise, reject) => {
+    const onData = (chunk: Buffer) => {
+      stderr += chunk.toString();
+      if (stderr.includes('listening on')) {
+        child.stderr!.off('data', onData);
+        child.stderr!.on('data', (c: Buffer) => (stderr += c.toString()));
+        resolvePromise();
+      }
+    };
+    child.stderr!.on('data', onData);
+    void exited.then((code) => reject(new Error(`branchboxd exited with ${code} before listening:\n${stderr}`)));
+  });
+  const runtime = JSON.parse(readFileSync(join(stateDir, 'runtime.json'), 'utf8')) as RuntimeInfo;
+  const url = `ws://127.0.0.1:${runtime.port}`;
+  return {
+    process: child,
+    stateDir,
+    runtime,
+    url,
+    exited,
+    stderr: () => stderr,
+    connect: (name = 'vitest') => connectClient(url, runtime.token, name),
+    stop: async () => {
+      if (child.exitCode === null && child.signalCode === null) child.kill('SIGTERM');
+      return exited;
+    },
+    dispose: async () => {
+      if (child.exitCode === null && child.signalCode === null) {
+        child.kill('SIGKILL');
+        await exited;
+      }
+      rmSync(stateDir, { recursive: true, force: true });
+    },
+  };
+}
+
+/** Opens a WebSocket with the token and wraps it in a typed client; `initialize`s unless told not to. */
+export async function connectClient(url: string, token: string, name = 'vitest', initialize = true): Promise<TestClient> {
+  const ws = new WebSocket(url, { headers: { Authorization: `Bearer ${token}` } });
+  await new Promise<void>((res, rej) => {
+    ws.once('open', () => res());
+    ws.once('error', rej);
+  });
+  const client = new BranchboxClient((text) => ws.send(text)) as TestClient;
+  ws.on('message', (data) => client.receive(data.toString()));
+  ws.on('close', () => client.close());
+  Object.assign(client, {
+    ws,
+    closeSocket: () =>
+      new Promise<void>((res) => {
+        if (ws.readyState === ws.CLOSED) return res();
+        ws.once('close', () => res());
+        ws.close();
+      }),
+  });
+  if (initialize) await client.request('initialize', { clientInfo: { name } });
+  return client;
+}

@@ -1,0 +1,46 @@
+/**
+ * Docker objects for tests: every container, network or volume a test creates carries the
+ * label `branchbox.test=<run id>` so cleanup removes exactly what this run made, even when a
+ * test fails. Images are the offline base images built by scripts/setup.sh.
+ */
+import Docker from 'dockerode';
+import { randomBytes } from 'node:crypto';
+
+export const BUSYBOX = 'branchbox/busybox:1';
+export const NODE = 'branchbox/node:20';
+export const TEST_LABEL = 'branchbox.test';
+
+export const docker = new Docker();
+
+/** One id per test file run; pass `labels()` to everything you create. */
+export function testRun(prefix = 'bbtest') {
+  const runId = `${prefix}-${randomBytes(4).toString('hex')}`;
+  const labels = (extra: Record<string, string> = {}) => ({ [TEST_LABEL]: runId, ...extra });
+
+  async function createContainer(
+    opts: Docker.ContainerCreateOptions & { start?: boolean },
+  ): Promise<Docker.Container> {
+    const { start = true, ...create } = opts;
+    const container = await docker.createContainer({
+      Image: BUSYBOX,
+      ...create,
+      Labels: { ...(create.Labels ?? {}), [TEST_LABEL]: runId },
+      HostConfig: { AutoRemove: false, ...(create.HostConfig ?? {}) },
+    });
+    if (start) await container.start();
+    return container;
+  }
+
+  /** Removes every container, network and volume labelled with this run id. */
+  async function cleanup(): Promise<void> {
+    const filters = JSON.stringify({ label: [`${TEST_LABEL}=${runId}`] });
+    const containers = await docker.listContainers({ all: true, filters });
+    await Promise.all(containers.map((c) => docker.getContainer(c.Id).remove({ force: true, v: true }).catch(() => undefined)));
+    const networks = await docker.listNetworks({ filters });
+    await Promise.all(networks.map((n) => docker.getNetwork(n.Id).remove().catch(() => undefined)));
+    const { Volumes } = await docker.listVolumes({ filters });
+    await Promise.all((Volumes ?? []).map((v) => docker.getVolume(v.Name).remove().catch(() => undefined)));
+  }
+
+  return { runId, labels, createContainer, cleanup };
+}
