@@ -3,6 +3,7 @@
  * another daemon owns the state directory, bridges stdio to it), and turns signals into a
  * graceful shutdown. Exit codes: 0 stopped cleanly, 1 could not start, 2 usage error.
  */
+import { join } from 'node:path';
 import { USAGE, UsageError, parseOptions } from './config';
 import { startDaemon } from './daemon';
 import { bridgeStdioToDaemon } from './stdio-bridge';
@@ -32,7 +33,11 @@ async function main(): Promise<number> {
     return 1;
   }
   if (!options.stdio) {
-    process.stderr.write(`branchboxd ${VERSION} listening on ws://127.0.0.1:${daemon.port} (state: ${daemon.stateDir})\n`);
+    process.stderr.write(
+      `branchboxd ${VERSION} listening on ws://127.0.0.1:${daemon.port} (state: ${daemon.stateDir})\n` +
+        `  connect: token and port in ${join(daemon.stateDir, 'runtime.json')}, header "Authorization: Bearer <token>"\n` +
+        `  protocol: JSON-RPC 2.0, call "initialize" first, "rpc.discover" returns the OpenRPC document\n`,
+    );
   }
   for (const signal of ['SIGTERM', 'SIGINT', 'SIGHUP'] as const) {
     process.once(signal, () => void daemon.shutdown(`signal ${signal}`));

@@ -4,6 +4,7 @@
  */
 import type { Static } from '@sinclair/typebox';
 import { lifecycleMethods, lifecycleNotifications } from './lifecycle';
+import { dockerMethods, dockerNotifications } from './docker';
 
 export * from './errors';
 export { PROTOCOL_VERSION } from './lifecycle';
@@ -11,10 +12,12 @@ export type { MethodSpec, NotificationSpec } from './core';
 
 export const methods = {
   ...lifecycleMethods,
+  ...dockerMethods,
 } as const;
 
 export const notifications = {
   ...lifecycleNotifications,
+  ...dockerNotifications,
 } as const;
 
 export type Methods = typeof methods;

@@ -105,10 +105,15 @@ describe('migrations', () => {
   /** Migrations that count how often they ran. */
   function countingMigrations(): { list: Migration[]; runs: number[] } {
     const runs = [0, 0];
-    const list: Migration[] = [
-      { version: 1, name: 'one', up: (db) => (db.exec('CREATE TABLE one (x INTEGER)'), runs[0]!++) },
-      { version: 2, name: 'two', up: (db) => (db.exec('CREATE TABLE two (x INTEGER)'), runs[1]!++) },
-    ];
+    const table = (i: number, name: string): Migration => ({
+      version: i + 1,
+      name,
+      up: (db) => {
+        db.exec(`CREATE TABLE ${name} (x INTEGER)`);
+        runs[i] = (runs[i] ?? 0) + 1;
+      },
+    });
+    const list = [table(0, 'one'), table(1, 'two')];
     return { list, runs };
   }
 

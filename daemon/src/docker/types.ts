@@ -1,0 +1,122 @@
+/**
+ * The Docker layer as the rest of the daemon sees it: one interface per resource and one
+ * aggregate {@link DockerClient}. Values are plain Branchbox types (the protocol's, from
+ * `schemas/src/docker.ts`, so the daemon and its clients cannot drift), never dockerode's.
+ * Every method throws an `RpcError`: `ContainerNotFound`/`ImageNotFound`/... for unknown
+ * objects, `DockerUnavailable` when the engine does not answer, `DockerError` with the
+ * engine's reason otherwise.
+ */
+import type {
+  ContainerDetails,
+  ContainerSummary,
+  DockerEvent,
+  ImageSummary,
+  NetworkSummary,
+  VolumeSummary,
+} from '../../../schemas/src/docker';
+
+export type {
+  ContainerDetails,
+  ContainerState,
+  ContainerSummary,
+  DockerEvent,
+  DockerObjectType,
+  HealthState,
+  ImageSummary,
+  NetworkSummary,
+  PortMapping,
+  VolumeSummary,
+} from '../../../schemas/src/docker';
+
+/** A Docker event as the engine reports it, before the container model adds the container to it. */
+export type EngineEvent = Omit<DockerEvent, 'container'>;
+
+/** Options every call that may take long accepts. */
+export interface Cancellable {
+  readonly signal?: AbortSignal;
+}
+
+/** Labels to match: `key` (present with any value) or `key=value`. */
+export type LabelSelector = readonly string[];
+
+export interface ContainerClient {
+  /** Containers as the engine lists them (running only unless `all`). */
+  list(opts?: { all?: boolean; label?: LabelSelector }): Promise<ContainerSummary[]>;
+  /** One container, in full. The environment is returned as configured (mask it before it leaves the daemon). */
+  inspect(id: string): Promise<ContainerDetails>;
+  /** Starts the container; a running container is left as is. */
+  start(id: string): Promise<void>;
+  /** Stops the container, killing it after `timeoutSeconds`; a stopped container is left as is. */
+  stop(id: string, opts?: { timeoutSeconds?: number } & Cancellable): Promise<void>;
+  restart(id: string, opts?: { timeoutSeconds?: number } & Cancellable): Promise<void>;
+  /** Removes the container; a running one only with `force` (else `ContainerRunning`). */
+  remove(id: string, opts?: { force?: boolean; volumes?: boolean }): Promise<void>;
+}
+
+export interface ImageRemoval {
+  readonly untagged: string[];
+  readonly deleted: string[];
+}
+
+export interface ImagePruneResult {
+  readonly deleted: string[];
+  readonly spaceReclaimed: number;
+}
+
+export interface ImageClient {
+  list(opts?: { all?: boolean; label?: LabelSelector }): Promise<ImageSummary[]>;
+  /** Removes a reference or an image; refused (`Conflict`) while in use unless `force`. */
+  remove(image: string, opts?: { force?: boolean }): Promise<ImageRemoval>;
+  /**
+   * Removes dangling images, or all unused ones with `all`; images labelled
+   * `branchbox.base=true` survive unless `includeBase`. `label` narrows what is considered.
+   */
+  prune(opts?: { all?: boolean; includeBase?: boolean; label?: LabelSelector } & Cancellable): Promise<ImagePruneResult>;
+  /** Loads a `docker save` tarball from disk (streamed); answers the references (or ids) loaded. `FileNotFound` if absent. */
+  load(path: string, opts?: Cancellable): Promise<string[]>;
+}
+
+export interface NetworkClient {
+  list(opts?: { label?: LabelSelector }): Promise<NetworkSummary[]>;
+}
+
+export interface VolumeClient {
+  list(opts?: { label?: LabelSelector }): Promise<VolumeSummary[]>;
+}
+
+export interface EventClient {
+  /**
+   * The engine's event stream from `since` (engine time, ms since the epoch; events the engine
+   * still holds from then on are replayed first), restricted to containers, images, networks
+   * and volumes. Iteration ends when the engine closes the stream and throws when the
+   * connection fails; aborting `signal` ends it quietly.
+   */
+  stream(opts: { since?: number } & Cancellable): Promise<AsyncIterable<EngineEvent>>;
+}
+
+export interface EngineVersion {
+  readonly version: string;
+  readonly apiVersion: string;
+  readonly os: string;
+  readonly arch: string;
+}
+
+export interface SystemClient {
+  /** Resolves when the engine answers `/_ping`. */
+  ping(opts?: Cancellable): Promise<void>;
+  version(): Promise<EngineVersion>;
+  /** The engine's clock (ms since the epoch), which event timestamps and `since` refer to. */
+  time(): Promise<number>;
+}
+
+/** One connection to one engine, by resource. */
+export interface DockerClient {
+  readonly containers: ContainerClient;
+  readonly images: ImageClient;
+  readonly networks: NetworkClient;
+  readonly volumes: VolumeClient;
+  readonly events: EventClient;
+  readonly system: SystemClient;
+  /** How the engine is reached, printable (e.g. `unix:///var/run/docker.sock`). */
+  readonly endpoint: string;
+}

@@ -1,0 +1,26 @@
+#!/usr/bin/env bash
+# Runs every Branchbox test: unit, daemon integration against a real Docker engine and real
+# SQLite files. Installs and starts what the tests need first (scripts/setup.sh).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+bash scripts/setup.sh
+npm run --silent build
+npm run --silent typecheck
+npm run --silent lint
+
+mkdir -p test-results
+status=0
+npx vitest run --reporter=default --reporter=json --outputFile.json=test-results/vitest.json || status=$?
+node scripts/test-summary.mjs test-results/vitest.json || status=1
+
+# Tests label what they create (branchbox.test=<run>) and must remove it, even when failing.
+leftovers=$(docker ps -aq --filter label=branchbox.test; docker network ls -q --filter label=branchbox.test)
+if [ -n "$leftovers" ]; then
+  echo "Tests left Docker objects behind:" >&2
+  docker ps -a --filter label=branchbox.test --format '{{.Names}} {{.Labels}}' >&2
+  docker ps -aq --filter label=branchbox.test | xargs -r docker rm -f >/dev/null
+  docker network ls -q --filter label=branchbox.test | xargs -r docker network rm >/dev/null
+  status=1
+fi
+exit $status
