@@ -93,6 +93,7 @@ export async function startDaemon(opts: DaemonOptions, version: string): Promise
     };
 
     const token = createToken();
+    redactor.addSecret(token);
     let ws: WsServer | undefined;
     try {
       ws = await startWsServer({
@@ -132,8 +133,8 @@ export async function startDaemon(opts: DaemonOptions, version: string): Promise
       shuttingDown = true;
       logger.info('shutting down', { reason });
       stopping = (async () => {
-        for (const session of sessions) session.endSubscriptions();
-        await Promise.race([dispatcher.idle(), new Promise((r) => setTimeout(r, SHUTDOWN_GRACE_MS).unref())]);
+        const settled = Promise.all([dispatcher.idle(), ...[...sessions].map((s) => s.endSubscriptions())]);
+        await Promise.race([settled, new Promise((r) => setTimeout(r, SHUTDOWN_GRACE_MS).unref())]);
         await server.close();
         for (const session of sessions) session.close();
         sessions.clear();

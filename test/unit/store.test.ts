@@ -40,14 +40,21 @@ const tableNames = (db: Database.Database): string[] =>
     (r) => r.name,
   );
 
-/** A closed, healthy state file with enough audit rows to span many pages. */
-function createPopulatedStore(file: string): void {
+/**
+ * A closed, healthy state file with enough audit rows to span many pages. Returns the root page
+ * number of the `audit_at` index.
+ */
+function createPopulatedStore(file: string): number {
   const store = openStore(file);
   const insert = store.db.prepare('INSERT INTO audit (at, method, outcome, detail) VALUES (?, ?, ?, ?)');
   store.transaction(() => {
-    for (let i = 0; i < 500; i++) insert.run(new Date().toISOString(), 'sandbox/create', 'ok', 'd'.repeat(200));
+    for (let i = 0; i < 500; i++) insert.run(new Date(i * 1000).toISOString(), 'sandbox/create', 'ok', 'd'.repeat(200));
   });
+  const { rootpage } = store.db.prepare("SELECT rootpage FROM sqlite_master WHERE name = 'audit_at'").get() as {
+    rootpage: number;
+  };
   store.close();
+  return rootpage;
 }
 
 describe('openStore on a new file', () => {
@@ -144,7 +151,7 @@ describe('migrations', () => {
         name: 'half done',
         up: (db) => {
           db.exec('CREATE TABLE two (x INTEGER); INSERT INTO two VALUES (1), (2)');
-          db.exec("INSERT INTO one VALUES (7); UPDATE one SET x = 8");
+          db.exec('INSERT INTO one VALUES (7); UPDATE one SET x = 8');
           throw new Error('migration exploded');
         },
       },
@@ -210,6 +217,29 @@ describe('refusing a state file', () => {
     expect(error.message).toContain(dbPath);
     expect(error.message).toMatch(/move the file away to start with an empty state; it has been left untouched/i);
     expect((error as StoreCorruptError).problems.length).toBeGreaterThan(0);
+    expect(sha256(dbPath)).toBe(before);
+    expect(sidecars(dbPath)).toEqual([]);
+  });
+
+  it('refuses a database that fails integrity_check, quoting the first problems', () => {
+    const rootpage = createPopulatedStore(dbPath);
+    // Replace the index's root with an empty index leaf page: readable, but inconsistent.
+    const emptyIndexLeaf = Buffer.alloc(4096);
+    emptyIndexLeaf[0] = 0x0a;
+    emptyIndexLeaf.writeUInt16BE(4096, 5);
+    const fd = fs.openSync(dbPath, 'r+');
+    fs.writeSync(fd, emptyIndexLeaf, 0, 4096, (rootpage - 1) * 4096);
+    fs.closeSync(fd);
+    const before = sha256(dbPath);
+
+    const error = catchError(() => openStore(dbPath));
+
+    expect(error).toBeInstanceOf(StoreCorruptError);
+    const { problems } = error as StoreCorruptError;
+    expect(problems).toHaveLength(5);
+    expect(problems.join('\n')).toMatch(/never used|missing from index/);
+    expect(error.message).toContain(problems[0]);
+    expect(error.message).toContain(dbPath);
     expect(sha256(dbPath)).toBe(before);
     expect(sidecars(dbPath)).toEqual([]);
   });

@@ -99,9 +99,15 @@ export class Session {
     return controller !== undefined;
   }
 
-  /** Ends every subscription with `shutdown` (delivering what is queued) — the daemon is stopping. */
-  endSubscriptions(): void {
-    for (const sub of this.subscriptions.values()) sub.end('shutdown');
+  /**
+   * Ends every subscription with `shutdown` — the daemon is stopping — and resolves once
+   * what was queued and the ends have been written out.
+   */
+  async endSubscriptions(): Promise<void> {
+    const subs = [...this.subscriptions.values()];
+    for (const sub of subs) sub.end('shutdown');
+    await Promise.all(subs.map((sub) => sub.finished));
+    await this.connection.whenDrained();
   }
 
   onClose(handler: () => void): void {

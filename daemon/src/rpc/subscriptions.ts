@@ -42,6 +42,9 @@ export class Subscription<T> {
   private drainWaiters: (() => void)[] = [];
   private endParams: NotificationParams<'subscription/end'> | undefined;
   private readonly opts: Required<SubscriptionOptions>;
+  private resolveFinished!: () => void;
+  /** Resolves once the end has been delivered (or the connection is gone). */
+  readonly finished = new Promise<void>((resolve) => (this.resolveFinished = resolve));
 
   constructor(
     readonly notification: NotificationName,
@@ -108,6 +111,7 @@ export class Subscription<T> {
     if (!this.ended) this.controller.abort();
     this.releaseWaiters();
     this.sink.forget(this.id);
+    this.resolveFinished();
   }
 
   private schedule(delayMs: number): void {
@@ -133,6 +137,7 @@ export class Subscription<T> {
         this.sink.notify('subscription/end', this.endParams);
         this.endParams = undefined;
         this.sink.forget(this.id);
+        this.resolveFinished();
       }
     } finally {
       this.flushing = false;

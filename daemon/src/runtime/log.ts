@@ -129,7 +129,12 @@ export class Redactor {
       if (value instanceof Error) return this.copyError(value, depth, seen);
       if (value instanceof Date) return value.toISOString();
       if (Array.isArray(value)) return value.map((v: unknown) => this.copy(v, depth + 1, seen));
-      if (value instanceof Map) return this.copyEntries([...value.entries()].map(([k, v]) => [String(k), v]), depth, seen);
+      if (value instanceof Map)
+        return this.copyEntries(
+          [...value.entries()].map(([k, v]) => [String(k), v]),
+          depth,
+          seen,
+        );
       if (value instanceof Set) return [...value].map((v: unknown) => this.copy(v, depth + 1, seen));
       if (Buffer.isBuffer(value)) return `[Buffer ${value.length} bytes]`;
       return this.copyEntries(Object.entries(value), depth, seen);
@@ -173,7 +178,10 @@ export interface FileLoggerOptions {
   readonly mirrorToStderr?: boolean;
   /** The redactor to apply; share it with whoever learns secrets. Default: a new one. */
   readonly redactor?: Redactor;
-  /** Also hands every written (redacted) line to this function (`log/subscribe`). */
+  /**
+   * Also hands every written line (redacted JSON, as written to the file) to this function
+   * (`log/subscribe`). A throwing tap is ignored: a listener's failure is not the log's.
+   */
   readonly tap?: (line: string) => void;
   /** Clock for the `t` field (tests). Default `() => new Date()`. */
   readonly now?: () => Date;
@@ -338,6 +346,7 @@ export function createFileLogger(options: FileLoggerOptions): FileLogger {
     options.keep ?? DEFAULT_KEEP_LOG_FILES,
   );
   const mirror = options.mirrorToStderr === true;
+  const tap = options.tap;
   const sink: LogSink = {
     minRank: LEVEL_RANK[options.level ?? 'info'],
     redactor: options.redactor ?? new Redactor(),
@@ -345,7 +354,13 @@ export function createFileLogger(options: FileLoggerOptions): FileLogger {
     write(line) {
       file.append(line);
       if (mirror) process.stderr.write(line);
-      options.tap?.(line);
+      if (tap !== undefined) {
+        try {
+          tap(line);
+        } catch {
+          // ignored, see FileLoggerOptions.tap
+        }
+      }
     },
   };
   return new FileStructuredLogger(sink, file);

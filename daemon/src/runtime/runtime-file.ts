@@ -31,9 +31,7 @@ export class RuntimeFileError extends Error {
     readonly path: string,
     problem: string,
   ) {
-    super(
-      `Runtime file ${path} is malformed (${problem}). Delete it; branchboxd writes a new one when it starts.`,
-    );
+    super(`Runtime file ${path} is malformed (${problem}). Delete it; branchboxd writes a new one when it starts.`);
     this.name = 'RuntimeFileError';
   }
 }
@@ -84,7 +82,9 @@ export function writeRuntimeFile(stateDir: string, info: RuntimeInfo): string {
   if (process.platform !== 'win32') {
     const mode = fs.statSync(target).mode & 0o777;
     if (mode !== FILE_MODE) {
-      throw new Error(`Runtime file ${target} has mode ${mode.toString(8)} instead of 600; refusing to expose the token`);
+      throw new Error(
+        `Runtime file ${target} has mode ${mode.toString(8)} instead of 600; refusing to expose the token`,
+      );
     }
   }
   return target;

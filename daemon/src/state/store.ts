@@ -113,14 +113,15 @@ export function openStore(path: string, opts: OpenStoreOptions = {}): Store {
 
   const db = new Database(file);
   try {
+    db.pragma('busy_timeout = 5000');
     // Re-check before the first write, in case the file appeared or changed since the check.
     const found = userVersion(db);
     if (found > supported) throw new StoreVersionError(file, found, supported);
     db.pragma('journal_mode = WAL');
     db.pragma('synchronous = NORMAL');
-    db.pragma('busy_timeout = 5000');
     db.pragma('foreign_keys = ON');
     const version = migrate(db, file, list, found, log);
+    log.info('Opened state database', { path: file, schemaVersion: version });
     return new SqliteStore(db, file, version, log);
   } catch (e) {
     db.close();
@@ -139,9 +140,8 @@ function checkExistingFile(file: string, supported: number): void {
   try {
     db = new Database(file, { readonly: true, fileMustExist: true });
     const rows = db.pragma('integrity_check') as { integrity_check: string }[];
-    const problems = rows.map((r) => r.integrity_check);
-    if (problems.length !== 1 || problems[0] !== 'ok') {
-      throw new StoreCorruptError(file, problems.slice(0, MAX_PROBLEMS_QUOTED));
+    if (rows.length !== 1 || rows[0]?.integrity_check !== 'ok') {
+      throw new StoreCorruptError(file, integrityProblems(rows).slice(0, MAX_PROBLEMS_QUOTED));
     }
     const found = userVersion(db);
     if (found > supported) throw new StoreVersionError(file, found, supported);
@@ -154,6 +154,17 @@ function checkExistingFile(file: string, supported: number): void {
     db?.close();
     removeCreatedSidecars(sidecars);
   }
+}
+
+/**
+ * One problem per entry from `integrity_check` rows, which may hold several lines each and
+ * section headers such as "*** in database main ***".
+ */
+function integrityProblems(rows: readonly { integrity_check: string }[]): string[] {
+  return rows
+    .flatMap((r) => r.integrity_check.split('\n'))
+    .map((line) => line.trim())
+    .filter((line) => line !== '' && !/^\*\*\* in database \S+ \*\*\*$/.test(line));
 }
 
 /** Removes `-wal`/`-shm` files the read-only check created, unless the WAL holds data. */
@@ -179,7 +190,9 @@ function userVersion(db: Database.Database): number {
 function checkMigrationList(list: readonly Migration[]): void {
   list.forEach((m, i) => {
     if (m.version !== i + 1) {
-      throw new Error(`Migration list is invalid: entry ${i} ("${m.name}") has version ${m.version}, expected ${i + 1}`);
+      throw new Error(
+        `Migration list is invalid: entry ${i} ("${m.name}") has version ${m.version}, expected ${i + 1}`,
+      );
     }
   });
 }
