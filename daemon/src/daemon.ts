@@ -18,6 +18,18 @@ import { LogTap } from './runtime/log-tap';
 import { createToken, ensureStateDir, removeRuntimeFile, writeRuntimeFile } from './runtime/runtime-file';
 import { AuditTrail } from './state/audit';
 import { openStore } from './state/store';
+import { ContainerModel } from './docker/container-model';
+import { DockerEngine } from './docker/engine';
+import { trackManagedContainers } from './docker/managed-stats';
+import { StatsCollector } from './docker/streams/stats';
+import { dockerHandlers } from './methods/docker';
+import { dockerStreamHandlers } from './methods/docker-streams';
+import { openSandboxModule, parseLabelList, portRangesFromEnv } from './sandbox/module';
+import { validateSandboxName } from './sandbox/names';
+import { DeployPipeline, deployDockerOf } from './deploy/pipeline';
+import { deployHandlers } from './methods/deploy';
+import { sharedGatewayPort, startGateways } from './gateway/setup';
+import { routeHandlers } from './methods/route';
 
 /** How long in-flight requests may take to finish once shutdown begins. */
 const SHUTDOWN_GRACE_MS = 5_000;
@@ -54,6 +66,74 @@ export async function startDaemon(opts: DaemonOptions, version: string): Promise
     undo.push(() => store.close());
     const audit = new AuditTrail(store, redactor);
 
+    // --- Docker (daemon/src/docker/): one engine connection (reconnecting by itself), the
+    // container model fed by its event stream, the shared stats collector. The daemon runs
+    // without an engine; Docker-backed methods then answer DockerUnavailable.
+    const engine = new DockerEngine({ log: logger.child({ component: 'docker' }), dockerHost: opts.dockerHost });
+    await engine.start();
+    undo.push(() => engine.stop());
+    const model = new ContainerModel(engine, { log: logger.child({ component: 'containers' }) });
+    undo.push(() => model.close());
+    const stats = new StatsCollector(() => engine.dockerode());
+    undo.push(() => stats.close());
+    undo.push(trackManagedContainers(model, stats, logger));
+    const dockerMethods = {
+      ...dockerHandlers({ engine, model }),
+      ...dockerStreamHandlers({ docker: () => engine.dockerode(), stats }),
+    };
+
+    // --- Sandboxes, ports, environments, templates, snapshots, audit/list (issue 4, owner A) ---
+    const sandboxModule = openSandboxModule({
+      store,
+      stateDir: opts.stateDir,
+      redactor,
+      log: logger,
+      docker: () => engine.dockerode(),
+      // Labels added to every Docker object made for sandboxes (tests: branchbox.test=<run>).
+      extraLabels: parseLabelList(process.env.BRANCHBOX_EXTRA_LABELS),
+      // BRANCHBOX_SERVICE_PORTS / BRANCHBOX_GATEWAY_PORTS=from-to (defaults 42000-42999, 41000-41099).
+      portRanges: portRangesFromEnv(process.env),
+    });
+    // --- The deploy pipeline (issue 4, owner B; daemon/src/deploy/): deploy/* handlers; at
+    // start, deployments a previous process left unfinished become failed and their containers
+    // are removed (again whenever the engine reconnects); at shutdown, running ones are cancelled.
+    const deploys = new DeployPipeline({
+      store,
+      stateDir: opts.stateDir,
+      docker: deployDockerOf(() => engine.dockerode(), () => engine.connection?.endpoint),
+      loadProject: sandboxModule.loadProject,
+      sandboxes: sandboxModule.sandboxes,
+      ports: sandboxModule.ports,
+      environments: sandboxModule.environments,
+      validateSandboxName,
+      redactor,
+      log: logger,
+      extraLabels: parseLabelList(process.env.BRANCHBOX_EXTRA_LABELS),
+    });
+    await deploys.recover();
+    const stopReaping = engine.on('connected', () => void deploys.reap());
+    undo.push(() => deploys.shutdown());
+    undo.push(stopReaping);
+    const deployMethods = deployHandlers({ deploys });
+    // --- end of the deploy pipeline ---
+    const sandboxMethods = sandboxModule.handlers({ deploys });
+    // --- end of issue 4, owner A ---
+
+    // --- Gateways and routes (issue 5, daemon/src/gateway/): the shared gateway (port from
+    // BRANCHBOX_GATEWAY_PORT, default 41080, a free one when that is taken) and one gateway per
+    // sandbox on its allocated 127.0.0.1 port, opened now for every sandbox and then on each
+    // sandbox/create, closed on sandbox/delete and at shutdown; route/* and gateway/info.
+    const routing = await startGateways({
+      sandboxes: sandboxModule.sandboxes,
+      ports: sandboxModule.ports,
+      loadProject: sandboxModule.loadProject,
+      log: logger.child({ component: 'gateway' }),
+      ...sharedGatewayPort(process.env),
+    });
+    undo.push(() => routing.stop());
+    const routeMethods = routeHandlers({ sandboxes: sandboxModule.sandboxes, source: routing.source, gateways: routing.gateways });
+    // --- end of issue 5 ---
+
     const sessions = new Set<Session>();
     let shuttingDown = false;
     let stopping: Promise<void> | undefined;
@@ -65,11 +145,15 @@ export async function startDaemon(opts: DaemonOptions, version: string): Promise
         version,
         stateDir: opts.stateDir,
         database: { path: store.path, schemaVersion: store.schemaVersion },
-        dockerStatus: () => ({ available: false, reason: 'Docker support is not built into this daemon yet' }),
+        dockerStatus: () => engine.status(),
         connectionCount: () => sessions.size,
         logTap,
         requestShutdown: (reason) => setImmediate(() => void shutdown(reason)),
       }),
+      ...dockerMethods,
+      ...sandboxMethods,
+      ...deployMethods,
+      ...routeMethods,
     };
     const dispatcher = new Dispatcher({
       handlers,
@@ -126,6 +210,8 @@ export async function startDaemon(opts: DaemonOptions, version: string): Promise
         session.closed();
         void shutdown('stdin closed');
       });
+      // An open stdin keeps the process alive after a stop by `shutdown` or a signal.
+      undo.push(() => void process.stdin.destroy());
     }
 
     async function shutdown(reason: string): Promise<void> {

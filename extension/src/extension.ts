@@ -1,9 +1,71 @@
+/**
+ * Activation: the log, the connection to branchboxd (found or started through its runtime
+ * file), the views, the status bar and the command table. Everything the extension shows
+ * comes from the daemon; the extension keeps no state of its own.
+ *
+ * Two disposal scopes: the extension's lifetime (`context.subscriptions`) and each
+ * connection's (`Connected.scope`, see connection.ts).
+ */
 import * as vscode from 'vscode';
+import { createCommands, registerCommands, type Ctx } from './commands';
+import { daemonHostFor, readSettings, settingsImpact } from './config';
+import { DaemonConnection, type ConnectionState } from './connection';
+import { ContainersTree } from './containers-tree';
+import { DaemonLogChannel } from './daemon-log';
+import { createLog, showActivationError, showError } from './log';
+import { ConnectionStatusBar } from './status-bar';
+
+let connection: DaemonConnection | undefined;
 
 export function activate(context: vscode.ExtensionContext): void {
-  const log = vscode.window.createOutputChannel('Branchbox', { log: true });
+  const log = createLog();
   context.subscriptions.push(log);
-  log.info('Branchbox activated');
+  try {
+    const version = String((context.extension.packageJSON as { version?: unknown }).version ?? '0.0.0');
+    const settings = readSettings();
+    log.info(`Branchbox ${version} activating; state directory ${settings.stateDir}${settings.address ? `, daemon at ${settings.address}` : ''}`);
+
+    connection = new DaemonConnection({ host: daemonHostFor(settings, context.extensionPath), clientVersion: version, log });
+    const daemonLog = new DaemonLogChannel(connection, log);
+    const containers = new ContainersTree(connection, log);
+    const ctx: Ctx = { extension: context, connection, log, containers, daemonLog };
+    context.subscriptions.push(
+      connection,
+      daemonLog,
+      containers,
+      new ConnectionStatusBar(connection),
+      ...registerCommands(ctx, createCommands()),
+      connection.onDidChangeState((s) => reportFailure(s)),
+      vscode.workspace.onDidChangeConfiguration((e) => onSettingsChanged(ctx, e)),
+    );
+    connection.start();
+  } catch (e) {
+    showActivationError(log, e);
+    throw e;
+  }
 }
 
-export function deactivate(): void {}
+export function deactivate(): void {
+  // The daemon is shared with other windows and clients: it keeps running.
+  connection?.dispose();
+  connection = undefined;
+}
+
+/** A connection that gave up is worth a notification; the status bar shows the rest. */
+function reportFailure(state: ConnectionState): void {
+  if (state.kind !== 'failed') return;
+  void showError(state.reason, ['Show Daemon Log', 'Restart Daemon']);
+}
+
+function onSettingsChanged(ctx: Ctx, e: vscode.ConfigurationChangeEvent): void {
+  const impact = settingsImpact(e);
+  if (!impact) return;
+  const settings = readSettings();
+  ctx.log.info(`Settings changed; connecting to the daemon again${settings.address ? ` at ${settings.address}` : ` of ${settings.stateDir}`}`);
+  ctx.connection.setHost(daemonHostFor(settings, ctx.extension.extensionPath));
+  if (impact === 'restart') {
+    void vscode.window
+      .showInformationMessage('The Docker host changed. Restart branchboxd to use it?', 'Restart Daemon')
+      .then((choice) => (choice ? vscode.commands.executeCommand('branchbox.restartDaemon') : undefined));
+  }
+}

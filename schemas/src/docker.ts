@@ -43,17 +43,23 @@ export const ContainerSummary = Obj(
     name: Type.String({ description: 'The container name, without the leading slash.' }),
     image: Type.String({ description: 'The image the container was created from, as given at creation.' }),
     state: ContainerState,
-    status: Type.String({ description: 'Human-readable status as the docker CLI prints it, e.g. "Up 5 minutes (healthy)".' }),
+    status: Type.String({
+      description: 'Human-readable status as the docker CLI prints it, e.g. "Up 5 minutes (healthy)".',
+    }),
     health: Type.Optional(HealthState),
     ports: Type.Array(PortMapping),
     labels: Labels,
     created: Timestamp('When the container was created.'),
     startedAt: Type.Optional(Timestamp('When the container last started; absent if it never ran.')),
     finishedAt: Type.Optional(Timestamp('When the container last stopped; absent if it never stopped.')),
-    exitCode: Type.Optional(Type.Integer({ description: 'The exit code of the last run; absent if it never stopped.' })),
+    exitCode: Type.Optional(
+      Type.Integer({ description: 'The exit code of the last run; absent if it never stopped.' }),
+    ),
     sandbox: Type.Optional(Type.String({ description: 'The Branchbox sandbox (label `branchbox.sandbox`).' })),
     service: Type.Optional(Type.String({ description: 'The Branchbox service (label `branchbox.service`).' })),
-    composeProject: Type.Optional(Type.String({ description: 'The Compose project (label `com.docker.compose.project`).' })),
+    composeProject: Type.Optional(
+      Type.String({ description: 'The Compose project (label `com.docker.compose.project`).' }),
+    ),
   },
   'One container, as listed.',
 );
@@ -90,7 +96,8 @@ export const ContainerDetails = Obj(
     user: Type.Optional(Type.String()),
     tty: Type.Boolean(),
     env: Type.Array(Type.String(), {
-      description: 'The environment as `KEY=value`; values of keys that look secret (secret, token, password, key) read `***`.',
+      description:
+        'The environment as `KEY=value`; values of keys that look secret (secret, token, password, key) read `***`.',
     }),
     mounts: Type.Array(Mount),
     networks: Type.Array(NetworkAttachment),
@@ -172,27 +179,34 @@ export type ResyncEvent = Static<typeof ResyncEvent>;
 
 const Id = (what: string) => Type.String({ minLength: 1, description: `The ${what} id or name.` });
 const LabelFilter = Type.Optional(
-  Type.Array(Type.String({ minLength: 1 }), { description: 'Only objects with every one of these labels: `key` or `key=value`.' }),
+  Type.Array(Type.String({ minLength: 1 }), {
+    description: 'Only objects with every one of these labels: `key` or `key=value`.',
+  }),
 );
 const dockerErrors = ['DockerUnavailable', 'DockerError'] as const;
 
 export const dockerMethods = defineMethods({
   'container/list': {
-    summary: 'Lists containers with their state, health, ports and labels, from the daemon\'s live model.',
+    summary: "Lists containers with their state, health, ports and labels, from the daemon's live model.",
     description:
-      'Answered from a model kept current by the engine\'s event stream (no call to Docker), so it is cheap to call. ' +
+      "Answered from a model kept current by the engine's event stream (no call to Docker), so it is cheap to call. " +
       'Like `docker ps`, only running containers unless `all` is true.',
     errors: [...dockerErrors],
     params: Obj({
       all: Type.Optional(Type.Boolean({ description: 'Include containers that are not running.' })),
       label: LabelFilter,
-      state: Type.Optional(Type.Array(ContainerState, { description: 'Only containers in one of these states (implies all).' })),
-      sandbox: Type.Optional(Type.String({ description: 'Only the containers of this Branchbox sandbox (implies all).' })),
+      state: Type.Optional(
+        Type.Array(ContainerState, { description: 'Only containers in one of these states (implies all).' }),
+      ),
+      sandbox: Type.Optional(
+        Type.String({ description: 'Only the containers of this Branchbox sandbox (implies all).' }),
+      ),
     }),
     result: Obj({ containers: Type.Array(ContainerSummary, { description: 'Newest first.' }) }),
   },
   'container/inspect': {
-    summary: 'Everything about one container: configuration (secrets masked), mounts, networks, exit and health details.',
+    summary:
+      'Everything about one container: configuration (secrets masked), mounts, networks, exit and health details.',
     errors: ['ContainerNotFound', ...dockerErrors],
     params: Obj({ id: Id('container') }),
     result: ContainerDetails,
@@ -205,12 +219,18 @@ export const dockerMethods = defineMethods({
     result: Ok,
   },
   'container/stop': {
-    summary: 'Stops a container: SIGTERM, then SIGKILL after `timeout` seconds; stopping a stopped container does nothing.',
+    summary:
+      'Stops a container: SIGTERM, then SIGKILL after `timeout` seconds; stopping a stopped container does nothing.',
     mutating: true,
     errors: ['ContainerNotFound', ...dockerErrors],
     params: Obj({
       id: Id('container'),
-      timeout: Type.Optional(Type.Integer({ minimum: 0, description: 'Seconds to wait before killing (default: the container\'s own, usually 10).' })),
+      timeout: Type.Optional(
+        Type.Integer({
+          minimum: 0,
+          description: "Seconds to wait before killing (default: the container's own, usually 10).",
+        }),
+      ),
     }),
     result: Ok,
   },
@@ -255,11 +275,14 @@ export const dockerMethods = defineMethods({
     result: Obj({ untagged: Type.Array(Type.String()), deleted: Type.Array(Type.String()) }),
   },
   'image/prune': {
-    summary: 'Removes dangling images, or every unused image with `all`. Branchbox base images are kept unless `includeBase`.',
+    summary:
+      'Removes dangling images, or every unused image with `all`. Branchbox base images are kept unless `includeBase`.',
     mutating: true,
     errors: [...dockerErrors],
     params: Obj({
-      all: Type.Optional(Type.Boolean({ description: 'Remove every image no container uses, not only dangling ones.' })),
+      all: Type.Optional(
+        Type.Boolean({ description: 'Remove every image no container uses, not only dangling ones.' }),
+      ),
       includeBase: Type.Optional(Type.Boolean({ description: 'Also remove images labelled `branchbox.base=true`.' })),
       label: LabelFilter,
     }),
@@ -269,11 +292,13 @@ export const dockerMethods = defineMethods({
     }),
   },
   'image/load': {
-    summary: 'Loads images from a `docker save` tarball on the daemon\'s disk (for machines without a registry).',
+    summary: "Loads images from a `docker save` tarball on the daemon's disk (for machines without a registry).",
     mutating: true,
     errors: ['FileNotFound', ...dockerErrors],
     params: Obj({ path: Type.String({ minLength: 1, description: 'Absolute path of the tarball.' }) }),
-    result: Obj({ images: Type.Array(Type.String(), { description: 'The references (or ids, for untagged images) loaded.' }) }),
+    result: Obj({
+      images: Type.Array(Type.String(), { description: 'The references (or ids, for untagged images) loaded.' }),
+    }),
   },
   'network/list': {
     summary: 'Lists networks.',
@@ -293,7 +318,9 @@ export const dockerMethods = defineMethods({
       'Items arrive in `events/event` batches. The subscription survives the engine going away: after it reconnects ' +
       '(or if the client read too slowly and events were dropped) an item `{type: "resync"}` tells the client to refetch.',
     notification: 'events/event',
-    params: Obj({ types: Type.Optional(Type.Array(DockerObjectType, { description: 'Only these kinds (default: all four).' })) }),
+    params: Obj({
+      types: Type.Optional(Type.Array(DockerObjectType, { description: 'Only these kinds (default: all four).' })),
+    }),
     result: SubscriptionResult,
   },
 });

@@ -5,6 +5,10 @@
 import type { Static } from '@sinclair/typebox';
 import { lifecycleMethods, lifecycleNotifications } from './lifecycle';
 import { dockerMethods, dockerNotifications } from './docker';
+import { dockerStreamMethods, dockerStreamNotifications } from './docker-streams';
+import { routeMethods } from './route';
+import { sandboxMethods, sandboxNotifications } from './sandbox';
+import { deployMethods, deployNotifications } from './deploy';
 
 export * from './errors';
 export { PROTOCOL_VERSION } from './lifecycle';
@@ -13,11 +17,18 @@ export type { MethodSpec, NotificationSpec } from './core';
 export const methods = {
   ...lifecycleMethods,
   ...dockerMethods,
+  ...dockerStreamMethods,
+  ...routeMethods,
+  ...sandboxMethods,
+  ...deployMethods,
 } as const;
 
 export const notifications = {
   ...lifecycleNotifications,
   ...dockerNotifications,
+  ...dockerStreamNotifications,
+  ...sandboxNotifications,
+  ...deployNotifications,
 } as const;
 
 export type Methods = typeof methods;

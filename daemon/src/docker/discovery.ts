@@ -80,6 +80,11 @@ export interface DiscoverOptions {
   readonly pingTimeoutMs?: number;
 }
 
+/** dockerode's `ping` takes an `abortSignal`, which @types/dockerode does not declare. */
+interface AbortablePing {
+  ping(opts: { abortSignal: AbortSignal }): Promise<unknown>;
+}
+
 /** Tries each strategy in order; resolves with the first engine that answers `ping`. */
 export async function discoverEngine(opts: DiscoverOptions = {}): Promise<DiscoveredEngine> {
   const tried: TriedStrategy[] = [];
@@ -91,7 +96,7 @@ export async function discoverEngine(opts: DiscoverOptions = {}): Promise<Discov
     }
     try {
       const docker = new Docker(attempt.options);
-      await docker.ping({ abortSignal: AbortSignal.timeout(timeoutMs) });
+      await (docker as unknown as AbortablePing).ping({ abortSignal: AbortSignal.timeout(timeoutMs) });
       return { strategy: attempt.strategy, endpoint: attempt.endpoint, docker };
     } catch (e) {
       tried.push({ strategy: attempt.strategy, endpoint: attempt.endpoint, error: reasonOf(e, timeoutMs) });
@@ -113,7 +118,8 @@ export async function planDiscovery(opts: DiscoverOptions = {}): Promise<Planned
       const candidate = await strategy.candidate(ctx);
       if (candidate) plan.push(candidate);
     } catch (e) {
-      plan.push({ strategy: strategy.name, endpoint: e instanceof StrategyError ? e.endpoint : '', error: reasonOf(e) });
+      const known = e instanceof StrategyError ? e : undefined;
+      plan.push({ strategy: known?.strategy ?? strategy.name, endpoint: known?.endpoint ?? '', error: reasonOf(e) });
     }
   }
   return plan;
@@ -129,7 +135,10 @@ export function defaultStrategies(dockerHost?: string): DiscoveryStrategy[] {
 export function settingStrategy(dockerHost: string): DiscoveryStrategy {
   return {
     name: 'Docker host setting',
-    candidate: (ctx) => atEndpoint(dockerHost, async () => hostCandidate('Docker host setting', dockerHost, ctx, await envTls(ctx))),
+    candidate: (ctx) =>
+      atEndpoint('Docker host setting', dockerHost, async () =>
+        hostCandidate('Docker host setting', dockerHost, ctx, await envTls(ctx)),
+      ),
   };
 }
 
@@ -139,7 +148,7 @@ export const dockerHostStrategy: DiscoveryStrategy = {
   async candidate(ctx) {
     const host = ctx.env.DOCKER_HOST;
     if (!host) return undefined;
-    return atEndpoint(host, async () => hostCandidate('DOCKER_HOST', host, ctx, await envTls(ctx)));
+    return atEndpoint('DOCKER_HOST', host, async () => hostCandidate('DOCKER_HOST', host, ctx, await envTls(ctx)));
   },
 };
 
@@ -152,25 +161,32 @@ export const dockerContextStrategy: DiscoveryStrategy = {
   name: 'docker context',
   async candidate(ctx) {
     const dir = configDir(ctx);
-    const name = ctx.env.DOCKER_CONTEXT || (await readJson(join(dir, 'config.json')).catch(() => undefined))?.currentContext;
+    const name =
+      ctx.env.DOCKER_CONTEXT || (await readJson(join(dir, 'config.json')).catch(() => undefined))?.currentContext;
     if (typeof name !== 'string' || name === '' || name === 'default') return undefined;
     const strategy = `docker context "${name}"`;
     const hash = createHash('sha256').update(name).digest('hex');
     const metaPath = join(dir, 'contexts', 'meta', hash, 'meta.json');
     const meta = await readJson(metaPath).catch((e: unknown) => {
-      throw new StrategyError(`cannot read ${metaPath} (${reasonOf(e)})`, '');
+      throw new StrategyError(`cannot read ${metaPath} (${reasonOf(e)})`, '', strategy);
     });
     const host = dockerEndpointHost(meta);
-    if (!host) throw new StrategyError(`${metaPath} has no Endpoints.docker.Host`, '');
+    if (!host) throw new StrategyError(`${metaPath} has no Endpoints.docker.Host`, '', strategy);
     const tlsDir = join(dir, 'contexts', 'tls', hash, 'docker');
-    return atEndpoint(host, async () => hostCandidate(strategy, host, ctx, existsSync(tlsDir) ? await readTls(tlsDir) : undefined));
+    return atEndpoint(strategy, host, async () =>
+      hostCandidate(strategy, host, ctx, existsSync(tlsDir) ? await readTls(tlsDir) : undefined),
+    );
   },
 };
 
 /** The engine's default unix socket. */
 export const defaultSocketStrategy: DiscoveryStrategy = {
   name: 'default socket',
-  candidate: async () => ({ strategy: 'default socket', endpoint: `unix://${DEFAULT_SOCKET}`, options: explicit({ socketPath: DEFAULT_SOCKET }) }),
+  candidate: async () => ({
+    strategy: 'default socket',
+    endpoint: `unix://${DEFAULT_SOCKET}`,
+    options: explicit({ socketPath: DEFAULT_SOCKET }),
+  }),
 };
 
 /** A strategy's configuration failed; carries the endpoint when it was known. */
@@ -178,17 +194,22 @@ class StrategyError extends Error {
   constructor(
     message: string,
     readonly endpoint: string,
+    readonly strategy?: string,
   ) {
     super(message);
   }
 }
 
-/** Runs a strategy step, attributing any configuration failure to `endpoint`. */
-async function atEndpoint<T>(endpoint: string, step: () => Promise<T>): Promise<T> {
+/** Runs a strategy step, attributing any configuration failure to `strategy` at `endpoint`. */
+async function atEndpoint<T>(strategy: string, endpoint: string, step: () => Promise<T>): Promise<T> {
   try {
     return await step();
   } catch (e) {
-    throw e instanceof StrategyError && e.endpoint ? e : new StrategyError(reasonOf(e), endpoint);
+    throw new StrategyError(
+      e instanceof Error ? e.message : String(e),
+      (e instanceof StrategyError && e.endpoint) || endpoint,
+      strategy,
+    );
   }
 }
 
@@ -199,7 +220,12 @@ interface TlsFiles {
 }
 
 /** Turns a `DOCKER_HOST`-style URL into dockerode options. */
-function hostCandidate(strategy: string, host: string, ctx: DiscoveryContext, tls: TlsFiles | undefined): EngineCandidate {
+function hostCandidate(
+  strategy: string,
+  host: string,
+  ctx: DiscoveryContext,
+  tls: TlsFiles | undefined,
+): EngineCandidate {
   const url = host.includes('://') ? host : `tcp://${host}`;
   const scheme = url.slice(0, url.indexOf('://')).toLowerCase();
   if (scheme === 'unix') {
@@ -233,13 +259,16 @@ function hostCandidate(strategy: string, host: string, ctx: DiscoveryContext, tl
     throw new StrategyError(`unsupported scheme "${scheme}://" in "${host}"`, host);
   }
   const useTls = scheme === 'https' || tls !== undefined;
-  if (scheme === 'https' && !tls) throw new StrategyError(`${host} needs TLS: set DOCKER_TLS_VERIFY=1 and DOCKER_CERT_PATH`, host);
+  if (scheme === 'https' && !tls)
+    throw new StrategyError(`${host} needs TLS: set DOCKER_TLS_VERIFY=1 and DOCKER_CERT_PATH`, host);
   const port = Number(parsed.port || (useTls ? 2376 : 2375));
   const endpoint = `tcp://${parsed.host.replace(/:\d+$/, '')}:${port}${useTls ? ' (TLS)' : ''}`;
   return {
     strategy,
     endpoint,
-    options: explicit(tls ? { protocol: 'https', host: hostname, port, ...tls } : { protocol: 'http', host: hostname, port }),
+    options: explicit(
+      tls ? { protocol: 'https', host: hostname, port, ...tls } : { protocol: 'http', host: hostname, port },
+    ),
   };
 }
 
@@ -276,8 +305,7 @@ async function readTls(dir: string): Promise<TlsFiles> {
     readFile(join(dir, file)).catch((e: unknown) => {
       throw new StrategyError(`cannot read ${join(dir, file)} (${reasonOf(e)})`, '');
     });
-  const [ca, cert, key] = await Promise.all([read('ca.pem'), read('cert.pem'), read('key.pem')]);
-  return { ca, cert, key };
+  return { ca: await read('ca.pem'), cert: await read('cert.pem'), key: await read('key.pem') };
 }
 
 function configDir(ctx: DiscoveryContext): string {

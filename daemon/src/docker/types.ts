@@ -44,6 +44,8 @@ export interface ContainerClient {
   list(opts?: { all?: boolean; label?: LabelSelector }): Promise<ContainerSummary[]>;
   /** One container, in full. The environment is returned as configured (mask it before it leaves the daemon). */
   inspect(id: string): Promise<ContainerDetails>;
+  /** One container's summary, fresh from the engine (what the container model refreshes with). */
+  summary(id: string): Promise<ContainerSummary>;
   /** Starts the container; a running container is left as is. */
   start(id: string): Promise<void>;
   /** Stops the container, killing it after `timeoutSeconds`; a stopped container is left as is. */
@@ -71,7 +73,9 @@ export interface ImageClient {
    * Removes dangling images, or all unused ones with `all`; images labelled
    * `branchbox.base=true` survive unless `includeBase`. `label` narrows what is considered.
    */
-  prune(opts?: { all?: boolean; includeBase?: boolean; label?: LabelSelector } & Cancellable): Promise<ImagePruneResult>;
+  prune(
+    opts?: { all?: boolean; includeBase?: boolean; label?: LabelSelector } & Cancellable,
+  ): Promise<ImagePruneResult>;
   /** Loads a `docker save` tarball from disk (streamed); answers the references (or ids) loaded. `FileNotFound` if absent. */
   load(path: string, opts?: Cancellable): Promise<string[]>;
 }

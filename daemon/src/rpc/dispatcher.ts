@@ -82,7 +82,8 @@ export class Dispatcher {
             const violations = resultViolations(name, result ?? null);
             if (violations.length) throw new Error(`result of ${name} breaks its schema: ${JSON.stringify(violations)}`);
           }
-          return { jsonrpc: '2.0', id: request.id ?? null, result: result ?? null };
+          // A notification is never answered, whatever its handler returned.
+          return request.id === undefined ? null : { jsonrpc: '2.0', id: request.id, result: result ?? null };
         } finally {
           done();
         }
@@ -104,7 +105,7 @@ export class Dispatcher {
     let response: JSONRPCResponse | JSONRPCResponse[] | null;
     this.active++;
     try {
-      response = await this.server.receiveJSON(text, session);
+      response = await this.answer(text, session);
     } catch (e) {
       session.log.error('dispatch failed', { error: String(e) });
       response = createJSONRPCErrorResponse(null, -32603, `Internal error: ${String(e)}`);
@@ -113,6 +114,34 @@ export class Dispatcher {
     }
     if (response === null || (Array.isArray(response) && response.length === 0)) return;
     if (!session.isClosed) session.connection.send(JSON.stringify(response));
+  }
+
+  /**
+   * Parses and answers one message. Batches are handled here, not by json-rpc-2.0, which
+   * answers a batch with a single response when only one element is answered, and which
+   * lets a non-object element (`null`) or a malformed envelope reach the method table.
+   */
+  private async answer(text: string, session: Session): Promise<JSONRPCResponse | JSONRPCResponse[] | null> {
+    let message: unknown;
+    try {
+      message = JSON.parse(text);
+    } catch {
+      return createJSONRPCErrorResponse(null, -32700, 'Parse error');
+    }
+    if (!Array.isArray(message)) return this.answerOne(message, session);
+    if (message.length === 0) return createJSONRPCErrorResponse(null, -32600, 'Invalid Request: empty batch');
+    const answers = await Promise.all(message.map((m) => this.answerOne(m, session)));
+    const responses = answers.filter((r): r is JSONRPCResponse => r !== null);
+    return responses.length > 0 ? responses : null;
+  }
+
+  private async answerOne(message: unknown, session: Session): Promise<JSONRPCResponse | null> {
+    const problem = envelopeProblem(message);
+    if (problem !== undefined) {
+      const id = (message as { id?: unknown } | null)?.id;
+      return createJSONRPCErrorResponse(isValidId(id) ? id : null, -32600, `Invalid Request: ${problem}`);
+    }
+    return (await this.server.receive(message as JSONRPCRequest, session)) as JSONRPCResponse | null;
   }
 
   private async apply(
@@ -140,21 +169,47 @@ export class Dispatcher {
       return error(request, -32602, `Invalid params for ${request.method}: ${summary}`, { violations });
     }
     const started = performance.now();
-    const response = await next({ ...request, params }, session);
+    let response: JSONRPCResponse | null;
+    // A handler's error is mapped here rather than by json-rpc-2.0 after the middleware, so
+    // that failed requests are logged and audited with their outcome too.
+    let failure: { code: number; message: string; data?: { name?: string } } | undefined;
+    try {
+      response = await next({ ...request, params }, session);
+      failure = response?.error;
+    } catch (e) {
+      const mapped = this.server.mapErrorToJSONRPCErrorResponse(request.id ?? null, e);
+      failure = mapped.error;
+      response = request.id === undefined ? null : mapped;
+    }
     const ms = Math.round((performance.now() - started) * 10) / 10;
-    session.log.debug('request', { method: request.method, id: request.id, ms, error: response?.error?.code });
+    session.log.debug('request', { method: request.method, id: request.id, ms, error: failure?.code });
     if (spec.mutating && this.opts.audit) {
       this.opts.audit({
         client: session.clientInfo?.name,
         osUser: session.osUser,
         method: request.method,
         target: targetOf(params),
-        outcome: response?.error ? `error ${response.error.data?.name ?? response.error.code}: ${response.error.message}` : 'ok',
+        outcome: failure ? `error ${failure.data?.name ?? failure.code}: ${failure.message}` : 'ok',
       });
     }
     return response;
   }
 
+}
+
+const isValidId = (id: unknown): id is string | number | null =>
+  typeof id === 'string' || id === null || (typeof id === 'number' && Number.isFinite(id));
+
+/** Why `message` is not a JSON-RPC 2.0 request or notification; undefined when it is one. */
+function envelopeProblem(message: unknown): string | undefined {
+  if (typeof message !== 'object' || message === null || Array.isArray(message)) return 'not an object';
+  const m = message as Record<string, unknown>;
+  if (m.jsonrpc !== '2.0') return '"jsonrpc" must be "2.0"';
+  if (typeof m.method !== 'string') return '"method" must be a string';
+  if (m.id !== undefined && !isValidId(m.id)) return '"id" must be a string, a number or null';
+  if (m.params !== undefined && (typeof m.params !== 'object' || m.params === null)) return '"params" must be an object';
+  if (m.result !== undefined || m.error !== undefined) return 'a response is not a request';
+  return undefined;
 }
 
 function error(request: JSONRPCRequest, code: number, message: string, data?: unknown): JSONRPCResponse | null {

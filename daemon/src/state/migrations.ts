@@ -12,6 +12,8 @@
  * @see ./store
  */
 import type { Database } from 'better-sqlite3';
+import { deployMigration } from '../deploy/migration';
+import { sandboxMigration } from '../sandbox/migration';
 
 export interface Migration {
   /** 1 for the first migration, then consecutive. Becomes `user_version` once applied. */
@@ -48,6 +50,8 @@ export const migrations: readonly Migration[] = [
       `);
     },
   },
+  sandboxMigration,
+  deployMigration,
 ];
 
 /** The schema version this build of the daemon writes: the last migration's version. */

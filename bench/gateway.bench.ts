@@ -1,0 +1,281 @@
+/**
+ * Requests through a sandbox gateway vs straight to the service's port, and vs nginx as a
+ * reverse proxy on the same route, in the same run, with `wrk` as the load generator.
+ *
+ *   node --import tsx bench/gateway.bench.ts [seconds=6] [connections=32] [rounds=2]
+ *
+ * The upstream is a small Node HTTP server in a container (image branchbox/node:20 from
+ * scripts/setup.sh) published on 127.0.0.1 — or a local Node process when Docker is not
+ * available. The gateway is the daemon's real stack in this process: a SQLite state store,
+ * the SandboxStore with a sandbox whose `account` service is served by that port, a
+ * branchbox.yaml routing `/account` to it, read by loadProject. nginx (Debian's, installed
+ * here when missing) runs in the foreground from a config in a temporary folder, with one
+ * worker and kept-alive upstream connections, like the gateway's single event loop.
+ * Rounds alternate the targets; each figure is the best of the rounds. Prints ratios.
+ * Everything started is stopped at the end, also on failure or Ctrl-C.
+ */
+import { execFileSync, spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import * as http from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { cpus, loadavg, tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { startGateways, type RunningGateways } from '../daemon/src/gateway/setup';
+import { loadProject } from '../daemon/src/project/load';
+import { nullLogger } from '../daemon/src/runtime/log';
+import { PortAllocator } from '../daemon/src/sandbox/ports';
+import { SandboxStore } from '../daemon/src/sandbox/sandbox-store';
+import { openStore } from '../daemon/src/state/store';
+
+const SECONDS = Number(process.argv[2] ?? 6);
+const CONNECTIONS = Number(process.argv[3] ?? 32);
+const ROUNDS = Number(process.argv[4] ?? 2);
+const NODE_IMAGE = 'branchbox/node:20';
+const LABEL = 'branchbox.bench=gateway';
+
+/** The upstream: "ok" for /account..., 64 KiB for /account/64k. */
+const UPSTREAM_JS = `
+const http = require('http');
+const big = Buffer.alloc(65536, 120);
+http.createServer((req, res) => {
+  if (req.url.endsWith('/64k')) { res.writeHead(200, {'content-type': 'application/octet-stream', 'content-length': big.length}); res.end(big); }
+  else { res.writeHead(200, {'content-type': 'text/plain', 'content-length': 3}); res.end('ok\\n'); }
+}).listen(Number(process.env.PORT || 8080), '0.0.0.0');
+`;
+
+const stops: (() => unknown)[] = [];
+async function stopAll(): Promise<void> {
+  for (const stop of stops.splice(0).reverse()) {
+    try {
+      await stop();
+    } catch (e) {
+      console.error(`cleanup: ${(e as Error).message}`);
+    }
+  }
+}
+process.once('SIGINT', () => void stopAll().then(() => process.exit(130)));
+
+const has = (cmd: string) => spawnSync('sh', ['-c', `command -v ${cmd}`]).status === 0;
+
+/** Installs Debian packages when missing (root only); answers whether `cmd` is then available. */
+function ensureTool(cmd: string, packages: string[]): boolean {
+  if (has(cmd)) return true;
+  if (process.getuid?.() !== 0) return false;
+  for (const pkg of packages) {
+    console.log(`installing ${pkg} (apt-get)…`);
+    const env = { ...process.env, DEBIAN_FRONTEND: 'noninteractive' };
+    spawnSync('apt-get', ['update', '-qq'], { stdio: 'ignore', env });
+    if (spawnSync('apt-get', ['install', '-y', '-qq', '--no-install-recommends', pkg], { stdio: 'ignore', env }).status === 0 && has(cmd)) return true;
+  }
+  return false;
+}
+
+async function freePort(): Promise<number> {
+  const server = http.createServer();
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+  const { port } = server.address() as AddressInfo;
+  await new Promise<void>((r) => server.close(() => r()));
+  return port;
+}
+
+/** Resolves once `url` answers 200 (polling: the process behind it is starting). */
+async function waitFor(url: string, what: string, timeoutMs = 20_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (Date.now() < deadline) {
+    const ok = await new Promise<boolean>((resolve) => {
+      http
+        .get(url, { agent: false }, (res) => {
+          res.resume();
+          resolve(res.statusCode === 200);
+        })
+        .on('error', () => resolve(false));
+    });
+    if (ok) return;
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  throw new Error(`${what} did not answer at ${url} within ${timeoutMs} ms`);
+}
+
+async function startUpstream(): Promise<{ port: number; kind: string }> {
+  const port = await freePort();
+  const dockerOk = has('docker') && spawnSync('docker', ['image', 'inspect', NODE_IMAGE], { stdio: 'ignore' }).status === 0;
+  if (dockerOk) {
+    const id = execFileSync(
+      'docker',
+      ['run', '-d', '--rm', '--label', LABEL, '-p', `127.0.0.1:${port}:8080`, NODE_IMAGE, 'node', '-e', UPSTREAM_JS],
+      { encoding: 'utf8' },
+    ).trim();
+    stops.push(() => spawnSync('docker', ['rm', '-f', id], { stdio: 'ignore' }));
+    await waitFor(`http://127.0.0.1:${port}/account`, 'the upstream container');
+    return { port, kind: `container ${NODE_IMAGE} published on 127.0.0.1` };
+  }
+  const child = spawn(process.execPath, ['-e', UPSTREAM_JS], { env: { ...process.env, PORT: String(port) }, stdio: 'inherit' });
+  stops.push(() => stopChild(child));
+  await waitFor(`http://127.0.0.1:${port}/account`, 'the upstream process');
+  return { port, kind: 'local Node process (Docker not available)' };
+}
+
+function stopChild(child: ChildProcess): Promise<void> {
+  if (child.exitCode !== null || child.signalCode !== null) return Promise.resolve();
+  return new Promise((resolve) => {
+    child.once('exit', () => resolve());
+    child.kill('SIGTERM');
+  });
+}
+
+/** The daemon's gateway stack for one sandbox whose `account` is served at `upstreamPort`. */
+async function startGateway(dir: string, upstreamPort: number): Promise<string> {
+  const repo = join(dir, 'repo');
+  mkdirSync(repo);
+  writeFileSync(
+    join(repo, 'branchbox.yaml'),
+    'version: 1\nproject: bench\nservices:\n  account: { port: 8080 }\n  payment: { port: 8080 }\nroutes:\n  /account: account\n  /payment: payment\n',
+  );
+  const store = openStore(join(dir, 'state.db'));
+  stops.push(() => store.close());
+  const sandboxes = new SandboxStore(store);
+  const ports = new PortAllocator(store, { onChange: (s) => sandboxes.changed(s) });
+  const running: RunningGateways = await startGateways({ sandboxes, ports, loadProject, log: nullLogger, sharedPort: null });
+  stops.push(() => running.stop());
+  sandboxes.insert({ name: 'bench', owner: 'bench', repoPath: repo, project: 'bench' });
+  sandboxes.recordServing('bench', 'account', { deploymentId: 'bench', commit: 'b'.repeat(40), hostPort: upstreamPort, containerId: 'bench' });
+  const { url } = await running.gateways.open('bench');
+  await waitFor(`${url}/account`, 'the gateway');
+  return url;
+}
+
+async function startNginx(dir: string, upstreamPort: number): Promise<string | undefined> {
+  if (!ensureTool('nginx', ['nginx-light', 'nginx'])) return undefined;
+  const port = await freePort();
+  const root = join(dir, 'nginx');
+  mkdirSync(join(root, 'logs'), { recursive: true });
+  const conf = join(root, 'nginx.conf');
+  writeFileSync(
+    conf,
+    `worker_processes 1;
+pid ${root}/nginx.pid;
+error_log stderr warn;
+${process.getuid?.() === 0 ? 'user root;' : ''}
+events { worker_connections 1024; }
+http {
+  access_log off;
+  client_body_temp_path ${root}/body;
+  proxy_temp_path ${root}/proxy;
+  fastcgi_temp_path ${root}/fastcgi;
+  uwsgi_temp_path ${root}/uwsgi;
+  scgi_temp_path ${root}/scgi;
+  upstream app { server 127.0.0.1:${upstreamPort}; keepalive 64; }
+  server {
+    listen 127.0.0.1:${port};
+    location / {
+      proxy_pass http://app;
+      proxy_http_version 1.1;
+      proxy_set_header Connection "";
+      proxy_set_header Host $proxy_host;
+      proxy_set_header X-Forwarded-For $proxy_add_x_forwarded_for;
+      proxy_set_header X-Forwarded-Proto $scheme;
+      proxy_set_header X-Forwarded-Host $http_host;
+      add_header X-Proxied-By nginx;
+    }
+  }
+}
+`,
+  );
+  const child = spawn('nginx', ['-p', root, '-c', conf, '-g', 'daemon off;'], { stdio: ['ignore', 'ignore', 'inherit'] });
+  stops.push(() => stopChild(child));
+  await waitFor(`http://127.0.0.1:${port}/account`, 'nginx');
+  return `http://127.0.0.1:${port}`;
+}
+
+interface Figures {
+  rps: number;
+  p50: number;
+  p99: number;
+  errors: number;
+}
+
+const UNIT_MS: Record<string, number> = { us: 0.001, ms: 1, s: 1000, m: 60_000 };
+const toMs = (text: string) => {
+  const m = /^([\d.]+)(us|ms|s|m)$/.exec(text.trim());
+  if (!m) throw new Error(`unreadable wrk latency "${text}"`);
+  return Number(m[1]) * UNIT_MS[m[2]!]!;
+};
+
+/** Runs wrk without blocking this process's event loop (the gateway runs in it). */
+function run(cmd: string, args: string[]): Promise<string> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(cmd, args, { stdio: ['ignore', 'pipe', 'inherit'] });
+    stops.push(() => stopChild(child));
+    let out = '';
+    child.stdout.setEncoding('utf8').on('data', (c: string) => (out += c));
+    child.once('error', reject);
+    child.once('exit', (code) => (code === 0 ? resolve(out) : reject(new Error(`${cmd} exited with ${code}:\n${out}`))));
+  });
+}
+
+async function wrk(url: string, seconds: number): Promise<Figures> {
+  const out = await run('wrk', ['-t1', `-c${CONNECTIONS}`, `-d${seconds}s`, '--latency', url]);
+  const rps = Number(/Requests\/sec:\s+([\d.]+)/.exec(out)?.[1]);
+  const p50 = /^\s+50%\s+(\S+)/m.exec(out)?.[1];
+  const p99 = /^\s+99%\s+(\S+)/m.exec(out)?.[1];
+  if (!rps || !p50 || !p99) throw new Error(`unreadable wrk output:\n${out}`);
+  const non2xx = Number(/Non-2xx or 3xx responses:\s+(\d+)/.exec(out)?.[1] ?? 0);
+  const sock = /Socket errors: connect (\d+), read (\d+), write (\d+), timeout (\d+)/.exec(out);
+  const socketErrors = sock ? sock.slice(1).reduce((a, b) => a + Number(b), 0) : 0;
+  return { rps, p50: toMs(p50), p99: toMs(p99), errors: non2xx + socketErrors };
+}
+
+async function main(): Promise<void> {
+  if (!ensureTool('wrk', ['wrk'])) throw new Error('wrk is not installed and cannot be installed here (apt-get install wrk)');
+  const dir = mkdtempSync(join(tmpdir(), 'bb-gw-bench-'));
+  stops.push(() => rmSync(dir, { recursive: true, force: true }));
+  const upstream = await startUpstream();
+  const gateway = await startGateway(dir, upstream.port);
+  const nginx = await startNginx(dir, upstream.port);
+  const targets: [string, string][] = [
+    ['direct', `http://127.0.0.1:${upstream.port}`],
+    ['gateway', gateway],
+    ...(nginx ? ([['nginx', nginx]] as [string, string][]) : []),
+  ];
+  console.log(`upstream: ${upstream.kind}; wrk -t1 -c${CONNECTIONS} -d${SECONDS}s, best of ${ROUNDS} rounds; ${nginx ? 'nginx 1 worker' : 'nginx not available'}`);
+  const load = () => loadavg().map((n) => n.toFixed(2)).join(' ');
+  console.log(`machine: ${cpus().length} CPUs, load average ${load()} (a shared machine: compare ratios, not absolute figures)`);
+
+  for (const [scenario, path] of [
+    ['3-byte response', '/account/hello'],
+    ['64 KiB response', '/account/64k'],
+  ] as const) {
+    const best = new Map<string, Figures>();
+    for (const [, base] of targets) await wrk(`${base}${path}`, 1); // warm up
+    for (let round = 0; round < ROUNDS; round++) {
+      for (const [name, base] of targets) {
+        const f = await wrk(`${base}${path}`, SECONDS);
+        const prior = best.get(name);
+        if (!prior || f.rps > prior.rps) best.set(name, f);
+      }
+    }
+    console.log(`\n${scenario} (GET ${path})`);
+    console.log('target     req/s       p50        p99     errors');
+    for (const [name] of targets) {
+      const f = best.get(name)!;
+      console.log(`${name.padEnd(8)} ${f.rps.toFixed(0).padStart(8)} ${f.p50.toFixed(2).padStart(8)} ms ${f.p99.toFixed(2).padStart(8)} ms ${String(f.errors).padStart(6)}`);
+    }
+    const d = best.get('direct')!;
+    const g = best.get('gateway')!;
+    const n = best.get('nginx');
+    const ratio = (x: number, y: number) => (x / y).toFixed(2);
+    console.log(`gateway / direct: req/s ×${ratio(g.rps, d.rps)}, p50 ×${ratio(g.p50, d.p50)}, p99 ×${ratio(g.p99, d.p99)}`);
+    if (n) {
+      console.log(`nginx   / direct: req/s ×${ratio(n.rps, d.rps)}, p50 ×${ratio(n.p50, d.p50)}, p99 ×${ratio(n.p99, d.p99)}`);
+      console.log(`gateway / nginx:  req/s ×${ratio(g.rps, n.rps)}, p50 ×${ratio(g.p50, n.p50)}, p99 ×${ratio(g.p99, n.p99)}`);
+    }
+  }
+  console.log(`\nload average at the end: ${load()}`);
+}
+
+main()
+  .then(stopAll, async (e: unknown) => {
+    console.error(e instanceof Error ? e.message : e);
+    await stopAll();
+    process.exitCode = 1;
+  });

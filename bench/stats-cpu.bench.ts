@@ -1,0 +1,170 @@
+/**
+ * CPU cost of live stats: 20 idle labelled containers, all streamed through the stats
+ * collector for DURATION seconds; this process's CPU time per second of wall time
+ * (process.cpuUsage) is the daemon's cost. Side by side in the same run, the docker CLI doing
+ * the same job (`docker stats <20 ids>`, its CPU time read from /proc) for the ratio.
+ * Cleans up its containers even on failure.
+ *
+ *   node --import tsx bench/stats-cpu.bench.ts [containers] [seconds]
+ */
+import { spawn } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { readFileSync } from 'node:fs';
+import type Docker from 'dockerode';
+import { StatsCollector } from '../daemon/src/docker/streams/stats';
+import { BUSYBOX, docker } from '../test/helpers/docker-fixtures';
+
+const CONTAINERS = Number(process.argv[2] ?? 20);
+const SECONDS = Number(process.argv[3] ?? 20);
+const CLOCK_TICKS = 100; // USER_HZ on Linux
+
+/** Resolves after `seconds` of wall time: this benchmark measures over a fixed duration. */
+const during = (seconds: number) => new Promise((resolve) => setTimeout(resolve, seconds * 1000));
+
+/** `promise`, or a clear failure if it takes longer than `ms` (a container vanished, the engine stalled). */
+function within<T>(promise: Promise<T>, ms: number, what: string): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<never>(
+    (_, reject) => (timer = setTimeout(() => reject(new Error(`timed out: ${what}`)), ms)),
+  );
+  return Promise.race([promise, timeout]).finally(() => clearTimeout(timer));
+}
+
+/** CPU seconds (user + system) a process has used, from /proc/<pid>/stat. */
+function processCpuSeconds(pid: number): number {
+  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  return (Number(fields[11]) + Number(fields[12])) / CLOCK_TICKS; // utime, stime
+}
+
+async function measureCollector(
+  ids: string[],
+): Promise<{ cpuMsPerSecond: number; samples: number; historyBytes: number }> {
+  const collector = new StatsCollector(() => docker);
+  let samples = 0;
+  const seen = new Set<string>();
+  let allFlowing!: () => void;
+  const flowing = new Promise<void>((resolve) => (allFlowing = resolve));
+  try {
+    const subs = await Promise.all(
+      ids.map((id) =>
+        collector.subscribe(id, {
+          sample: (s) => {
+            samples++;
+            seen.add(s.id);
+            if (seen.size === ids.length) allFlowing();
+          },
+          end: () => undefined,
+        }),
+      ),
+    );
+    // Measure once every stream delivers samples (past its first, baseline document).
+    await within(flowing, 30_000, 'samples from every container');
+    samples = 0;
+    const start = process.hrtime.bigint();
+    const cpu = process.cpuUsage();
+    await during(SECONDS);
+    const used = process.cpuUsage(cpu);
+    const wall = Number(process.hrtime.bigint() - start) / 1e9;
+    for (const sub of subs) sub.close();
+    return {
+      cpuMsPerSecond: (used.user + used.system) / 1000 / wall,
+      samples,
+      historyBytes: ids.length * 3600 * 8 * 8,
+    };
+  } finally {
+    collector.close();
+  }
+}
+
+async function measureCli(ids: string[]): Promise<number> {
+  const child = spawn('docker', ['stats', '--format', '{{.ID}} {{.CPUPerc}} {{.MemUsage}}', ...ids], {
+    stdio: ['ignore', 'pipe', 'inherit'],
+  });
+  try {
+    // Measure from its first output on, like the collector.
+    await within(
+      new Promise<void>((resolve, reject) => {
+        child.stdout.once('data', () => resolve());
+        child.once('error', reject);
+      }),
+      30_000,
+      'the first output of docker stats',
+    );
+    child.stdout.resume();
+    const before = processCpuSeconds(child.pid!);
+    const start = process.hrtime.bigint();
+    await during(SECONDS);
+    const cpu = processCpuSeconds(child.pid!) - before;
+    const wall = Number(process.hrtime.bigint() - start) / 1e9;
+    return (cpu * 1000) / wall;
+  } finally {
+    child.kill();
+  }
+}
+
+/**
+ * Containers of this run, labelled `branchbox.bench=<run id>` (not the test label: a test run
+ * in parallel removes every test-labelled container it finds when it ends).
+ */
+function benchRun(prefix: string) {
+  const runId = `${prefix}-${randomBytes(4).toString('hex')}`;
+  const filters = JSON.stringify({ label: [`branchbox.bench=${runId}`] });
+  return {
+    async createContainer(opts: Docker.ContainerCreateOptions): Promise<Docker.Container> {
+      const c = await docker.createContainer({
+        Image: BUSYBOX,
+        ...opts,
+        Labels: { ...opts.Labels, 'branchbox.bench': runId },
+      });
+      await c.start();
+      return c;
+    },
+    async cleanup(): Promise<void> {
+      const left = await docker.listContainers({ all: true, filters });
+      await Promise.all(
+        left.map((c) =>
+          docker
+            .getContainer(c.Id)
+            .remove({ force: true })
+            .catch(() => undefined),
+        ),
+      );
+    },
+  };
+}
+
+async function main(): Promise<void> {
+  const run = benchRun('bbstatsbench');
+  try {
+    const containers: Docker.Container[] = await Promise.all(
+      Array.from({ length: CONTAINERS }, () => run.createContainer({ Cmd: ['sleep', '3600'] })),
+    );
+    const ids = containers.map((c) => c.id);
+    console.log(`${CONTAINERS} idle containers, ${SECONDS} s each measurement`);
+
+    const ours = await measureCollector(ids);
+    const cli = await measureCli(ids);
+
+    console.log('');
+    console.log(
+      `stats collector: ${ours.cpuMsPerSecond.toFixed(1)} ms CPU per second (${(ours.cpuMsPerSecond / 10).toFixed(2)} % of one core)`,
+    );
+    console.log(
+      `                 ${ours.samples} samples in ${SECONDS} s (${(ours.samples / SECONDS).toFixed(1)}/s, expected ~${CONTAINERS}/s)`,
+    );
+    console.log(`                 ${(ours.cpuMsPerSecond / (ours.samples / SECONDS)).toFixed(3)} ms CPU per sample`);
+    console.log(
+      `                 history: ${(ours.historyBytes / 1024 / 1024).toFixed(1)} MiB fixed for ${CONTAINERS} containers × 1 h`,
+    );
+    console.log(`docker stats CLI: ${cli.toFixed(1)} ms CPU per second for the same containers`);
+    console.log(`ratio collector / CLI: ${(ours.cpuMsPerSecond / cli).toFixed(2)}`);
+  } finally {
+    await run.cleanup();
+  }
+}
+
+main().catch((e: unknown) => {
+  console.error(e);
+  process.exitCode = 1;
+});

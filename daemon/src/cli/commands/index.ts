@@ -1,0 +1,21 @@
+/** The command table: every `branchbox` command, in the order `--help` lists them. */
+import type { Command } from '../command';
+import { containerCommands } from './containers';
+import { daemonCommands } from './daemon';
+import { sandboxCommands } from './sandbox';
+import { deployCommands } from './deploy';
+import { envCommands } from './env';
+import { auditCommands } from './audit';
+import { routeCommands } from './route';
+import { waitCommands } from './wait';
+
+export const commands: readonly Command[] = [
+  ...daemonCommands,
+  ...containerCommands,
+  ...deployCommands,
+  ...waitCommands,
+  ...sandboxCommands,
+  ...routeCommands,
+  ...envCommands,
+  ...auditCommands,
+];

@@ -1,0 +1,185 @@
+/**
+ * `branchbox sandbox ls|get|create|delete|clone|snapshot|restore`: sandboxes, each a named,
+ * isolated set of deployed services.
+ */
+import type { Result } from '../../../../schemas/src/index';
+import { defineCommand } from '../command';
+import { ExitCode, UsageError } from '../errors';
+import { ago } from '../format';
+import type { Output } from '../output';
+import { projectRoot } from './git';
+
+type Sandbox = Result<'sandbox/get'>;
+type WithDeploys = Result<'sandbox/create'>;
+
+export function sandboxState(out: Output, state: Sandbox['state']): string {
+  return state === 'active' ? out.style.green(state) : state === 'deleting' || state === 'expired' ? out.style.red(state) : out.style.yellow(state);
+}
+
+function printSandbox(out: Output, s: Sandbox): void {
+  out.fields([
+    ['name', out.style.bold(s.name)],
+    ['state', sandboxState(out, s.state)],
+    ['owner', s.owner],
+    ['project', s.project],
+    ['repository', s.repoPath],
+    ['template', s.template],
+    ['network', s.network],
+    ['ttl', s.ttl ? `idle ${s.ttl.idle}${s.ttl.retain ? `, delete ${s.ttl.retain} after expiry` : ''}` : undefined],
+    ['created', `${s.createdAt} (${ago(s.createdAt)})`],
+    ['last deploy', s.lastDeployAt ? `${s.lastDeployAt} (${ago(s.lastDeployAt)})` : undefined],
+  ]);
+  if (s.services.length) {
+    out.line();
+    out.table(s.services, [
+      { header: 'SERVICE', value: (v) => v.service },
+      { header: 'ROUTE', value: (v) => (v.route === 'url' || (v.route === 'baseline' && v.routeUrl) ? `${v.route} ${v.routeUrl ?? ''}`.trim() : v.route) },
+      { header: 'BRANCH', value: (v) => (v.branch ? `${v.branch}${v.commit ? `@${v.commit.slice(0, 7)}` : ''}` : v.commit?.slice(0, 7) ?? '') },
+      { header: 'URL', value: (v) => v.url ?? '' },
+    ]);
+  }
+}
+
+function printWithDeploys(out: Output, r: WithDeploys, headline: string): void {
+  out.line(out.style.green(headline));
+  printSandbox(out, r.sandbox);
+  if (r.deployments.length) {
+    out.line();
+    out.table(r.deployments, [
+      { header: 'SERVICE', value: (d) => d.service },
+      { header: 'STATUS', value: (d) => (d.status === 'running' || d.status === 'started' ? out.style.green(d.status) : out.style.red(d.status)) },
+      { header: 'COMMIT', value: (d) => d.commit?.slice(0, 7) ?? '' },
+      { header: 'DIAGNOSIS', value: (d) => d.diagnosis ?? '' },
+    ]);
+  }
+}
+
+/** Exit code of a request that deployed: 4 when a deployment it waited for did not end running. */
+function deployExit(r: WithDeploys): ExitCode {
+  return r.deployments.some((d) => d.status !== 'running' && d.status !== 'started') ? ExitCode.DeployFailed : ExitCode.Ok;
+}
+
+const waitOption = { 'no-wait': { type: 'boolean', help: 'answer once deployments started, without waiting for them' } } as const;
+
+export const sandboxCommands = [
+  defineCommand({
+    words: ['sandbox', 'ls'],
+    summary: 'List sandboxes with their state and services.',
+    methods: ['sandbox/list'],
+    async run(ctx) {
+      const result = await ctx.call('sandbox/list');
+      ctx.out.result(result, ({ sandboxes }) => {
+        if (!sandboxes.length) return ctx.out.line(ctx.out.style.dim('no sandboxes'));
+        ctx.out.table(sandboxes, [
+          { header: 'NAME', value: (s) => s.name },
+          { header: 'STATE', value: (s) => sandboxState(ctx.out, s.state) },
+          { header: 'OWNER', value: (s) => s.owner },
+          { header: 'PROJECT', value: (s) => s.project ?? '' },
+          { header: 'SERVICES', value: (s) => s.services.map((v) => `${v.service}:${v.route}`).join(' ') },
+          { header: 'CREATED', value: (s) => ago(s.createdAt) },
+        ]);
+      });
+    },
+  }),
+  defineCommand({
+    words: ['sandbox', 'get'],
+    summary: 'One sandbox: state, owner, TTL, and each service with its route, branch and URL.',
+    args: ['NAME'],
+    methods: ['sandbox/get'],
+    async run(ctx, { positionals }) {
+      ctx.out.result(await ctx.call('sandbox/get', { name: positionals[0]! }), (s) => printSandbox(ctx.out, s));
+    },
+  }),
+  defineCommand({
+    words: ['sandbox', 'create'],
+    summary: 'Create a sandbox (and its Docker network); from a template, also deploy the branches it names.',
+    description:
+      'The project is the repository of the current directory (or --repo). Exit code 4 when a deployment the template ' +
+      'asked for did not end running (the sandbox stays).',
+    args: ['NAME'],
+    options: {
+      repo: { type: 'string', value: 'PATH', help: 'the repository (default: the one of the current directory, if it has a branchbox.yaml)' },
+      template: { type: 'string', value: 'T', help: 'create from template T (branchbox.yaml first, then saved templates)' },
+      ttl: { type: 'string', value: 'DURATION', help: 'expire after this long without activity (e.g. 8h, 3d)' },
+      retain: { type: 'string', value: 'DURATION', help: 'with --ttl: delete this long after expiring' },
+      owner: { type: 'string', value: 'WHO', help: 'owner (default: your OS user)' },
+      ...waitOption,
+    },
+    methods: ['sandbox/create'],
+    async run(ctx, { values, positionals }) {
+      if (values.retain !== undefined && values.ttl === undefined) throw new UsageError('--retain needs --ttl');
+      const repoPath = values.repo ?? (await projectRoot(ctx.cwd));
+      const result = await ctx.call('sandbox/create', {
+        name: positionals[0]!,
+        ...(repoPath !== undefined ? { repoPath } : {}),
+        ...(values.template !== undefined ? { fromTemplate: values.template } : {}),
+        ...(values.ttl !== undefined ? { ttl: { idle: values.ttl, ...(values.retain !== undefined ? { retain: values.retain } : {}) } } : {}),
+        ...(values.owner !== undefined ? { owner: values.owner } : {}),
+        ...(values['no-wait'] ? { wait: false } : {}),
+      });
+      ctx.out.result(result, (r) => printWithDeploys(ctx.out, r, `Created sandbox ${r.sandbox.name}`));
+      return deployExit(result);
+    },
+  }),
+  defineCommand({
+    words: ['sandbox', 'delete'],
+    summary: 'Delete a sandbox: cancel its deployments, remove its containers and network, release its ports.',
+    args: ['NAME'],
+    methods: ['sandbox/delete'],
+    async run(ctx, { positionals }) {
+      const name = positionals[0]!;
+      const result = await ctx.call('sandbox/delete', { name });
+      ctx.out.result(result, (r) =>
+        ctx.out.line(`Deleted sandbox ${name} (${r.containers} container${r.containers === 1 ? '' : 's'}, ${r.networks} network${r.networks === 1 ? '' : 's'}, ${r.ports} port${r.ports === 1 ? '' : 's'})`),
+      );
+    },
+  }),
+  defineCommand({
+    words: ['sandbox', 'clone'],
+    summary: 'Copy a sandbox into a new one: the same branches and commits, environment and routes, on new ports.',
+    args: ['NAME', 'NEW_NAME'],
+    options: waitOption,
+    methods: ['sandbox/clone'],
+    async run(ctx, { values, positionals }) {
+      const result = await ctx.call('sandbox/clone', { name: positionals[0]!, newName: positionals[1]!, ...(values['no-wait'] ? { wait: false } : {}) });
+      ctx.out.result(result, (r) => printWithDeploys(ctx.out, r, `Cloned ${positionals[0]} into ${r.sandbox.name}`));
+      return deployExit(result);
+    },
+  }),
+  defineCommand({
+    words: ['sandbox', 'snapshot'],
+    summary: "Freeze a sandbox's exact commits, environment and routes under a snapshot name.",
+    args: ['NAME', 'SNAPSHOT'],
+    methods: ['sandbox/snapshot'],
+    async run(ctx, { positionals }) {
+      const result = await ctx.call('sandbox/snapshot', { name: positionals[0]!, snapshot: positionals[1]! });
+      ctx.out.result(result, (r) => {
+        ctx.out.line(ctx.out.style.green(`Snapshot ${r.name} of ${r.sandbox}`));
+        ctx.out.table(r.services, [
+          { header: 'SERVICE', value: (v) => v.service },
+          { header: 'ROUTE', value: (v) => v.route },
+          { header: 'BRANCH', value: (v) => v.branch ?? '' },
+          { header: 'COMMIT', value: (v) => v.commit?.slice(0, 7) ?? '' },
+        ]);
+        ctx.out.line(ctx.out.style.dim(`${r.envKeys} environment entr${r.envKeys === 1 ? 'y' : 'ies'}`));
+      });
+    },
+  }),
+  defineCommand({
+    words: ['sandbox', 'restore'],
+    summary: 'Recreate a snapshot: into its own sandbox (redeploying its commits) or, with --into, a new one.',
+    args: ['SNAPSHOT'],
+    options: { into: { type: 'string', value: 'NAME', help: 'the sandbox to restore into (default: the one the snapshot was taken of)' }, ...waitOption },
+    methods: ['sandbox/restore'],
+    async run(ctx, { values, positionals }) {
+      const result = await ctx.call('sandbox/restore', {
+        snapshot: positionals[0]!,
+        ...(values.into !== undefined ? { into: values.into } : {}),
+        ...(values['no-wait'] ? { wait: false } : {}),
+      });
+      ctx.out.result(result, (r) => printWithDeploys(ctx.out, r, `Restored ${positionals[0]} into ${r.sandbox.name}`));
+      return deployExit(result);
+    },
+  }),
+];
+

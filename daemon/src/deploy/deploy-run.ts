@@ -1,0 +1,499 @@
+/**
+ * One deployment, stage by stage: prepare (git) → build → start (beside the old container) →
+ * health-check → switch-over. Any failure or cancellation removes what this deployment
+ * created (its container, its port, its source folder) and leaves the old container serving;
+ * the deployment ends with a one-line diagnosis "<stage> failed: <cause>" and its full log.
+ *
+ * Switch-over is not cancellable: once it begins, the deployment completes or rolls back.
+ */
+import { rmSync } from 'node:fs';
+import { isAbsolute, join, relative, resolve } from 'node:path';
+import { isRpcError } from '../rpc/errors';
+import type { Logger } from '../runtime/log';
+import { LABELS } from '../docker/labels';
+import { isBuildFailure, type DeployDocker } from './deploy-docker';
+import type { DeploymentRow, DeploymentStore } from './deployment-store';
+import type { GitSource } from './git-source';
+import { TCP_DEFAULTS, waitHealthy, type HealthSpec, type ProbeResult } from './health-probe';
+import { HostBuildFailure, runHostCommand } from './host-build';
+import { DeployCause, buildNoiseRemoved, causeOf, withLines } from './diagnosis';
+import type { RunRecorder } from './run-recorder';
+import type {
+  DeployEnvironments,
+  DeployPorts,
+  DeployProgress,
+  DeploySandboxes,
+  DeployServiceConfig,
+  DeployStage,
+  DeploymentStatus,
+  ProjectLoader,
+  StageOutcome,
+} from './types';
+
+/** Everything a run needs from the daemon. */
+export interface RunDeps {
+  readonly store: DeploymentStore;
+  readonly docker: () => DeployDocker;
+  readonly git: GitSource;
+  readonly loadProject: ProjectLoader;
+  readonly sandboxes: DeploySandboxes;
+  readonly ports: DeployPorts;
+  readonly environments: DeployEnvironments;
+  /** Creates the sandbox network unless it exists (serialized per sandbox by the pipeline). */
+  readonly ensureNetwork: (sandbox: string) => Promise<void>;
+  /** Where exported sources live: `<sourcesDir>/<deployment id>`. */
+  readonly sourcesDir: string;
+  readonly log: Logger;
+  readonly now: () => Date;
+  /** Announces a change of another deployment (the one superseded at switch-over). */
+  readonly emit: (item: DeployProgress) => void;
+  /** Added to every container and image label set. */
+  readonly extraLabels: Readonly<Record<string, string>>;
+}
+
+/** One deployment as the pipeline hands it to {@link runDeployment}. */
+export interface RunContext {
+  readonly id: string;
+  readonly sandbox: string;
+  readonly service: string;
+  readonly repoRoot: string;
+  readonly ref?: string;
+  readonly commit?: string;
+  readonly includeUncommitted: boolean;
+  readonly signal: AbortSignal;
+  readonly recorder: RunRecorder;
+  /** Why the run was cancelled, once it was. */
+  cancelReason(): string | undefined;
+  /** Called as switch-over begins; from then on, cancelling waits instead of aborting. */
+  enterSwitchOver(): void;
+}
+
+/** How many container log lines an "exited" diagnosis quotes. */
+const EXIT_TAIL = 5;
+/** How many build lines a "build failed" diagnosis quotes. */
+const BUILD_TAIL = 4;
+
+export const containerName = (sandbox: string, service: string) => `sandbox-${sandbox}-${service}`;
+export const networkName = (sandbox: string) => `sandbox-${sandbox}`;
+
+interface Prepared {
+  readonly ref: string | null;
+  readonly commit: string;
+  readonly sourceHash: string | null;
+  readonly exportDir: string;
+  readonly contextDir: string;
+  readonly projectName: string;
+  readonly config: DeployServiceConfig;
+}
+
+interface Built {
+  readonly image: string;
+  readonly cmd?: readonly string[];
+  readonly binds?: readonly string[];
+  /** Command builds run from the exported folder: it must outlive the deployment's container. */
+  readonly keepSource: boolean;
+}
+
+/** Runs the deployment to a final status; never throws. */
+export async function runDeployment(ctx: RunContext, deps: RunDeps): Promise<void> {
+  const rec = ctx.recorder;
+  const log = deps.log.child({ deployment: ctx.id, sandbox: ctx.sandbox, service: ctx.service });
+  const created: { containerId?: string; hostPort?: number; exportDir?: string; keepSource: boolean } = { keepSource: false };
+  let current: DeployStage = 'prepare';
+
+  const stage = async <T>(name: DeployStage, status: DeploymentStatus | undefined, fn: (setOutcome: (o: StageOutcome) => void) => Promise<T>): Promise<T> => {
+    ctx.signal.throwIfAborted();
+    current = name;
+    if (status) rec.status(status);
+    rec.beginStage(name);
+    let outcome: StageOutcome = 'ok';
+    try {
+      const result = await fn((o) => (outcome = o));
+      ctx.signal.throwIfAborted();
+      rec.endStage(name, outcome);
+      return result;
+    } catch (e) {
+      rec.endStage(name, ctx.signal.aborted ? 'cancelled' : 'failed');
+      throw e;
+    }
+  };
+
+  try {
+    rec.mask.add(deps.environments.secretValues(ctx.sandbox));
+    deps.store.update(ctx.id, { startedAt: deps.now().toISOString() });
+    const prepared = await stage('prepare', 'preparing', () => prepare(ctx, deps, created));
+    const built = await stage('build', 'building', (setOutcome) => build(ctx, deps, prepared, setOutcome, created));
+    await stage('start', 'starting', () => startContainer(ctx, deps, prepared, built, created));
+    await stage('health-check', 'health-checking', () => checkHealth(ctx, deps, prepared, created));
+    ctx.signal.throwIfAborted();
+    ctx.enterSwitchOver();
+    current = 'switch-over';
+    await switchOver(ctx, deps, prepared, created);
+    log.info(`Deployed ${ctx.service}@${prepared.commit.slice(0, 7)} into sandbox ${ctx.sandbox}`, { port: created.hostPort });
+  } catch (e) {
+    const cancelled = ctx.signal.aborted && current !== 'switch-over';
+    const diagnosis = rec.mask.apply(cancelled ? `${current} cancelled: ${ctx.cancelReason() ?? 'cancelled'}` : `${current} failed: ${causeOf(e)}`);
+    if (!cancelled) log.warn(`Failed to deploy ${ctx.service} into sandbox ${ctx.sandbox}: ${diagnosis}`, isRpcError(e) || e instanceof DeployCause ? {} : { error: e });
+    else log.info(`Cancelled the deployment of ${ctx.service} into sandbox ${ctx.sandbox}`, { stage: current });
+    await rollBack(ctx, deps, created, cancelled ? 'cancelled' : 'failed', diagnosis);
+  } finally {
+    if (created.exportDir && !created.keepSource) rmSync(created.exportDir, { recursive: true, force: true });
+    deps.store.forgetLog(ctx.id);
+  }
+}
+
+// ---- prepare ----
+
+async function prepare(ctx: RunContext, deps: RunDeps, created: { exportDir?: string }): Promise<Prepared> {
+  const rec = ctx.recorder;
+  const gitOpts = { signal: ctx.signal, onLine: (l: string) => rec.log('git', l) };
+  rec.log('daemon', `Deploying service ${ctx.service} of ${ctx.repoRoot} into sandbox ${ctx.sandbox}`);
+  const resolved = await deps.git.resolve(ctx.repoRoot, { ...(ctx.ref !== undefined ? { ref: ctx.ref } : {}), ...(ctx.commit !== undefined ? { commit: ctx.commit } : {}) }, gitOpts);
+  rec.log('git', `${resolved.ref ?? ctx.commit ?? 'HEAD'} is at commit ${resolved.commit}`);
+  deps.store.update(ctx.id, { ref: resolved.ref, commit: resolved.commit });
+
+  let treeish = resolved.commit;
+  let sourceHash: string | null = null;
+  if (ctx.includeUncommitted) {
+    const head = await headCommit(deps.git, ctx).catch(() => undefined);
+    if (head !== resolved.commit) {
+      throw new DeployCause(
+        `uncommitted changes sit on top of HEAD (${head?.slice(0, 12) ?? 'unknown'}), not on ${resolved.ref ?? 'the requested commit'} (${resolved.commit.slice(0, 12)}): ` +
+          'check out that branch, or deploy without includeUncommitted',
+      );
+    }
+    const snapshot = await deps.git.snapshotWorkingTree(ctx.repoRoot, resolved.commit, gitOpts);
+    if (snapshot.changed) {
+      treeish = snapshot.tree;
+      sourceHash = snapshot.tree;
+      rec.log('git', `Including the uncommitted changes of the working tree (source tree ${snapshot.tree.slice(0, 12)})`);
+    } else {
+      rec.log('git', 'No uncommitted changes: deploying the commit as it is');
+    }
+  }
+  deps.store.update(ctx.id, { sourceHash });
+
+  const exportDir = join(deps.sourcesDir, ctx.id);
+  created.exportDir = exportDir;
+  await deps.git.export(ctx.repoRoot, treeish, exportDir, { signal: ctx.signal });
+  rec.log('git', `Exported ${sourceHash ? `the working tree over ${resolved.commit.slice(0, 12)}` : `commit ${resolved.commit.slice(0, 12)}`} to ${exportDir}`);
+
+  // The configuration deployed is the one of the source deployed.
+  let project;
+  try {
+    project = deps.loadProject(exportDir);
+  } catch (e) {
+    throw new DeployCause(`branchbox.yaml at ${resolved.commit.slice(0, 12)}: ${causeOf(e)}`);
+  }
+  const config = project.services[ctx.service];
+  if (!config) {
+    const known = Object.keys(project.services).join(', ') || 'none';
+    throw new DeployCause(`service "${ctx.service}" is not defined in branchbox.yaml at ${resolved.commit.slice(0, 12)} (services: ${known})`);
+  }
+  const contextDir = resolve(exportDir, config.context);
+  if (!isInside(exportDir, contextDir)) throw new DeployCause(`the build context "${config.context}" is outside the repository`);
+  return { ref: resolved.ref, commit: resolved.commit, sourceHash, exportDir, contextDir, projectName: project.name, config };
+}
+
+async function headCommit(git: GitSource, ctx: RunContext): Promise<string> {
+  return (await git.run(ctx.repoRoot, ['rev-parse', '--verify', 'HEAD^{commit}'], { signal: ctx.signal })).trim();
+}
+
+// ---- build ----
+
+/** The image tag of a Dockerfile build: by project, service, commit (and source hash for uncommitted changes). */
+export function imageTag(project: string, service: string, commit: string, sourceHash: string | null): string {
+  const clean = (s: string) => s.toLowerCase().replace(/[^a-z0-9._-]+/g, '-').replace(/^[-.]+|[-.]+$/g, '') || 'x';
+  return `branchbox/${clean(project)}-${clean(service)}:${commit.slice(0, 12)}${sourceHash ? `-${sourceHash.slice(0, 12)}` : ''}`;
+}
+
+async function build(
+  ctx: RunContext,
+  deps: RunDeps,
+  p: Prepared,
+  setOutcome: (o: StageOutcome) => void,
+  created: { keepSource: boolean },
+): Promise<Built> {
+  const rec = ctx.recorder;
+  const docker = deps.docker();
+  const b = p.config.build;
+  switch (b.kind) {
+    case 'dockerfile': {
+      const tag = imageTag(p.projectName, ctx.service, p.commit, p.sourceHash);
+      const dockerfile = relative(p.contextDir, resolve(p.contextDir, b.dockerfile));
+      if (!isInside(p.contextDir, resolve(p.contextDir, b.dockerfile))) throw new DeployCause(`the Dockerfile "${b.dockerfile}" is outside the build context`);
+      if (await docker.imageExists(tag)) {
+        setOutcome('reused');
+        rec.log('daemon', `Image ${tag} is already built for this source: reused, no rebuild`);
+        deps.store.update(ctx.id, { image: tag, buildReused: true });
+        return { image: tag, keepSource: false };
+      }
+      rec.log('daemon', `Building image ${tag} from ${p.config.context}/${dockerfile}`);
+      deps.store.update(ctx.id, { image: tag, buildReused: false });
+      try {
+        await docker.buildImage({
+          contextDir: p.contextDir,
+          dockerfile,
+          tag,
+          labels: {
+            ...deps.extraLabels,
+            [LABELS.managed]: 'true',
+            [LABELS.project]: p.projectName,
+            [LABELS.service]: ctx.service,
+            [LABELS.commit]: p.commit,
+            ...(p.sourceHash ? { [LABELS.sourceHash]: p.sourceHash } : {}),
+          },
+          buildArgs: b.args,
+          signal: ctx.signal,
+          onLine: (line) => rec.log('build', line),
+        });
+      } catch (e) {
+        if (isBuildFailure(e)) throw new DeployCause(withLines(e.message, buildNoiseRemoved(e.lastLines), BUILD_TAIL));
+        throw e;
+      }
+      rec.log('daemon', `Built image ${tag}`);
+      return { image: tag, keepSource: false };
+    }
+    case 'image': {
+      if (!(await docker.imageExists(b.image))) {
+        throw new DeployCause(`image ${b.image} is missing on the Docker engine (ImageNotFound): build it or load it with image/load — Branchbox never pulls`);
+      }
+      rec.log('daemon', `Using the existing image ${b.image}`);
+      deps.store.update(ctx.id, { image: b.image, buildReused: true });
+      setOutcome('reused');
+      return { image: b.image, keepSource: false };
+    }
+    case 'command': {
+      if (!(await docker.imageExists(b.runtime))) {
+        throw new DeployCause(`runtime image ${b.runtime} is missing on the Docker engine (ImageNotFound): build it or load it with image/load`);
+      }
+      created.keepSource = true;
+      rec.log('daemon', `Running the build command on the host in ${p.config.context}: ${b.command.join(' ')}`);
+      try {
+        await runHostCommand(b.command, p.contextDir, ctx.signal, (line) => rec.log('build', line));
+      } catch (e) {
+        if (e instanceof HostBuildFailure) throw new DeployCause(withLines(e.message, e.lastLines, BUILD_TAIL));
+        throw e;
+      }
+      deps.store.update(ctx.id, { image: b.runtime, buildReused: false });
+      return { image: b.runtime, cmd: b.cmd, binds: [`${p.contextDir}:/src:ro`], keepSource: true };
+    }
+  }
+}
+
+// ---- start ----
+
+async function startContainer(
+  ctx: RunContext,
+  deps: RunDeps,
+  p: Prepared,
+  built: Built,
+  created: { containerId?: string; hostPort?: number },
+): Promise<void> {
+  const rec = ctx.recorder;
+  const docker = deps.docker();
+  await deps.ensureNetwork(ctx.sandbox);
+  const env = { ...p.config.env, ...deps.environments.resolve(ctx.sandbox, ctx.service) };
+  rec.mask.add(deps.environments.secretValues(ctx.sandbox));
+  ctx.signal.throwIfAborted();
+
+  const hostPort = deps.store.transaction(() => {
+    const port = deps.ports.allocate({ sandbox: ctx.sandbox, service: ctx.service, purpose: 'service', deploymentId: ctx.id });
+    deps.store.update(ctx.id, { hostPort: port });
+    return port;
+  });
+  created.hostPort = hostPort;
+
+  const name = `${containerName(ctx.sandbox, ctx.service)}-${ctx.id.slice(0, 8)}`;
+  const id = await docker.createContainer({
+    name,
+    image: built.image,
+    env,
+    labels: {
+      ...deps.extraLabels,
+      [LABELS.managed]: 'true',
+      [LABELS.sandbox]: ctx.sandbox,
+      [LABELS.service]: ctx.service,
+      [LABELS.deployment]: ctx.id,
+      [LABELS.commit]: p.commit,
+    },
+    network: networkName(ctx.sandbox),
+    containerPort: p.config.port,
+    hostPort,
+    ...(built.cmd ? { cmd: built.cmd } : {}),
+    ...(built.binds ? { binds: built.binds } : {}),
+    ...(p.config.resources.nanoCpus ? { nanoCpus: p.config.resources.nanoCpus } : {}),
+    ...(p.config.resources.memoryBytes ? { memoryBytes: p.config.resources.memoryBytes } : {}),
+  });
+  created.containerId = id;
+  deps.store.update(ctx.id, { containerId: id, containerName: name });
+  rec.log('daemon', `Created container ${name} (${id.slice(0, 12)}) from ${built.image}, publishing 127.0.0.1:${hostPort} -> ${p.config.port}`);
+  ctx.signal.throwIfAborted();
+  try {
+    await docker.startContainer(id);
+  } catch (e) {
+    const message = causeOf(e);
+    if (/port is already allocated|address already in use|bind for/i.test(message)) {
+      throw new DeployCause(`port 127.0.0.1:${hostPort} is in use: ${message}`);
+    }
+    throw e;
+  }
+  rec.log('daemon', `Started container ${name}`);
+}
+
+// ---- health-check ----
+
+async function checkHealth(ctx: RunContext, deps: RunDeps, p: Prepared, created: { containerId?: string; hostPort?: number }): Promise<void> {
+  const rec = ctx.recorder;
+  const docker = deps.docker();
+  const id = created.containerId!;
+  const port = created.hostPort!;
+  const spec: HealthSpec = p.config.health ?? TCP_DEFAULTS;
+  rec.log(
+    'daemon',
+    spec.path !== undefined
+      ? `Waiting until GET ${spec.path} on 127.0.0.1:${port} answers 2xx/3xx (start period ${spec.startPeriodMs} ms, ${spec.retries} retries every ${spec.intervalMs} ms)`
+      : `No health check declared: waiting until 127.0.0.1:${port} accepts TCP connections`,
+  );
+
+  const watch = new AbortController();
+  const signal = AbortSignal.any([ctx.signal, watch.signal]);
+  const following = docker.followLogs(id, watch.signal, (line) => rec.log('runtime', line)).catch(() => undefined);
+  const exited = docker.waitExit(id, watch.signal).then((code) => (code === undefined ? new Promise<never>(() => undefined) : code));
+  let lastDetail = '';
+  const onProbe = (r: ProbeResult, n: number) => {
+    if (r.ok) rec.log('daemon', `Probe ${n}: ${r.detail}`);
+    else if (r.detail !== lastDetail || n % 10 === 0) rec.log('daemon', `Probe ${n} failed: ${r.detail}`);
+    lastDetail = r.detail;
+  };
+  try {
+    const outcome = await Promise.race([
+      waitHealthy(port, spec, { signal, onProbe }).then((o) => ({ kind: 'probed' as const, o })),
+      exited.then((code) => ({ kind: 'exited' as const, code })),
+    ]);
+    if (outcome.kind === 'exited') {
+      watch.abort();
+      await following;
+      const state = await docker.inspectContainer(id);
+      const lines = await docker.lastLogLines(id, EXIT_TAIL);
+      const oom = state?.oomKilled ?? false;
+      const code = state?.exitCode ?? outcome.code;
+      throw new DeployCause(
+        withLines(oom ? `the container ran out of memory (OOMKilled, exit code ${code})` : `the container exited with code ${code}`, lines, EXIT_TAIL),
+      );
+    }
+    const { o } = outcome;
+    if (!o.healthy) {
+      throw new DeployCause(`${o.last.detail} — still failing after ${o.probes} probes over ${(o.elapsedMs / 1000).toFixed(1)} s`);
+    }
+    rec.log('daemon', `Healthy after ${(o.elapsedMs / 1000).toFixed(1)} s (${o.probes} probe${o.probes === 1 ? '' : 's'})`);
+  } finally {
+    watch.abort();
+    await following;
+  }
+}
+
+// ---- switch-over ----
+
+async function switchOver(ctx: RunContext, deps: RunDeps, p: Prepared, created: { containerId?: string; hostPort?: number; keepSource: boolean }): Promise<void> {
+  const rec = ctx.recorder;
+  const docker = deps.docker();
+  const id = created.containerId!;
+  const name = containerName(ctx.sandbox, ctx.service);
+  rec.beginStage('switch-over');
+  try {
+    const old = await docker.inspectContainer(name);
+    let renamedOld = false;
+    if (old && old.id !== id) {
+      const aside = `${name}-old-${ctx.id.slice(0, 8)}`;
+      await docker.renameContainer(old.id, aside);
+      renamedOld = true;
+      deps.store.update(ctx.id, { previousContainer: old.id });
+      rec.log('daemon', `Renamed the serving container ${old.id.slice(0, 12)} to ${aside}`);
+    }
+    try {
+      await docker.renameContainer(id, name);
+    } catch (e) {
+      if (renamedOld && old) await docker.renameContainer(old.id, name).catch(() => undefined);
+      throw e;
+    }
+    rec.log('daemon', `Renamed container ${id.slice(0, 12)} to ${name}`);
+
+    const replaced: DeploymentRow[] = [];
+    deps.store.transaction(() => {
+      for (const row of deps.store.running(ctx.sandbox)) {
+        if (row.service !== ctx.service || row.id === ctx.id) continue;
+        deps.store.update(row.id, { status: 'superseded', supersededBy: ctx.id });
+        if (row.hostPort !== null) deps.ports.release(row.hostPort);
+        replaced.push(row);
+      }
+      deps.sandboxes.recordServing(ctx.sandbox, ctx.service, {
+        deploymentId: ctx.id,
+        branch: p.ref,
+        commit: p.commit,
+        containerId: id,
+        hostPort: created.hostPort!,
+      });
+      rec.endStage('switch-over', 'ok');
+      // Recorded now (a crash from here on leaves the new container serving and the old one
+      // to the reaper); announced once the old container is gone.
+      rec.status('running', { containerName: name, finishedAt: deps.now().toISOString() }, { announce: false });
+    });
+    if (old && old.id !== id) {
+      try {
+        await docker.removeContainer(old.id);
+        rec.log('daemon', `Removed the previous container ${old.id.slice(0, 12)}`);
+      } catch (e) {
+        rec.log('daemon', `Could not remove the previous container ${old.id.slice(0, 12)}: ${causeOf(e)} (it is removed at the next daemon start)`);
+      }
+    }
+    for (const row of replaced) rmSync(join(deps.sourcesDir, row.id), { recursive: true, force: true });
+    rec.log('daemon', `Serving ${ctx.service}@${p.commit.slice(0, 12)} at http://127.0.0.1:${created.hostPort}`);
+    for (const row of replaced) {
+      deps.emit({ deployment: row.id, service: row.service, sandbox: row.sandbox, kind: 'status', status: 'superseded', t: deps.now().toISOString() });
+    }
+    rec.announce('running');
+  } catch (e) {
+    // The stage row is still open unless the commit happened (then nothing throws after it).
+    if (deps.store.openStage(ctx.id) === 'switch-over') rec.endStage('switch-over', 'failed');
+    throw e;
+  }
+}
+
+// ---- failure ----
+
+async function rollBack(
+  ctx: RunContext,
+  deps: RunDeps,
+  created: { containerId?: string; hostPort?: number; exportDir?: string; keepSource: boolean },
+  status: 'failed' | 'cancelled',
+  diagnosis: string,
+): Promise<void> {
+  const rec = ctx.recorder;
+  created.keepSource = false;
+  if (created.containerId) {
+    try {
+      await deps.docker().removeContainer(created.containerId);
+      rec.log('daemon', `Removed the new container ${created.containerId.slice(0, 12)}; the previous one (if any) keeps serving`);
+    } catch (e) {
+      rec.log('daemon', `Could not remove the new container ${created.containerId.slice(0, 12)}: ${causeOf(e)} (it is removed at the next daemon start)`);
+    }
+  }
+  rec.log('daemon', diagnosis);
+  try {
+    deps.store.transaction(() => {
+      if (created.hostPort !== undefined) deps.ports.release(created.hostPort);
+      rec.status(status, { diagnosis, finishedAt: deps.now().toISOString() });
+    });
+  } catch (e) {
+    deps.log.error('Could not record the end of a deployment', { deployment: ctx.id, error: e });
+    rec.status(status, { diagnosis, finishedAt: deps.now().toISOString() });
+  }
+}
+
+// ---- helpers ----
+
+function isInside(root: string, p: string): boolean {
+  const rel = relative(root, p);
+  return rel === '' || (!rel.startsWith('..') && !isAbsolute(rel));
+}

@@ -1,0 +1,122 @@
+/**
+ * What a daemon start does about deployments a previous process left behind (it was killed,
+ * or crashed, mid-deploy):
+ *
+ * 1. `recoverInterrupted` (SQLite only): every deployment not in a final status becomes
+ *    `failed` with "interrupted: the daemon stopped during <stage>", its open stage ends as
+ *    `interrupted`, and the port it held is released — in one transaction.
+ * 2. `reapOrphans` (Docker): every container labelled with a deployment of this state
+ *    database that is not serving (status other than `running`) is removed; a serving
+ *    container that an interrupted switch-over had renamed away gets its name back; source
+ *    folders of deployments that no longer need them are deleted.
+ *
+ * Containers labelled with deployment ids this database does not know are left alone: they
+ * belong to another daemon (another state directory) on the same engine.
+ */
+import { readdirSync, rmSync } from 'node:fs';
+import { join } from 'node:path';
+import type { Logger } from '../runtime/log';
+import { LABELS } from '../docker/labels';
+import type { DeployDocker } from './deploy-docker';
+import { containerName } from './deploy-run';
+import type { DeploymentRow, DeploymentStore } from './deployment-store';
+import type { DeployPorts, DeployStage, DeploymentStatus } from './types';
+
+const STAGE_OF_STATUS: Partial<Record<DeploymentStatus, DeployStage>> = {
+  preparing: 'prepare',
+  building: 'build',
+  starting: 'start',
+  'health-checking': 'health-check',
+};
+
+export function recoverInterrupted(deps: { store: DeploymentStore; ports: DeployPorts; now: () => Date; log: Logger }): DeploymentRow[] {
+  const rows = deps.store.nonFinal();
+  for (const row of rows) {
+    const at = deps.now();
+    const open = deps.store.openStage(row.id);
+    const stage = open ?? STAGE_OF_STATUS[row.status];
+    const diagnosis = stage ? `interrupted: the daemon stopped during ${stage}` : 'interrupted: the daemon stopped while it was queued';
+    deps.store.transaction(() => {
+      if (open) deps.store.endStage(row.id, open, at, 'interrupted');
+      if (row.hostPort !== null) {
+        try {
+          deps.ports.release(row.hostPort);
+        } catch (e) {
+          deps.log.warn('Could not release the port of an interrupted deployment', { deployment: row.id, port: row.hostPort, error: e });
+        }
+      }
+      deps.store.update(row.id, { status: 'failed', diagnosis, finishedAt: at.toISOString() });
+      deps.store.appendLog(row.id, 'daemon', diagnosis, at);
+    });
+    deps.store.forgetLog(row.id);
+    deps.log.warn(`Deployment of ${row.service} into sandbox ${row.sandbox} was interrupted`, { deployment: row.id, stage: stage ?? 'queued' });
+  }
+  return rows;
+}
+
+export interface ReapReport {
+  /** Names of the containers removed. */
+  readonly removed: string[];
+  /** Names given back to serving containers. */
+  readonly restored: string[];
+}
+
+export async function reapOrphans(deps: {
+  store: DeploymentStore;
+  docker: DeployDocker;
+  sourcesDir: string;
+  log: Logger;
+  /** Deployments running in this process are left alone. */
+  isActive: (id: string) => boolean;
+}): Promise<ReapReport> {
+  const containers = await deps.docker.listContainers([`${LABELS.managed}=true`, LABELS.deployment]);
+  const ids = [...new Set(containers.map((c) => c.labels[LABELS.deployment]!).filter(Boolean))];
+  const rows = deps.store.statusesOf(ids);
+  const removed: string[] = [];
+  const restored: string[] = [];
+
+  for (const c of containers) {
+    const row = rows.get(c.labels[LABELS.deployment]!);
+    if (!row || row.status === 'running' || deps.isActive(row.id)) continue;
+    try {
+      await deps.docker.removeContainer(c.id);
+      removed.push(c.name);
+      deps.log.info(`Removed container ${c.name} left by deployment ${row.id} (${row.status})`);
+    } catch (e) {
+      deps.log.warn(`Could not remove container ${c.name} left by deployment ${row.id}`, { error: (e as Error).message });
+    }
+  }
+
+  for (const c of containers) {
+    const row = rows.get(c.labels[LABELS.deployment]!);
+    if (!row || row.status !== 'running') continue;
+    const name = containerName(row.sandbox, row.service);
+    if (c.name === name) continue;
+    if (await deps.docker.inspectContainer(name)) continue;
+    try {
+      await deps.docker.renameContainer(c.id, name);
+      restored.push(name);
+      deps.log.info(`Gave container ${c.id.slice(0, 12)} of deployment ${row.id} its name ${name} back`);
+    } catch (e) {
+      deps.log.warn(`Could not rename container ${c.name} back to ${name}`, { error: (e as Error).message });
+    }
+  }
+
+  removeStaleSources(deps);
+  return { removed, restored };
+}
+
+/** Source folders are kept only for running deployments (command builds mount them) and active ones. */
+function removeStaleSources(deps: { store: DeploymentStore; sourcesDir: string; isActive: (id: string) => boolean }): void {
+  let entries: string[];
+  try {
+    entries = readdirSync(deps.sourcesDir);
+  } catch {
+    return;
+  }
+  const keep = new Set(deps.store.running().map((r) => r.id));
+  for (const entry of entries) {
+    if (keep.has(entry) || deps.isActive(entry)) continue;
+    rmSync(join(deps.sourcesDir, entry), { recursive: true, force: true });
+  }
+}

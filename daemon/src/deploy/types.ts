@@ -1,0 +1,106 @@
+/**
+ * What the deploy pipeline offers the rest of the daemon (`DeployControl`, the contract of
+ * docs/design/sandboxes-and-deploys.md) and what it needs from the project, sandbox, port and
+ * environment modules — as narrow structural interfaces, so the real classes plug in as they
+ * are and tests can pass small fakes.
+ */
+import type { DeploymentRecord } from '../../../schemas/src/deploy';
+
+export type {
+  DeployLogLine,
+  DeploymentRecord,
+  DeploymentStatus,
+  DeployProgress,
+  DeployStage,
+  LogSource,
+  StageOutcome,
+  StageRecord,
+} from '../../../schemas/src/deploy';
+
+export interface DeployRequest {
+  /** The repository root, or a folder inside it. */
+  readonly repoPath: string;
+  /** The branch; default the repository's current branch. */
+  readonly ref?: string;
+  /** An exact commit; `ref` then only labels it. */
+  readonly commit?: string;
+  readonly sandbox: string;
+  readonly services: readonly string[];
+  readonly includeUncommitted?: boolean;
+  /** The client that asked (recorded in the history). */
+  readonly requestedBy?: string;
+}
+
+export interface DeployControl {
+  /** Queues one deployment per service and answers at once. Throws RpcError on invalid requests. */
+  start(req: DeployRequest): { deployments: { id: string; service: string }[] };
+  /** Resolves when the deployment is in a final state. */
+  waitFinal(id: string): Promise<DeploymentRecord>;
+  /** Cancels every non-final deployment of the sandbox and resolves once all are final. */
+  cancelSandbox(sandbox: string): Promise<void>;
+}
+
+/** The statuses a deployment ends in. */
+export const FINAL_STATUSES = ['running', 'failed', 'cancelled', 'stopped', 'superseded'] as const;
+
+// ---- What the pipeline consumes (owner A's modules; see the design note) ----
+
+/** One service of `branchbox.yaml`, as `loadProject` validates it. */
+export interface DeployServiceConfig {
+  readonly name: string;
+  /** Relative to the repository root. */
+  readonly context: string;
+  readonly build:
+    | { readonly kind: 'dockerfile'; readonly dockerfile: string; readonly args: Readonly<Record<string, string>> }
+    | { readonly kind: 'image'; readonly image: string }
+    | { readonly kind: 'command'; readonly command: readonly string[]; readonly runtime: string; readonly cmd: readonly string[] };
+  readonly port: number;
+  readonly health?: {
+    readonly path: string;
+    readonly intervalMs: number;
+    readonly timeoutMs: number;
+    readonly retries: number;
+    readonly startPeriodMs: number;
+  };
+  readonly env: Readonly<Record<string, string>>;
+  readonly resources: { readonly nanoCpus?: number; readonly memoryBytes?: number };
+}
+
+export interface DeployProject {
+  readonly name: string;
+  readonly root: string;
+  readonly services: Readonly<Record<string, DeployServiceConfig>>;
+}
+
+/** `loadProject(repoRoot)`: reads and validates `<repoRoot>/branchbox.yaml`; throws RpcError ConfigInvalid. */
+export type ProjectLoader = (repoRoot: string) => DeployProject;
+
+export interface ServingRecord {
+  readonly deploymentId: string;
+  readonly branch: string | null;
+  readonly commit: string;
+  readonly containerId: string;
+  readonly hostPort: number;
+}
+
+/** The part of `SandboxStore` the pipeline uses. */
+export interface DeploySandboxes {
+  /** Throws RpcError SandboxNotFound. */
+  require(name: string): unknown;
+  recordServing(sandbox: string, service: string, serving: ServingRecord): void;
+}
+
+/** The part of `PortAllocator` the pipeline uses. */
+export interface DeployPorts {
+  /** Throws RpcError PortExhausted. */
+  allocate(req: { sandbox: string; service: string; purpose: 'service' | 'gateway'; deploymentId?: string }): number;
+  release(port: number): void;
+}
+
+/** The part of `EnvironmentStore` the pipeline uses. */
+export interface DeployEnvironments {
+  /** Variables and decrypted secrets for the container (service-level over sandbox-level). */
+  resolve(sandbox: string, service: string): Record<string, string>;
+  /** The clear secret values of the sandbox (and its services), to mask in deploy output. */
+  secretValues(sandbox: string): readonly string[];
+}

@@ -1,0 +1,260 @@
+/**
+ * Container logs as a stream of records `{stream, line, t?}` delivered to a sink that can ask
+ * for a pause (backpressure reaches the engine: while the sink is full the HTTP stream is not
+ * read). A followed stream survives restarts of the container: when the engine ends it because
+ * the container stopped, it waits for the container's next `start` event and resumes right
+ * after the last entry delivered (timestamps are always requested internally to know where
+ * that was), until the container is destroyed or the stream is cancelled.
+ */
+import type Docker from 'dockerode';
+import { engineError } from '../dockerode/engine-error';
+import { RpcError } from '../../rpc/errors';
+import { openEngineStream, watchEngineEvents, type RawEngineEvent } from './engine-stream';
+import { LogCursor, parseTimestampNs, dockerTime, toDockerSince } from './log-cursor';
+import { LogDecoder, LogStreamError, type LogRecord } from './log-decoder';
+
+export type { LogRecord } from './log-decoder';
+
+/** What part of the log to read, and how. */
+export interface LogOptions {
+  /** Lines from the end of the log to start with: a count, or 'all' (the default). */
+  readonly tail?: number | 'all';
+  /** Only entries at or after this time: RFC 3339 text or unix seconds. */
+  readonly since?: string | number;
+  /** Keep streaming new lines (and across restarts) until cancelled or the container is destroyed. */
+  readonly follow?: boolean;
+  /** Put each line's engine timestamp in `t`. */
+  readonly timestamps?: boolean;
+}
+
+/** Where records go. `push` returning false means "slow down": wait for `waitForDrain()`. */
+export interface RecordSink<T> {
+  push(item: T): boolean;
+  waitForDrain(): Promise<void>;
+}
+
+/** How a log stream ended: the log was read to its end, the container was removed, or cancel. */
+export type LogStreamEnd = 'completed' | 'removed' | 'cancelled';
+
+/** Opens log streams of containers through the engine. */
+export class ContainerLogs {
+  constructor(private readonly docker: () => Docker) {}
+
+  /**
+   * Checks the container and prepares its log stream; nothing is read until `run`.
+   * Throws `ContainerNotFound`, `InvalidParams` (a `since` that is not a time), `DockerUnavailable`.
+   */
+  async open(id: string, options: LogOptions = {}): Promise<ContainerLogStream> {
+    const since = options.since === undefined ? undefined : toDockerSince(options.since);
+    if (options.since !== undefined && since === undefined) {
+      throw new RpcError(
+        'InvalidParams',
+        `"since" must be an RFC 3339 time or unix seconds, not ${JSON.stringify(options.since)}`,
+        {
+          violations: [{ path: '/since', message: 'must be an RFC 3339 time or unix seconds' }],
+        },
+      );
+    }
+    const docker = this.docker();
+    const target = { action: 'read logs of', kind: 'container', ref: id } as const;
+    let watch: RestartWatch | undefined;
+    try {
+      // Watch before looking, so a restart between the look and the first read is not missed.
+      if (options.follow) watch = await RestartWatch.start(docker, id);
+      const info = await docker.getContainer(id).inspect();
+      return new ContainerLogStream(docker, info.Id, info.Config.Tty, { ...options, since }, watch);
+    } catch (e) {
+      watch?.close();
+      throw engineError(e, target);
+    }
+  }
+}
+
+/** One container's log, ready to be read once into a sink. */
+export class ContainerLogStream {
+  private readonly cursor = new LogCursor();
+  private started = false;
+
+  constructor(
+    private readonly docker: Docker,
+    /** The full container id. */
+    readonly containerId: string,
+    private tty: boolean,
+    private readonly options: Omit<LogOptions, 'since'> & { readonly since?: string },
+    private readonly watch: RestartWatch | undefined,
+  ) {}
+
+  /**
+   * Reads the log into `sink` until it ends (or, when following, until the container is
+   * destroyed or `signal` aborts). Throws an RpcError when the engine fails.
+   */
+  async run(sink: RecordSink<LogRecord>, signal: AbortSignal): Promise<LogStreamEnd> {
+    if (this.started) throw new Error('a log stream runs once');
+    this.started = true;
+    const onAbort = () => this.watch?.close();
+    signal.addEventListener('abort', onAbort, { once: true });
+    try {
+      let since = this.options.since;
+      let tail: number | 'all' = this.options.tail ?? 'all';
+      for (;;) {
+        await this.readOnce({ since, tail }, sink, signal);
+        if (signal.aborted) return 'cancelled';
+        if (!this.watch) return 'completed';
+        const next = await this.watch.next(this.containerId, signal);
+        if (next !== 'start') return next === 'destroy' ? 'removed' : 'cancelled';
+        const info = await this.docker
+          .getContainer(this.containerId)
+          .inspect()
+          .catch((e: unknown) => {
+            if ((e as { statusCode?: number }).statusCode === 404) return undefined;
+            throw e;
+          });
+        if (!info) return 'removed';
+        this.tty = info.Config.Tty;
+        this.cursor.beginResume();
+        // Resume after the last entry delivered; if none was, after the previous run ended.
+        const finished = parseTimestampNs(info.State.FinishedAt.replace(/^(.*?)(\.\d{9})\d*/, '$1$2'));
+        const previousEnd = finished !== undefined && finished > 0n ? dockerTime(finished) : undefined;
+        const resumeAt = this.cursor.resumeSince() ?? previousEnd;
+        if (resumeAt !== undefined) {
+          since = resumeAt;
+          tail = 'all';
+        }
+      }
+    } catch (e) {
+      if (signal.aborted) return 'cancelled';
+      if (e instanceof LogStreamError)
+        throw new RpcError('DockerError', `Cannot read logs of container "${this.containerId}": ${e.message}`);
+      throw engineError(e, { action: 'read logs of', kind: 'container', ref: this.containerId });
+    } finally {
+      signal.removeEventListener('abort', onAbort);
+      this.watch?.close();
+    }
+  }
+
+  /** Releases what `open` set up, for a stream that will never run. */
+  close(): void {
+    this.watch?.close();
+  }
+
+  /** One request to the engine, read to its end. */
+  private async readOnce(
+    at: { since?: string; tail: number | 'all' },
+    sink: RecordSink<LogRecord>,
+    signal: AbortSignal,
+  ): Promise<void> {
+    const follow = this.options.follow ?? false;
+    const keepTimestamps = this.options.timestamps ?? false;
+    // Following needs timestamps to resume after a restart without repeating lines.
+    const timestamped = follow || keepTimestamps;
+    const stream = await openEngineStream(
+      this.docker,
+      `/containers/${encodeURIComponent(this.containerId)}/logs`,
+      { stdout: true, stderr: true, follow, timestamps: timestamped, since: at.since, tail: at.tail },
+      signal,
+    );
+    const decoder = new LogDecoder({ tty: this.tty, timestamped, keepTimestamps, cursor: this.cursor });
+    try {
+      for await (const chunk of stream) {
+        if (!(await deliver(decoder.push(chunk as Buffer), sink, signal))) return;
+      }
+      await deliver(decoder.end(), sink, signal);
+    } finally {
+      stream.destroy();
+    }
+  }
+}
+
+/** Pushes records, waiting whenever the sink asks to; false once `signal` aborted. */
+async function deliver(
+  records: readonly LogRecord[],
+  sink: RecordSink<LogRecord>,
+  signal: AbortSignal,
+): Promise<boolean> {
+  for (const record of records) {
+    if (signal.aborted) return false;
+    if (!sink.push(record)) await untilAborted(sink.waitForDrain(), signal);
+  }
+  return !signal.aborted;
+}
+
+/** Resolves when `promise` does or `signal` aborts, whichever comes first. */
+function untilAborted(promise: Promise<void>, signal: AbortSignal): Promise<void> {
+  if (signal.aborted) return Promise.resolve();
+  return new Promise((resolve, reject) => {
+    const onAbort = () => resolve();
+    signal.addEventListener('abort', onAbort, { once: true });
+    promise.then(
+      () => {
+        signal.removeEventListener('abort', onAbort);
+        resolve();
+      },
+      (e: unknown) => {
+        signal.removeEventListener('abort', onAbort);
+        reject(e);
+      },
+    );
+  });
+}
+
+/**
+ * The container's `start` and `destroy` events, watched for the whole life of a followed
+ * stream. Several starts while the stream was busy count as one: the resumed read covers
+ * everything since the last entry delivered anyway.
+ */
+class RestartWatch {
+  private readonly controller = new AbortController();
+  /** Ids of containers the filter matched that started / were destroyed since last asked. */
+  private readonly started = new Set<string>();
+  private readonly destroyed = new Set<string>();
+  private failure: Error | undefined;
+  private wake: (() => void) | undefined;
+
+  private constructor() {}
+
+  /**
+   * Watches the container named `ref`. The engine matches its `container` filter by prefix
+   * of id and name, so events are kept by id and `next` takes only the container's own.
+   */
+  static async start(docker: Docker, ref: string): Promise<RestartWatch> {
+    const watch = new RestartWatch();
+    await watchEngineEvents(
+      docker,
+      { type: ['container'], container: [ref], event: ['start', 'destroy'] },
+      { onEvent: (e) => watch.onEvent(e), onEnd: (error) => watch.onEnd(error) },
+      watch.controller.signal,
+    );
+    return watch;
+  }
+
+  /** The next thing that happened to container `id` (full id), waiting for it if need be. */
+  async next(id: string, signal: AbortSignal): Promise<'start' | 'destroy' | 'cancelled'> {
+    for (;;) {
+      if (signal.aborted) return 'cancelled';
+      if (this.destroyed.has(id)) return 'destroy';
+      if (this.started.delete(id)) return 'start';
+      if (this.failure) throw this.failure;
+      await untilAborted(new Promise<void>((resolve) => (this.wake = resolve)), signal);
+      this.wake = undefined;
+    }
+  }
+
+  close(): void {
+    this.controller.abort();
+    this.wake?.();
+  }
+
+  private onEvent(event: RawEngineEvent): void {
+    const id = event.Actor?.ID;
+    if (!id) return;
+    if (event.Action === 'start') this.started.add(id);
+    else if (event.Action === 'destroy') this.destroyed.add(id);
+    this.wake?.();
+  }
+
+  private onEnd(error: Error | undefined): void {
+    if (this.controller.signal.aborted) return;
+    this.failure = error ?? Object.assign(new Error('the engine closed the event stream'), { code: 'ECONNRESET' });
+    this.wake?.();
+  }
+}

@@ -1,0 +1,98 @@
+/**
+ * Handlers of projects, sandboxes, environments, templates and snapshots
+ * (schemas/src/sandbox.ts). Secrets leave only as `***`: every environment entry answered
+ * comes from EnvironmentStore's masked views.
+ */
+import type { sandboxMethods } from '../../../schemas/src/sandbox';
+import type { Project } from '../../../schemas/src/project';
+import type { HandlerGroup, RequestContext } from '../rpc/handlers';
+import type { EnvironmentStore } from '../sandbox/environment';
+import { validateServiceName } from '../sandbox/names';
+import type { Requester, SandboxService } from '../sandbox/sandbox-service';
+import type { SandboxStore } from '../sandbox/sandbox-store';
+import { summarize, type SnapshotStore } from '../sandbox/snapshots';
+import type { TemplateStore } from '../sandbox/templates';
+
+export interface SandboxHandlerDeps {
+  readonly sandboxes: SandboxStore;
+  readonly service: SandboxService;
+  readonly environments: EnvironmentStore;
+  readonly templates: TemplateStore;
+  readonly snapshots: SnapshotStore;
+  readonly loadProject: (path: string) => Project;
+}
+
+type SandboxMethod = Exclude<keyof typeof sandboxMethods, 'audit/list'>;
+
+const requester = (ctx: RequestContext): Requester => ({
+  osUser: ctx.session.osUser,
+  ...(ctx.session.clientInfo ? { client: ctx.session.clientInfo.name } : {}),
+});
+
+export function sandboxHandlers(deps: SandboxHandlerDeps): HandlerGroup<SandboxMethod> {
+  const { sandboxes, service, environments, templates, snapshots } = deps;
+  /** The sandbox must exist; a service name, when given, must be a valid name. */
+  const envTarget = (p: { sandbox: string; service?: string }) => {
+    sandboxes.require(p.sandbox);
+    if (p.service !== undefined) validateServiceName(p.service);
+  };
+  return {
+    'project/load': (p) => deps.loadProject(p.path),
+
+    'sandbox/list': () => ({ sandboxes: sandboxes.list() }),
+    'sandbox/get': (p) => sandboxes.require(p.name),
+    'sandbox/create': (p, ctx) => service.create(p, requester(ctx)),
+    'sandbox/update': (p) => service.update(p.name, p),
+    'sandbox/delete': (p) => service.delete(p.name),
+    'sandbox/clone': (p, ctx) => service.clone(p.name, p.newName, p.wait ?? true, requester(ctx)),
+    'sandbox/snapshot': (p) => service.snapshot(p.name, p.snapshot),
+    'sandbox/restore': (p, ctx) => service.restore(p.snapshot, p.into, p.wait ?? true, requester(ctx)),
+    'sandbox/subscribe': (_p, ctx) => {
+      const sub = ctx.session.subscribe('sandbox/event');
+      const stop = sandboxes.onChange((event) => sub.push(event));
+      sub.signal.addEventListener('abort', stop, { once: true });
+      return { subscription: sub.id };
+    },
+
+    'snapshot/list': (p) => ({ snapshots: snapshots.list(p.sandbox).map(summarize) }),
+    'snapshot/delete': (p) => {
+      snapshots.delete(p.name);
+      return null;
+    },
+
+    'env/list': (p) => {
+      envTarget(p);
+      return { entries: environments.list(p.sandbox, p.service) };
+    },
+    'env/get': (p) => {
+      envTarget(p);
+      return environments.get(p.sandbox, p.service, p.key) ?? null;
+    },
+    'env/set': (p, ctx) => {
+      envTarget(p);
+      const entry = environments.set(p.sandbox, p.service, p.key, p.value, p.secret ?? false);
+      ctx.log.info(
+        `Set ${entry.secret ? 'secret' : 'variable'} ${p.key} of ${p.sandbox}${p.service ? `/${p.service}` : ''}`,
+      );
+      sandboxes.changed(p.sandbox);
+      return entry;
+    },
+    'env/delete': (p) => {
+      envTarget(p);
+      const deleted = environments.delete(p.sandbox, p.service, p.key);
+      if (deleted) sandboxes.changed(p.sandbox);
+      return { deleted };
+    },
+
+    'template/list': (p) => ({
+      templates: templates.list(p.repoPath !== undefined ? deps.loadProject(p.repoPath) : undefined),
+    }),
+    'template/get': (p) =>
+      templates.require(p.name, p.repoPath !== undefined ? deps.loadProject(p.repoPath) : undefined),
+    'template/save': (p) => templates.save(p.name, p.spec),
+    'template/delete': (p) => {
+      templates.delete(p.name);
+      return null;
+    },
+  };
+}

@@ -1,0 +1,74 @@
+/**
+ * What to tell the user when a command fails, without `vscode`: one message that says what
+ * failed and what to do, and the follow-up actions to offer. Used by `runCommand` (log.ts),
+ * the one place failed commands end up.
+ */
+import { ProtocolError } from '../../schemas/src/client';
+
+/** The follow-ups a failure message can offer (each is a Branchbox command). */
+export type FailureAction = 'Show Log' | 'Show Daemon Log' | 'Restart Daemon';
+
+export interface Failure {
+  readonly message: string;
+  readonly actions: readonly FailureAction[];
+}
+
+/** The daemon could not be reached when a command needed it. */
+export class NotConnectedError extends Error {
+  constructor(reason: string) {
+    super(reason);
+    this.name = 'NotConnectedError';
+  }
+}
+
+/**
+ * The message for `what` (e.g. "Stop container web-1") failing with `e`; undefined when
+ * nothing needs saying (the user cancelled).
+ */
+export function explainFailure(what: string, e: unknown): Failure | undefined {
+  if (e instanceof NotConnectedError) {
+    return { message: `${what}: Branchbox is not connected to its daemon (${e.message}).`, actions: ['Restart Daemon', 'Show Log'] };
+  }
+  if (!(e instanceof ProtocolError)) {
+    const message = e instanceof Error ? e.message : String(e);
+    return { message: `${what} failed: ${message}`, actions: ['Show Log'] };
+  }
+  const detail = e.message.replace(/\.$/, '');
+  switch (e.errorName) {
+    case 'RequestCancelled':
+      return undefined;
+    case 'DockerUnavailable':
+      return {
+        message: `${what} failed: Docker is not available (${detail}). Start Docker, or set "branchbox.docker.host" and restart the daemon.`,
+        actions: ['Show Daemon Log', 'Restart Daemon'],
+      };
+    case 'DockerError':
+      return { message: `${what} failed: the Docker engine refused (${detail}).`, actions: ['Show Daemon Log'] };
+    case 'ContainerNotFound':
+      return { message: `${what} failed: the container no longer exists.`, actions: [] };
+    case 'ContainerRunning':
+      return { message: `${what} failed: the container is running; stop it first.`, actions: [] };
+    case 'ShuttingDown':
+      return { message: `${what} failed: branchboxd is shutting down; try again once it has restarted.`, actions: [] };
+    case 'MethodNotFound':
+      return {
+        message: `${what} is not supported by this branchboxd (${detail}); restart the daemon so it runs the version bundled with the extension.`,
+        actions: ['Restart Daemon'],
+      };
+    case 'InvalidParams':
+    case 'InvalidRequest':
+      return {
+        message: `${what} failed: branchboxd rejected the request (${detail}); the extension and the daemon may not match. Restart the daemon.`,
+        actions: ['Restart Daemon', 'Show Log'],
+      };
+    case 'InternalError':
+      return { message: `${what} failed inside branchboxd: ${detail}. See the daemon log.`, actions: ['Show Daemon Log'] };
+    case undefined:
+      // Code 0: the request never got an answer (the connection closed).
+      return e.code === 0
+        ? { message: `${what} failed: ${detail}. Branchbox reconnects by itself; try again in a moment.`, actions: ['Show Log'] }
+        : { message: `${what} failed: ${detail} (error ${e.code}).`, actions: ['Show Log'] };
+    default:
+      return { message: `${what} failed: ${detail} (${e.errorName}).`, actions: ['Show Log'] };
+  }
+}

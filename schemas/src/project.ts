@@ -1,0 +1,329 @@
+/**
+ * The project file `branchbox.yaml`: its schema as the user writes it (`ProjectFile`, also
+ * written to `schemas/branchbox.schema.json` for editors) and the normalized project the
+ * daemon answers `project/load` with (`Project`: durations in ms, sizes in bytes, commands as
+ * argument arrays, routes longest prefix first).
+ */
+import { Type, type Static, type TSchema } from '@sinclair/typebox';
+import { Obj } from './core';
+
+/** DNS label rules shared by sandbox, service, template and snapshot names. */
+export const NAME_PATTERN = '^[a-z0-9]([a-z0-9-]{0,38}[a-z0-9])?$';
+export const NAME_RULE = 'lowercase a-z, 0-9 and "-", 1 to 40 characters, not starting or ending with "-"';
+export const ENV_KEY_PATTERN = '^[A-Za-z_][A-Za-z0-9_]*$';
+export const DURATION_PATTERN = '^[0-9]+(ms|s|m|h|d|w)$';
+export const SIZE_PATTERN = '^[0-9]+(\\.[0-9]+)?([bB]|[kKmMgGtT]([iI]?[bB])?)?$';
+
+/**
+ * A map keyed by names that follow `pattern`; `x-key-rule` says the rule in words for error
+ * messages (JSON Schema validators ignore unknown `x-` keywords).
+ */
+const NamedMap = <T extends TSchema>(pattern: string, rule: string, value: T, description: string) =>
+  Type.Record(Type.String({ pattern }), value, { additionalProperties: false, description, 'x-key-rule': rule });
+
+export const Duration = Type.String({
+  pattern: DURATION_PATTERN,
+  description: 'A duration: a whole number and a unit, ms, s, m, h, d or w (e.g. 5s, 2m, 3d).',
+  'x-message': 'must be a duration such as 5s, 2m or 3d (units ms, s, m, h, d, w)',
+});
+const Url = Type.String({
+  pattern: '^https?://',
+  description: 'An http or https URL.',
+  'x-message': 'must be an http:// or https:// URL',
+});
+export const Size = Type.Union([Type.String({ pattern: SIZE_PATTERN }), Type.Integer({ minimum: 0 })], {
+  description:
+    'A size in bytes, or a number with a binary unit as Docker reads it: b, k, m, g, t (e.g. 256m, 1g, 1.5GiB).',
+  'x-message': 'must be a size such as 256m or 1g, or a number of bytes',
+});
+const Scalar = Type.Union([Type.String(), Type.Number(), Type.Boolean()], {
+  'x-message': 'must be a string, number or boolean',
+});
+const EnvMap = NamedMap(
+  ENV_KEY_PATTERN,
+  'environment keys are letters, digits and "_", not starting with a digit',
+  Scalar,
+  'Environment variables.',
+);
+const Argv = Type.Union([Type.String({ minLength: 1 }), Type.Array(Type.String(), { minItems: 1 })], {
+  description:
+    'A command: a string split into arguments like a shell would (quotes group, no expansion, no pipes), or the arguments as a list.',
+  'x-message': 'must be a command string or a list of arguments',
+});
+
+const ResourcesFile = Obj(
+  {
+    cpus: Type.Optional(Type.Number({ exclusiveMinimum: 0, description: 'CPUs the container may use, e.g. 0.5.' })),
+    memory: Type.Optional(Size),
+  },
+  'Resource limits of each container.',
+);
+
+const BuildFile = Type.Union(
+  [
+    Obj(
+      {
+        dockerfile: Type.Optional(
+          Type.String({
+            minLength: 1,
+            description: 'Path of the Dockerfile, relative to the context (default Dockerfile).',
+          }),
+        ),
+        args: Type.Optional(NamedMap('^.+$', 'build argument names are not empty', Scalar, 'Build arguments.')),
+      },
+      'Build the context with a Dockerfile.',
+    ),
+    Obj(
+      { image: Type.String({ minLength: 1, description: 'An image already on the engine, e.g. local/app:1.' }) },
+      'Run an existing image.',
+    ),
+    Obj(
+      {
+        command: Argv,
+        runtime: Type.String({
+          minLength: 1,
+          description: 'The image the command runs in, with the repository bind-mounted at /src.',
+        }),
+        cmd: Type.Optional(Argv),
+      },
+      'Build with a command in a runtime image, then run `cmd` in that image.',
+    ),
+  ],
+  {
+    description: 'How the service is built: { dockerfile, args } or { image } or { command, runtime, cmd }.',
+    'x-message': 'must be one of { dockerfile, args }, { image } or { command, runtime, cmd }',
+  },
+);
+
+const HealthFile = Obj(
+  {
+    path: Type.String({
+      pattern: '^/',
+      description: 'HTTP path probed on the container port; healthy on 2xx/3xx.',
+      'x-message': 'must be a path starting with "/"',
+    }),
+    interval: Type.Optional(Duration),
+    timeout: Type.Optional(Duration),
+    retries: Type.Optional(Type.Integer({ minimum: 1 })),
+    startPeriod: Type.Optional(Duration),
+  },
+  'The HTTP health check (defaults: interval 5s, timeout 2s, retries 3, startPeriod 0s).',
+);
+
+export const ServiceFile = Obj(
+  {
+    context: Type.Optional(
+      Type.String({ minLength: 1, description: 'The build context inside the repository (default ".").' }),
+    ),
+    build: Type.Optional(BuildFile),
+    port: Type.Integer({
+      minimum: 1,
+      maximum: 65535,
+      description: 'The port the service listens on inside the container.',
+    }),
+    health: Type.Optional(HealthFile),
+    env: Type.Optional(EnvMap),
+    resources: Type.Optional(ResourcesFile),
+  },
+  'A service of the project.',
+);
+
+const RouteFile = Type.Union([Type.Literal('sandbox'), Type.Literal('baseline'), Url, Obj({ url: Url })], {
+  description: 'sandbox, baseline, or a URL (http/https).',
+  'x-message': 'must be sandbox, baseline or an http(s) URL',
+});
+
+const TemplateServiceFile = Type.Union(
+  [
+    Type.String({ minLength: 1, description: 'The branch to deploy.' }),
+    Obj({
+      branch: Type.Optional(Type.String({ minLength: 1 })),
+      commit: Type.Optional(
+        Type.String({ pattern: '^[0-9a-f]{7,40}$', 'x-message': 'must be a commit id: 7 to 40 lowercase hex digits' }),
+      ),
+    }),
+  ],
+  { 'x-message': 'must be a branch name or { branch, commit }' },
+);
+
+export const TemplateFile = Obj(
+  {
+    services: Type.Optional(
+      NamedMap(
+        NAME_PATTERN,
+        `service names are ${NAME_RULE}`,
+        TemplateServiceFile,
+        'The services the sandbox runs, and from which branch; all others go to baseline.',
+      ),
+    ),
+    env: Type.Optional(EnvMap),
+    routes: Type.Optional(
+      NamedMap(NAME_PATTERN, `service names are ${NAME_RULE}`, RouteFile, 'Where each service is routed.'),
+    ),
+    ttl: Type.Optional(Duration),
+    resources: Type.Optional(ResourcesFile),
+  },
+  'A reusable sandbox spec.',
+);
+
+export const ProjectFile = Type.Object(
+  {
+    version: Type.Literal(1, { description: 'The version of this file format.' }),
+    project: Type.String({
+      pattern: '^[A-Za-z0-9][A-Za-z0-9_.-]*$',
+      description: 'The project name.',
+      'x-message': 'must be a name of letters, digits, ".", "_" and "-"',
+    }),
+    baseline: Type.Optional(
+      NamedMap(
+        NAME_PATTERN,
+        `service names are ${NAME_RULE}`,
+        Url,
+        'Where each service goes when the sandbox does not run it (a URL).',
+      ),
+    ),
+    services: NamedMap(
+      NAME_PATTERN,
+      `service names are ${NAME_RULE}`,
+      ServiceFile,
+      'The services Branchbox can build and run.',
+    ),
+    routes: Type.Optional(
+      NamedMap(
+        '^/',
+        'route prefixes start with "/"',
+        Type.String({ pattern: NAME_PATTERN, 'x-message': 'must be a service name' }),
+        'Gateway path prefix -> service.',
+      ),
+    ),
+    templates: Type.Optional(
+      NamedMap(NAME_PATTERN, `template names are ${NAME_RULE}`, TemplateFile, 'Reusable sandbox specs.'),
+    ),
+  },
+  {
+    additionalProperties: false,
+    title: 'branchbox.yaml',
+    description: 'A Branchbox project: how to build and run its services in sandboxes, and where the rest goes.',
+  },
+);
+export type ProjectFile = Static<typeof ProjectFile>;
+
+// ---------------------------------------------------------------------------------------------
+// The normalized project, as `project/load` answers it.
+
+export const Resources = Obj(
+  {
+    nanoCpus: Type.Optional(
+      Type.Integer({ minimum: 1, description: 'CPU quota in units of 1e-9 CPUs (0.5 CPU = 500000000).' }),
+    ),
+    memoryBytes: Type.Optional(Type.Integer({ minimum: 0, description: 'Memory limit in bytes.' })),
+  },
+  'Resource limits of each container.',
+);
+export type Resources = Static<typeof Resources>;
+
+export const ServiceBuild = Type.Union([
+  Obj({
+    kind: Type.Literal('dockerfile'),
+    dockerfile: Type.String({ description: 'Relative to the context.' }),
+    args: Type.Record(Type.String(), Type.String()),
+  }),
+  Obj({ kind: Type.Literal('image'), image: Type.String() }),
+  Obj({
+    kind: Type.Literal('command'),
+    command: Type.Array(Type.String(), { description: 'The build command as arguments (never run through a shell).' }),
+    runtime: Type.String(),
+    cmd: Type.Array(Type.String()),
+  }),
+]);
+export type ServiceBuild = Static<typeof ServiceBuild>;
+
+export const ServiceConfig = Obj({
+  name: Type.String(),
+  context: Type.String({ description: 'Relative to the repository root.' }),
+  build: ServiceBuild,
+  port: Type.Integer({ description: 'The container port.' }),
+  health: Type.Optional(
+    Obj({
+      path: Type.String(),
+      intervalMs: Type.Integer(),
+      timeoutMs: Type.Integer(),
+      retries: Type.Integer(),
+      startPeriodMs: Type.Integer(),
+    }),
+  ),
+  env: Type.Record(Type.String(), Type.String()),
+  resources: Resources,
+});
+export type ServiceConfig = Static<typeof ServiceConfig>;
+
+export const RouteKind = Type.Union([Type.Literal('sandbox'), Type.Literal('baseline'), Type.Literal('url')], {
+  description: "sandbox: the sandbox's container; baseline: the project's baseline URL; url: any URL.",
+});
+export type RouteKind = Static<typeof RouteKind>;
+
+export const TemplateSpec = Obj(
+  {
+    services: Type.Record(
+      Type.String(),
+      Obj({
+        branch: Type.Optional(Type.String({ minLength: 1 })),
+        commit: Type.Optional(Type.String({ pattern: '^[0-9a-f]{7,40}$' })),
+      }),
+      { description: 'The services the sandbox runs and from which branch (or commit); the rest go to baseline.' },
+    ),
+    env: Type.Optional(
+      Type.Record(Type.String({ pattern: ENV_KEY_PATTERN }), Type.String(), {
+        description: 'Sandbox-level variables (not secrets).',
+      }),
+    ),
+    routes: Type.Optional(
+      Type.Record(Type.String(), Obj({ kind: RouteKind, url: Type.Optional(Type.String({ pattern: '^https?://' })) }), {
+        description: 'Where each service is routed, when not the default.',
+      }),
+    ),
+    ttl: Type.Optional(
+      Type.String({ pattern: DURATION_PATTERN, description: 'Expire the sandbox after this long without activity.' }),
+    ),
+    resources: Type.Optional(Resources),
+  },
+  'A reusable sandbox spec.',
+);
+export type TemplateSpec = Static<typeof TemplateSpec>;
+
+export const Project = Obj(
+  {
+    name: Type.String(),
+    file: Type.String({ description: 'Absolute path of branchbox.yaml.' }),
+    root: Type.String({ description: 'Absolute path of the repository root.' }),
+    baseline: Type.Record(Type.String(), Type.String(), { description: 'Service -> baseline URL.' }),
+    services: Type.Record(Type.String(), ServiceConfig),
+    routes: Type.Array(Obj({ prefix: Type.String(), service: Type.String() }), {
+      description: 'Longest prefix first.',
+    }),
+    templates: Type.Record(Type.String(), TemplateSpec),
+  },
+  'A validated, normalized branchbox.yaml.',
+);
+export type Project = Static<typeof Project>;
+
+/** One problem of a project file, as listed in ConfigInvalid's `data.errors`. */
+export const ConfigProblem = Obj({
+  file: Type.String(),
+  line: Type.Integer({ description: '1-based.' }),
+  column: Type.Integer({ description: '1-based.' }),
+  field: Type.String({ description: 'Dotted path of the field, e.g. services.account.port; empty for the document.' }),
+  message: Type.String(),
+});
+export type ConfigProblem = Static<typeof ConfigProblem>;
+
+/**
+ * The JSON Schema document of branchbox.yaml, as written to `schemas/branchbox.schema.json`
+ * (for VS Code's `yamlValidation`/`jsonValidation` and any editor with a YAML language server).
+ */
+export function buildProjectFileSchema(): Record<string, unknown> {
+  return {
+    $schema: 'http://json-schema.org/draft-07/schema#',
+    ...(JSON.parse(JSON.stringify(ProjectFile)) as Record<string, unknown>),
+  };
+}

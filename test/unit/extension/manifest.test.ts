@@ -1,0 +1,93 @@
+/**
+ * The manifest (package.json `contributes`) and the code agree: every command the code
+ * registers is declared and every declared one is registered; menus only name declared
+ * commands; the `when` clauses on `viewItem` match the context values the Containers model
+ * produces; settings the code reads are declared.
+ */
+import { readFileSync } from 'node:fs';
+import { resolve } from 'node:path';
+import { describe, expect, it, vi } from 'vitest';
+
+vi.mock('vscode', () => ({}));
+
+const manifest = JSON.parse(readFileSync(resolve(__dirname, '../../../package.json'), 'utf8')) as {
+  main: string;
+  activationEvents: string[];
+  contributes: {
+    commands: { command: string; title: string; category?: string; icon?: string }[];
+    menus: Record<string, { command: string; when?: string; group?: string }[]>;
+    views: Record<string, { id: string }[]>;
+    viewsContainers: { activitybar: { id: string; icon: string }[] };
+    configuration: { properties: Record<string, { scope?: string; default?: unknown }> };
+  };
+};
+
+describe('package.json contributes', () => {
+  it('declares exactly the commands the command table registers, each titled "Branchbox: …" with an icon', async () => {
+    const { createCommands } = await import('../../../extension/src/commands');
+    const registered = Object.keys(createCommands()).sort();
+    const declared = manifest.contributes.commands.map((c) => c.command).sort();
+    expect(declared).toEqual(registered);
+    for (const c of manifest.contributes.commands) {
+      expect(c.category).toBe('Branchbox');
+      expect(c.icon).toMatch(/^\$\([a-z-]+\)$/);
+    }
+  });
+
+  it('menus name declared commands only', () => {
+    const declared = new Set(manifest.contributes.commands.map((c) => c.command));
+    for (const items of Object.values(manifest.contributes.menus)) for (const item of items) expect(declared).toContain(item.command);
+  });
+
+  it('viewItem when clauses match the context values of the Containers model', async () => {
+    const { contextValueOf } = await import('../../../extension/src/container-model');
+    const states = ['created', 'running', 'paused', 'restarting', 'removing', 'exited', 'dead'] as const;
+    const contextOf = (state: (typeof states)[number]) => contextValueOf({ state } as never);
+    const itemMenus = manifest.contributes.menus['view/item/context']!;
+    const enabledFor = (command: string, group: RegExp) =>
+      states.filter((state) =>
+        itemMenus.some((m) => m.command === command && group.test(m.group ?? '') && whenMatches(m.when ?? '', contextOf(state))),
+      );
+    expect(enabledFor('branchbox.container.start', /^inline/)).toEqual(['created', 'exited', 'dead']);
+    expect(enabledFor('branchbox.container.stop', /^inline/)).toEqual(['running', 'paused', 'restarting']);
+    expect(enabledFor('branchbox.container.attachShell', /./)).toEqual(['running']);
+    expect(enabledFor('branchbox.container.remove', /./)).toEqual([...states]);
+    expect(enabledFor('branchbox.container.restart', /./)).toEqual(['created', 'running', 'paused', 'restarting', 'exited', 'dead']);
+  });
+
+  it('has the Branchbox view container with the Containers view, activates on startup, and settings are machine-scoped where they run programs', () => {
+    expect(manifest.main).toBe('./dist/extension.js');
+    expect(manifest.activationEvents).toEqual(['onStartupFinished']);
+    expect(manifest.contributes.viewsContainers.activitybar).toEqual([{ id: 'branchbox', title: 'Branchbox', icon: 'extension/media/branchbox.svg' }]);
+    expect(manifest.contributes.views.branchbox!.map((v) => v.id)).toEqual(['branchbox.containers']);
+    const props = manifest.contributes.configuration.properties;
+    expect(Object.keys(props).sort()).toEqual([
+      'branchbox.daemon.address',
+      'branchbox.daemon.autoStart',
+      'branchbox.daemon.nodePath',
+      'branchbox.daemon.tokenFile',
+      'branchbox.defaultSandbox',
+      'branchbox.docker.host',
+      'branchbox.stateDir',
+    ]);
+    for (const key of ['branchbox.daemon.nodePath', 'branchbox.daemon.address', 'branchbox.stateDir', 'branchbox.docker.host']) {
+      expect(props[key]!.scope).toBe('machine');
+    }
+    expect(props['branchbox.daemon.autoStart']!.default).toBe(true);
+    expect(props['branchbox.daemon.nodePath']!.default).toBe('node');
+  });
+});
+
+/** Evaluates the `when` clauses used here: `view == x`, `viewItem == x`, `viewItem =~ /re/`, joined by `&&`. */
+function whenMatches(when: string, viewItem: string): boolean {
+  return when.split('&&').every((part) => {
+    const clause = part.trim();
+    let m = /^view == (\S+)$/.exec(clause);
+    if (m) return m[1] === 'branchbox.containers';
+    m = /^viewItem == (\S+)$/.exec(clause);
+    if (m) return viewItem === m[1];
+    m = /^viewItem =~ \/(.+)\/$/.exec(clause);
+    if (m) return new RegExp(m[1]!).test(viewItem);
+    throw new Error(`unexpected when clause: ${clause}`);
+  });
+}
