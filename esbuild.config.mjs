@@ -32,7 +32,7 @@ const builds = [
   },
   {
     ...common,
-    entryPoints: { branchboxd: 'daemon/src/main.ts' },
+    entryPoints: { branchboxd: 'daemon/src/main.ts', branchbox: 'daemon/src/cli/main.ts' },
     platform: 'node',
     format: 'cjs',
     target: 'node20',

@@ -10,6 +10,13 @@ import { isLogLevel, type LogLevel } from './runtime/log';
 export const DEFAULT_PORT = 47815;
 export const DEFAULT_MAX_PAYLOAD = 4 * 1024 * 1024;
 export const DEFAULT_HEARTBEAT_MS = 30_000;
+/** The documented default port of the shared gateway (routes by header to any sandbox). */
+export const DEFAULT_SHARED_GATEWAY_PORT = 41080;
+
+export interface PortRange {
+  readonly from: number;
+  readonly to: number;
+}
 
 export interface DaemonOptions {
   readonly stateDir: string;
@@ -26,6 +33,14 @@ export interface DaemonOptions {
   readonly heartbeatMs: number;
   /** Check every result against its schema before answering (tests). */
   readonly validateResults: boolean;
+  /** The shared gateway's port; null: no shared gateway. */
+  readonly sharedGatewayPort: number | null;
+  /** Whether a taken shared gateway port falls back to a free one (the default port only). */
+  readonly sharedGatewayPortIsDefault: boolean;
+  /** Port ranges for published service ports and sandbox gateways (defaults in sandbox/ports.ts). */
+  readonly portRanges: { readonly service?: PortRange; readonly gateway?: PortRange };
+  /** Labels added to every Docker object the daemon creates (tests mark theirs with these). */
+  readonly extraLabels: Readonly<Record<string, string>>;
 }
 
 export const USAGE = `Usage: branchboxd [options]
@@ -45,6 +60,12 @@ Options:
   --allow-origin URL   allow WebSocket connections from this browser Origin (repeatable;
                        env BRANCHBOX_ALLOWED_ORIGINS, comma-separated)
   --docker-host URL    Docker engine to use (default: DOCKER_HOST, docker context, socket)
+  --gateway-port N     the shared gateway's port on 127.0.0.1, or "off" (env BRANCHBOX_GATEWAY_PORT;
+                       default ${DEFAULT_SHARED_GATEWAY_PORT}, falling back to a free port when taken)
+  --service-ports A-B  range of published service ports (env BRANCHBOX_SERVICE_PORTS; default 42000-42999)
+  --gateway-ports A-B  range of sandbox gateway ports (env BRANCHBOX_GATEWAY_PORTS; default 41100-41199)
+  --label K=V          add this label to every Docker object created (repeatable;
+                       env BRANCHBOX_EXTRA_LABELS, comma-separated)
   --version            print the version
   --help               print this help
 `;
@@ -77,6 +98,10 @@ export function parseOptions(argv: string[], env: NodeJS.ProcessEnv): DaemonOpti
         'allow-origin': { type: 'string', multiple: true },
         'docker-host': { type: 'string' },
         'heartbeat-ms': { type: 'string' },
+        'gateway-port': { type: 'string' },
+        'service-ports': { type: 'string' },
+        'gateway-ports': { type: 'string' },
+        label: { type: 'string', multiple: true },
         version: { type: 'boolean' },
         help: { type: 'boolean' },
       },
@@ -108,5 +133,41 @@ export function parseOptions(argv: string[], env: NodeJS.ProcessEnv): DaemonOpti
     maxPayload: DEFAULT_MAX_PAYLOAD,
     heartbeatMs: heartbeat,
     validateResults: env.BRANCHBOX_VALIDATE_RESULTS === '1',
+    ...sharedGateway(values['gateway-port'] ?? env.BRANCHBOX_GATEWAY_PORT, values['gateway-port'] ? '--gateway-port' : 'BRANCHBOX_GATEWAY_PORT'),
+    portRanges: {
+      ...portRange('service', values['service-ports'] ?? env.BRANCHBOX_SERVICE_PORTS, values['service-ports'] ? '--service-ports' : 'BRANCHBOX_SERVICE_PORTS'),
+      ...portRange('gateway', values['gateway-ports'] ?? env.BRANCHBOX_GATEWAY_PORTS, values['gateway-ports'] ? '--gateway-ports' : 'BRANCHBOX_GATEWAY_PORTS'),
+    },
+    extraLabels: parseLabels([...(env.BRANCHBOX_EXTRA_LABELS ?? '').split(','), ...(values.label ?? [])]),
   };
+}
+
+function sharedGateway(text: string | undefined, source: string) {
+  const value = text?.trim();
+  if (value === undefined || value === '') {
+    return { sharedGatewayPort: DEFAULT_SHARED_GATEWAY_PORT, sharedGatewayPortIsDefault: true };
+  }
+  if (value === 'off') return { sharedGatewayPort: null, sharedGatewayPortIsDefault: false };
+  return { sharedGatewayPort: parsePort(value, source), sharedGatewayPortIsDefault: false };
+}
+
+function portRange(purpose: 'service' | 'gateway', text: string | undefined, source: string) {
+  if (text === undefined || text.trim() === '') return {};
+  const match = /^(\d+)-(\d+)$/.exec(text.trim());
+  const [from, to] = [Number(match?.[1]), Number(match?.[2])];
+  if (!match || from < 1 || to > 65535 || from > to) {
+    throw new UsageError(`${source}: "${text}" is not a port range: write from-to, e.g. 42000-42999`);
+  }
+  return { [purpose]: { from, to } };
+}
+
+/** `k=v` entries → labels; empty entries are skipped, an entry without "=" is an error. */
+function parseLabels(entries: string[]): Record<string, string> {
+  const labels: Record<string, string> = {};
+  for (const entry of entries.map((e) => e.trim()).filter(Boolean)) {
+    const eq = entry.indexOf('=');
+    if (eq <= 0) throw new UsageError(`label "${entry}" must be key=value`);
+    labels[entry.slice(0, eq).trim()] = entry.slice(eq + 1).trim();
+  }
+  return labels;
 }

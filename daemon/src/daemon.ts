@@ -24,11 +24,11 @@ import { trackManagedContainers } from './docker/managed-stats';
 import { StatsCollector } from './docker/streams/stats';
 import { dockerHandlers } from './methods/docker';
 import { dockerStreamHandlers } from './methods/docker-streams';
-import { openSandboxModule, parseLabelList, portRangesFromEnv } from './sandbox/module';
+import { openSandboxModule } from './sandbox/module';
 import { validateSandboxName } from './sandbox/names';
 import { DeployPipeline, deployDockerOf } from './deploy/pipeline';
 import { deployHandlers } from './methods/deploy';
-import { sharedGatewayPort, startGateways } from './gateway/setup';
+import { startGateways } from './gateway/setup';
 import { routeHandlers } from './methods/route';
 
 /** How long in-flight requests may take to finish once shutdown begins. */
@@ -89,10 +89,8 @@ export async function startDaemon(opts: DaemonOptions, version: string): Promise
       redactor,
       log: logger,
       docker: () => engine.dockerode(),
-      // Labels added to every Docker object made for sandboxes (tests: branchbox.test=<run>).
-      extraLabels: parseLabelList(process.env.BRANCHBOX_EXTRA_LABELS),
-      // BRANCHBOX_SERVICE_PORTS / BRANCHBOX_GATEWAY_PORTS=from-to (defaults 42000-42999, 41000-41099).
-      portRanges: portRangesFromEnv(process.env),
+      extraLabels: opts.extraLabels,
+      portRanges: opts.portRanges,
     });
     // --- The deploy pipeline (issue 4, owner B; daemon/src/deploy/): deploy/* handlers; at
     // start, deployments a previous process left unfinished become failed and their containers
@@ -108,7 +106,7 @@ export async function startDaemon(opts: DaemonOptions, version: string): Promise
       validateSandboxName,
       redactor,
       log: logger,
-      extraLabels: parseLabelList(process.env.BRANCHBOX_EXTRA_LABELS),
+      extraLabels: opts.extraLabels,
     });
     await deploys.recover();
     const stopReaping = engine.on('connected', () => void deploys.reap());
@@ -128,7 +126,8 @@ export async function startDaemon(opts: DaemonOptions, version: string): Promise
       ports: sandboxModule.ports,
       loadProject: sandboxModule.loadProject,
       log: logger.child({ component: 'gateway' }),
-      ...sharedGatewayPort(process.env),
+      sharedPort: opts.sharedGatewayPort,
+      sharedPortFallback: opts.sharedGatewayPortIsDefault,
     });
     undo.push(() => routing.stop());
     const routeMethods = routeHandlers({ sandboxes: sandboxModule.sandboxes, source: routing.source, gateways: routing.gateways });

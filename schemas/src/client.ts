@@ -47,6 +47,9 @@ export class BranchboxClient {
   private readonly streams = new Map<string, { onItems(items: unknown[], dropped?: number): void; onEnd?(p: NotificationParams<'subscription/end'>): void }>();
   /** Batches for a subscription whose `subscribe` answer has not arrived yet. */
   private readonly early = new Map<string, unknown[]>();
+  /** Subscribe requests awaiting their answer: only then are unknown batches kept. */
+  private pendingSubscribes = 0;
+  private closedReason: string | undefined;
 
   constructor(send: (text: string) => void) {
     this.rpc = new JSONRPCClient((request) => {
@@ -75,9 +78,9 @@ export class BranchboxClient {
           if (stream) {
             this.streams.delete(sub);
             stream.onEnd?.(params as NotificationParams<'subscription/end'>);
-          } else this.early.set(sub, [...(this.early.get(sub) ?? []), message]);
+          } else this.keepEarly(sub, message);
         } else if (stream) stream.onItems(params!.items as unknown[], params!.dropped as number | undefined);
-        else this.early.set(sub, [...(this.early.get(sub) ?? []), message]);
+        else this.keepEarly(sub, message);
       }
       for (const listener of this.listeners) listener(message.method, message.params);
       return;
@@ -85,8 +88,16 @@ export class BranchboxClient {
     this.rpc.receive(message as unknown as JSONRPCResponse);
   }
 
-  /** Calls a method; rejects with ProtocolError on an error answer. */
+  private keepEarly(subscription: string, message: unknown): void {
+    if (this.pendingSubscribes === 0) return;
+    const kept = this.early.get(subscription);
+    if (kept) kept.push(message);
+    else this.early.set(subscription, [message]);
+  }
+
+  /** Calls a method; rejects with ProtocolError on an error answer (code 0: the connection is gone). */
   async request<M extends MethodName>(method: M, ...args: ParamsArg<M>): Promise<Result<M>> {
+    if (this.closedReason !== undefined) throw new ProtocolError(0, this.closedReason, undefined);
     try {
       return (await this.rpc.request(method, args[0] ?? {})) as Result<M>;
     } catch (e) {
@@ -100,6 +111,7 @@ export class BranchboxClient {
    * `$/cancelRequest` and the call rejects with RequestCancelled.
    */
   async requestCancellable<M extends MethodName>(method: M, params: Params<M>, signal: CancelSignal): Promise<Result<M>> {
+    if (this.closedReason !== undefined) throw new ProtocolError(0, this.closedReason, undefined);
     const id = this.nextCancelId++;
     const onAbort = () => this.notify('$/cancelRequest', { id: `c${id}` });
     signal.addEventListener('abort', onAbort, { once: true });
@@ -120,20 +132,30 @@ export class BranchboxClient {
 
   /**
    * Opens a subscription and routes its batches to `handlers`. Resolves with the
-   * subscription id; `cancel` ends it.
+   * subscription id, the method's whole result, and `cancel` to end it.
    */
   async subscribe<M extends MethodName, N extends NotificationName>(
     method: M,
     params: Params<M>,
     _notification: N,
     handlers: StreamHandlers<N>,
-  ): Promise<{ id: string; cancel(): Promise<void> }> {
-    const { subscription } = (await this.request(method, ...([params] as ParamsArg<M>))) as unknown as { subscription: string };
+  ): Promise<{ id: string; result: Result<M>; cancel(): Promise<void> }> {
+    this.pendingSubscribes++;
+    let result: Result<M>;
+    try {
+      result = await this.request(method, ...([params] as ParamsArg<M>));
+    } finally {
+      this.pendingSubscribes--;
+    }
+    const { subscription } = result as unknown as { subscription: string };
     this.streams.set(subscription, handlers as never);
-    for (const early of this.early.get(subscription) ?? []) this.dispatch(early as Record<string, unknown>);
+    const early = this.early.get(subscription) ?? [];
     this.early.delete(subscription);
+    if (this.pendingSubscribes === 0) this.early.clear();
+    for (const message of early) this.dispatch(message as Record<string, unknown>);
     return {
       id: subscription,
+      result,
       cancel: async () => {
         if (this.streams.has(subscription)) await this.request('subscription/cancel', { subscription });
       },
@@ -148,6 +170,7 @@ export class BranchboxClient {
 
   /** Fails every pending request: the connection is gone. */
   close(reason = 'connection closed'): void {
+    this.closedReason ??= reason;
     this.rpc.rejectAllPendingRequests(reason);
     for (const [id, stream] of this.streams) stream.onEnd?.({ subscription: id, reason: 'shutdown' });
     this.streams.clear();

@@ -26,4 +26,21 @@ describe('branchboxd options', () => {
     expect(parseOptions(['--help'], {})).toBe('help');
     expect(parseOptions(['--version'], {})).toBe('version');
   });
+
+  it('reads gateway, port ranges and extra labels from flags or the environment', () => {
+    const env = { BRANCHBOX_SERVICE_PORTS: '44000-44199', BRANCHBOX_GATEWAY_PORTS: '', BRANCHBOX_EXTRA_LABELS: 'branchbox.test=run1, team = qa' };
+    expect(parseOptions([], env)).toMatchObject({
+      sharedGatewayPort: 41080,
+      sharedGatewayPortIsDefault: true,
+      portRanges: { service: { from: 44000, to: 44199 } },
+      extraLabels: { 'branchbox.test': 'run1', team: 'qa' },
+    });
+    expect(parseOptions(['--gateway-port', 'off', '--gateway-ports', '41500-41510', '--label', 'a=b'], {})).toMatchObject({
+      sharedGatewayPort: null,
+      portRanges: { gateway: { from: 41500, to: 41510 } },
+      extraLabels: { a: 'b' },
+    });
+    expect(() => parseOptions([], { BRANCHBOX_GATEWAY_PORTS: '5-2' })).toThrow('BRANCHBOX_GATEWAY_PORTS: "5-2" is not a port range');
+    expect(() => parseOptions(['--label', 'nokey'], {})).toThrow(/must be key=value/);
+  });
 });

@@ -46,21 +46,6 @@ export function allocatorPorts(allocator: GatewayPortAllocator): GatewayPorts {
   };
 }
 
-/**
- * The shared gateway's port from the environment: `BRANCHBOX_GATEWAY_PORT` = a port (0 = any
- * free one; a taken port is then an error) or `off`; unset = 41080, falling back to a free
- * port when taken.
- */
-export function sharedGatewayPort(env: NodeJS.ProcessEnv): { sharedPort: number | null; sharedPortFallback: boolean } {
-  const text = env.BRANCHBOX_GATEWAY_PORT?.trim();
-  if (text === undefined || text === '') return { sharedPort: DEFAULT_SHARED_GATEWAY_PORT, sharedPortFallback: true };
-  if (text === 'off') return { sharedPort: null, sharedPortFallback: false };
-  const port = Number(text);
-  if (!Number.isInteger(port) || port < 0 || port > 65535) {
-    throw new Error(`BRANCHBOX_GATEWAY_PORT: "${text}" is not a port (0-65535) or "off"`);
-  }
-  return { sharedPort: port, sharedPortFallback: false };
-}
 
 export async function startGateways(setup: GatewaySetup): Promise<RunningGateways> {
   const source = new SandboxRouteSource({ sandboxes: setup.sandboxes, loadProject: setup.loadProject, log: setup.log });

@@ -13,10 +13,11 @@ import {
   JSONRPCErrorException,
   JSONRPCServer,
   createJSONRPCErrorResponse,
+  type JSONRPCID,
   type JSONRPCRequest,
   type JSONRPCResponse,
 } from 'json-rpc-2.0';
-import { methods, notifications, type MethodName } from '../../../schemas/src/index';
+import { errorNameOf, methods, notifications, type MethodName } from '../../../schemas/src/index';
 import type { MethodSpec } from '../../../schemas/src/core';
 import type { Logger } from '../runtime/log';
 import { RpcError, toErrorObject } from './errors';
@@ -47,7 +48,7 @@ const specOf = (method: string): MethodSpec | undefined =>
   Object.hasOwn(methods, method) ? (methods[method as MethodName] as MethodSpec) : undefined;
 
 /** The params field names that identify what a request acts on, most specific first. */
-const TARGET_KEYS = ['sandbox', 'name', 'id', 'session', 'subscription', 'path'] as const;
+const TARGET_KEYS = ['sandbox', 'service', 'name', 'newName', 'snapshot', 'into', 'id', 'session', 'subscription', 'key', 'path'] as const;
 
 function targetOf(params: unknown): string | undefined {
   if (!params || typeof params !== 'object') return undefined;
@@ -108,7 +109,7 @@ export class Dispatcher {
       response = await this.answer(text, session);
     } catch (e) {
       session.log.error('dispatch failed', { error: String(e) });
-      response = createJSONRPCErrorResponse(null, -32603, `Internal error: ${String(e)}`);
+      response = named(null, -32603, `Internal error: ${String(e)}`);
     } finally {
       if (--this.active === 0) this.idleWaiters.splice(0).forEach((r) => r());
     }
@@ -126,10 +127,10 @@ export class Dispatcher {
     try {
       message = JSON.parse(text);
     } catch {
-      return createJSONRPCErrorResponse(null, -32700, 'Parse error');
+      return named(null, -32700, 'Parse error');
     }
     if (!Array.isArray(message)) return this.answerOne(message, session);
-    if (message.length === 0) return createJSONRPCErrorResponse(null, -32600, 'Invalid Request: empty batch');
+    if (message.length === 0) return named(null, -32600, 'Invalid Request: empty batch');
     const answers = await Promise.all(message.map((m) => this.answerOne(m, session)));
     const responses = answers.filter((r): r is JSONRPCResponse => r !== null);
     return responses.length > 0 ? responses : null;
@@ -139,7 +140,7 @@ export class Dispatcher {
     const problem = envelopeProblem(message);
     if (problem !== undefined) {
       const id = (message as { id?: unknown } | null)?.id;
-      return createJSONRPCErrorResponse(isValidId(id) ? id : null, -32600, `Invalid Request: ${problem}`);
+      return named(isValidId(id) ? id : null, -32600, `Invalid Request: ${problem}`);
     }
     return (await this.server.receive(message as JSONRPCRequest, session)) as JSONRPCResponse | null;
   }
@@ -212,9 +213,14 @@ function envelopeProblem(message: unknown): string | undefined {
   return undefined;
 }
 
-function error(request: JSONRPCRequest, code: number, message: string, data?: unknown): JSONRPCResponse | null {
+function error(request: JSONRPCRequest, code: number, message: string, data?: Record<string, unknown>): JSONRPCResponse | null {
   if (request.id === undefined) return null; // notifications are never answered
-  return createJSONRPCErrorResponse(request.id, code, message, data);
+  return named(request.id, code, message, data);
+}
+
+/** An error response whose `data.name` is the code's stable name, like every other error. */
+function named(id: JSONRPCID, code: number, message: string, data?: Record<string, unknown>): JSONRPCResponse {
+  return createJSONRPCErrorResponse(id, code, message, { name: errorNameOf(code), ...data });
 }
 
 function raceAbort<T>(work: Promise<T>, signal: AbortSignal): Promise<T> {

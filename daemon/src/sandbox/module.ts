@@ -67,33 +67,3 @@ export function openSandboxModule(opts: SandboxModuleOptions): SandboxModule {
   };
 }
 
-/**
- * Port ranges from the environment: BRANCHBOX_SERVICE_PORTS and BRANCHBOX_GATEWAY_PORTS, each
- * `from-to` (e.g. `42000-42999`). @throws Error naming the variable when one is malformed.
- */
-export function portRangesFromEnv(env: NodeJS.ProcessEnv): Partial<Record<PortPurpose, PortRange>> {
-  const ranges: Partial<Record<PortPurpose, PortRange>> = {};
-  for (const [purpose, variable] of [
-    ['service', 'BRANCHBOX_SERVICE_PORTS'],
-    ['gateway', 'BRANCHBOX_GATEWAY_PORTS'],
-  ] as const) {
-    const text = env[variable];
-    if (text === undefined || text === '') continue;
-    const match = /^(\d+)-(\d+)$/.exec(text.trim());
-    if (!match || Number(match[1]) < 1 || Number(match[2]) > 65535 || Number(match[1]) > Number(match[2])) {
-      throw new Error(`${variable}="${text}" is not a port range: write from-to, e.g. 42000-42999`);
-    }
-    ranges[purpose] = { from: Number(match[1]), to: Number(match[2]) };
-  }
-  return ranges;
-}
-
-/** `k=v,k2=v2` (env BRANCHBOX_EXTRA_LABELS) → labels; entries without "=" are ignored. */
-export function parseLabelList(text: string | undefined): Record<string, string> {
-  const labels: Record<string, string> = {};
-  for (const entry of (text ?? '').split(',')) {
-    const eq = entry.indexOf('=');
-    if (eq > 0) labels[entry.slice(0, eq).trim()] = entry.slice(eq + 1).trim();
-  }
-  return labels;
-}

@@ -244,13 +244,17 @@ describe('Dispatcher: the JSON-RPC envelope', () => {
     ['[]', null],
   ])('%s → one -32600 with id %j', async (text, id) => {
     expect(await answers(text)).toEqual([
-      { jsonrpc: '2.0', id, error: { code: -32600, message: expect.stringMatching(/^Invalid Request/) } },
+      {
+        jsonrpc: '2.0',
+        id,
+        error: { code: -32600, message: expect.stringMatching(/^Invalid Request/), data: { name: 'InvalidRequest' } },
+      },
     ]);
   });
 
   it('answers unparsable text -32700 with id null, and a batch of invalid elements element by element', async () => {
     expect(await answers('{"jsonrpc"')).toEqual([
-      { jsonrpc: '2.0', id: null, error: { code: -32700, message: 'Parse error' } },
+      { jsonrpc: '2.0', id: null, error: { code: -32700, message: 'Parse error', data: { name: 'ParseError' } } },
     ]);
     expect(await answers('[null, 1]')).toEqual([
       [

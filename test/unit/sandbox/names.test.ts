@@ -1,5 +1,4 @@
 import { describe, expect, it } from 'vitest';
-import { parseLabelList, portRangesFromEnv } from '../../../daemon/src/sandbox/module';
 import { nameProblem, validateEnvKey, validateSandboxName } from '../../../daemon/src/sandbox/names';
 
 describe('sandbox names (DNS labels)', () => {
@@ -33,19 +32,6 @@ describe('environment keys', () => {
   it.each(['', '1A', 'A-B', 'A B', 'A=B', 'é'])('rejects %j', (key) => {
     expect(() => validateEnvKey(key)).toThrow(
       expect.objectContaining({ errorName: 'InvalidName', message: expect.stringMatching(/Invalid environment key/) }),
-    );
-  });
-});
-
-describe('daemon settings of the sandbox module', () => {
-  it('reads extra labels and port ranges from the environment', () => {
-    expect(parseLabelList('branchbox.test=run1, team = qa ,bad')).toEqual({ 'branchbox.test': 'run1', team: 'qa' });
-    expect(parseLabelList(undefined)).toEqual({});
-    expect(portRangesFromEnv({ BRANCHBOX_SERVICE_PORTS: '44000-44199', BRANCHBOX_GATEWAY_PORTS: '' })).toEqual({
-      service: { from: 44000, to: 44199 },
-    });
-    expect(() => portRangesFromEnv({ BRANCHBOX_GATEWAY_PORTS: '5-2' })).toThrow(
-      'BRANCHBOX_GATEWAY_PORTS="5-2" is not a port range',
     );
   });
 });
