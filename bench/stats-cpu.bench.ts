@@ -143,7 +143,9 @@ async function main(): Promise<void> {
     const ids = containers.map((c) => c.id);
     console.log(`${CONTAINERS} idle containers, ${SECONDS} s each measurement`);
 
+    console.log('measuring the stats collector…');
     const ours = await measureCollector(ids);
+    console.log('measuring docker stats (CLI)…');
     const cli = await measureCli(ids);
 
     console.log('');
