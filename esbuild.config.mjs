@@ -42,7 +42,7 @@ const builds = [
   },
   {
     ...common,
-    entryPoints: {},
+    entryPoints: { logs: 'webviews/src/logs/main.ts' },
     platform: 'browser',
     format: 'esm',
     target: 'es2022',

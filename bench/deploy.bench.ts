@@ -67,7 +67,7 @@ async function waitHealthy(port: number): Promise<void> {
   const deadline = performance.now() + 60_000;
   for (;;) {
     try {
-      const res = await fetch(`http://127.0.0.1:${port}/healthz`);
+      const res = await fetch(`http://127.0.0.1:${port}/healthz`, { signal: AbortSignal.timeout(2_000) });
       await res.arrayBuffer();
       if (res.status === 200) return;
     } catch {
@@ -128,21 +128,32 @@ async function main(): Promise<void> {
   const sandbox = `bench-${run.runId.slice(-8)}`;
 
   let cleaning: Promise<void> | undefined;
+  const step = async (what: string, work: () => Promise<unknown> | unknown) => {
+    try {
+      await work();
+    } catch (e) {
+      console.error(`cleanup: could not ${what}: ${(e as Error).message}`);
+    }
+  };
   const cleanup = () =>
     (cleaning ??= (async () => {
-      await client?.request('sandbox/delete', { name: sandbox }).catch(() => undefined);
-      await client?.closeSocket().catch(() => undefined);
-      await daemon?.stop().catch(() => undefined);
-      await daemon?.dispose().catch(() => undefined);
-      await run.cleanup();
-      const commits = new Set(repo.git('rev-list', '--all').trim().split('\n'));
-      for (const image of await docker.listImages({ filters: JSON.stringify({ label: ['branchbox.project=shop'] }) })) {
-        if (commits.has(image.Labels?.['branchbox.commit'] ?? '')) await docker.getImage(image.Id).remove({ force: true }).catch(() => undefined);
-      }
-      for (const tag of handTags) await docker.getImage(tag).remove({ force: true }).catch(() => undefined);
-      repo.dispose();
+      await step('delete the sandbox', () => client?.request('sandbox/delete', { name: sandbox }));
+      await step('close the connection', () => client?.closeSocket());
+      await step('stop the daemon', async () => {
+        await daemon?.stop();
+        await daemon?.dispose();
+      });
+      await step('remove the containers', () => run.cleanup());
+      await step('remove the images', async () => {
+        const commits = new Set(repo.git('rev-list', '--all').trim().split('\n'));
+        for (const image of await docker.listImages({ filters: JSON.stringify({ label: ['branchbox.project=shop'] }) })) {
+          if (commits.has(image.Labels?.['branchbox.commit'] ?? '')) await docker.getImage(image.Id).remove({ force: true }).catch(() => undefined);
+        }
+        for (const tag of handTags) await docker.getImage(tag).remove({ force: true }).catch(() => undefined);
+      });
+      await step('remove the fixture repository', () => repo.dispose());
     })());
-  process.once('SIGINT', () => void cleanup().finally(() => process.exit(130)));
+  for (const signal of ['SIGINT', 'SIGTERM'] as const) process.once(signal, () => void cleanup().finally(() => process.exit(130)));
 
   try {
     daemon = await startTestDaemon({ env: { BRANCHBOX_EXTRA_LABELS: label }, args: ['--log-level', 'info'] });

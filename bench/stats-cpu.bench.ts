@@ -77,6 +77,15 @@ async function measureCollector(
   }
 }
 
+/** This process's CPU per second while it does nothing (timers, GC, the runtime): the floor. */
+async function measureIdle(): Promise<number> {
+  const start = process.hrtime.bigint();
+  const cpu = process.cpuUsage();
+  await during(SECONDS);
+  const used = process.cpuUsage(cpu);
+  return (used.user + used.system) / 1000 / (Number(process.hrtime.bigint() - start) / 1e9);
+}
+
 async function measureCli(ids: string[]): Promise<number> {
   const child = spawn('docker', ['stats', '--format', '{{.ID}} {{.CPUPerc}} {{.MemUsage}}', ...ids], {
     stdio: ['ignore', 'pipe', 'inherit'],
@@ -99,7 +108,12 @@ async function measureCli(ids: string[]): Promise<number> {
     const wall = Number(process.hrtime.bigint() - start) / 1e9;
     return (cpu * 1000) / wall;
   } finally {
-    child.kill();
+    // `docker stats` ignores SIGTERM; it must not outlive the benchmark (nor keep it alive).
+    if (child.exitCode === null && child.signalCode === null) {
+      const exited = new Promise((resolve) => child.once('exit', resolve));
+      child.kill('SIGKILL');
+      await exited;
+    }
   }
 }
 
@@ -145,6 +159,8 @@ async function main(): Promise<void> {
 
     console.log('measuring the stats collector…');
     const ours = await measureCollector(ids);
+    console.log('measuring this process idle…');
+    const idle = await measureIdle();
     console.log('measuring docker stats (CLI)…');
     const cli = await measureCli(ids);
 
@@ -156,11 +172,15 @@ async function main(): Promise<void> {
       `                 ${ours.samples} samples in ${SECONDS} s (${(ours.samples / SECONDS).toFixed(1)}/s, expected ~${CONTAINERS}/s)`,
     );
     console.log(`                 ${(ours.cpuMsPerSecond / (ours.samples / SECONDS)).toFixed(3)} ms CPU per sample`);
+    const net = Math.max(0, ours.cpuMsPerSecond - idle);
+    console.log(`                 this process idle: ${idle.toFixed(1)} ms/s; net of it: ${net.toFixed(1)} ms/s`);
     console.log(
       `                 history: ${(ours.historyBytes / 1024 / 1024).toFixed(1)} MiB fixed for ${CONTAINERS} containers × 1 h`,
     );
     console.log(`docker stats CLI: ${cli.toFixed(1)} ms CPU per second for the same containers`);
-    console.log(`ratio collector / CLI: ${(ours.cpuMsPerSecond / cli).toFixed(2)}`);
+    console.log(
+      `ratio collector / CLI: ${(ours.cpuMsPerSecond / cli).toFixed(2)} (net of idle: ${(net / cli).toFixed(2)})`,
+    );
   } finally {
     await run.cleanup();
   }

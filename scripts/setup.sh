@@ -32,7 +32,9 @@ log "docker engine $(docker version --format '{{.Server.Version}}')"
 
 # --- Offline base images ------------------------------------------------------------
 apt_install busybox-static
+# The deploy pipeline runs git and tar on the host.
 command -v git >/dev/null 2>&1 || apt_install git
+command -v tar >/dev/null 2>&1 || apt_install tar
 
 # Imports a root filesystem folder as an image unless one with the same content id exists.
 import_rootfs() { # name dir fingerprint [docker import -c ...]

@@ -30,6 +30,8 @@ import { DeployPipeline, deployDockerOf } from './deploy/pipeline';
 import { deployHandlers } from './methods/deploy';
 import { startGateways } from './gateway/setup';
 import { routeHandlers } from './methods/route';
+import { openLifecycleModule } from './lifecycle/module';
+import { gatedDeployStart } from './methods/sandbox-lifecycle';
 
 /** How long in-flight requests may take to finish once shutdown begins. */
 const SHUTDOWN_GRACE_MS = 5_000;
@@ -133,6 +135,23 @@ export async function startDaemon(opts: DaemonOptions, version: string): Promise
     const routeMethods = routeHandlers({ sandboxes: sandboxModule.sandboxes, source: routing.source, gateways: routing.gateways });
     // --- end of issue 5 ---
 
+    // --- Sandbox lifecycle (issue 10, daemon/src/lifecycle/): sandbox/suspend and
+    // sandbox/resume (containers stopped and started again, rows and ports kept); deploy/start
+    // into a suspended or expired sandbox answers Conflict.
+    const lifecycle = openLifecycleModule({
+      sandboxes: sandboxModule.sandboxes,
+      docker: () => engine.dockerode(),
+      loadProject: sandboxModule.loadProject,
+      cancelDeploys: (sandbox, reason) => deploys.cancelSandbox(sandbox, reason),
+      log: logger,
+    });
+    undo.push(() => lifecycle.stop());
+    const lifecycleMethods = {
+      ...lifecycle.handlers,
+      'deploy/start': gatedDeployStart(deployMethods['deploy/start'], sandboxModule.sandboxes),
+    };
+    // --- end of issue 10 ---
+
     const sessions = new Set<Session>();
     let shuttingDown = false;
     let stopping: Promise<void> | undefined;
@@ -153,6 +172,7 @@ export async function startDaemon(opts: DaemonOptions, version: string): Promise
       ...sandboxMethods,
       ...deployMethods,
       ...routeMethods,
+      ...lifecycleMethods,
     };
     const dispatcher = new Dispatcher({
       handlers,

@@ -12,10 +12,16 @@ import type { Connected, DaemonConnection } from './connection';
 import { isRunning } from './container-model';
 import type { ContainersTree } from './containers-tree';
 import { CONTAINERS_VIEW_ID } from './containers-tree';
+import type { CurrentSandbox } from './current-sandbox';
 import { DaemonLogChannel } from './daemon-log';
+import type { DeploymentsTree } from './deployments-tree';
+import type { DaemonDocuments } from './documents';
 import { openShellTerminal } from './exec-terminal';
 import { NotConnectedError } from './failure';
 import { runCommand, type Log } from './log';
+import { panelCommands } from './panels/commands';
+import { createSandboxCommands } from './sandbox-commands';
+import type { SandboxesTree } from './sandboxes-tree';
 
 /** What commands work with: the extension's parts, whether or not the daemon is there. */
 export interface Ctx {
@@ -23,6 +29,11 @@ export interface Ctx {
   readonly connection: DaemonConnection;
   readonly log: Log;
   readonly containers: ContainersTree;
+  readonly sandboxes: SandboxesTree;
+  readonly deployments: DeploymentsTree;
+  readonly documents: DaemonDocuments;
+  /** The sandbox this window works with (status bar, palette defaults). */
+  readonly current: CurrentSandbox;
   readonly daemonLog: DaemonLogChannel;
 }
 
@@ -85,6 +96,8 @@ export function createCommands(): Record<string, CommandFactory> {
         openShellTerminal(c, s, ctx.log);
       }),
     },
+    ...createSandboxCommands(),
+    ...panelCommands(),
   };
 }
 

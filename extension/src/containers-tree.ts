@@ -43,6 +43,9 @@ export class ContainersTree implements vscode.TreeDataProvider<ContainersNode>, 
   readonly model = new ContainerTreeModel();
   private readonly changed = new vscode.EventEmitter<ContainersNode | ContainersNode[] | undefined>();
   readonly onDidChangeTreeData = this.changed.event;
+  private readonly containersChanged = new vscode.EventEmitter<void>();
+  /** Fires after the model changed (debounced with the redraws): the Sandboxes view follows container state from here. */
+  readonly onDidChangeContainers = this.containersChanged.event;
   private readonly view: vscode.TreeView<ContainersNode>;
   private readonly disposables: vscode.Disposable[] = [];
   /** The node objects handed to VS Code, reused so `fire(node)` finds them. */
@@ -59,6 +62,7 @@ export class ContainersTree implements vscode.TreeDataProvider<ContainersNode>, 
     this.disposables.push(
       this.view,
       this.changed,
+      this.containersChanged,
       connection.whileConnected((c) => this.follow(c)),
       connection.onDidChangeState((s) => {
         if (s.kind === 'connecting' && this.model.size === 0) this.setMessage('Connecting to branchboxd…');
@@ -199,6 +203,7 @@ export class ContainersTree implements vscode.TreeDataProvider<ContainersNode>, 
     const change = this.pending;
     this.pending = NO_CHANGE;
     this.forgetRemovedNodes();
+    this.containersChanged.fire();
     if (change.root) return this.changed.fire(undefined);
     const nodes: ContainersNode[] = [];
     for (const key of change.groups) if (this.model.group(key)) nodes.push(this.groupNode(key));

@@ -11,8 +11,14 @@ import { createCommands, registerCommands, type Ctx } from './commands';
 import { daemonHostFor, readSettings, settingsImpact } from './config';
 import { DaemonConnection, type ConnectionState } from './connection';
 import { ContainersTree } from './containers-tree';
+import { CurrentSandbox } from './current-sandbox';
 import { DaemonLogChannel } from './daemon-log';
+import { DeploymentsTree } from './deployments-tree';
+import { DaemonDocuments } from './documents';
 import { createLog, showActivationError, showError } from './log';
+import { registerPanels } from './panels/commands';
+import { SandboxStatusBar } from './sandbox-status-bar';
+import { SandboxesTree } from './sandboxes-tree';
 import { ConnectionStatusBar } from './status-bar';
 
 let connection: DaemonConnection | undefined;
@@ -28,12 +34,22 @@ export function activate(context: vscode.ExtensionContext): void {
     connection = new DaemonConnection({ host: daemonHostFor(settings, context.extensionPath), clientVersion: version, log });
     const daemonLog = new DaemonLogChannel(connection, log);
     const containers = new ContainersTree(connection, log);
-    const ctx: Ctx = { extension: context, connection, log, containers, daemonLog };
+    const sandboxes = new SandboxesTree(connection, log, containers);
+    const deployments = new DeploymentsTree(connection, log);
+    const documents = new DaemonDocuments();
+    const current = new CurrentSandbox(() => readSettings().defaultSandbox);
+    const ctx: Ctx = { extension: context, connection, log, containers, sandboxes, deployments, documents, current, daemonLog };
     context.subscriptions.push(
       connection,
       daemonLog,
       containers,
+      sandboxes,
+      deployments,
+      documents,
+      current,
       new ConnectionStatusBar(connection),
+      new SandboxStatusBar(sandboxes, current),
+      registerPanels(ctx),
       ...registerCommands(ctx, createCommands()),
       connection.onDidChangeState((s) => reportFailure(s)),
       vscode.workspace.onDidChangeConfiguration((e) => onSettingsChanged(ctx, e)),
@@ -58,6 +74,7 @@ function reportFailure(state: ConnectionState): void {
 }
 
 function onSettingsChanged(ctx: Ctx, e: vscode.ConfigurationChangeEvent): void {
+  if (e.affectsConfiguration('branchbox.defaultSandbox')) ctx.current.refresh();
   const impact = settingsImpact(e);
   if (!impact) return;
   const settings = readSettings();

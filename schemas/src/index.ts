@@ -9,6 +9,7 @@ import { dockerStreamMethods, dockerStreamNotifications } from './docker-streams
 import { routeMethods } from './route';
 import { sandboxMethods, sandboxNotifications } from './sandbox';
 import { deployMethods, deployNotifications } from './deploy';
+import { sandboxLifecycleMethods, sandboxLifecycleNotifications } from './lifecycle-sandbox';
 
 export * from './errors';
 export { PROTOCOL_VERSION } from './lifecycle';
@@ -21,6 +22,7 @@ export const methods = {
   ...routeMethods,
   ...sandboxMethods,
   ...deployMethods,
+  ...sandboxLifecycleMethods,
 } as const;
 
 export const notifications = {
@@ -29,6 +31,7 @@ export const notifications = {
   ...dockerStreamNotifications,
   ...sandboxNotifications,
   ...deployNotifications,
+  ...sandboxLifecycleNotifications,
 } as const;
 
 export type Methods = typeof methods;

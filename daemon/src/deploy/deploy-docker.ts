@@ -7,11 +7,12 @@
  * `engineError` (`ImageNotFound`, `DockerUnavailable`, `DockerError` with the engine's reason).
  */
 import type Docker from 'dockerode';
-import { appendFileSync, existsSync, readFileSync, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { appendFileSync, existsSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { join, relative, sep } from 'node:path';
 import { PassThrough, type Readable } from 'node:stream';
 import { pack } from 'tar-fs';
 import { engineCall, engineError, type EngineTarget } from '../docker/dockerode/engine-error';
+import { dockerignoreMatcher, hasExceptions } from './dockerignore';
 
 export type LineSink = (line: string) => void;
 
@@ -73,6 +74,23 @@ export class BuildFailure extends Error {
 
 export const isBuildFailure = (e: unknown): e is BuildFailure =>
   e instanceof BuildFailure || (e instanceof Error && e.name === 'BuildFailure' && Array.isArray((e as BuildFailure).lastLines));
+
+/**
+ * What `tar-fs` leaves out of the build context: what `.dockerignore` excludes, except the
+ * Dockerfile and `.dockerignore` themselves, which the engine needs (and drops itself).
+ */
+export function contextFilter(contextDir: string, dockerfile: string): (name: string) => boolean {
+  const ignoreFile = join(contextDir, '.dockerignore');
+  const text = existsSync(ignoreFile) ? readFileSync(ignoreFile, 'utf8') : '';
+  const excluded = dockerignoreMatcher(text);
+  const walkExcludedFolders = hasExceptions(text);
+  return (name) => {
+    const rel = relative(contextDir, name).split(sep).join('/');
+    if (rel === '' || rel === dockerfile || rel === '.dockerignore') return false;
+    if (!excluded(rel)) return false;
+    return !(walkExcludedFolders && statSync(name, { throwIfNoEntry: false })?.isDirectory());
+  };
+}
 
 /** The Dockerfile Branchbox writes beside the user's, in its own copy of the source. */
 export const LABELLED_DOCKERFILE = '.branchbox.Dockerfile';
@@ -159,7 +177,7 @@ export class DockerodeDeployDocker implements DeployDocker {
       await this.waitRemoved(stepContainer, STEP_REMOVAL_WAIT_MS);
     };
     const dockerfile = writeLabelledDockerfile(spec.contextDir, spec.dockerfile, spec.labels);
-    const context = pack(spec.contextDir);
+    const context = pack(spec.contextDir, { ignore: contextFilter(spec.contextDir, dockerfile) });
     let response: NodeJS.ReadableStream;
     try {
       response = await this.docker.buildImage(context as unknown as NodeJS.ReadableStream, {

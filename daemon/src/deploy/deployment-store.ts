@@ -83,8 +83,13 @@ interface StageRow {
 
 export class DeploymentStore {
   private readonly nextSeq = new Map<string, number>();
+  private readonly insertLog;
 
-  constructor(private readonly store: Store) {}
+  constructor(private readonly store: Store) {
+    this.insertLog = store.db.prepare<[string, number, string, string, string]>(
+      'INSERT INTO deployment_logs (deployment_id, seq, at, source, line) VALUES (?, ?, ?, ?, ?)',
+    );
+  }
 
   transaction<T>(fn: () => T): T {
     return this.store.transaction(fn);
@@ -187,7 +192,7 @@ export class DeploymentStore {
       const max = this.store.db.prepare('SELECT MAX(seq) AS max FROM deployment_logs WHERE deployment_id = ?').get(id) as { max: number | null };
       seq = (max.max ?? 0) + 1;
     }
-    this.store.db.prepare('INSERT INTO deployment_logs (deployment_id, seq, at, source, line) VALUES (?, ?, ?, ?, ?)').run(id, seq, at.toISOString(), source, line);
+    this.insertLog.run(id, seq, at.toISOString(), source, line);
     this.nextSeq.set(id, seq + 1);
     return seq;
   }

@@ -1,7 +1,7 @@
 /**
  * Keeps stats history for every running container Branchbox manages, so a stats panel
  * opened later has the last hour filled in: tracks them at start (and after each resync of
- * the container model), untracks them when they stop.
+ * the container model), untracks them when they are removed (keeping history across restarts).
  */
 import type { Logger } from '../runtime/log';
 import type { ContainerModel } from './container-model';
@@ -21,7 +21,7 @@ export function trackManagedContainers(model: ContainerModel, stats: StatsCollec
     model.on('event', (e) => {
       if (e.type !== 'container' || !isManaged(e.labels ?? e.container?.labels)) return;
       if (e.action === 'start' || e.action === 'restart') track(e.id);
-      else if (e.action === 'die' || e.action === 'destroy') stats.untrack(e.id);
+      else if (e.action === 'destroy') stats.untrack(e.id);
     }),
     model.on('resync', () => void model.list({ all: false, label: [`${LABELS.managed}=true`] }).then(trackRunning, () => undefined)),
   ];

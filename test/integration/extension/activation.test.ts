@@ -26,6 +26,7 @@ afterAll(() => {
 const context = {
   subscriptions: [] as { dispose(): void }[],
   extensionPath: ROOT, // dist/branchboxd.js, as in the installed extension
+  extensionUri: fake.Uri.file(resolve(__dirname, '../../..')),
   extension: { packageJSON: { version: '0.1.0-test' } },
 };
 const status = () => fake.created.statusBarItems[0]!;

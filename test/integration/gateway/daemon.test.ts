@@ -127,7 +127,7 @@ describe('a sandbox gateway in the daemon', () => {
     expect(counts.baseline! + counts.ext!).toBe(TOTAL);
 
     const { entries } = await client.request('audit/list', { method: 'route/set', target: `sandbox=${name}`, limit: 10_000 });
-    const mine = entries.filter((r) => r.method === 'route/set' && r.target === `sandbox=${name}`);
+    const mine = entries.filter((r) => r.method === 'route/set' && r.target === `sandbox=${name} service=account`);
     expect(mine).toHaveLength(flips);
     expect(mine.every((r) => r.outcome === 'ok' && r.client === 'gateway-test')).toBe(true);
     const rejected = await client.request('route/set', { sandbox: name, service: 'account', kind: 'url' }).catch((e: unknown) => e);

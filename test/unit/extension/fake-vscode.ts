@@ -64,8 +64,58 @@ export const created = {
   statusBarItems: [] as FakeStatusBarItem[],
   terminals: [] as unknown[],
   outputChannels: [] as FakeOutputChannel[],
-  messages: [] as { severity: 'error' | 'warning' | 'info'; message: string }[],
+  messages: [] as { severity: 'error' | 'warning' | 'info'; message: string; items: unknown[] }[],
+  /** Every `withProgress` run: its options and what it reported. */
+  progress: [] as { options: { title?: string; cancellable?: boolean }; reports: { message?: string; increment?: number }[]; cancel(): void }[],
+  /** Documents opened with `showTextDocument` (their URI strings). */
+  shownDocuments: [] as string[],
+  openedExternal: [] as string[],
 };
+
+/** A prompt the code showed: a quick pick, an input box, or a message with buttons. */
+export type Prompt =
+  | { kind: 'quickPick'; items: { label: string; [key: string]: unknown }[]; options: { title?: string; canPickMany?: boolean; placeHolder?: string } }
+  | { kind: 'inputBox'; options: { title?: string; prompt?: string; value?: string; password?: boolean; validateInput?(v: string): string | undefined | null } }
+  | { kind: 'message'; severity: 'error' | 'warning' | 'info'; message: string; modal: boolean; items: string[] };
+
+/**
+ * The user, scripted: tests set `ui.respond` to answer prompts (the picked item or items, the
+ * text typed, the button clicked); unset, every prompt is dismissed. Every prompt is kept in
+ * `ui.prompts`.
+ */
+export const ui = {
+  respond: undefined as ((prompt: Prompt) => unknown) | undefined,
+  prompts: [] as Prompt[],
+};
+
+function ask(prompt: Prompt): unknown {
+  ui.prompts.push(prompt);
+  onDidRecord.fire();
+  return ui.respond?.(prompt);
+}
+
+export class Uri {
+  private constructor(
+    readonly scheme: string,
+    readonly path: string,
+  ) {}
+  get fsPath(): string {
+    return this.path;
+  }
+  static parse(value: string): Uri {
+    const i = value.indexOf(':');
+    return new Uri(value.slice(0, i), value.slice(i + 1));
+  }
+  static file(path: string): Uri {
+    return new Uri('file', path);
+  }
+  static joinPath(base: Uri, ...parts: string[]): Uri {
+    return new Uri(base.scheme, [base.path, ...parts].join('/'));
+  }
+  toString(): string {
+    return `${this.scheme}:${this.path}`;
+  }
+}
 
 /** Fires whenever anything recorded here changes (no polling in tests: wait on this). */
 export const onDidRecord = new EventEmitter<void>();
@@ -155,7 +205,29 @@ export class FakeStatusBarItem {
   dispose(): void {}
 }
 
+export class Disposable {
+  constructor(private readonly fn: () => void) {}
+  static from(...items: { dispose(): unknown }[]): Disposable {
+    return new Disposable(() => items.forEach((i) => i.dispose()));
+  }
+  dispose(): void {
+    this.fn();
+  }
+}
+
+export enum ViewColumn {
+  Active = -1,
+  Beside = -2,
+}
+
+/** Webview panel serializers by view type. */
+export const webviewSerializers = new Map<string, unknown>();
+
 export const window = {
+  registerWebviewPanelSerializer(viewType: string, serializer: unknown) {
+    webviewSerializers.set(viewType, serializer);
+    return { dispose: () => void webviewSerializers.delete(viewType) };
+  },
   createTreeView(id: string, options: { treeDataProvider: unknown }) {
     const view = new FakeTreeView(id, options);
     created.treeViews.push(view);
@@ -176,17 +248,56 @@ export const window = {
     created.outputChannels.push(channel);
     return channel;
   },
-  showErrorMessage: (message: string) => record('error', message),
-  showWarningMessage: (message: string) => record('warning', message),
-  showInformationMessage: (message: string) => record('info', message),
-  showQuickPick: async () => undefined,
-  withProgress: <T>(_options: unknown, task: () => Promise<T>) => task(),
+  showErrorMessage: (message: string, ...items: unknown[]) => record('error', message, items),
+  showWarningMessage: (message: string, ...items: unknown[]) => record('warning', message, items),
+  showInformationMessage: (message: string, ...items: unknown[]) => record('info', message, items),
+  showQuickPick: async (items: { label: string }[] | Promise<{ label: string }[]>, options: Prompt & { kind: 'quickPick' } extends { options: infer O } ? O : never = {}) =>
+    ask({ kind: 'quickPick', items: await items, options }),
+  showInputBox: async (options: (Prompt & { kind: 'inputBox' })['options'] = {}) => {
+    const answer = ask({ kind: 'inputBox', options });
+    if (typeof answer === 'string') {
+      const problem = options.validateInput?.(answer);
+      if (problem) throw new Error(`fake-vscode: the input ${JSON.stringify(answer)} is invalid: ${problem}`);
+    }
+    return answer as string | undefined;
+  },
+  withProgress: <T>(options: { title?: string; cancellable?: boolean }, task: (progress: unknown, token: unknown) => Promise<T>) => {
+    const cancelled = new EventEmitter<void>();
+    const token = { isCancellationRequested: false, onCancellationRequested: cancelled.event };
+    const run = {
+      options,
+      reports: [] as { message?: string; increment?: number }[],
+      cancel: () => {
+        token.isCancellationRequested = true;
+        cancelled.fire();
+      },
+    };
+    created.progress.push(run);
+    onDidRecord.fire();
+    const progress = {
+      report: (value: { message?: string; increment?: number }) => {
+        run.reports.push(value);
+        onDidRecord.fire();
+      },
+    };
+    return task(progress, token);
+  },
+  activeTextEditor: undefined as undefined | { document: { uri: Uri } },
+  showTextDocument: async (doc: { uri: Uri }) => {
+    created.shownDocuments.push(doc.uri.toString());
+    onDidRecord.fire();
+    return {};
+  },
 };
 
-function record(severity: 'error' | 'warning' | 'info', message: string): Promise<undefined> {
-  created.messages.push({ severity, message });
+function record(severity: 'error' | 'warning' | 'info', message: string, rest: unknown[] = []): Promise<unknown> {
+  created.messages.push({ severity, message, items: rest });
   onDidRecord.fire();
-  return Promise.resolve(undefined);
+  // showWarningMessage(message, {modal, detail}, ...items): the options come first when given.
+  const modal = typeof rest[0] === 'object' && rest[0] !== null && (rest[0] as { modal?: boolean }).modal === true;
+  const items = rest.filter((i): i is string => typeof i === 'string');
+  if (items.length === 0) return Promise.resolve(undefined);
+  return Promise.resolve(ask({ kind: 'message', severity, message, modal, items }));
 }
 
 export enum ProgressLocation {
@@ -199,11 +310,41 @@ export enum ProgressLocation {
 export const settings = new Map<string, unknown>();
 const configurationListeners = new EventEmitter<{ affectsConfiguration(section: string): boolean }>();
 
+/** Text document content providers by scheme. */
+export const contentProviders = new Map<string, { provideTextDocumentContent(uri: Uri): string }>();
+
 export const workspace = {
   getConfiguration: (section: string) => ({
     get: <T>(key: string, fallback?: T) => (settings.has(`${section}.${key}`) ? (settings.get(`${section}.${key}`) as T) : fallback),
   }),
   onDidChangeConfiguration: configurationListeners.event,
+  workspaceFolders: undefined as undefined | { uri: Uri }[],
+  registerTextDocumentContentProvider(scheme: string, provider: { provideTextDocumentContent(uri: Uri): string }) {
+    contentProviders.set(scheme, provider);
+    return { dispose: () => void contentProviders.delete(scheme) };
+  },
+  openTextDocument: async (uri: Uri) => ({ uri, getText: () => contentProviders.get(uri.scheme)?.provideTextDocumentContent(uri) ?? '' }),
+};
+
+/** Extensions by id (`vscode.git`); tests put fakes here. */
+export const installedExtensions = new Map<string, { isActive: boolean; exports: unknown; activate(): Promise<unknown> }>();
+export const extensions = {
+  getExtension: (id: string) => installedExtensions.get(id),
+};
+
+export const env = {
+  openExternal: async (uri: Uri) => {
+    created.openedExternal.push(uri.toString());
+    onDidRecord.fire();
+    return true;
+  },
+  clipboard: {
+    text: '',
+    async writeText(value: string) {
+      env.clipboard.text = value;
+      onDidRecord.fire();
+    },
+  },
 };
 
 const registered = new Map<string, (...args: unknown[]) => unknown>();

@@ -55,11 +55,30 @@ describe('package.json contributes', () => {
     expect(enabledFor('branchbox.container.restart', /./)).toEqual(['created', 'running', 'paused', 'restarting', 'exited', 'dead']);
   });
 
+  it('viewItem when clauses of the Sandboxes view match the context values of the Sandboxes model', async () => {
+    const itemMenus = manifest.contributes.menus['view/item/context']!;
+    const enabled = (command: string, group: RegExp, viewItem: string) =>
+      itemMenus.some((m) => m.command === command && group.test(m.group ?? '') && whenMatches(m.when ?? '', viewItem, 'branchbox.sandboxes'));
+    // Context values as the model makes them: sandbox.<state>, service.<route>[.deployed], container.<state>.
+    expect(enabled('branchbox.sandbox.delete', /./, 'sandbox.active')).toBe(true);
+    expect(enabled('branchbox.sandbox.delete', /./, 'sandbox.deleting')).toBe(true);
+    expect(enabled('branchbox.sandbox.openGateway', /^inline/, 'sandbox.active')).toBe(true);
+    expect(enabled('branchbox.sandbox.clone', /./, 'sandbox.deleting')).toBe(false);
+    expect(enabled('branchbox.route.toBaseline', /^inline/, 'service.sandbox.deployed')).toBe(true);
+    expect(enabled('branchbox.route.toBaseline', /./, 'service.baseline.deployed')).toBe(false);
+    expect(enabled('branchbox.route.toSandbox', /^inline/, 'service.baseline.deployed')).toBe(true);
+    expect(enabled('branchbox.route.toSandbox', /./, 'service.sandbox.deployed')).toBe(false);
+    expect(enabled('branchbox.route.toUrl', /./, 'service.sandbox')).toBe(true);
+    expect(enabled('branchbox.container.attachShell', /./, 'container.running')).toBe(true);
+    expect(enabled('branchbox.container.start', /^inline/, 'container.stopped')).toBe(true);
+    expect(enabled('branchbox.sandbox.delete', /./, 'service.sandbox.deployed')).toBe(false);
+  });
+
   it('has the Branchbox view container with the Containers view, activates on startup, and settings are machine-scoped where they run programs', () => {
     expect(manifest.main).toBe('./dist/extension.js');
-    expect(manifest.activationEvents).toEqual(['onStartupFinished']);
+    expect(manifest.activationEvents).toEqual(['onStartupFinished', 'onWebviewPanel:branchbox.logs', 'onWebviewPanel:branchbox.stats', 'onWebviewPanel:branchbox.deployment']);
     expect(manifest.contributes.viewsContainers.activitybar).toEqual([{ id: 'branchbox', title: 'Branchbox', icon: 'extension/media/branchbox.svg' }]);
-    expect(manifest.contributes.views.branchbox!.map((v) => v.id)).toEqual(['branchbox.containers']);
+    expect(manifest.contributes.views.branchbox!.map((v) => v.id)).toEqual(['branchbox.sandboxes', 'branchbox.containers', 'branchbox.deployments']);
     const props = manifest.contributes.configuration.properties;
     expect(Object.keys(props).sort()).toEqual([
       'branchbox.daemon.address',
@@ -79,11 +98,11 @@ describe('package.json contributes', () => {
 });
 
 /** Evaluates the `when` clauses used here: `view == x`, `viewItem == x`, `viewItem =~ /re/`, joined by `&&`. */
-function whenMatches(when: string, viewItem: string): boolean {
+function whenMatches(when: string, viewItem: string, view = 'branchbox.containers'): boolean {
   return when.split('&&').every((part) => {
     const clause = part.trim();
     let m = /^view == (\S+)$/.exec(clause);
-    if (m) return m[1] === 'branchbox.containers';
+    if (m) return m[1] === view;
     m = /^viewItem == (\S+)$/.exec(clause);
     if (m) return viewItem === m[1];
     m = /^viewItem =~ \/(.+)\/$/.exec(clause);

@@ -1,0 +1,105 @@
+/**
+ * What the sandbox lifecycle asks of Docker — the containers labelled for a sandbox, stop,
+ * start, restart, inspect — behind one interface ({@link LifecycleDocker}) so the logic is
+ * testable with a fake; {@link DockerodeLifecycleDocker} implements it over dockerode. Engine
+ * failures are mapped by the Docker layer's `engineError`; a container already in the asked
+ * state (304) is not an error.
+ */
+import type Docker from 'dockerode';
+import { engineCall, engineError } from '../docker/dockerode/engine-error';
+import { LABELS } from '../docker/labels';
+
+export interface SandboxContainer {
+  readonly id: string;
+  readonly name: string;
+  /** Docker's state: running, exited, created, restarting... */
+  readonly state: string;
+  readonly labels: Readonly<Record<string, string>>;
+}
+
+export interface ContainerHealthState {
+  readonly id: string;
+  readonly state: string;
+  readonly running: boolean;
+  /** Docker's own health-check status when the image declares one. */
+  readonly health?: string;
+  /** Docker's restart count (restart policy). */
+  readonly restartCount: number;
+  readonly exitCode: number;
+  readonly oomKilled: boolean;
+}
+
+export interface LifecycleDocker {
+  /** Containers (any state) labelled `branchbox.managed=true` and `branchbox.sandbox=<sandbox>`. */
+  sandboxContainers(sandbox: string): Promise<SandboxContainer[]>;
+  /** Stops the container (SIGTERM, then SIGKILL after `timeoutS`); a stopped one is left as is. */
+  stop(id: string, timeoutS: number): Promise<void>;
+  /** Starts the container; a running one is left as is. */
+  start(id: string): Promise<void>;
+  restart(id: string, timeoutS: number): Promise<void>;
+  /** The container's state, or undefined when it is gone. */
+  inspect(id: string): Promise<ContainerHealthState | undefined>;
+}
+
+const status = (e: unknown) => (e as { statusCode?: number }).statusCode;
+
+export class DockerodeLifecycleDocker implements LifecycleDocker {
+  constructor(private readonly docker: () => Docker) {}
+
+  sandboxContainers(sandbox: string): Promise<SandboxContainer[]> {
+    return engineCall({ action: 'list', kind: 'container' }, async () => {
+      const filters = JSON.stringify({ label: [`${LABELS.managed}=true`, `${LABELS.sandbox}=${sandbox}`] });
+      const list = await this.docker().listContainers({ all: true, filters });
+      return list.map((c) => ({
+        id: c.Id,
+        name: (c.Names?.[0] ?? c.Id).replace(/^\//, ''),
+        state: c.State,
+        labels: c.Labels ?? {},
+      }));
+    });
+  }
+
+  async stop(id: string, timeoutS: number): Promise<void> {
+    try {
+      await this.docker().getContainer(id).stop({ t: timeoutS });
+    } catch (e) {
+      if (status(e) === 304) return;
+      throw engineError(e, { action: 'stop', kind: 'container', ref: id });
+    }
+  }
+
+  async start(id: string): Promise<void> {
+    try {
+      await this.docker().getContainer(id).start();
+    } catch (e) {
+      if (status(e) === 304) return;
+      throw engineError(e, { action: 'start', kind: 'container', ref: id });
+    }
+  }
+
+  async restart(id: string, timeoutS: number): Promise<void> {
+    try {
+      await this.docker().getContainer(id).restart({ t: timeoutS });
+    } catch (e) {
+      throw engineError(e, { action: 'restart', kind: 'container', ref: id });
+    }
+  }
+
+  async inspect(id: string): Promise<ContainerHealthState | undefined> {
+    try {
+      const info = await this.docker().getContainer(id).inspect();
+      return {
+        id: info.Id,
+        state: info.State.Status,
+        running: info.State.Running,
+        ...(info.State.Health?.Status ? { health: info.State.Health.Status } : {}),
+        restartCount: info.RestartCount ?? 0,
+        exitCode: info.State.ExitCode,
+        oomKilled: info.State.OOMKilled,
+      };
+    } catch (e) {
+      if (status(e) === 404) return undefined;
+      throw engineError(e, { action: 'inspect', kind: 'container', ref: id });
+    }
+  }
+}

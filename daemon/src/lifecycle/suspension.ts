@@ -1,0 +1,138 @@
+/**
+ * Suspend and resume a sandbox. Suspend cancels its deployments in flight, stops every
+ * container labelled for it and marks it `suspended`: containers, images, rows and ports all
+ * stay, so resume starts the very same containers — the same commits on the same host ports —
+ * waits until each serving one passes its health check, and marks it `active`. The gateways
+ * read the state and answer 503 "sandbox <name> is suspended" meanwhile.
+ *
+ * Requests for one sandbox run one at a time (a resume waits for a suspend in progress).
+ */
+import type { Project } from '../../../schemas/src/project';
+import type { Sandbox, SandboxServiceView } from '../../../schemas/src/sandbox';
+import type { ServiceResumeOutcome } from '../../../schemas/src/lifecycle-sandbox';
+import { TCP_DEFAULTS, waitHealthy, type HealthSpec } from '../deploy/health-probe';
+import { isRpcError, RpcError } from '../rpc/errors';
+import { nullLogger, type Logger } from '../runtime/log';
+import type { SandboxStore } from '../sandbox/sandbox-store';
+import type { LifecycleDocker } from './lifecycle-docker';
+
+/** How long a container gets to stop after SIGTERM before it is killed. */
+export const STOP_TIMEOUT_S = 10;
+
+export interface SuspensionDeps {
+  readonly sandboxes: SandboxStore;
+  readonly docker: LifecycleDocker;
+  /** Cancels the sandbox's deployments that are not final and waits until they are. */
+  readonly cancelDeploys: (sandbox: string, reason: string) => Promise<void>;
+  readonly loadProject: (repoPath: string) => Pick<Project, 'services'>;
+  readonly log?: Logger;
+  /** The health probe (tests); default the deploy pipeline's. */
+  readonly waitHealthy?: typeof waitHealthy;
+}
+
+export class SandboxSuspension {
+  private readonly log: Logger;
+  private readonly queues = new Map<string, Promise<unknown>>();
+
+  constructor(private readonly deps: SuspensionDeps) {
+    this.log = deps.log ?? nullLogger;
+  }
+
+  /** Stops the sandbox's containers and marks it `suspended` (or `expired`, for the expiry reaper). */
+  suspend(name: string, to: 'suspended' | 'expired' = 'suspended'): Promise<{ sandbox: Sandbox; stopped: number }> {
+    return this.serialized(name, async () => {
+      const sandbox = this.deps.sandboxes.require(name);
+      if (sandbox.state === 'deleting') throw deleting(name, 'suspend');
+      if (sandbox.state !== 'active' && (sandbox.state === to || to === 'suspended')) return { sandbox, stopped: 0 };
+      this.log.info(`Suspending sandbox ${name}`, { sandbox: name, to });
+      await this.deps.cancelDeploys(name, `the sandbox is being ${to === 'expired' ? 'expired' : 'suspended'}`);
+      // Marked first: the gateways stop routing to containers about to stop, and a failure
+      // on the way leaves it suspended, which a second suspend (or a resume) completes.
+      this.deps.sandboxes.update(name, { state: to });
+      const containers = await this.deps.docker.sandboxContainers(name);
+      const running = containers.filter((c) => c.state === 'running' || c.state === 'restarting' || c.state === 'paused');
+      await Promise.all(running.map((c) => this.deps.docker.stop(c.id, STOP_TIMEOUT_S)));
+      this.log.info(`Suspended sandbox ${name}`, { sandbox: name, stopped: running.length });
+      return { sandbox: this.deps.sandboxes.require(name), stopped: running.length };
+    });
+  }
+
+  /** Starts the serving containers again, waits for their health, marks the sandbox `active`. */
+  resume(name: string): Promise<{ sandbox: Sandbox; services: ServiceResumeOutcome[] }> {
+    return this.serialized(name, async () => {
+      const sandbox = this.deps.sandboxes.require(name);
+      if (sandbox.state === 'deleting') throw deleting(name, 'resume');
+      if (sandbox.state === 'active') return { sandbox, services: [] };
+      this.log.info(`Resuming sandbox ${name}`, { sandbox: name, from: sandbox.state });
+      const project = this.projectOf(sandbox);
+      const serving = sandbox.services.filter((s) => s.containerId !== undefined);
+      const services = await Promise.all(serving.map((s) => this.startService(name, s, project)));
+      this.deps.sandboxes.update(name, { state: 'active' });
+      const unhealthy = services.filter((s) => !s.healthy);
+      this.log.info(`Resumed sandbox ${name}`, {
+        sandbox: name,
+        services: services.length,
+        unhealthy: unhealthy.map((s) => `${s.service}: ${s.detail}`),
+      });
+      return { sandbox: this.deps.sandboxes.require(name), services };
+    });
+  }
+
+  private async startService(
+    sandbox: string,
+    s: SandboxServiceView,
+    project: Pick<Project, 'services'> | undefined,
+  ): Promise<ServiceResumeOutcome> {
+    const base = {
+      service: s.service,
+      ...(s.containerId !== undefined ? { containerId: s.containerId } : {}),
+      ...(s.hostPort !== undefined ? { hostPort: s.hostPort } : {}),
+      ...(s.commit !== undefined ? { commit: s.commit } : {}),
+    };
+    const id = s.containerId!;
+    const state = await this.deps.docker.inspect(id);
+    if (!state) {
+      this.log.warn(`Cannot resume ${sandbox}/${s.service}: its container ${id.slice(0, 12)} is gone`, { sandbox, service: s.service });
+      return { ...base, healthy: false, detail: `its container ${id.slice(0, 12)} no longer exists; deploy the service again` };
+    }
+    try {
+      await this.deps.docker.start(id);
+    } catch (e) {
+      const reason = isRpcError(e) ? e.message : String(e);
+      this.log.warn(`Cannot start ${sandbox}/${s.service}: ${reason}`, { sandbox, service: s.service });
+      return { ...base, healthy: false, detail: `could not start: ${reason}` };
+    }
+    if (s.hostPort === undefined) return { ...base, healthy: true, detail: 'started (no published port to probe)' };
+    const spec: HealthSpec = project?.services[s.service]?.health ?? TCP_DEFAULTS;
+    const outcome = await (this.deps.waitHealthy ?? waitHealthy)(s.hostPort, spec, { signal: AbortSignal.timeout(5 * 60_000) });
+    return { ...base, healthy: outcome.healthy, detail: outcome.last.detail };
+  }
+
+  private projectOf(sandbox: Sandbox): Pick<Project, 'services'> | undefined {
+    if (sandbox.repoPath === undefined) return undefined;
+    try {
+      return this.deps.loadProject(sandbox.repoPath);
+    } catch (e) {
+      this.log.warn(`Cannot read the project of ${sandbox.name}; probing ports by TCP`, {
+        sandbox: sandbox.name,
+        error: (e as Error).message,
+      });
+      return undefined;
+    }
+  }
+
+  private serialized<T>(name: string, work: () => Promise<T>): Promise<T> {
+    const previous = this.queues.get(name) ?? Promise.resolve();
+    const next = previous.catch(() => undefined).then(work);
+    this.queues.set(name, next);
+    const forget = () => {
+      if (this.queues.get(name) === next) this.queues.delete(name);
+    };
+    next.then(forget, forget);
+    return next;
+  }
+}
+
+function deleting(name: string, what: string): RpcError {
+  return new RpcError('Conflict', `Sandbox "${name}" is being deleted; it cannot ${what}. Finish with sandbox/delete.`, { sandbox: name });
+}

@@ -1,0 +1,135 @@
+/**
+ * Deploy Current Branch: the branch and commit of the open repository (built-in git API), the
+ * services picked from its branchbox.yaml (`project/load`), a sandbox picked or created, then
+ * `deploy/start` and a cancellable notification naming each service's stage (`deploy/progress`
+ * of these deployments); a failure ends in its one-line diagnosis with "Show Log".
+ */
+import * as vscode from 'vscode';
+import type { DeploymentStatus } from '../../schemas/src/deploy';
+import type { Ctx } from './commands';
+import type { Connected } from './connection';
+import { advanceRun, newRunState, progressPercent, progressText, runIsFinal, type DeployRunState } from './deployment-model';
+import { currentBranch } from './git';
+import { CREATE_NEW, failureSummary, sandboxPickItems, servicePickItems, suggestName, validateName } from './sandbox-logic';
+import { branchAtCommit } from './sandbox-model';
+
+export interface DeployOutcomeSummary {
+  readonly sandbox: string;
+  readonly deployments: readonly { id: string; service: string; status: DeploymentStatus; diagnosis?: string }[];
+}
+
+/** The whole command; undefined when the user stopped at a prompt. */
+export async function deployCurrentBranch(ctx: Ctx, c: Connected): Promise<DeployOutcomeSummary | undefined> {
+  const head = await currentBranch();
+  const source = branchAtCommit(head.branch ?? 'HEAD', head.commit);
+  const project = await c.client.request('project/load', { path: head.repoPath });
+  const picked = await vscode.window.showQuickPick(servicePickItems(project), {
+    title: `Deploy ${source}: services`,
+    placeHolder: `Services of ${project.name} to deploy`,
+    canPickMany: true,
+  });
+  if (!picked?.length) return undefined;
+  const services = picked.map((p) => p.value);
+
+  const sandbox = await pickOrCreateSandbox(ctx, c, head.repoPath, head.branch ?? project.name, source);
+  if (!sandbox) return undefined;
+
+  ctx.log.info(`Deploying ${source} of ${head.repoPath} (${services.join(', ')}) into sandbox ${sandbox}${head.dirty ? '; uncommitted changes are not included' : ''}`);
+  const { deployments } = await c.client.request('deploy/start', {
+    repoPath: head.repoPath,
+    ...(head.branch ? { ref: head.branch } : {}),
+    commit: head.commit,
+    sandbox,
+    services,
+  });
+  ctx.current.deployedTo(sandbox);
+  const final = await followDeployments(c, `Deploying ${source} to ${sandbox}`, deployments);
+  const summary: DeployOutcomeSummary = {
+    sandbox,
+    deployments: deployments.map((d) => ({ id: d.id, service: d.service, ...final.services.get(d.service)! })),
+  };
+  report(ctx, source, summary);
+  return summary;
+}
+
+async function pickOrCreateSandbox(ctx: Ctx, c: Connected, repoPath: string, branch: string, source: string): Promise<string | undefined> {
+  const { sandboxes } = await c.client.request('sandbox/list', {});
+  const choice = await vscode.window.showQuickPick(sandboxPickItems(sandboxes, ctx.current.name), {
+    title: `Deploy ${source}: sandbox`,
+    placeHolder: 'The sandbox to deploy into',
+    matchOnDescription: true,
+  });
+  if (!choice) return undefined;
+  if (choice.value !== CREATE_NEW) return choice.value;
+  const taken = sandboxes.map((s) => s.name);
+  const name = await vscode.window.showInputBox({
+    title: 'New sandbox',
+    prompt: 'Sandbox name: lowercase a-z, 0-9 and "-", at most 40 characters',
+    value: suggestName(branch),
+    validateInput: (v) => validateName(v.trim(), taken),
+  });
+  if (!name) return undefined;
+  ctx.log.info(`Creating sandbox ${name.trim()} for ${repoPath}`);
+  await c.client.request('sandbox/create', { name: name.trim(), repoPath });
+  return name.trim();
+}
+
+/** Follows the deployments to their final status in a cancellable notification. */
+export function followDeployments(c: Connected, title: string, deployments: readonly { id: string; service: string }[]): Thenable<DeployRunState> {
+  return vscode.window.withProgress(
+    { location: vscode.ProgressLocation.Notification, title, cancellable: true },
+    (progress, token) =>
+      new Promise<DeployRunState>((resolve, reject) => {
+        let state = newRunState(deployments.map((d) => d.service));
+        let reported = 0;
+        const ids = new Set(deployments.map((d) => d.id));
+        const cancels: (() => Promise<void>)[] = [];
+        const finish = () => {
+          for (const cancel of cancels) void cancel().catch(() => undefined);
+          cancelListener.dispose();
+          resolve(state);
+        };
+        const cancelListener = token.onCancellationRequested(() => {
+          for (const d of deployments) {
+            if (!runIsFinal({ services: new Map([[d.service, state.services.get(d.service)!]]) })) {
+              void c.client.request('deploy/cancel', { id: d.id }).catch(() => undefined);
+            }
+          }
+        });
+        progress.report({ message: progressText(state) });
+        for (const d of deployments) {
+          c.client
+            .subscribe('deploy/subscribe', { deployment: d.id }, 'deploy/progress', {
+              onItems: (items) => {
+                state = advanceRun(state, items.filter((i) => ids.has(i.deployment)));
+                const percent = progressPercent(state);
+                progress.report({ message: progressText(state), increment: Math.max(0, percent - reported) });
+                reported = Math.max(reported, percent);
+                if (runIsFinal(state)) finish();
+              },
+              onEnd: (end) => {
+                if (end.reason === 'shutdown' && !runIsFinal(state)) reject(new Error('the connection to branchboxd closed during the deploy; see the Deployments view'));
+              },
+            })
+            .then((sub) => cancels.push(sub.cancel), reject);
+        }
+      }),
+  );
+}
+
+function report(ctx: Ctx, source: string, summary: DeployOutcomeSummary): void {
+  const failed = summary.deployments.filter((d) => d.status !== 'running');
+  if (failed.length === 0) {
+    ctx.log.info(`Deployed ${source} to ${summary.sandbox}: ${summary.deployments.map((d) => d.service).join(', ')} running`);
+    void vscode.window
+      .showInformationMessage(`Deployed ${source} to ${summary.sandbox}: ${summary.deployments.map((d) => d.service).join(', ')} running.`, 'Open Gateway')
+      .then((choice) => (choice ? vscode.commands.executeCommand('branchbox.sandbox.openGateway', { kind: 'sandbox', key: `sandbox:${summary.sandbox}`, name: summary.sandbox, sandbox: summary.sandbox }) : undefined));
+    return;
+  }
+  const text = `Deploy of ${source} to ${summary.sandbox} failed — ${failureSummary(failed)}`;
+  ctx.log.error(text);
+  const first = failed[0]!;
+  void vscode.window
+    .showErrorMessage(text, 'Show Log')
+    .then((choice) => (choice ? vscode.commands.executeCommand('branchbox.deployment.openLog', { kind: 'deployment', id: first.id }) : undefined));
+}

@@ -1,0 +1,210 @@
+/**
+ * The Deployments view's model and the text of deployment progress, without `vscode`: recent
+ * history (`deploy/list`, newest first) kept current by `deploy/progress`; one row per
+ * deployment (service, branch@commit, status icon, duration); and the words the Deploy
+ * Current Branch notification shows for each progress item.
+ */
+import type { DeployProgress, DeploymentRecord, DeploymentStatus } from '../../schemas/src/deploy';
+import { escapeMarkdown, type IconSpec } from './container-model';
+import { FINAL_STATUSES, branchAtCommit } from './sandbox-model';
+
+export interface DeploymentRow {
+  /** The deployment id: stable. */
+  readonly id: string;
+  readonly label: string;
+  readonly description: string;
+  readonly tooltip: string;
+  readonly icon: IconSpec;
+  readonly contextValue: string;
+}
+
+/** How many deployments the view keeps. */
+export const HISTORY_LIMIT = 50;
+
+const STAGE_TITLES: Record<string, string> = {
+  prepare: 'Preparing the source',
+  build: 'Building the image',
+  start: 'Starting the container',
+  'health-check': 'Checking health',
+  'switch-over': 'Switching over',
+};
+
+/** "Building the image", "Checking health"... for a stage name (unknown names as they are). */
+export const stageTitle = (stage: string) => STAGE_TITLES[stage] ?? stage;
+
+export function statusIcon(status: DeploymentStatus): IconSpec {
+  switch (status) {
+    case 'running':
+      return { id: 'pass-filled', color: 'charts.green' };
+    case 'failed':
+      return { id: 'error', color: 'charts.red' };
+    case 'cancelled':
+      return { id: 'circle-slash', color: 'disabledForeground' };
+    case 'stopped':
+    case 'superseded':
+      return { id: 'circle-outline', color: 'disabledForeground' };
+    case 'queued':
+      return { id: 'clock', color: 'charts.yellow' };
+    default:
+      return { id: 'sync~spin', color: 'charts.yellow' };
+  }
+}
+
+/** `850 ms`, `12.3 s`, `2 min 5 s`. */
+export function formatDuration(ms: number): string {
+  if (ms < 1000) return `${ms} ms`;
+  if (ms < 60_000) return `${(ms / 1000).toFixed(1)} s`;
+  const s = Math.round(ms / 1000);
+  return `${Math.floor(s / 60)} min ${s % 60} s`;
+}
+
+export function presentDeployment(d: DeploymentRecord): DeploymentRow {
+  const source = branchAtCommit(d.ref, d.commit);
+  const duration = d.durationMs !== undefined ? formatDuration(d.durationMs) : undefined;
+  const lastStage = d.stages.at(-1);
+  const rows: [string, string | undefined][] = [
+    ['Sandbox', escapeMarkdown(d.sandbox)],
+    ['Status', escapeMarkdown(d.status)],
+    ['Diagnosis', d.diagnosis ? escapeMarkdown(d.diagnosis) : undefined],
+    ['Source', source ? escapeMarkdown(source) : undefined],
+    ['Duration', duration],
+    ['Stages', d.stages.length ? escapeMarkdown(d.stages.map((s) => `${s.stage} ${s.outcome ?? '…'}${s.durationMs !== undefined ? ` ${formatDuration(s.durationMs)}` : ''}`).join(', ')) : undefined],
+    ['Image', d.image ? `\`${d.image}\`` : undefined],
+    ['URL', d.url ? escapeMarkdown(d.url) : undefined],
+    ['Requested', escapeMarkdown(d.createdAt.replace('T', ' ').replace(/\.\d+Z$/, ' UTC'))],
+    ['Id', `\`${d.id}\``],
+  ];
+  const status = FINAL_STATUSES.has(d.status) ? d.status : `${lastStage && !lastStage.outcome ? lastStage.stage : d.status}…`;
+  return {
+    id: d.id,
+    label: d.service,
+    description: [source, status, duration, d.sandbox].filter(Boolean).join(' · '),
+    tooltip: [`**${escapeMarkdown(d.service)}** in ${escapeMarkdown(d.sandbox)}`, '', '| | |', '|:--|:--|', ...rows.filter(([, v]) => v).map(([k, v]) => `| ${k} | ${v} |`)].join('\n'),
+    icon: statusIcon(d.status),
+    contextValue: `deployment.${FINAL_STATUSES.has(d.status) ? 'final' : 'active'}`,
+  };
+}
+
+export class DeploymentListModel {
+  private readonly records = new Map<string, DeploymentRecord>();
+
+  get size(): number {
+    return this.records.size;
+  }
+
+  get(id: string): DeploymentRecord | undefined {
+    return this.records.get(id);
+  }
+
+  /** Newest first, at most HISTORY_LIMIT. */
+  list(): DeploymentRecord[] {
+    return [...this.records.values()].sort((a, b) => b.createdAt.localeCompare(a.createdAt) || a.service.localeCompare(b.service));
+  }
+
+  row(id: string): DeploymentRow | undefined {
+    const d = this.records.get(id);
+    return d && presentDeployment(d);
+  }
+
+  replaceAll(list: readonly DeploymentRecord[]): void {
+    this.records.clear();
+    for (const d of list) this.records.set(d.id, d);
+    this.trim();
+  }
+
+  /** A full record (from `deploy/get`) replaces what progress had pieced together. */
+  upsert(d: DeploymentRecord): void {
+    this.records.set(d.id, d);
+    this.trim();
+  }
+
+  /**
+   * Applies progress; answers the deployments whose row changed and those not known before
+   * (the caller fetches them with `deploy/get`) or that became final (refetch for the exact record).
+   */
+  applyProgress(items: readonly DeployProgress[]): { changed: Set<string>; added: boolean; fetch: Set<string> } {
+    const changed = new Set<string>();
+    const fetch = new Set<string>();
+    let added = false;
+    for (const p of items) {
+      if (p.kind === 'log') continue;
+      let d = this.records.get(p.deployment);
+      if (!d) {
+        d = { id: p.deployment, sandbox: p.sandbox, service: p.service, repoPath: '', includeUncommitted: false, status: 'queued', createdAt: p.t, stages: [] };
+        added = true;
+        fetch.add(p.deployment);
+      }
+      if (p.kind === 'status' && p.status) {
+        const startedAt = d.startedAt ?? (p.status !== 'queued' ? p.t : undefined);
+        d = { ...d, status: p.status, ...(startedAt ? { startedAt } : {}), ...(p.diagnosis ? { diagnosis: p.diagnosis } : {}) };
+        if (FINAL_STATUSES.has(p.status)) {
+          d = { ...d, finishedAt: p.t, ...(startedAt ? { durationMs: Math.max(0, Date.parse(p.t) - Date.parse(startedAt)) } : {}) };
+          fetch.add(p.deployment);
+        }
+      } else if (p.kind === 'stage' && p.stage) {
+        const stages = [...d.stages];
+        if (p.phase === 'begin') stages.push({ stage: p.stage, startedAt: p.t });
+        else {
+          const i = stages.map((s) => s.stage).lastIndexOf(p.stage);
+          const ended = { stage: p.stage, startedAt: stages[i]?.startedAt ?? p.t, finishedAt: p.t, ...(p.durationMs !== undefined ? { durationMs: p.durationMs } : {}), ...(p.outcome ? { outcome: p.outcome } : {}) };
+          if (i >= 0) stages[i] = ended;
+          else stages.push(ended);
+        }
+        d = { ...d, stages };
+      }
+      this.records.set(d.id, d);
+      changed.add(d.id);
+    }
+    if (added) this.trim();
+    for (const id of changed) if (!this.records.has(id)) changed.delete(id);
+    return { changed, added, fetch };
+  }
+
+  clear(): void {
+    this.records.clear();
+  }
+
+  private trim(): void {
+    const list = this.list();
+    for (const d of list.slice(HISTORY_LIMIT)) this.records.delete(d.id);
+  }
+}
+
+// --- Progress text for Deploy Current Branch ------------------------------------------------
+
+/** Where each deployment of one Deploy Current Branch stands. */
+export interface DeployRunState {
+  readonly services: ReadonlyMap<string, { status: DeploymentStatus; stage?: string; diagnosis?: string }>;
+}
+
+export function newRunState(services: readonly string[]): DeployRunState {
+  return { services: new Map(services.map((s) => [s, { status: 'queued' as DeploymentStatus }])) };
+}
+
+/** The state after `items` (of these deployments only; others are ignored). */
+export function advanceRun(state: DeployRunState, items: readonly DeployProgress[]): DeployRunState {
+  const services = new Map(state.services);
+  for (const p of items) {
+    const current = services.get(p.service);
+    if (!current || p.kind === 'log') continue;
+    if (p.kind === 'status' && p.status) services.set(p.service, { ...current, status: p.status, ...(p.diagnosis ? { diagnosis: p.diagnosis } : {}) });
+    else if (p.kind === 'stage' && p.stage && p.phase === 'begin') services.set(p.service, { ...current, stage: p.stage });
+  }
+  return { services };
+}
+
+export const runIsFinal = (state: DeployRunState) => [...state.services.values()].every((s) => FINAL_STATUSES.has(s.status));
+
+/** The notification's message: `account: Building the image · payment: running`. */
+export function progressText(state: DeployRunState): string {
+  return [...state.services]
+    .map(([service, s]) => `${service}: ${FINAL_STATUSES.has(s.status) || !s.stage ? s.status : stageTitle(s.stage)}`)
+    .join(' · ');
+}
+
+/** How far along the run is, 0..100 (each service's five stages count equally). */
+export function progressPercent(state: DeployRunState): number {
+  const order = ['prepare', 'build', 'start', 'health-check', 'switch-over'];
+  const per = [...state.services.values()].map((s) => (FINAL_STATUSES.has(s.status) ? 1 : s.stage ? order.indexOf(s.stage) / order.length : 0));
+  return per.length ? Math.round((per.reduce((a, b) => a + b, 0) / per.length) * 100) : 0;
+}

@@ -1,0 +1,52 @@
+/**
+ * The daemon side of a Stats panel: the last hour from `stats/history` on open, then live
+ * `container/stats` samples (of a container, or of every container of a sandbox), passed on
+ * as `stats/samples` messages. Disposing cancels the subscription in the daemon.
+ *
+ * For a sandbox the live samples come per container; the webview sums them second by second,
+ * as `stats/history` does. No `vscode`.
+ */
+import type { BranchboxClient } from '../../../schemas/src/client';
+import type { StatsTarget, ToWebview } from '../../../schemas/src/webview';
+
+export type StatsClient = Pick<BranchboxClient, 'subscribe' | 'request'>;
+
+export class StatsFeed {
+  private cancel: (() => Promise<void>) | undefined;
+  private disposed = false;
+
+  constructor(
+    private readonly client: StatsClient,
+    private readonly target: StatsTarget,
+    private readonly post: (message: ToWebview) => void,
+  ) {}
+
+  async start(): Promise<void> {
+    const which = this.target.sandbox !== undefined ? { sandbox: this.target.sandbox } : { id: this.target.container! };
+    const since = Math.floor(Date.now() / 1000) - 3600;
+    // Subscribe first, so nothing falls between the history and the first live sample; the
+    // webview drops live samples it already has.
+    const sub = await this.client.subscribe('container/stats', which, 'container/stats/data', {
+      onItems: (samples) => {
+        if (!this.disposed) this.post({ type: 'stats/samples', history: false, samples });
+      },
+      onEnd: (end) => {
+        this.cancel = undefined;
+        if (this.disposed) return;
+        const text = end.reason === 'failed' ? `Live stats failed: ${end.error?.message ?? 'unknown error'}` : `Live stats ended (${end.reason === 'completed' ? 'the container is gone' : end.reason}).`;
+        this.post({ type: 'status', level: end.reason === 'failed' ? 'error' : 'info', text });
+      },
+    });
+    this.cancel = sub.cancel;
+    if (this.disposed) return this.dispose();
+    const history = await this.client.request('stats/history', { ...which, since });
+    if (!this.disposed) this.post({ type: 'stats/samples', history: true, samples: history });
+  }
+
+  async dispose(): Promise<void> {
+    this.disposed = true;
+    const cancel = this.cancel;
+    this.cancel = undefined;
+    await cancel?.().catch(() => undefined);
+  }
+}

@@ -1,0 +1,156 @@
+/**
+ * What the sandbox commands show and check, without `vscode`: name validation (the SPEC's
+ * DNS-label rule), quick-pick items for sandboxes, services, snapshots, templates and
+ * environment entries, and the text of route decisions, audit trails, deployment logs and
+ * deploy outcomes.
+ */
+import type { DeployLogLine, DeploymentRecord } from '../../schemas/src/deploy';
+import type { Project } from '../../schemas/src/project';
+import type { RouteDecisionView } from '../../schemas/src/route';
+import type { AuditRecord, EnvEntry, Sandbox, SnapshotSummary, Template } from '../../schemas/src/sandbox';
+import { branchAtCommit, gatewayUrlOf, routeText, shortSha } from './sandbox-model';
+
+/** The SPEC's name rule (schemas/src/project.ts NAME_PATTERN), repeated here so the bundle needs no schema code. */
+export const NAME_PATTERN = /^[a-z0-9]([a-z0-9-]{0,38}[a-z0-9])?$/;
+
+/** Why `name` is not a valid sandbox (or snapshot) name, or undefined when it is. */
+export function validateName(name: string, taken: readonly string[] = [], what = 'sandbox'): string | undefined {
+  if (name.length === 0) return `Enter a ${what} name.`;
+  if (name.length > 40) return `At most 40 characters (this is ${name.length}).`;
+  if (/[A-Z]/.test(name)) return 'Lowercase letters only.';
+  if (/[^a-z0-9-]/.test(name)) return 'Only lowercase letters a-z, digits 0-9 and "-".';
+  if (name.startsWith('-') || name.endsWith('-')) return 'It cannot start or end with "-".';
+  if (!NAME_PATTERN.test(name)) return 'Not a DNS label.';
+  if (taken.includes(name)) return `A ${what} named ${name} already exists.`;
+  return undefined;
+}
+
+/** A sandbox name suggested for a branch: `feature/X_1` → `feature-x-1`. */
+export function suggestName(branch: string): string {
+  return branch
+    .toLowerCase()
+    .replace(/[^a-z0-9]+/g, '-')
+    .replace(/^-+|-+$/g, '')
+    .slice(0, 40)
+    .replace(/-+$/, '') || 'sandbox';
+}
+
+export interface PickItem<T> {
+  readonly label: string;
+  readonly description?: string;
+  readonly detail?: string;
+  readonly picked?: boolean;
+  readonly value: T;
+}
+
+export const CREATE_NEW = Symbol('create new sandbox');
+
+/** Sandboxes to deploy into (active ones, the preferred first) and "Create new…". */
+export function sandboxPickItems(sandboxes: readonly Sandbox[], preferred?: string): PickItem<string | typeof CREATE_NEW>[] {
+  const usable = sandboxes.filter((s) => s.state === 'active' || s.state === 'suspended');
+  usable.sort((a, b) => Number(b.name === preferred) - Number(a.name === preferred) || a.name.localeCompare(b.name));
+  return [
+    ...usable.map((s) => ({
+      label: s.name,
+      description: [s.name === preferred ? 'current' : '', s.project ?? '', gatewayUrlOf(s) ?? ''].filter(Boolean).join(' · '),
+      detail: s.services.length ? s.services.map((v) => `${v.service} ${branchAtCommit(v.branch, v.commit)} ${routeText(v)}`.replace(/\s+/g, ' ')).join(', ') : 'no services deployed',
+      value: s.name,
+    })),
+    { label: '$(add) Create new…', description: 'a new sandbox', value: CREATE_NEW },
+  ];
+}
+
+/** Services of branchbox.yaml, all picked unless some were deployed last time. */
+export function servicePickItems(project: Project, previous: readonly string[] = []): PickItem<string>[] {
+  return Object.keys(project.services)
+    .sort()
+    .map((name) => {
+      const s = project.services[name]!;
+      const build = s.build.kind === 'image' ? `image ${s.build.image}` : s.build.kind === 'dockerfile' ? `${s.context}/${s.build.dockerfile}` : `command in ${s.context}`;
+      return { label: name, description: `port ${s.port}`, detail: build, picked: previous.length ? previous.includes(name) : true, value: name };
+    });
+}
+
+export function snapshotPickItems(snapshots: readonly SnapshotSummary[]): PickItem<string>[] {
+  return snapshots.map((s) => ({
+    label: s.name,
+    description: `of ${s.sandbox} · ${s.createdAt.replace('T', ' ').replace(/\.\d+Z$/, ' UTC')}`,
+    detail: s.services.map((v) => `${v.service} ${branchAtCommit(v.branch, v.commit)} ${routeText(v)}`.replace(/\s+/g, ' ')).join(', ') + ` · ${s.envKeys} env entries`,
+    value: s.name,
+  }));
+}
+
+export const EMPTY_SANDBOX = Symbol('empty sandbox');
+
+export function templatePickItems(templates: readonly Template[]): PickItem<string | typeof EMPTY_SANDBOX>[] {
+  return [
+    { label: '$(package) Empty sandbox', description: 'deploy into it later', value: EMPTY_SANDBOX },
+    ...templates.map((t) => ({
+      label: t.name,
+      description: t.source === 'project' ? `from branchbox.yaml${t.project ? ` of ${t.project}` : ''}` : 'saved',
+      detail: Object.entries(t.spec.services ?? {})
+        .map(([service, v]) => `${service}${(v as { branch?: string }).branch ? ` ← ${(v as { branch?: string }).branch}` : ''}`)
+        .join(', ') + (t.spec.ttl ? ` · ttl ${t.spec.ttl}` : ''),
+      value: t.name,
+    })),
+  ];
+}
+
+/** Environment entries as pick items: a secret shows as `***`, never its value (the daemon never sends it). */
+export function envPickItems(entries: readonly EnvEntry[]): PickItem<EnvEntry>[] {
+  return entries.map((e) => ({
+    label: `${e.secret ? '$(lock) ' : ''}${e.key}`,
+    description: e.secret ? '*** (secret)' : e.value,
+    detail: e.service ? `service ${e.service}` : 'every service',
+    value: e,
+  }));
+}
+
+/** Why an environment key is not valid (the daemon's rule: a shell identifier). */
+export function validateEnvKey(key: string): string | undefined {
+  if (!key) return 'Enter a variable name.';
+  if (!/^[A-Za-z_][A-Za-z0-9_]*$/.test(key)) return 'Letters, digits and "_", not starting with a digit.';
+  return undefined;
+}
+
+export function validateUrl(value: string): string | undefined {
+  try {
+    const u = new URL(value);
+    return u.protocol === 'http:' || u.protocol === 'https:' ? undefined : 'An http:// or https:// URL.';
+  } catch {
+    return 'An absolute URL, e.g. https://account.staging.example.com';
+  }
+}
+
+/** The answer of `route/explain`, for a message: where the request goes and why. */
+export function explainText(path: string, d: RouteDecisionView): string {
+  const where = d.target ? `${d.target.kind} ${d.target.url}${d.commit ? ` (${shortSha(d.commit)})` : ''}` : `no target (the gateway answers ${d.status ?? 404})`;
+  const route = d.route ? ` via route ${d.route.prefix} → ${d.route.service}` : '';
+  return `${path} → ${where}${route}. ${d.reason.replace(/\.?$/, '.')}`;
+}
+
+/** The audit trail as text, one record a line, newest first. */
+export function auditText(sandbox: string, entries: readonly AuditRecord[]): string {
+  const header = `Audit trail of sandbox ${sandbox} (${entries.length} entries, newest first)\n`;
+  const lines = entries.map((e) => `${e.at}  ${e.method.padEnd(18)} ${(e.target ?? '').padEnd(40)} ${e.outcome}  by ${e.client ?? '?'}${e.osUser ? ` (${e.osUser})` : ''}`);
+  return header + '\n' + (lines.length ? lines.join('\n') : '(nothing recorded)') + '\n';
+}
+
+/** A deployment's stored log as text, headed by its status and diagnosis. */
+export function deploymentLogText(d: DeploymentRecord | undefined, lines: readonly DeployLogLine[], more: boolean): string {
+  const head = d
+    ? [
+        `Deployment ${d.id}: ${d.service} ${branchAtCommit(d.ref, d.commit)} into ${d.sandbox}, ${d.status}`,
+        ...(d.diagnosis ? [`Diagnosis: ${d.diagnosis}`] : []),
+        ...d.stages.map((s) => `  ${s.stage.padEnd(13)} ${s.outcome ?? 'running'}${s.durationMs !== undefined ? ` ${s.durationMs} ms` : ''}`),
+        '',
+      ]
+    : [];
+  const body = lines.map((l) => `${l.t} [${l.source}] ${l.line}`);
+  return [...head, ...body, ...(more ? ['… (more lines in the daemon; this shows the first ones)'] : [])].join('\n') + '\n';
+}
+
+/** One line per failed deployment of a run: `account: build failed: …`. */
+export function failureSummary(failed: readonly { service: string; status: string; diagnosis?: string }[]): string {
+  return failed.map((f) => `${f.service}: ${f.diagnosis ?? f.status}`).join('; ');
+}

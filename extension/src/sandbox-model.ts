@@ -1,0 +1,357 @@
+/**
+ * The Sandboxes view's model, without `vscode`: every sandbox (from `sandbox/list` and
+ * `sandbox/event`), the deployments running in them (from `deploy/progress`) and the state and
+ * health of their containers (from the Containers model, fed by `events/event`); what each row
+ * shows — sandbox → services → container — and, for each update, which rows changed.
+ *
+ * Rows are recomputed from the state on each update and compared with the previous ones, so
+ * the change sets are exact; there are tens of sandboxes, not thousands.
+ */
+import type { ContainerSummary } from '../../schemas/src/docker';
+import type { DeployProgress, DeploymentStatus } from '../../schemas/src/deploy';
+import type { Sandbox, SandboxEvent, SandboxServiceView } from '../../schemas/src/sandbox';
+import { contextValueOf, describeContainer, escapeMarkdown, iconFor, tooltipFor, type IconSpec } from './container-model';
+
+export type SandboxHealth = 'healthy' | 'degraded' | 'unhealthy' | 'empty' | 'unknown';
+export type RowKind = 'sandbox' | 'service' | 'container';
+
+export interface SandboxRow {
+  /** `sandbox:<name>`, `service:<name>/<service>`, `container:<name>/<service>`: stable across redeploys. */
+  readonly key: string;
+  readonly kind: RowKind;
+  readonly parent: string | undefined;
+  readonly sandbox: string;
+  readonly service?: string;
+  /** For container rows: the container's id (it changes with each deployment). */
+  readonly containerId?: string;
+  readonly label: string;
+  readonly description: string;
+  /** Markdown. */
+  readonly tooltip: string;
+  readonly icon: IconSpec;
+  readonly contextValue: string;
+  readonly children: readonly string[];
+}
+
+export interface SandboxChange {
+  readonly root: boolean;
+  /** Rows whose content or children changed. */
+  readonly rows: ReadonlySet<string>;
+}
+
+export const NO_SANDBOX_CHANGE: SandboxChange = { root: false, rows: new Set() };
+
+export function isEmptySandboxChange(c: SandboxChange): boolean {
+  return !c.root && c.rows.size === 0;
+}
+
+export function mergeSandboxChanges(a: SandboxChange, b: SandboxChange): SandboxChange {
+  return { root: a.root || b.root, rows: new Set([...a.rows, ...b.rows]) };
+}
+
+/** A deployment not final yet, as `deploy/progress` told it. */
+export interface ActiveDeploy {
+  readonly deployment: string;
+  readonly sandbox: string;
+  readonly service: string;
+  readonly status: DeploymentStatus;
+  readonly stage?: string;
+}
+
+export const FINAL_STATUSES: ReadonlySet<DeploymentStatus> = new Set(['running', 'failed', 'cancelled', 'stopped', 'superseded']);
+
+// --- Presentation ---------------------------------------------------------------------------
+
+const GREEN = 'charts.green';
+const RED = 'charts.red';
+const YELLOW = 'charts.yellow';
+const GREY = 'disabledForeground';
+
+export const shortSha = (commit: string | undefined) => (commit ? commit.slice(0, 7) : undefined);
+
+/** `feature/x@60536f0`, `feature/x`, `@60536f0` or ''. */
+export function branchAtCommit(branch: string | undefined, commit: string | undefined): string {
+  const sha = shortSha(commit);
+  if (branch && sha) return `${branch}@${sha}`;
+  return branch ?? (sha ? `@${sha}` : '');
+}
+
+/** Where a service's requests go: `→ sandbox`, `→ baseline`, `→ https://…`. */
+export function routeText(s: Pick<SandboxServiceView, 'route' | 'routeUrl'>): string {
+  return s.route === 'url' ? `→ ${s.routeUrl ?? 'url'}` : `→ ${s.route}`;
+}
+
+/** The gateway of a sandbox: its port lease, on 127.0.0.1. */
+export function gatewayUrlOf(s: Sandbox): string | undefined {
+  const lease = s.ports.find((p) => p.purpose === 'gateway');
+  return lease ? `http://127.0.0.1:${lease.port}` : undefined;
+}
+
+type ServiceHealth = 'healthy' | 'starting' | 'failed' | 'stopped' | 'unknown';
+
+function serviceHealth(container: ContainerSummary | undefined): ServiceHealth {
+  if (!container) return 'unknown';
+  switch (container.state) {
+    case 'running':
+      if (container.health === 'unhealthy') return 'failed';
+      if (container.health === 'starting') return 'starting';
+      return 'healthy';
+    case 'restarting':
+    case 'dead':
+      return 'failed';
+    case 'exited':
+      return container.exitCode === 0 ? 'stopped' : 'failed';
+    default:
+      return 'stopped';
+  }
+}
+
+const HEALTH_ICON: Record<SandboxHealth, IconSpec> = {
+  healthy: { id: 'pass-filled', color: GREEN },
+  degraded: { id: 'warning', color: YELLOW },
+  unhealthy: { id: 'error', color: RED },
+  empty: { id: 'package' },
+  unknown: { id: 'package' },
+};
+
+function formatTime(iso: string | undefined): string {
+  return iso ? iso.replace('T', ' ').replace(/\.\d+/, '').replace(/Z$/, ' UTC') : '';
+}
+
+function table(title: string, rows: [string, string | undefined][]): string {
+  return [`**${escapeMarkdown(title)}**`, '', '| | |', '|:--|:--|', ...rows.filter(([, v]) => v).map(([k, v]) => `| ${k} | ${v} |`)].join('\n');
+}
+
+// --- The model ------------------------------------------------------------------------------
+
+export class SandboxTreeModel {
+  private readonly sandboxMap = new Map<string, Sandbox>();
+  private readonly active = new Map<string, ActiveDeploy>();
+  private readonly containerMap = new Map<string, ContainerSummary>();
+  private rowMap = new Map<string, SandboxRow>();
+  private rootKeys: string[] = [];
+
+  get size(): number {
+    return this.sandboxMap.size;
+  }
+
+  sandbox(name: string): Sandbox | undefined {
+    return this.sandboxMap.get(name);
+  }
+
+  /** Every sandbox, by name. */
+  sandboxes(): Sandbox[] {
+    return [...this.sandboxMap.values()].sort((a, b) => a.name.localeCompare(b.name));
+  }
+
+  row(key: string): SandboxRow | undefined {
+    return this.rowMap.get(key);
+  }
+
+  /** The rows under `key`, or the sandbox rows. */
+  children(key?: string): SandboxRow[] {
+    const keys = key === undefined ? this.rootKeys : (this.rowMap.get(key)?.children ?? []);
+    return keys.map((k) => this.rowMap.get(k)!);
+  }
+
+  /** Deployments not final yet (of one sandbox). */
+  deploying(sandbox?: string): ActiveDeploy[] {
+    return [...this.active.values()].filter((d) => sandbox === undefined || d.sandbox === sandbox);
+  }
+
+  container(id: string | undefined): ContainerSummary | undefined {
+    return id ? this.containerMap.get(id) : undefined;
+  }
+
+  /** healthy: every deployed service runs (and passes its health check); degraded: some do not; unhealthy: none does. */
+  health(name: string): SandboxHealth {
+    const s = this.sandboxMap.get(name);
+    if (!s) return 'unknown';
+    const deployed = s.services.filter((v) => v.containerId);
+    if (deployed.length === 0) return 'empty';
+    const states = deployed.map((v) => serviceHealth(this.containerMap.get(v.containerId!)));
+    const known = states.filter((h) => h !== 'unknown');
+    if (known.length === 0) return 'unknown';
+    const bad = known.filter((h) => h === 'failed' || h === 'stopped').length;
+    if (bad === 0) return 'healthy';
+    return bad === known.length ? 'unhealthy' : 'degraded';
+  }
+
+  /** Replaces every sandbox with a `sandbox/list` answer. */
+  replaceSandboxes(list: readonly Sandbox[]): SandboxChange {
+    this.sandboxMap.clear();
+    for (const s of list) this.sandboxMap.set(s.name, s);
+    for (const [id, d] of this.active) if (!this.sandboxMap.has(d.sandbox)) this.active.delete(id);
+    return this.rebuild();
+  }
+
+  applySandboxEvents(items: readonly SandboxEvent[]): SandboxChange {
+    for (const e of items) {
+      if (e.kind === 'deleted' || !e.sandbox) this.sandboxMap.delete(e.name);
+      else this.sandboxMap.set(e.name, e.sandbox);
+    }
+    return this.rebuild();
+  }
+
+  /** Status and stage items update the deploys in flight; log lines change nothing. */
+  applyProgress(items: readonly DeployProgress[]): SandboxChange {
+    let touched = false;
+    for (const p of items) {
+      if (p.kind === 'log') continue;
+      touched = true;
+      const previous = this.active.get(p.deployment);
+      if (p.kind === 'status' && p.status) {
+        if (FINAL_STATUSES.has(p.status)) this.active.delete(p.deployment);
+        else this.active.set(p.deployment, { deployment: p.deployment, sandbox: p.sandbox, service: p.service, status: p.status, stage: previous?.stage });
+      } else if (p.kind === 'stage' && p.stage && previous) {
+        this.active.set(p.deployment, { ...previous, stage: p.phase === 'begin' ? p.stage : previous.stage });
+      }
+    }
+    return touched ? this.rebuild() : NO_SANDBOX_CHANGE;
+  }
+
+  /** Replaces the containers known (the Containers model's, or those of sandboxes). */
+  setContainers(list: Iterable<ContainerSummary>): SandboxChange {
+    this.containerMap.clear();
+    for (const c of list) if (c.sandbox || c.labels['branchbox.sandbox']) this.containerMap.set(c.id, c);
+    return this.rebuild();
+  }
+
+  /** Forgets everything (the connection is gone). */
+  clear(): SandboxChange {
+    this.sandboxMap.clear();
+    this.active.clear();
+    this.containerMap.clear();
+    return this.rebuild();
+  }
+
+  // --- Rows ---------------------------------------------------------------------------------
+
+  private rebuild(): SandboxChange {
+    const rows = new Map<string, SandboxRow>();
+    const roots: string[] = [];
+    for (const s of this.sandboxes()) {
+      roots.push(this.presentSandbox(s, rows));
+    }
+    const changed = new Set<string>();
+    let root = roots.join('\n') !== this.rootKeys.join('\n');
+    for (const [key, row] of rows) {
+      const before = this.rowMap.get(key);
+      if (!before) {
+        if (row.parent) changed.add(row.parent);
+        else root = true;
+      } else if (JSON.stringify(before) !== JSON.stringify(row)) changed.add(key);
+    }
+    for (const [key, row] of this.rowMap) {
+      if (rows.has(key)) continue;
+      if (row.parent && rows.has(row.parent)) changed.add(row.parent);
+      else if (!row.parent) root = true;
+    }
+    // A new row is drawn with its parent; a removed one goes with its parent.
+    for (const key of [...changed]) if (!rows.has(key) || !this.rowMap.has(key)) changed.delete(key);
+    this.rowMap = rows;
+    this.rootKeys = roots;
+    return { root, rows: root ? new Set() : changed };
+  }
+
+  private presentSandbox(s: Sandbox, rows: Map<string, SandboxRow>): string {
+    const key = `sandbox:${s.name}`;
+    const deploys = this.deploying(s.name);
+    const byService = new Map<string, SandboxServiceView | undefined>();
+    for (const v of s.services) byService.set(v.service, v);
+    for (const d of deploys) if (!byService.has(d.service)) byService.set(d.service, undefined);
+    const services = [...byService.keys()].sort();
+    const children = services.map((service) => this.presentService(s, service, byService.get(service), rows));
+
+    const gateway = gatewayUrlOf(s);
+    const health = this.health(s.name);
+    let icon = HEALTH_ICON[health];
+    if (s.state === 'deleting') icon = { id: 'trash', color: GREY };
+    else if (s.state === 'suspended') icon = { id: 'debug-pause', color: GREY };
+    else if (s.state === 'expired') icon = { id: 'history', color: GREY };
+    else if (deploys.length) icon = { id: 'sync~spin', color: YELLOW };
+    const stateText = s.state === 'active' ? '' : s.state;
+    const description = [stateText, gateway].filter(Boolean).join(' · ');
+    rows.set(key, {
+      key,
+      kind: 'sandbox',
+      parent: undefined,
+      sandbox: s.name,
+      label: s.name,
+      description,
+      tooltip: table(s.name, [
+        ['State', escapeMarkdown(s.state)],
+        ['Health', s.state === 'active' ? escapeMarkdown(health) : undefined],
+        ['Deploying', deploys.length ? escapeMarkdown(deploys.map((d) => `${d.service} (${d.status})`).join(', ')) : undefined],
+        ['Gateway', gateway ? escapeMarkdown(gateway) : undefined],
+        ['Project', s.project ? escapeMarkdown(s.project) : undefined],
+        ['Repository', s.repoPath ? `\`${s.repoPath.replace(/`/g, "'")}\`` : undefined],
+        ['Template', s.template ? escapeMarkdown(s.template) : undefined],
+        ['Owner', escapeMarkdown(s.owner)],
+        ['TTL', s.ttl ? escapeMarkdown(`idle ${s.ttl.idle}${s.ttl.retain ? `, retain ${s.ttl.retain}` : ''}`) : undefined],
+        ['Last deploy', escapeMarkdown(formatTime(s.lastDeployAt))],
+        ['Created', escapeMarkdown(formatTime(s.createdAt))],
+      ]),
+      icon,
+      contextValue: `sandbox.${s.state}`,
+      children,
+    });
+    return key;
+  }
+
+  private presentService(s: Sandbox, service: string, view: SandboxServiceView | undefined, rows: Map<string, SandboxRow>): string {
+    const key = `service:${s.name}/${service}`;
+    const deploy = this.deploying(s.name).find((d) => d.service === service);
+    const container = this.container(view?.containerId);
+    const children: string[] = [];
+    if (view?.containerId) {
+      const ckey = `container:${s.name}/${service}`;
+      children.push(ckey);
+      const name = container?.name ?? `sandbox-${s.name}-${service}`;
+      rows.set(ckey, {
+        key: ckey,
+        kind: 'container',
+        parent: key,
+        sandbox: s.name,
+        service,
+        containerId: view.containerId,
+        label: name,
+        description: container ? describeContainer(container) || container.state : 'not seen yet',
+        tooltip: container ? tooltipFor(container) : `**${escapeMarkdown(name)}**`,
+        icon: container ? iconFor(container) : { id: 'circle-outline', color: GREY },
+        contextValue: container ? contextValueOf(container) : 'container.unknown',
+        children: [],
+      });
+    }
+    const route = view ? routeText(view) : '';
+    const source = branchAtCommit(view?.branch, view?.commit);
+    const description = [deploy ? `${deploy.stage ?? deploy.status}…` : '', source, route].filter(Boolean).join(' ');
+    let icon: IconSpec;
+    if (deploy) icon = { id: 'sync~spin', color: YELLOW };
+    else if (container) icon = iconFor(container);
+    else if (view?.route === 'baseline') icon = { id: 'cloud' };
+    else if (view?.route === 'url') icon = { id: 'link-external' };
+    else icon = { id: 'circle-outline', color: GREY };
+    rows.set(key, {
+      key,
+      kind: 'service',
+      parent: `sandbox:${s.name}`,
+      sandbox: s.name,
+      service,
+      label: service,
+      description,
+      tooltip: table(`${s.name} / ${service}`, [
+        ['Deploying', deploy ? escapeMarkdown(`${deploy.status}${deploy.stage ? ` (${deploy.stage})` : ''}`) : undefined],
+        ['Branch', view?.branch ? escapeMarkdown(view.branch) : undefined],
+        ['Commit', view?.commit ? `\`${view.commit}\`` : undefined],
+        ['Route', view ? escapeMarkdown(`${view.route}${view.routeUrl ? ` (${view.routeUrl})` : ''}`) : undefined],
+        ['Direct URL', view?.url ? escapeMarkdown(view.url) : undefined],
+        ['Container', container ? escapeMarkdown(`${container.state}${container.health ? ` (${container.health})` : ''}`) : undefined],
+      ]),
+      icon,
+      contextValue: `service.${view?.route ?? 'sandbox'}${view?.containerId ? '.deployed' : ''}`,
+      children,
+    });
+    return key;
+  }
+}

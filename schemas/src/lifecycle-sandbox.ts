@@ -1,0 +1,110 @@
+/**
+ * The life of a running sandbox (issue 10): suspend and resume, and its health.
+ *
+ * Suspend stops every container of the sandbox and keeps everything else (containers, images,
+ * rows, ports); the sandbox's gateways then answer 503 "sandbox <name> is suspended" for the
+ * services it serves (baseline and URL routes keep working). Resume starts the same containers
+ * again — the same commits on the same host ports — and waits for their health checks.
+ *
+ * Health is pushed through its own subscription, `sandbox/watchHealth` → `sandbox/health`,
+ * one item per sandbox whose health changed (not as part of `sandbox/event`, whose `Sandbox`
+ * shape other clients already rely on).
+ */
+import { Type, type Static } from '@sinclair/typebox';
+import { Batch, Obj, SubscriptionResult, defineMethods, defineNotifications } from './core';
+import { Sandbox } from './sandbox';
+
+const Timestamp = (description: string) => Type.String({ format: 'date-time', description });
+const SandboxName = Type.String({ minLength: 1 });
+
+export const ServiceResumeOutcome = Obj(
+  {
+    service: Type.String(),
+    containerId: Type.Optional(Type.String()),
+    hostPort: Type.Optional(Type.Integer()),
+    commit: Type.Optional(Type.String()),
+    healthy: Type.Boolean({ description: 'Whether its health check passed after the start.' }),
+    detail: Type.String({ description: 'The last probe result, or why it could not start.' }),
+  },
+  'One service a resume started again.',
+);
+export type ServiceResumeOutcome = Static<typeof ServiceResumeOutcome>;
+
+export const SandboxHealthState = Type.Union([Type.Literal('healthy'), Type.Literal('degraded'), Type.Literal('unhealthy')], {
+  description:
+    'healthy: every serving container runs and passes its probe; degraded: some service is failing, restarting or stopped ' +
+    'while others are fine; unhealthy: no service is healthy.',
+});
+export type SandboxHealthState = Static<typeof SandboxHealthState>;
+
+export const ServiceHealthState = Type.Union(
+  [Type.Literal('healthy'), Type.Literal('starting'), Type.Literal('failing'), Type.Literal('unhealthy'), Type.Literal('stopped')],
+  {
+    description:
+      'starting: restarted, waiting for its first good probe; failing: probes fail but fewer than the retries; ' +
+      'unhealthy: failed `retries` probes in a row or the container is not running; stopped: suspended or gone.',
+  },
+);
+export type ServiceHealthState = Static<typeof ServiceHealthState>;
+
+export const ServiceHealth = Obj({
+  service: Type.String(),
+  containerId: Type.Optional(Type.String()),
+  state: ServiceHealthState,
+  dockerState: Type.Optional(Type.String({ description: 'The container state as Docker reports it (running, exited...).' })),
+  dockerHealth: Type.Optional(Type.String({ description: "Docker's own health-check status when the image declares one." })),
+  restartCount: Type.Integer({ description: 'Restarts made by the health monitor since the last deployment.' }),
+  probe: Type.Optional(Type.String({ description: 'The last HTTP (or TCP) probe result.' })),
+  failures: Type.Integer({ description: 'Probes failed in a row.' }),
+  reason: Type.Optional(Type.String({ description: 'Why it is not healthy; after the last restart, why it is left alone.' })),
+  checkedAt: Timestamp('When it was last checked.'),
+});
+export type ServiceHealth = Static<typeof ServiceHealth>;
+
+export const SandboxHealth = Obj(
+  {
+    sandbox: Type.String(),
+    state: SandboxHealthState,
+    services: Type.Array(ServiceHealth),
+    at: Timestamp('When this was computed.'),
+  },
+  "A sandbox's health and that of each service it serves.",
+);
+export type SandboxHealth = Static<typeof SandboxHealth>;
+
+export const UptimeMinute = Obj({
+  minute: Timestamp('The start of the minute (UTC).'),
+  status: Type.Union([Type.Literal('up'), Type.Literal('degraded'), Type.Literal('down')], {
+    description: 'up: every check of the minute passed; down: none did; degraded: some did.',
+  }),
+});
+
+const dockerErrors = ['DockerUnavailable', 'DockerError'] as const;
+
+export const sandboxLifecycleMethods = defineMethods({
+  'sandbox/suspend': {
+    summary: 'Stops every container of a sandbox, keeping its containers, images, rows and ports; state `suspended`.',
+    description:
+      'Deployments in flight are cancelled first. Suspending a suspended (or expired) sandbox does nothing. While it is ' +
+      'suspended its gateways answer 503 naming the state for the services it serves, and deploy/start into it answers Conflict.',
+    mutating: true,
+    errors: ['SandboxNotFound', 'Conflict', ...dockerErrors],
+    params: Obj({ name: SandboxName }),
+    result: Obj({
+      sandbox: Sandbox,
+      stopped: Type.Integer({ description: 'Containers stopped.' }),
+    }),
+  },
+  'sandbox/resume': {
+    summary: 'Starts the containers of a suspended (or expired) sandbox again, at the same commits and ports, and waits for their health.',
+    description:
+      'The sandbox is `active` once its containers run; `services` says which passed their health check (a service whose ' +
+      'container is gone or cannot start is reported, not thrown). Resuming an active sandbox does nothing.',
+    mutating: true,
+    errors: ['SandboxNotFound', 'Conflict', ...dockerErrors],
+    params: Obj({ name: SandboxName }),
+    result: Obj({ sandbox: Sandbox, services: Type.Array(ServiceResumeOutcome) }),
+  },
+});
+
+export const sandboxLifecycleNotifications = defineNotifications({});

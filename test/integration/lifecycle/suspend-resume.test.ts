@@ -1,0 +1,103 @@
+/**
+ * sandbox/suspend and sandbox/resume on the real engine with the fixture repository: suspend
+ * stops the containers and keeps rows, ports and commits (the gateway answers 503 naming the
+ * state; deploy/start answers Conflict); resume starts the same containers on the same host
+ * ports at the same commits, answering again.
+ */
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { ProtocolError } from '../../../schemas/src/client';
+import { startTestDaemon, type TestClient, type TestDaemon } from '../../helpers/daemon';
+import { docker, testRun, TEST_LABEL } from '../../helpers/docker-fixtures';
+import { createFixtureRepo, type FixtureRepo } from '../../helpers/fixture-repo';
+import { deployAndWait, portWindows, removeFixtureImages } from './helpers';
+
+const run = testRun('bblcs');
+const suffix = run.runId.slice(-8);
+let daemon: TestDaemon;
+let client: TestClient;
+let repo: FixtureRepo;
+const created = new Set<string>();
+
+beforeAll(async () => {
+  repo = createFixtureRepo();
+  daemon = await startTestDaemon({ env: { BRANCHBOX_EXTRA_LABELS: `${TEST_LABEL}=${run.runId}`, ...portWindows() } });
+  client = await daemon.connect('lifecycle-test');
+});
+
+afterEach(async () => {
+  for (const name of created) await client.request('sandbox/delete', { name }).catch(() => undefined);
+  created.clear();
+  await run.cleanup();
+});
+
+afterAll(async () => {
+  await client?.closeSocket();
+  await daemon?.stop();
+  await daemon?.dispose();
+  await run.cleanup();
+  if (repo) await removeFixtureImages(repo);
+  repo?.dispose();
+});
+
+const containerState = async (id: string) => (await docker.getContainer(id).inspect()).State;
+
+describe('suspend and resume', () => {
+  it('suspend stops the containers keeping ports and commits; resume brings them back on the same ports, answering', async () => {
+    const name = `l${suffix}-sr`;
+    created.add(name);
+    await client.request('sandbox/create', { name, repoPath: repo.root });
+    await deployAndWait(client, { repoPath: repo.root, sandbox: name, ref: 'feature/x', services: ['account', 'payment'] });
+    const before = await client.request('sandbox/get', { name });
+    const serving = before.services.filter((s) => s.containerId);
+    expect(serving).toHaveLength(2);
+    for (const s of serving) expect(await (await fetch(s.url!)).text()).toBe('feature/x');
+    const gateway = (await client.request('gateway/info', { sandbox: name })).sandboxes[0]!.gateway!;
+
+    const events: string[] = [];
+    await client.subscribe('sandbox/subscribe', {}, 'sandbox/event', {
+      onItems: (items) => {
+        for (const e of items) if (e.name === name && e.sandbox) events.push(e.sandbox.state);
+      },
+    });
+
+    const suspended = await client.request('sandbox/suspend', { name });
+    expect(suspended.stopped).toBe(2);
+    expect(suspended.sandbox.state).toBe('suspended');
+    expect(suspended.sandbox.ports).toEqual(before.ports);
+    expect(suspended.sandbox.services).toEqual(before.services);
+    for (const s of serving) expect((await containerState(s.containerId!)).Running).toBe(false);
+    const closed = await fetch(`${gateway.url}/account/`);
+    expect(closed.status).toBe(503);
+    expect(await closed.text()).toContain('suspended');
+    const refused = await client.request('deploy/start', { repoPath: repo.root, sandbox: name, services: ['account'] }).catch((e: unknown) => e);
+    expect(refused).toBeInstanceOf(ProtocolError);
+    expect((refused as ProtocolError).message).toMatch(/suspended; resume it/);
+    // Suspending again does nothing.
+    expect((await client.request('sandbox/suspend', { name })).stopped).toBe(0);
+
+    const resumed = await client.request('sandbox/resume', { name });
+    expect(resumed.sandbox.state).toBe('active');
+    expect(resumed.services.map((s) => [s.service, s.healthy, s.hostPort, s.commit]).sort()).toEqual(
+      serving.map((s) => [s.service, true, s.hostPort, repo.commitOf('feature/x')]).sort(),
+    );
+    expect(resumed.sandbox.ports).toEqual(before.ports);
+    expect(resumed.sandbox.services).toEqual(before.services);
+    for (const s of serving) {
+      expect((await containerState(s.containerId!)).Running).toBe(true);
+      expect(await (await fetch(s.url!)).text()).toBe('feature/x');
+    }
+    const open = await fetch(`${gateway.url}/account/`);
+    expect(open.status).toBe(200);
+    expect(await open.text()).toBe('feature/x');
+    await expect.poll(() => events).toEqual(expect.arrayContaining(['suspended', 'active']));
+
+    const audit = await client.request('audit/list', { method: 'sandbox/', target: name });
+    expect(audit.entries.map((e) => e.method)).toEqual(expect.arrayContaining(['sandbox/suspend', 'sandbox/resume']));
+  });
+
+  it('a deleting sandbox cannot be suspended; an unknown one is SandboxNotFound', async () => {
+    const err = await client.request('sandbox/suspend', { name: `l${suffix}-none` }).catch((e: unknown) => e);
+    expect((err as ProtocolError).data).toMatchObject({ sandbox: `l${suffix}-none` });
+    expect((err as ProtocolError).message).toMatch(/No sandbox/);
+  });
+});

@@ -1,0 +1,129 @@
+/**
+ * The sandbox commands' pure logic against recorded answers of a real daemon
+ * (fixtures/sandbox-session.json): name validation, quick-pick items, route explanations,
+ * audit and deployment log text — and that a secret never shows.
+ */
+import { describe, expect, it, vi } from 'vitest';
+import type { DeployLogLine, DeploymentRecord } from '../../../schemas/src/deploy';
+import type { Project } from '../../../schemas/src/project';
+import type { RouteDecisionView } from '../../../schemas/src/route';
+import type { AuditRecord, EnvEntry, Sandbox, SnapshotSummary, Template } from '../../../schemas/src/sandbox';
+import {
+  CREATE_NEW,
+  EMPTY_SANDBOX,
+  auditText,
+  deploymentLogText,
+  envPickItems,
+  explainText,
+  failureSummary,
+  sandboxPickItems,
+  servicePickItems,
+  snapshotPickItems,
+  suggestName,
+  templatePickItems,
+  validateEnvKey,
+  validateName,
+  validateUrl,
+} from '../../../extension/src/sandbox-logic';
+import session from './fixtures/sandbox-session.json';
+
+vi.mock('vscode', () => ({}));
+
+type Message = { kind: string; method: string; params?: unknown; result?: unknown };
+const results = (method: string) => (session as Message[]).filter((m) => m.kind === 'result' && m.method === method).map((m) => m.result);
+const sandbox = results('sandbox/get')[0] as Sandbox;
+
+describe('names', () => {
+  it('accepts DNS labels and says what is wrong with the rest', () => {
+    expect(validateName('qa-1')).toBeUndefined();
+    expect(validateName('a'.repeat(40))).toBeUndefined();
+    expect(validateName('')).toBe('Enter a sandbox name.');
+    expect(validateName('a'.repeat(41))).toBe('At most 40 characters (this is 41).');
+    expect(validateName('QA')).toBe('Lowercase letters only.');
+    expect(validateName('feature/x')).toBe('Only lowercase letters a-z, digits 0-9 and "-".');
+    expect(validateName('-qa')).toBe('It cannot start or end with "-".');
+    expect(validateName('rec-demo', ['rec-demo'])).toBe('A sandbox named rec-demo already exists.');
+    expect(validateName('snap', ['snap'], 'snapshot')).toBe('A snapshot named snap already exists.');
+  });
+
+  it('suggests a valid name for a branch', () => {
+    expect(suggestName('feature/X_1')).toBe('feature-x-1');
+    expect(suggestName('--')).toBe('sandbox');
+    expect(validateName(suggestName(`feature/${'x'.repeat(60)}`))).toBeUndefined();
+  });
+
+  it('checks environment keys and route URLs', () => {
+    expect(validateEnvKey('API_TOKEN')).toBeUndefined();
+    expect(validateEnvKey('1X')).toMatch(/not starting with a digit/);
+    expect(validateUrl('https://account.staging.example.com')).toBeUndefined();
+    expect(validateUrl('ftp://x')).toBe('An http:// or https:// URL.');
+    expect(validateUrl('nope')).toMatch(/^An absolute URL/);
+  });
+});
+
+describe('quick-pick items from recorded answers', () => {
+  it('sandboxes: the current one first, then "Create new…"', () => {
+    const other = { ...sandbox, name: 'alpha', services: [] };
+    const items = sandboxPickItems([other, sandbox], 'rec-demo');
+    expect(items.map((i) => i.label)).toEqual(['rec-demo', 'alpha', '$(add) Create new…']);
+    expect(items[0]!.description).toBe('current · recshop · http://127.0.0.1:41138');
+    expect(items[0]!.detail).toMatch(/^account feature\/x@[0-9a-f]{7} → sandbox, payment feature\/x@[0-9a-f]{7} → sandbox$/);
+    expect(items[1]!.detail).toBe('no services deployed');
+    expect(items[2]!.value).toBe(CREATE_NEW);
+    expect(sandboxPickItems([{ ...sandbox, state: 'deleting' }]).map((i) => i.label)).toEqual(['$(add) Create new…']);
+  });
+
+  it('services of branchbox.yaml, all picked by default', () => {
+    const project = results('project/load')[0] as Project;
+    expect(servicePickItems(project).map((i) => [i.label, i.description, i.detail, i.picked])).toEqual([
+      ['account', 'port 8080', 'services/account/Dockerfile', true],
+      ['payment', 'port 8080', 'services/payment/Dockerfile', true],
+    ]);
+    expect(servicePickItems(project, ['payment']).map((i) => i.picked)).toEqual([false, true]);
+  });
+
+  it('templates and snapshots', () => {
+    const { templates } = results('template/list')[0] as { templates: Template[] };
+    const items = templatePickItems(templates);
+    expect(items[0]!.value).toBe(EMPTY_SANDBOX);
+    expect(items[1]).toMatchObject({ label: 'qa-default', description: 'from branchbox.yaml of recshop', detail: 'account ← main · ttl 3d' });
+    const { snapshots } = results('snapshot/list')[0] as { snapshots: SnapshotSummary[] };
+    expect(snapshotPickItems(snapshots)[0]!.detail).toMatch(/^account feature\/x@\w{7} → sandbox, payment feature\/x@\w{7} → baseline · 2 env entries$/);
+  });
+
+  it('environment entries: a secret shows as *** only', () => {
+    const { entries } = results('env/list')[0] as { entries: EnvEntry[] };
+    const items = envPickItems(entries);
+    expect(items.map((i) => [i.label, i.description, i.detail])).toEqual([
+      ['LOG_LEVEL', 'info', 'every service'],
+      ['$(lock) API_TOKEN', '*** (secret)', 'service account'],
+    ]);
+    expect(JSON.stringify(session)).not.toContain('not-recorded-in-clear');
+  });
+});
+
+describe('text', () => {
+  it('explains a route decision in one line', () => {
+    const [hit, miss] = results('route/explain') as RouteDecisionView[];
+    expect(explainText('/account/orders', hit!)).toMatch(
+      /^\/account\/orders → sandbox http:\/\/127\.0\.0\.1:\d+ \([0-9a-f]{7}\) via route \/account → account\. \/account\/orders matched route/,
+    );
+    expect(explainText('/nowhere', miss!)).toBe('/nowhere → no target (the gateway answers 404). no route matches /nowhere (routes: /account, /payment).');
+  });
+
+  it('the audit trail and a deployment log, with the diagnosis first', () => {
+    const { entries } = results('audit/list')[0] as { entries: AuditRecord[] };
+    const audit = auditText('rec-demo', entries);
+    expect(audit.split('\n')[0]).toBe('Audit trail of sandbox rec-demo (5 entries, newest first)');
+    expect(audit).toMatch(/env\/set +sandbox=rec-demo service=account key=API_TOKEN +ok {2}by recorder \(root\)/);
+    const record = results('deploy/get')[0] as DeploymentRecord;
+    const { lines, more } = results('deploy/logs')[0] as { lines: DeployLogLine[]; more: boolean };
+    const text = deploymentLogText(record, lines, more).split('\n');
+    expect(text[0]).toMatch(/^Deployment [\w-]+: account broken-build@[0-9a-f]{7} into rec-demo, failed$/);
+    expect(text[1]).toMatch(/^Diagnosis: build failed: /);
+    expect(text).toContain('  build         failed 437 ms');
+    expect(failureSummary([{ service: 'account', status: 'failed', diagnosis: 'build failed: x' }, { service: 'payment', status: 'cancelled' }])).toBe(
+      'account: build failed: x; payment: cancelled',
+    );
+  });
+});

@@ -1,0 +1,178 @@
+/**
+ * The Sandboxes and Deployments models against a recorded session of a real daemon
+ * (fixtures/sandbox-session.json, see record-sandbox-session.ts): the notifications replayed
+ * in order give the rows the view shows at each point — a sandbox created, feature/x deployed
+ * into it (spinner, then both services `feature/x@sha` with their containers healthy), payment
+ * routed to the baseline, a failed build, the sandbox deleted.
+ */
+import { describe, expect, it, vi } from 'vitest';
+import type { DeployProgress, DeploymentRecord } from '../../../schemas/src/deploy';
+import type { SandboxEvent, Sandbox } from '../../../schemas/src/sandbox';
+import { ContainerTreeModel, type EventItem } from '../../../extension/src/container-model';
+import { DeploymentListModel, advanceRun, newRunState, progressPercent, progressText, runIsFinal } from '../../../extension/src/deployment-model';
+import { SandboxTreeModel, branchAtCommit, gatewayUrlOf } from '../../../extension/src/sandbox-model';
+import { sandboxStatusOf } from '../../../extension/src/sandbox-status-bar';
+import session from './fixtures/sandbox-session.json';
+
+vi.mock('vscode', () => ({}));
+
+type Message = { kind: 'result' | 'notification'; method: string; params?: unknown; result?: unknown };
+const messages = session as Message[];
+const items = <T>(m: Message) => (m.params as { items: T[] }).items;
+const resultOf = <T>(method: string, nth = 0) => messages.filter((m) => m.kind === 'result' && m.method === method)[nth]!.result as T;
+/** The sandbox with both services deployed (`sandbox/get` after the deploy). */
+const COMMIT = resultOf<Sandbox>('sandbox/get');
+
+/** Replays the recording into the models, calling `at` after each message. */
+function replay(at?: (i: number, model: SandboxTreeModel, containers: ContainerTreeModel) => void) {
+  const model = new SandboxTreeModel();
+  const containers = new ContainerTreeModel();
+  const deployments = new DeploymentListModel();
+  model.replaceSandboxes(resultOf<{ sandboxes: Sandbox[] }>('sandbox/list').sandboxes);
+  messages.forEach((m, i) => {
+    if (m.kind === 'notification' && m.method === 'sandbox/event') model.applySandboxEvents(items<SandboxEvent>(m));
+    if (m.kind === 'notification' && m.method === 'deploy/progress') {
+      model.applyProgress(items<DeployProgress>(m));
+      deployments.applyProgress(items<DeployProgress>(m));
+    }
+    if (m.kind === 'notification' && m.method === 'events/event') {
+      containers.applyEvents(items<EventItem>(m));
+      model.setContainers(containers.all());
+    }
+    at?.(i, model, containers);
+  });
+  return { model, containers, deployments };
+}
+
+const firstIndex = (pred: (m: Message) => boolean) => messages.findIndex(pred);
+
+describe('SandboxTreeModel, replaying a recorded session', () => {
+  const sha = COMMIT.services[0]!.commit!.slice(0, 7);
+
+  it('shows the sandbox with its gateway URL as soon as it is created, and a spinner while deploying', () => {
+    const created = firstIndex((m) => m.method === 'sandbox/event');
+    const started = firstIndex((m) => m.method === 'deploy/progress');
+    const snapshots: Record<string, ReturnType<SandboxTreeModel['children']>> = {};
+    replay((i, model) => {
+      if (i === created) snapshots.created = structuredClone(model.children());
+      if (i === started) snapshots.deploying = structuredClone(model.children('sandbox:rec-demo'));
+    });
+    expect(snapshots.created!.map((r) => [r.label, r.description, r.contextValue])).toEqual([['rec-demo', 'http://127.0.0.1:41138', 'sandbox.active']]);
+    // Before any service switched over, the deploying services are rows of their own, spinning.
+    expect(snapshots.deploying!.map((r) => [r.label, r.icon.id])).toEqual([
+      ['account', 'sync~spin'],
+      ['payment', 'sync~spin'],
+    ]);
+  });
+
+  it('after the deploy: both services feature/x@sha routed to the sandbox, each with its running container', () => {
+    const afterRoute = firstIndex((m) => m.kind === 'result' && m.method === 'route/set');
+    let services: ReturnType<SandboxTreeModel['children']> = [];
+    let containerRow;
+    let health = '';
+    let status;
+    replay((i, model) => {
+      if (i === afterRoute - 1) {
+        services = model.children('sandbox:rec-demo');
+        containerRow = model.children('service:rec-demo/account')[0];
+        health = model.health('rec-demo');
+        status = sandboxStatusOf(model, 'rec-demo');
+      }
+    });
+    expect(services.map((r) => [r.label, r.description, r.contextValue])).toEqual([
+      ['account', `feature/x@${sha} → sandbox`, 'service.sandbox.deployed'],
+      ['payment', `feature/x@${sha} → sandbox`, 'service.sandbox.deployed'],
+    ]);
+    expect(containerRow).toMatchObject({ label: 'sandbox-rec-demo-account', contextValue: 'container.running', key: 'container:rec-demo/account' });
+    expect(health).toBe('healthy');
+    expect(status).toEqual({ text: '$(pass-filled) rec-demo', tooltip: 'Sandbox rec-demo: healthy (account, payment)' });
+  });
+
+  it('routes payment to the baseline, then removes the sandbox when it is deleted', () => {
+    const { model } = replay();
+    expect(model.size).toBe(0);
+    expect(model.children()).toEqual([]);
+    const beforeDelete = firstIndex((m) => m.kind === 'result' && m.method === 'sandbox/delete');
+    let payment;
+    replay((i, model) => {
+      if (i === beforeDelete - 3) payment = model.row('service:rec-demo/payment');
+    });
+    expect(payment).toMatchObject({ description: `feature/x@${sha} → baseline`, contextValue: 'service.baseline.deployed' });
+  });
+
+  it('reports only the rows that changed', () => {
+    const model = new SandboxTreeModel();
+    const sandbox = structuredClone(COMMIT);
+    expect(model.replaceSandboxes([sandbox]).root).toBe(true);
+    const moved = { ...sandbox, services: sandbox.services.map((s) => (s.service === 'payment' ? { ...s, route: 'baseline' as const } : s)) };
+    const change = model.applySandboxEvents([{ kind: 'updated', name: sandbox.name, sandbox: moved }]);
+    expect(change).toEqual({ root: false, rows: new Set(['service:rec-demo/payment']) });
+    expect(model.applySandboxEvents([{ kind: 'updated', name: sandbox.name, sandbox: moved }])).toEqual({ root: false, rows: new Set() });
+    expect(model.applySandboxEvents([{ kind: 'deleted', name: sandbox.name }]).root).toBe(true);
+  });
+
+  it('health: degraded when one service container is not running, unhealthy when none is', () => {
+    const deployed = firstIndex((m) => m.kind === 'result' && m.method === 'sandbox/get');
+    let all: ReturnType<ContainerTreeModel['all']> = [];
+    replay((i, _model, containers) => {
+      if (i === deployed) all = COMMIT.services.map((v) => containers.get(v.containerId!)!);
+    });
+    expect(all.map((c) => c.state)).toEqual(['running', 'running']);
+    const model = new SandboxTreeModel();
+    model.replaceSandboxes([COMMIT]);
+    model.setContainers(all.map((c, i) => (i === 0 ? { ...c, state: 'restarting' as const } : c)));
+    expect(model.health('rec-demo')).toBe('degraded');
+    expect(sandboxStatusOf(model, 'rec-demo').background).toBe('warning');
+    model.setContainers(all.map((c) => ({ ...c, state: 'exited' as const, exitCode: 1 })));
+    expect(model.health('rec-demo')).toBe('unhealthy');
+  });
+
+  it('helpers: branch@sha and the gateway URL', () => {
+    expect(branchAtCommit('feature/x', '60536f0639c8')).toBe('feature/x@60536f0');
+    expect(branchAtCommit(undefined, '60536f0639c8')).toBe('@60536f0');
+    expect(gatewayUrlOf(COMMIT)).toBe('http://127.0.0.1:41138');
+  });
+});
+
+describe('DeploymentListModel and the deploy progress text, from the same recording', () => {
+  it('pieces deployments together from progress: status, stages, diagnosis', () => {
+    const { deployments } = replay();
+    const list = deployments.list();
+    expect(list.map((d) => [d.service, d.status])).toEqual([
+      ['account', 'failed'],
+      ['account', 'stopped'],
+      ['payment', 'stopped'],
+    ]);
+    expect(list[0]!.diagnosis).toMatch(/^build failed: /);
+    expect(list[0]!.stages.map((s) => [s.stage, s.outcome])).toEqual([
+      ['prepare', 'ok'],
+      ['build', 'failed'],
+    ]);
+    const row = deployments.row(list[0]!.id)!;
+    expect(row).toMatchObject({ label: 'account', icon: { id: 'error' }, contextValue: 'deployment.final' });
+  });
+
+  it('shows deploy/list records as rows: branch@sha, status, duration, sandbox', () => {
+    const model = new DeploymentListModel();
+    model.replaceAll(resultOf<{ deployments: DeploymentRecord[] }>('deploy/list').deployments);
+    const [failed] = model.list();
+    expect(model.row(failed!.id)!.description).toMatch(/^broken-build@[0-9a-f]{7} · failed · [\d.]+ (ms|s) · rec-demo$/);
+  });
+
+  it('the notification text names each service stage and ends final', () => {
+    const ids = resultOf<{ deployments: { id: string; service: string }[] }>('deploy/start').deployments;
+    let state = newRunState(ids.map((d) => d.service));
+    const texts: string[] = [];
+    for (const m of messages) {
+      if (m.method !== 'deploy/progress' || m.kind !== 'notification') continue;
+      state = advanceRun(state, items<DeployProgress>(m).filter((p) => ids.some((d) => d.id === p.deployment)));
+      texts.push(progressText(state));
+      if (runIsFinal(state)) break;
+    }
+    expect(texts[0]).toMatch(/^account: (queued|Preparing the source) · payment: (queued|Preparing the source)$/);
+    expect(texts).toContain('account: Building the image · payment: Building the image');
+    expect(texts.at(-1)).toBe('account: running · payment: running');
+    expect(progressPercent(state)).toBe(100);
+  });
+});
+
