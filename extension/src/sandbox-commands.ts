@@ -40,6 +40,18 @@ export function createSandboxCommands(): Record<string, CommandFactory> {
     'branchbox.sandbox.snapshot': enabled('Snapshot sandbox', (ctx, c, arg) => snapshotSandbox(ctx, c, arg)),
     'branchbox.sandbox.restore': enabled('Restore snapshot', (ctx, c, arg) => restoreSnapshot(ctx, c, arg)),
     'branchbox.sandbox.delete': enabled('Delete sandbox', (ctx, c, arg) => deleteSandbox(ctx, c, arg)),
+    'branchbox.sandbox.suspend': enabled('Suspend sandbox', async (ctx, c, arg) => {
+      const name = await sandboxOf(ctx, arg, 'Suspend');
+      if (!name) return;
+      const { stopped } = await inView(`Suspending ${name}…`, () => c.client.request('sandbox/suspend', { name }));
+      ctx.log.info(`Suspended sandbox ${name}: ${stopped} containers stopped`);
+    }),
+    'branchbox.sandbox.resume': enabled('Resume sandbox', async (ctx, c, arg) => {
+      const name = await sandboxOf(ctx, arg, 'Resume');
+      if (!name) return;
+      const { services } = await inView(`Resuming ${name}…`, () => c.client.request('sandbox/resume', { name }));
+      ctx.log.info(`Resumed sandbox ${name}: ${JSON.stringify(services)}`);
+    }),
     'branchbox.route.toSandbox': enabled('Route to sandbox', (ctx, c, arg) => setRoute(ctx, c, arg, 'sandbox')),
     'branchbox.route.toBaseline': enabled('Route to baseline', (ctx, c, arg) => setRoute(ctx, c, arg, 'baseline')),
     'branchbox.route.toUrl': enabled('Route to URL', (ctx, c, arg) => setRoute(ctx, c, arg, 'url')),
@@ -299,6 +311,10 @@ const SANDBOX_ACTIONS: { label: string; command: string }[] = [
   { label: '$(device-camera) Snapshot…', command: 'branchbox.sandbox.snapshot' },
   { label: '$(copy) Clone…', command: 'branchbox.sandbox.clone' },
   { label: '$(list-unordered) Show Audit Log', command: 'branchbox.sandbox.showAudit' },
+  { label: '$(output) Show Logs', command: 'branchbox.showLogs' },
+  { label: '$(graph) Show Stats', command: 'branchbox.showStats' },
+  { label: '$(debug-pause) Suspend', command: 'branchbox.sandbox.suspend' },
+  { label: '$(debug-continue) Resume', command: 'branchbox.sandbox.resume' },
   { label: '$(trash) Delete…', command: 'branchbox.sandbox.delete' },
 ];
 

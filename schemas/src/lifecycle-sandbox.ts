@@ -2,9 +2,9 @@
  * The life of a running sandbox (issue 10): suspend and resume, and its health.
  *
  * Suspend stops every container of the sandbox and keeps everything else (containers, images,
- * rows, ports); the sandbox's gateways then answer 503 "sandbox <name> is suspended" for the
- * services it serves (baseline and URL routes keep working). Resume starts the same containers
- * again — the same commits on the same host ports — and waits for their health checks.
+ * rows, ports); the sandbox's gateways then send the services it serves to the project's
+ * baseline, or answer 503 "sandbox <name> is suspended" when there is none. Resume starts the
+ * same containers again — the same commits on the same host ports — and waits for their health checks.
  *
  * Health is pushed through its own subscription, `sandbox/watchHealth` → `sandbox/health`,
  * one item per sandbox whose health changed (not as part of `sandbox/event`, whose `Sandbox`
@@ -86,7 +86,8 @@ export const sandboxLifecycleMethods = defineMethods({
     summary: 'Stops every container of a sandbox, keeping its containers, images, rows and ports; state `suspended`.',
     description:
       'Deployments in flight are cancelled first. Suspending a suspended (or expired) sandbox does nothing. While it is ' +
-      'suspended its gateways answer 503 naming the state for the services it serves, and deploy/start into it answers Conflict.',
+      'suspended its gateways send the services it serves to the baseline (503 naming the state when there is none), and ' +
+      'deploy/start into it answers Conflict.',
     mutating: true,
     errors: ['SandboxNotFound', 'Conflict', ...dockerErrors],
     params: Obj({ name: SandboxName }),

@@ -3,7 +3,8 @@
  * container labelled for it and marks it `suspended`: containers, images, rows and ports all
  * stay, so resume starts the very same containers — the same commits on the same host ports —
  * waits until each serving one passes its health check, and marks it `active`. The gateways
- * read the state and answer 503 "sandbox <name> is suspended" meanwhile.
+ * read the state and send its services to the baseline meanwhile (503 "sandbox <name> is
+ * suspended" when the project has none).
  *
  * Requests for one sandbox run one at a time (a resume waits for a suspend in progress).
  */

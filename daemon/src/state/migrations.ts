@@ -14,6 +14,7 @@
 import type { Database } from 'better-sqlite3';
 import { deployMigration } from '../deploy/migration';
 import { sandboxMigration } from '../sandbox/migration';
+import { lifecycleMigration } from '../sandbox/migration-lifecycle';
 
 export interface Migration {
   /** 1 for the first migration, then consecutive. Becomes `user_version` once applied. */
@@ -52,6 +53,7 @@ export const migrations: readonly Migration[] = [
   },
   sandboxMigration,
   deployMigration,
+  lifecycleMigration,
 ];
 
 /** The schema version this build of the daemon writes: the last migration's version. */

@@ -1,7 +1,7 @@
 /**
  * sandbox/suspend and sandbox/resume on the real engine with the fixture repository: suspend
- * stops the containers and keeps rows, ports and commits (the gateway answers 503 naming the
- * state; deploy/start answers Conflict); resume starts the same containers on the same host
+ * stops the containers and keeps rows, ports and commits (the gateway routes to the
+ * baseline; deploy/start answers Conflict); resume starts the same containers on the same host
  * ports at the same commits, answering again.
  */
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
@@ -66,9 +66,9 @@ describe('suspend and resume', () => {
     expect(suspended.sandbox.ports).toEqual(before.ports);
     expect(suspended.sandbox.services).toEqual(before.services);
     for (const s of serving) expect((await containerState(s.containerId!)).Running).toBe(false);
+    // The fixture project has a baseline for account: a suspended sandbox's gateway sends it there.
     const closed = await fetch(`${gateway.url}/account/`);
-    expect(closed.status).toBe(503);
-    expect(await closed.text()).toContain('suspended');
+    expect(closed.headers.get('x-branchbox-route')).toBe('account -> baseline');
     const refused = await client.request('deploy/start', { repoPath: repo.root, sandbox: name, services: ['account'] }).catch((e: unknown) => e);
     expect(refused).toBeInstanceOf(ProtocolError);
     expect((refused as ProtocolError).message).toMatch(/suspended; resume it/);
@@ -87,7 +87,7 @@ describe('suspend and resume', () => {
       expect(await (await fetch(s.url!)).text()).toBe('feature/x');
     }
     const open = await fetch(`${gateway.url}/account/`);
-    expect(open.status).toBe(200);
+    expect(open.headers.get('x-branchbox-route')).toBe(`account -> sandbox (${repo.commitOf('feature/x').slice(0, 7)})`);
     expect(await open.text()).toBe('feature/x');
     await expect.poll(() => events).toEqual(expect.arrayContaining(['suspended', 'active']));
 
@@ -95,7 +95,7 @@ describe('suspend and resume', () => {
     expect(audit.entries.map((e) => e.method)).toEqual(expect.arrayContaining(['sandbox/suspend', 'sandbox/resume']));
   });
 
-  it('a deleting sandbox cannot be suspended; an unknown one is SandboxNotFound', async () => {
+  it('suspending an unknown sandbox answers SandboxNotFound', async () => {
     const err = await client.request('sandbox/suspend', { name: `l${suffix}-none` }).catch((e: unknown) => e);
     expect((err as ProtocolError).data).toMatchObject({ sandbox: `l${suffix}-none` });
     expect((err as ProtocolError).message).toMatch(/No sandbox/);
