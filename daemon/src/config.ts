@@ -41,6 +41,14 @@ export interface DaemonOptions {
   readonly portRanges: { readonly service?: PortRange; readonly gateway?: PortRange };
   /** Labels added to every Docker object the daemon creates (tests mark theirs with these). */
   readonly extraLabels: Readonly<Record<string, string>>;
+  /** The sandbox lifecycle's timing (defaults in daemon/src/lifecycle/). */
+  readonly lifecycle?: LifecycleTiming;
+}
+
+export interface LifecycleTiming {
+  readonly healthIntervalMs?: number;
+  readonly maxRestarts?: number;
+  readonly restartBackoffMs?: number;
 }
 
 export const USAGE = `Usage: branchboxd [options]
@@ -66,6 +74,12 @@ Options:
   --gateway-ports A-B  range of sandbox gateway ports (env BRANCHBOX_GATEWAY_PORTS; default 41100-41199)
   --label K=V          add this label to every Docker object created (repeatable;
                        env BRANCHBOX_EXTRA_LABELS, comma-separated)
+  --health-interval-ms N   health checks of serving containers every N ms (env
+                       BRANCHBOX_HEALTH_INTERVAL_MS; default 5000)
+  --health-max-restarts N  restarts of an unhealthy container before it is left alone (env
+                       BRANCHBOX_HEALTH_MAX_RESTARTS; default 3)
+  --health-backoff-ms N    wait before the 2nd restart, doubling after (env
+                       BRANCHBOX_HEALTH_BACKOFF_MS; default 5000)
   --version            print the version
   --help               print this help
 `;
@@ -102,6 +116,9 @@ export function parseOptions(argv: string[], env: NodeJS.ProcessEnv): DaemonOpti
         'service-ports': { type: 'string' },
         'gateway-ports': { type: 'string' },
         label: { type: 'string', multiple: true },
+        'health-interval-ms': { type: 'string' },
+        'health-max-restarts': { type: 'string' },
+        'health-backoff-ms': { type: 'string' },
         version: { type: 'boolean' },
         help: { type: 'boolean' },
       },
@@ -139,7 +156,20 @@ export function parseOptions(argv: string[], env: NodeJS.ProcessEnv): DaemonOpti
       ...portRange('gateway', values['gateway-ports'] ?? env.BRANCHBOX_GATEWAY_PORTS, values['gateway-ports'] ? '--gateway-ports' : 'BRANCHBOX_GATEWAY_PORTS'),
     },
     extraLabels: parseLabels([...(env.BRANCHBOX_EXTRA_LABELS ?? '').split(','), ...(values.label ?? [])]),
+    lifecycle: {
+      ...count('healthIntervalMs', values['health-interval-ms'] ?? env.BRANCHBOX_HEALTH_INTERVAL_MS, '--health-interval-ms', 10),
+      ...count('maxRestarts', values['health-max-restarts'] ?? env.BRANCHBOX_HEALTH_MAX_RESTARTS, '--health-max-restarts', 0),
+      ...count('restartBackoffMs', values['health-backoff-ms'] ?? env.BRANCHBOX_HEALTH_BACKOFF_MS, '--health-backoff-ms', 0),
+    },
   };
+}
+
+/** An optional integer option of at least `min` (flag over environment). */
+function count<K extends keyof LifecycleTiming>(key: K, text: string | undefined, source: string, min: number) {
+  if (text === undefined || text.trim() === '') return {};
+  const n = Number(text);
+  if (!Number.isInteger(n) || n < min) throw new UsageError(`${source}: "${text}" must be an integer >= ${min}`);
+  return { [key]: n } as Pick<LifecycleTiming, K>;
 }
 
 function sharedGateway(text: string | undefined, source: string) {

@@ -136,15 +136,24 @@ export async function startDaemon(opts: DaemonOptions, version: string): Promise
     // --- end of issue 5 ---
 
     // --- Sandbox lifecycle (issue 10, daemon/src/lifecycle/): sandbox/suspend and
-    // sandbox/resume (containers stopped and started again, rows and ports kept); deploy/start
-    // into a suspended or expired sandbox answers Conflict.
+    // sandbox/resume (containers stopped and started again, rows and ports kept); the health
+    // monitor (checks every --health-interval-ms, restarts unhealthy containers with backoff,
+    // sandbox/watchHealth, sandbox/uptime); deploy/start into a suspended or expired sandbox
+    // answers Conflict.
     const lifecycle = openLifecycleModule({
+      store,
       sandboxes: sandboxModule.sandboxes,
       docker: () => engine.dockerode(),
       loadProject: sandboxModule.loadProject,
       cancelDeploys: (sandbox, reason) => deploys.cancelSandbox(sandbox, reason),
       log: logger,
+      healthIntervalMs: opts.lifecycle?.healthIntervalMs,
+      restartPolicy: {
+        ...(opts.lifecycle?.maxRestarts !== undefined ? { maxRestarts: opts.lifecycle.maxRestarts } : {}),
+        ...(opts.lifecycle?.restartBackoffMs !== undefined ? { backoffMs: opts.lifecycle.restartBackoffMs } : {}),
+      },
     });
+    lifecycle.start();
     undo.push(() => lifecycle.stop());
     const lifecycleMethods = {
       ...lifecycle.handlers,

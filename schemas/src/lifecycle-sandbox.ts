@@ -106,6 +106,28 @@ export const sandboxLifecycleMethods = defineMethods({
     params: Obj({ name: SandboxName }),
     result: Obj({ sandbox: Sandbox, services: Type.Array(ServiceResumeOutcome) }),
   },
+  'sandbox/watchHealth': {
+    summary: 'Streams health changes: of one sandbox, or of every sandbox. The current health comes first.',
+    notification: 'sandbox/health',
+    errors: ['SandboxNotFound'],
+    params: Obj({ sandbox: Type.Optional(SandboxName) }),
+    result: SubscriptionResult,
+  },
+  'sandbox/uptime': {
+    summary: 'The uptime history of each service of a sandbox: one status per minute, the last 24 hours, oldest first.',
+    description: 'Minutes without a check (suspended, or the daemon was not running) are left out.',
+    errors: ['SandboxNotFound'],
+    params: Obj({ name: SandboxName }),
+    result: Obj({
+      services: Type.Array(Obj({ service: Type.String(), minutes: Type.Array(UptimeMinute) })),
+    }),
+  },
 });
 
-export const sandboxLifecycleNotifications = defineNotifications({});
+export const sandboxLifecycleNotifications = defineNotifications({
+  'sandbox/health': {
+    summary: 'Health changes for a `sandbox/watchHealth` subscription.',
+    direction: 'toClient',
+    params: Batch(SandboxHealth, 'Sandboxes whose health changed, oldest first.'),
+  },
+});

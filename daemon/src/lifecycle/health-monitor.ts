@@ -122,7 +122,7 @@ export class HealthMonitor extends TypedEmitter<{ health: [SandboxHealth] }> {
     for (const s of serving) {
       const old = before.get(s.service);
       // A new container (a deployment switched over) starts with a clean record.
-      trackers.set(s.service, old?.containerId === s.containerId ? old : newTracker(s.service, s.containerId!));
+      trackers.set(s.service, old && old.containerId === s.containerId ? old : newTracker(s.service, s.containerId!));
     }
     this.trackers.set(sandbox.name, trackers);
     const project = this.projectOf(sandbox);

@@ -84,7 +84,7 @@ export function afterCheck(
     return { tracker: { ...seen, state: 'unhealthy', failures, reason }, restart: false };
   }
   if (now < t.nextRestartAt) {
-    const reason = `${cause}; restart ${t.restarts + 1} of ${policy.maxRestarts} in ${t.nextRestartAt - now} ms`;
+    const reason = `${cause}; restart ${t.restarts + 1} of ${policy.maxRestarts} at ${new Date(t.nextRestartAt).toISOString()}`;
     return { tracker: { ...seen, state: 'unhealthy', failures, reason }, restart: false };
   }
   const restarts = t.restarts + 1;

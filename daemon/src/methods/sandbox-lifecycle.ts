@@ -1,10 +1,12 @@
 /**
- * Handlers of the sandbox lifecycle (schemas/src/lifecycle-sandbox.ts): suspend and resume;
- * and the gate in front of `deploy/start` that refuses to deploy into a sandbox that is not
+ * Handlers of the sandbox lifecycle (schemas/src/lifecycle-sandbox.ts): suspend and resume,
+ * the health stream and the uptime history; and the gate in front of `deploy/start` that refuses to deploy into a sandbox that is not
  * active.
  */
 import type { sandboxLifecycleMethods } from '../../../schemas/src/lifecycle-sandbox';
+import type { HealthMonitor } from '../lifecycle/health-monitor';
 import type { SandboxSuspension } from '../lifecycle/suspension';
+import type { UptimeHistory } from '../lifecycle/uptime';
 import { RpcError } from '../rpc/errors';
 import type { Handler, HandlerGroup } from '../rpc/handlers';
 import type { SandboxStore } from '../sandbox/sandbox-store';
@@ -12,13 +14,30 @@ import type { SandboxStore } from '../sandbox/sandbox-store';
 type LifecycleMethod = keyof typeof sandboxLifecycleMethods;
 
 export interface SandboxLifecycleHandlerDeps {
+  readonly sandboxes: SandboxStore;
   readonly suspension: SandboxSuspension;
+  readonly health: HealthMonitor;
+  readonly uptime: UptimeHistory;
 }
 
 export function sandboxLifecycleHandlers(deps: SandboxLifecycleHandlerDeps): HandlerGroup<LifecycleMethod> {
   return {
     'sandbox/suspend': (p) => deps.suspension.suspend(p.name),
     'sandbox/resume': (p) => deps.suspension.resume(p.name),
+    'sandbox/watchHealth': (p, ctx) => {
+      const only = p.sandbox !== undefined ? deps.sandboxes.require(p.sandbox) : undefined;
+      const sub = ctx.session.subscribe('sandbox/health');
+      for (const s of only ? [only] : deps.sandboxes.list()) sub.push(deps.health.current(s));
+      const stop = deps.health.on('health', (h) => {
+        if (!only || h.sandbox === only.name) sub.push(h);
+      });
+      sub.signal.addEventListener('abort', stop, { once: true });
+      return { subscription: sub.id };
+    },
+    'sandbox/uptime': (p) => {
+      deps.sandboxes.require(p.name);
+      return { services: deps.uptime.of(p.name) };
+    },
   };
 }
 
