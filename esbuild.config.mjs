@@ -42,7 +42,8 @@ const builds = [
   },
   {
     ...common,
-    entryPoints: { logs: 'webviews/src/logs/main.ts' },
+    // A panel's imported CSS (uPlot's, for stats) comes out next to its script: stats.css.
+    entryPoints: { logs: 'webviews/src/logs/main.ts', stats: 'webviews/src/stats/main.ts' },
     platform: 'browser',
     format: 'esm',
     target: 'es2022',

@@ -12,7 +12,6 @@
  *   node --import tsx bench/logs-throughput.bench.ts [lines] [rounds]
  */
 import { spawn } from 'node:child_process';
-import { randomBytes } from 'node:crypto';
 import type Docker from 'dockerode';
 import { ContainerLogs, type LogRecord } from '../daemon/src/docker/streams/logs';
 import { StatsCollector } from '../daemon/src/docker/streams/stats';
@@ -22,7 +21,9 @@ import { Session } from '../daemon/src/rpc/session';
 import type { Logger } from '../daemon/src/runtime/log';
 import { ProtocolError } from '../schemas/src/client';
 import { startTestDaemon, type TestDaemon } from '../test/helpers/daemon';
-import { BUSYBOX, docker } from '../test/helpers/docker-fixtures';
+import { docker } from '../test/helpers/docker-fixtures';
+import { benchRun } from './lib/docker';
+import { median } from './lib/stats';
 
 const LINES = Number(process.argv[2] ?? 200_000);
 const ROUNDS = Number(process.argv[3] ?? 3);
@@ -116,39 +117,6 @@ async function realProtocol(): Promise<{ reader: Reader; daemon: TestDaemon } | 
         .catch(reject);
     });
   return { reader, daemon };
-}
-
-const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)] ?? NaN;
-
-/**
- * Containers of this run, labelled `branchbox.bench=<run id>` (not the test label: a test run
- * in parallel removes every test-labelled container it finds when it ends).
- */
-function benchRun(prefix: string) {
-  const runId = `${prefix}-${randomBytes(4).toString('hex')}`;
-  const filters = JSON.stringify({ label: [`branchbox.bench=${runId}`] });
-  return {
-    async createContainer(opts: Docker.ContainerCreateOptions): Promise<Docker.Container> {
-      const c = await docker.createContainer({
-        Image: BUSYBOX,
-        ...opts,
-        Labels: { ...opts.Labels, 'branchbox.bench': runId },
-      });
-      await c.start();
-      return c;
-    },
-    async cleanup(): Promise<void> {
-      const left = await docker.listContainers({ all: true, filters });
-      await Promise.all(
-        left.map((c) =>
-          docker
-            .getContainer(c.Id)
-            .remove({ force: true })
-            .catch(() => undefined),
-        ),
-      );
-    },
-  };
 }
 
 async function main(): Promise<void> {

@@ -8,11 +8,11 @@
  *   node --import tsx bench/stats-cpu.bench.ts [containers] [seconds]
  */
 import { spawn } from 'node:child_process';
-import { randomBytes } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import type Docker from 'dockerode';
 import { StatsCollector } from '../daemon/src/docker/streams/stats';
-import { BUSYBOX, docker } from '../test/helpers/docker-fixtures';
+import { docker } from '../test/helpers/docker-fixtures';
+import { benchRun } from './lib/docker';
 
 const CONTAINERS = Number(process.argv[2] ?? 20);
 const SECONDS = Number(process.argv[3] ?? 20);
@@ -115,37 +115,6 @@ async function measureCli(ids: string[]): Promise<number> {
       await exited;
     }
   }
-}
-
-/**
- * Containers of this run, labelled `branchbox.bench=<run id>` (not the test label: a test run
- * in parallel removes every test-labelled container it finds when it ends).
- */
-function benchRun(prefix: string) {
-  const runId = `${prefix}-${randomBytes(4).toString('hex')}`;
-  const filters = JSON.stringify({ label: [`branchbox.bench=${runId}`] });
-  return {
-    async createContainer(opts: Docker.ContainerCreateOptions): Promise<Docker.Container> {
-      const c = await docker.createContainer({
-        Image: BUSYBOX,
-        ...opts,
-        Labels: { ...opts.Labels, 'branchbox.bench': runId },
-      });
-      await c.start();
-      return c;
-    },
-    async cleanup(): Promise<void> {
-      const left = await docker.listContainers({ all: true, filters });
-      await Promise.all(
-        left.map((c) =>
-          docker
-            .getContainer(c.Id)
-            .remove({ force: true })
-            .catch(() => undefined),
-        ),
-      );
-    },
-  };
 }
 
 async function main(): Promise<void> {

@@ -12,6 +12,7 @@
  * | `broken-build`  | —                | —            | `RUN false` fails              |
  * | `slow-build`    | `slow-build`     | 200          | `RUN` sleeps 120 s (to cancel) |
  * | `crash`         | —                | —            | ok; the server exits with 3    |
+ * | `sick-on-demand`| `sick-on-demand` | 200; 500 once `/tmp/sick` exists in the container | ok |
  *
  * Each server also answers `GET /env/<KEY>` with that environment variable (to check what a
  * deployment injected) and prints one line at start, `<service> <branch> listening on 8080`
@@ -28,7 +29,7 @@ import { dirname, join } from 'node:path';
 export const FIXTURE_PROJECT = 'shop';
 export const FIXTURE_SERVICES = ['account', 'payment'] as const;
 export type FixtureService = (typeof FIXTURE_SERVICES)[number];
-export const FIXTURE_BRANCHES = ['main', 'feature/x', 'broken-health', 'broken-build', 'slow-build', 'crash'] as const;
+export const FIXTURE_BRANCHES = ['main', 'feature/x', 'broken-health', 'broken-build', 'slow-build', 'crash', 'sick-on-demand'] as const;
 /** The port the fixture servers listen on inside their containers. */
 export const FIXTURE_PORT = 8080;
 
@@ -122,6 +123,12 @@ export function createFixtureRepo(opts: FixtureOptions = {}): FixtureRepo {
   });
   branch('crash', () => {
     for (const s of FIXTURE_SERVICES) write(`services/${s}/server.js`, crashingServerJs(s));
+  });
+  // Health tests make it fail by writing /tmp/sick in the container (it survives restarts).
+  branch('sick-on-demand', () => {
+    for (const s of FIXTURE_SERVICES) {
+      write(`services/${s}/server.js`, serverJs(s, { answer: 'sick-on-demand', healthStatus: 200 }).replace("if (req.url === '/healthz') {", "if (req.url === '/healthz' && require('node:fs').existsSync('/tmp/sick')) {\n    res.writeHead(500);\n    return res.end('sick on demand');\n  }\n  if (req.url === '/healthz') {"));
+    }
   });
   git('checkout', '--quiet', 'main');
 

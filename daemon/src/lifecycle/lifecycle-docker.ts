@@ -1,6 +1,6 @@
 /**
  * What the sandbox lifecycle asks of Docker — the containers labelled for a sandbox, stop,
- * start, restart, inspect — behind one interface ({@link LifecycleDocker}) so the logic is
+ * start, restart, inspect; every managed container and network, remove — behind one interface ({@link LifecycleDocker}) so the logic is
  * testable with a fake; {@link DockerodeLifecycleDocker} implements it over dockerode. Engine
  * failures are mapped by the Docker layer's `engineError`; a container already in the asked
  * state (304) is not an error.
@@ -14,6 +14,17 @@ export interface SandboxContainer {
   readonly name: string;
   /** Docker's state: running, exited, created, restarting... */
   readonly state: string;
+  readonly labels: Readonly<Record<string, string>>;
+}
+
+export interface ManagedContainer extends SandboxContainer {
+  /** The first host port it publishes. */
+  readonly hostPort?: number;
+}
+
+export interface ManagedNetwork {
+  readonly id: string;
+  readonly name: string;
   readonly labels: Readonly<Record<string, string>>;
 }
 
@@ -39,9 +50,19 @@ export interface LifecycleDocker {
   restart(id: string, timeoutS: number): Promise<void>;
   /** The container's state, or undefined when it is gone. */
   inspect(id: string): Promise<ContainerHealthState | undefined>;
+  /** Containers (any state) labelled `branchbox.managed=true`, a sandbox, and every selector (`key` or `key=value`). */
+  managedContainers(selectors: readonly string[]): Promise<ManagedContainer[]>;
+  /** Networks labelled `branchbox.managed=true`, a sandbox, and every selector. */
+  managedNetworks(selectors: readonly string[]): Promise<ManagedNetwork[]>;
+  /** Removes the container whatever its state; one already gone is not an error. */
+  removeContainer(id: string): Promise<void>;
+  /** Removes the network; one already gone is not an error. */
+  removeNetwork(id: string): Promise<void>;
 }
 
 const status = (e: unknown) => (e as { statusCode?: number }).statusCode;
+/** 404, or 409 "removal already in progress": someone else finishes the job. */
+const gone = (e: unknown) => status(e) === 404 || (status(e) === 409 && /already in progress/i.test(String((e as Error).message)));
 
 export class DockerodeLifecycleDocker implements LifecycleDocker {
   constructor(private readonly docker: () => Docker) {}
@@ -82,6 +103,49 @@ export class DockerodeLifecycleDocker implements LifecycleDocker {
       await this.docker().getContainer(id).restart({ t: timeoutS });
     } catch (e) {
       throw engineError(e, { action: 'restart', kind: 'container', ref: id });
+    }
+  }
+
+  managedContainers(selectors: readonly string[]): Promise<ManagedContainer[]> {
+    return engineCall({ action: 'list', kind: 'container' }, async () => {
+      const filters = JSON.stringify({ label: [`${LABELS.managed}=true`, LABELS.sandbox, ...selectors] });
+      const list = await this.docker().listContainers({ all: true, filters });
+      return list.map((c) => {
+        const published = c.Ports?.find((p) => p.PublicPort !== undefined && p.PublicPort > 0);
+        return {
+          id: c.Id,
+          name: (c.Names?.[0] ?? c.Id).replace(/^\//, ''),
+          state: c.State,
+          labels: c.Labels ?? {},
+          ...(published ? { hostPort: published.PublicPort } : {}),
+        };
+      });
+    });
+  }
+
+  managedNetworks(selectors: readonly string[]): Promise<ManagedNetwork[]> {
+    return engineCall({ action: 'list', kind: 'network' }, async () => {
+      const filters = JSON.stringify({ label: [`${LABELS.managed}=true`, LABELS.sandbox, ...selectors] });
+      const list = await this.docker().listNetworks({ filters });
+      return list.map((n) => ({ id: n.Id, name: n.Name, labels: n.Labels ?? {} }));
+    });
+  }
+
+  async removeContainer(id: string): Promise<void> {
+    try {
+      await this.docker().getContainer(id).remove({ force: true, v: true });
+    } catch (e) {
+      if (gone(e)) return;
+      throw engineError(e, { action: 'remove', kind: 'container', ref: id });
+    }
+  }
+
+  async removeNetwork(id: string): Promise<void> {
+    try {
+      await this.docker().getNetwork(id).remove();
+    } catch (e) {
+      if (gone(e)) return;
+      throw engineError(e, { action: 'remove', kind: 'network', ref: id });
     }
   }
 

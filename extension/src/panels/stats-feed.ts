@@ -7,6 +7,7 @@
  * as `stats/history` does. No `vscode`.
  */
 import type { BranchboxClient } from '../../../schemas/src/client';
+import type { StatsSample } from '../../../schemas/src/docker-streams';
 import type { StatsTarget, ToWebview } from '../../../schemas/src/webview';
 
 export type StatsClient = Pick<BranchboxClient, 'subscribe' | 'request'>;
@@ -24,11 +25,16 @@ export class StatsFeed {
   async start(): Promise<void> {
     const which = this.target.sandbox !== undefined ? { sandbox: this.target.sandbox } : { id: this.target.container! };
     const since = Math.floor(Date.now() / 1000) - 3600;
-    // Subscribe first, so nothing falls between the history and the first live sample; the
-    // webview drops live samples it already has.
+    // Subscribe first, so nothing falls between the history and the first live sample (and a
+    // container only collected while watched has history at all). Live samples wait until the
+    // history is posted, since the history replaces what the webview has; the webview drops
+    // live samples the history already holds.
+    let waiting: StatsSample[] | undefined = [];
     const sub = await this.client.subscribe('container/stats', which, 'container/stats/data', {
       onItems: (samples) => {
-        if (!this.disposed) this.post({ type: 'stats/samples', history: false, samples });
+        if (this.disposed) return;
+        if (waiting) waiting.push(...samples);
+        else this.post({ type: 'stats/samples', history: false, samples });
       },
       onEnd: (end) => {
         this.cancel = undefined;
@@ -39,8 +45,18 @@ export class StatsFeed {
     });
     this.cancel = sub.cancel;
     if (this.disposed) return this.dispose();
-    const history = await this.client.request('stats/history', { ...which, since });
-    if (!this.disposed) this.post({ type: 'stats/samples', history: true, samples: history });
+    let history: StatsSample[];
+    try {
+      history = await this.client.request('stats/history', { ...which, since });
+    } catch (e) {
+      await this.dispose();
+      throw e;
+    }
+    if (this.disposed) return;
+    this.post({ type: 'stats/samples', history: true, samples: history });
+    const early = waiting;
+    waiting = undefined;
+    if (early.length > 0) this.post({ type: 'stats/samples', history: false, samples: early });
   }
 
   async dispose(): Promise<void> {

@@ -1,0 +1,544 @@
+/**
+ * End to end in a real VS Code: the packaged .vsix installed into code-server (VS Code 1.100,
+ * web), driven only through its UI in headless Debian Chromium (playwright-core), against a real
+ * branchboxd and a real Docker engine. Run by scripts/e2e.sh (which installs code-server and
+ * packages the .vsix):
+ *
+ *   node --import tsx test/e2e/extension.e2e.ts
+ *
+ * Every Docker object the daemon creates carries `branchbox.test=<run>`; code-server, Chromium,
+ * the daemon, the sandbox and its containers are removed in `finally`, even when a step fails.
+ * Screenshots of every step go to test-results/e2e/NN-step.png; on failure also the daemon log,
+ * the code-server log and a failure screenshot. Prints one PASS/FAIL line; exit code 1 on failure.
+ */
+import assert from 'node:assert/strict';
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { createServer, type Server } from 'node:http';
+import { createServer as createNetServer } from 'node:net';
+import { homedir, tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { chromium, type Browser, type Locator, type Page } from 'playwright-core';
+import { createFixtureRepo, type FixtureRepo } from '../helpers/fixture-repo';
+
+const REPO = resolve(__dirname, '../..');
+const OUT = join(REPO, 'test-results', 'e2e');
+const VSIX = join(REPO, 'dist', 'branchbox.vsix');
+const DAEMON_JS = join(REPO, 'dist', 'branchboxd.js');
+const CODE_SERVER =
+  process.env.BRANCHBOX_E2E_CODE_SERVER ?? join(homedir(), '.cache', 'branchbox-e2e', 'code-server', 'node_modules', 'code-server', 'out', 'node', 'entry.js');
+const CHROMIUM = process.env.BRANCHBOX_E2E_CHROMIUM ?? '/usr/bin/chromium';
+const RUN = `e2e-${randomBytes(4).toString('hex')}`;
+const SANDBOX = `e2e-${randomBytes(3).toString('hex')}`;
+const LABEL = `branchbox.test=${RUN}`;
+
+// --- small helpers ---------------------------------------------------------------------------
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+const t0 = Date.now();
+const secs = (ms: number) => `${(ms / 1000).toFixed(1)} s`;
+
+function log(msg: string): void {
+  console.log(`[e2e ${secs(Date.now() - t0).padStart(7)}] ${msg}`);
+}
+
+async function freePort(): Promise<number> {
+  return new Promise((res, rej) => {
+    const s = createNetServer();
+    s.once('error', rej);
+    s.listen(0, '127.0.0.1', () => {
+      const port = (s.address() as { port: number }).port;
+      s.close(() => res(port));
+    });
+  });
+}
+
+async function waitFor<T>(what: string, probe: () => Promise<T | undefined | false> | T | undefined | false, timeoutMs: number, everyMs = 250): Promise<T> {
+  const end = Date.now() + timeoutMs;
+  let last: unknown;
+  for (;;) {
+    try {
+      const v = await probe();
+      if (v !== undefined && v !== false) return v as T;
+    } catch (e) {
+      last = e;
+    }
+    if (Date.now() > end) throw new Error(`timed out after ${secs(timeoutMs)} waiting for ${what}${last ? ` (last error: ${String(last)})` : ''}`);
+    await sleep(everyMs);
+  }
+}
+
+async function httpGet(url: string): Promise<{ status: number; body: string }> {
+  assert.ok(url.startsWith('http://127.0.0.1:'), `only 127.0.0.1 traffic: ${url}`);
+  const res = await fetch(url, { signal: AbortSignal.timeout(5000) });
+  return { status: res.status, body: (await res.text()).trim() };
+}
+
+function docker(...args: string[]): string {
+  const r = spawnSync('docker', args, { encoding: 'utf8' });
+  return (r.stdout ?? '').trim();
+}
+
+// --- the world the test sets up --------------------------------------------------------------
+
+const tmp = mkdtempSync(join(tmpdir(), 'bb-e2e-'));
+const stateDir = join(tmp, 'state');
+const userDataDir = join(tmp, 'user-data');
+const extensionsDir = join(tmp, 'extensions');
+let fixture: FixtureRepo | undefined;
+let daemon: ChildProcess | undefined;
+let codeServer: ChildProcess | undefined;
+let codeServerLog = '';
+let browser: Browser | undefined;
+let page: Page | undefined;
+const baselines: Server[] = [];
+
+function startBaseline(port: number, answer: string): Promise<void> {
+  const server = createServer((req, res) => {
+    res.writeHead(200, { 'content-type': 'text/plain' });
+    res.end(answer);
+  });
+  baselines.push(server);
+  return new Promise((r) => server.listen(port, '127.0.0.1', () => r()));
+}
+
+async function startDaemon(): Promise<void> {
+  mkdirSync(stateDir, { recursive: true, mode: 0o700 });
+  const [svcLo, gwLo] = [43000 + Math.floor(Math.random() * 900), 44100 + Math.floor(Math.random() * 800)];
+  daemon = spawn(
+    process.execPath,
+    [
+      DAEMON_JS,
+      '--state-dir', stateDir,
+      '--port', '0',
+      '--gateway-port', 'off',
+      '--service-ports', `${svcLo}-${svcLo + 50}`,
+      '--gateway-ports', `${gwLo}-${gwLo + 50}`,
+      '--label', LABEL,
+      '--log-level', 'debug',
+      '--health-interval-ms', '1000',
+    ],
+    { stdio: ['ignore', 'ignore', 'pipe'], env: { ...process.env, BRANCHBOX_VALIDATE_RESULTS: '1' } },
+  );
+  let stderr = '';
+  daemon.stderr!.on('data', (c: Buffer) => (stderr += c.toString()));
+  await waitFor('branchboxd to listen', () => {
+    if (daemon!.exitCode !== null) throw new Error(`branchboxd exited with ${daemon!.exitCode}: ${stderr}`);
+    return stderr.includes('listening on') && existsSync(join(stateDir, 'runtime.json'));
+  }, 30_000);
+}
+
+async function startCodeServer(port: number, folder: string): Promise<void> {
+  codeServer = spawn(
+    process.execPath,
+    [CODE_SERVER, '--auth', 'none', '--bind-addr', `127.0.0.1:${port}`, '--user-data-dir', userDataDir, '--extensions-dir', extensionsDir,
+      '--disable-telemetry', '--disable-update-check', '--disable-workspace-trust', '--disable-getting-started-override', folder],
+    { stdio: ['ignore', 'pipe', 'pipe'], detached: true, env: { ...process.env, HOME: process.env.HOME ?? homedir() } },
+  );
+  codeServer.stdout!.on('data', (c: Buffer) => (codeServerLog += c.toString()));
+  codeServer.stderr!.on('data', (c: Buffer) => (codeServerLog += c.toString()));
+  await waitFor('code-server to answer', async () => {
+    if (codeServer!.exitCode !== null) throw new Error(`code-server exited with ${codeServer!.exitCode}: ${codeServerLog}`);
+    return (await fetch(`http://127.0.0.1:${port}/healthz`, { signal: AbortSignal.timeout(2000) })).ok;
+  }, 60_000, 500);
+}
+
+// --- driving the workbench -------------------------------------------------------------------
+
+let shot = 0;
+async function screenshot(name: string): Promise<string> {
+  const file = join(OUT, `${String(++shot).padStart(2, '0')}-${name}.png`);
+  await page!.screenshot({ path: file });
+  return file;
+}
+
+const quickInput = () => page!.locator('.quick-input-widget');
+
+async function runCommand(title: string): Promise<void> {
+  const p = page!;
+  await p.keyboard.press('Escape');
+  await p.keyboard.press('F1');
+  const input = quickInput().locator('input.input');
+  await input.waitFor({ state: 'visible', timeout: 10_000 });
+  await input.fill(`>${title}`);
+  const row = quickInput().locator('.monaco-list-row', { hasText: title }).first();
+  await row.waitFor({ state: 'visible', timeout: 10_000 });
+  await row.click();
+}
+
+/** Clicks the quick-pick row whose text contains `text` (the quick input must be open). */
+async function pick(text: string | RegExp, timeout = 15_000): Promise<void> {
+  const row = quickInput().locator('.monaco-list-row', { hasText: text }).first();
+  await row.waitFor({ state: 'visible', timeout });
+  await row.click();
+}
+
+async function quickTitle(timeout = 15_000): Promise<string> {
+  await quickInput().waitFor({ state: 'visible', timeout });
+  return (await quickInput().locator('.quick-input-title').innerText().catch(() => '')).trim();
+}
+
+/** Types into the open input box (replacing its value) and presses Enter. */
+async function typeInput(value: string): Promise<void> {
+  const input = quickInput().locator('input.input');
+  await input.waitFor({ state: 'visible', timeout: 15_000 });
+  await input.fill(value);
+  await page!.keyboard.press('Enter');
+}
+
+const sandboxesPane = () => page!.locator('.pane', { has: page!.locator('.pane-header', { hasText: /^Sandboxes/ }) }).first();
+const treeRows = () => sandboxesPane().locator('.monaco-list-row');
+
+async function rowTexts(): Promise<string[]> {
+  return (await treeRows().allInnerTexts()).map((t) => t.replace(/\s+/g, ' ').trim());
+}
+
+function row(label: string): Locator {
+  return treeRows().filter({ has: page!.locator('.label-name', { hasText: new RegExp(`^${label.replace(/[.*+?^${}()|[\]\\/]/g, '\\$&')}$`) }) }).first();
+}
+
+async function expand(r: Locator): Promise<void> {
+  if ((await r.getAttribute('aria-expanded')) === 'false') await r.locator('.monaco-tl-twistie').click();
+}
+
+/** Right-clicks a tree row and runs the context-menu item `item`. */
+async function contextMenu(r: Locator, item: string): Promise<void> {
+  await r.click({ button: 'right' });
+  const entry = page!.locator('.monaco-menu .action-item .action-label', { hasText: new RegExp(`^${item.replace(/[.*+?^${}()|[\]\\/]/g, '\\$&')}$`) }).first();
+  await entry.waitFor({ state: 'visible', timeout: 10_000 });
+  await entry.click();
+}
+
+async function notificationTexts(): Promise<string[]> {
+  return (await page!.locator('.notifications-toasts .notification-list-item-message, .notifications-center .notification-list-item-message').allInnerTexts()).map((t) => t.trim());
+}
+
+async function clearNotifications(): Promise<void> {
+  await runCommand('Notifications: Clear All Notifications').catch(() => undefined);
+  await page!.keyboard.press('Escape');
+}
+
+// --- the suite -------------------------------------------------------------------------------
+
+interface StepResult {
+  n: number;
+  name: string;
+  ms: number;
+  ok: boolean;
+  note: string;
+  error?: string;
+}
+const results: StepResult[] = [];
+
+async function step(n: number, name: string, body: () => Promise<string | void>): Promise<void> {
+  const start = Date.now();
+  log(`step ${n}: ${name}`);
+  try {
+    const note = (await body()) ?? '';
+    results.push({ n, name, ms: Date.now() - start, ok: true, note });
+    log(`step ${n} ok (${secs(Date.now() - start)}) ${note}`);
+  } catch (e) {
+    const error = e instanceof Error ? (e.stack ?? e.message) : String(e);
+    results.push({ n, name, ms: Date.now() - start, ok: false, note: '', error });
+    log(`step ${n} FAILED (${secs(Date.now() - start)}): ${error}`);
+    throw e;
+  }
+}
+
+async function main(): Promise<void> {
+  rmSync(OUT, { recursive: true, force: true });
+  mkdirSync(OUT, { recursive: true });
+  assert.ok(existsSync(CODE_SERVER), `code-server is not installed at ${CODE_SERVER}: run scripts/e2e.sh`);
+  assert.ok(existsSync(VSIX), `${VSIX} is missing: npm run package`);
+  assert.ok(existsSync(CHROMIUM), `${CHROMIUM} is missing: run scripts/e2e.sh`);
+
+  let gateway = '';
+  let sha7 = '';
+  const basePorts = { account: await freePort(), payment: await freePort() };
+
+  await step(0, 'install the .vsix, fixture repo, daemon, code-server, Chromium', async () => {
+    const inst = spawnSync(process.execPath, [CODE_SERVER, '--extensions-dir', extensionsDir, '--user-data-dir', userDataDir, '--install-extension', VSIX], {
+      encoding: 'utf8',
+      timeout: 120_000,
+    });
+    const out = `${inst.stdout}\n${inst.stderr}`;
+    writeFileSync(join(OUT, 'install-extension.log'), out);
+    assert.equal(inst.status, 0, `--install-extension exited with ${inst.status}:\n${out}`);
+    assert.match(out, /Extension 'branchbox\.vsix' was successfully installed/, out);
+    assert.doesNotMatch(out, /error/i, out);
+
+    mkdirSync(join(userDataDir, 'User'), { recursive: true });
+    writeFileSync(
+      join(userDataDir, 'User', 'settings.json'),
+      JSON.stringify(
+        {
+          'security.workspace.trust.enabled': false,
+          'workbench.startupEditor': 'none',
+          'workbench.tips.enabled': false,
+          'workbench.enableExperiments': false,
+          'telemetry.telemetryLevel': 'off',
+          'extensions.autoCheckUpdates': false,
+          'extensions.autoUpdate': false,
+          'git.autoRepositoryDetection': true,
+          'git.openRepositoryInParentFolders': 'always',
+          'terminal.integrated.gpuAcceleration': 'off',
+          'window.dialogStyle': 'custom',
+          'branchbox.stateDir': stateDir,
+          'branchbox.daemon.nodePath': process.execPath,
+          'branchbox.daemon.autoStart': false,
+        },
+        null,
+        2,
+      ),
+    );
+
+    fixture = createFixtureRepo({ project: `shop${RUN.slice(4)}`, health: { interval: '500ms', timeout: '2s', retries: 3, startPeriod: '1s' } });
+    fixture.checkout('feature/x');
+    // This run's own baseline servers (free ports, so parallel runs do not collide).
+    const yaml = readFileSync(join(fixture.root, 'branchbox.yaml'), 'utf8')
+      .replace('http://127.0.0.1:9101', `http://127.0.0.1:${basePorts.account}`)
+      .replace('http://127.0.0.1:9102', `http://127.0.0.1:${basePorts.payment}`);
+    fixture.write('branchbox.yaml', yaml);
+    fixture.commitAll('e2e: this run baseline ports');
+    sha7 = fixture.commitOf('HEAD').slice(0, 7);
+    await startBaseline(basePorts.account, 'baseline-account');
+    await startBaseline(basePorts.payment, 'baseline-payment');
+
+    await startDaemon();
+    const port = await freePort();
+    await startCodeServer(port, fixture.root);
+
+    browser = await chromium.launch({
+      executablePath: CHROMIUM,
+      args: ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
+    });
+    const context = await browser.newContext({ viewport: { width: 1600, height: 1000 } });
+    await context.grantPermissions(['clipboard-read', 'clipboard-write'], { origin: `http://127.0.0.1:${port}` });
+    page = await context.newPage();
+    page.setDefaultTimeout(20_000);
+    await page.goto(`http://127.0.0.1:${port}/?folder=${encodeURIComponent(fixture.root)}`);
+    await page.locator('.monaco-workbench').waitFor({ state: 'visible', timeout: 60_000 });
+    // The Branchbox activity-bar container, then its Sandboxes view.
+    const activity = page.locator('.activitybar .action-item a[aria-label^="Branchbox"], .activitybar .action-label[aria-label^="Branchbox"]').first();
+    await activity.waitFor({ state: 'visible', timeout: 60_000 });
+    await activity.click();
+    await sandboxesPane().waitFor({ state: 'visible', timeout: 30_000 });
+    // Connected: the welcome content of an empty Sandboxes view (no sandbox yet).
+    await sandboxesPane().getByText('No sandboxes yet', { exact: false }).waitFor({ state: 'visible', timeout: 60_000 });
+    await screenshot('workbench');
+    return `code-server :${port}, fixture ${fixture.root} on feature/x@${sha7}`;
+  });
+
+  await step(1, 'Deploy Current Branch → both services → new sandbox', async () => {
+    await runCommand('Branchbox: Deploy Current Branch');
+    assert.match(await quickTitle(30_000), /Deploy feature\/x@[0-9a-f]{7}.*services/);
+    const serviceRows = quickInput().locator('.monaco-list-row');
+    await serviceRows.first().waitFor({ state: 'visible' });
+    const services = await serviceRows.allInnerTexts();
+    assert.ok(services.some((s) => s.includes('account')) && services.some((s) => s.includes('payment')), `services offered: ${services.join(' | ')}`);
+    // Both are picked by default; make sure, then OK.
+    for (const name of ['account', 'payment']) {
+      const r = serviceRows.filter({ hasText: name }).first();
+      const checked = await r.locator('input[type=checkbox], .monaco-checkbox').first().evaluate((el) => (el as HTMLInputElement).checked ?? el.classList.contains('checked')).catch(() => undefined);
+      if (checked === false) await r.click();
+    }
+    await screenshot('deploy-pick-services');
+    await page!.keyboard.press('Enter');
+    await waitFor('the sandbox pick', async () => /sandbox/.test(await quickTitle()), 15_000);
+    await pick('Create new');
+    await waitFor('the name input', async () => /New sandbox/.test(await quickTitle()), 15_000);
+    await typeInput(SANDBOX);
+    await page!.locator('.notification-list-item-message', { hasText: `Deploying feature/x@${sha7} to ${SANDBOX}` }).first().waitFor({ state: 'visible', timeout: 30_000 }).catch(() => undefined);
+    await screenshot('deploy-progress');
+    const outcome = await waitFor(
+      'the deploy to finish',
+      async () => (await notificationTexts()).find((t) => t.startsWith(`Deployed feature/x@${sha7} to ${SANDBOX}`) || t.startsWith(`Deploy of feature/x@${sha7} to ${SANDBOX} failed`)),
+      240_000,
+      500,
+    );
+    await screenshot('deploy-done');
+    assert.match(outcome, /^Deployed .*account, payment running/, outcome);
+    return outcome;
+  });
+
+  await step(2, 'Sandboxes tree shows the sandbox and feature/x@sha7; status bar healthy', async () => {
+    const sbRow = row(SANDBOX);
+    await sbRow.waitFor({ state: 'visible', timeout: 30_000 });
+    await expand(sbRow);
+    const texts = await waitFor('both services with feature/x@sha7', async () => {
+      const t = await rowTexts();
+      const ok = ['account', 'payment'].every((s) => t.some((r) => r.startsWith(s) && r.includes(`feature/x@${sha7}`)));
+      return ok ? t : undefined;
+    }, 30_000);
+    const sandboxText = texts.find((t) => t.startsWith(SANDBOX))!;
+    const m = sandboxText.match(/http:\/\/127\.0\.0\.1:\d+/);
+    assert.ok(m, `no gateway URL in the sandbox row: ${sandboxText}`);
+    gateway = m[0];
+    const status = page!.locator('.statusbar-item', { hasText: SANDBOX }).first();
+    await waitFor('a healthy status-bar item', async () => (await status.locator('.codicon-pass-filled').count()) > 0, 60_000);
+    await status.hover();
+    const tooltip = await page!.locator('.monaco-hover, .workbench-hover').first().innerText({ timeout: 5000 }).catch(() => '');
+    await screenshot('tree-and-status');
+    assert.ok(!tooltip || tooltip.includes('healthy'), `status tooltip: ${tooltip}`);
+    return `rows: ${texts.join(' | ')}; status tooltip: ${tooltip.split('\n')[0]}`;
+  });
+
+  await step(3, 'Copy Gateway URL → /account answers feature/x', async () => {
+    await page!.mouse.move(5, 500);
+    await clearNotifications();
+    await contextMenu(row(SANDBOX), 'Copy Gateway URL');
+    const note = await waitFor('"Copied <url>"', async () => (await notificationTexts()).find((t) => t.startsWith('Copied ')), 15_000);
+    let copied = await page!.evaluate(() => navigator.clipboard.readText()).catch((e: unknown) => `(clipboard unreadable: ${String(e)})`);
+    copied = copied.trim();
+    await screenshot('copy-gateway-url');
+    assert.equal(copied, gateway, `clipboard holds "${copied}", the tree shows ${gateway} (${note})`);
+    const account = await httpGet(`${copied}/account`);
+    const payment = await httpGet(`${copied}/payment`);
+    assert.deepEqual([account.status, account.body], [200, 'feature/x']);
+    assert.deepEqual([payment.status, payment.body], [200, 'feature/x']);
+    return `clipboard ${copied}; /account → ${account.body}; /payment → ${payment.body}`;
+  });
+
+  await step(4, 'Route payment to Baseline (context menu) → /payment answers the baseline; Explain Route', async () => {
+    await clearNotifications();
+    await contextMenu(row('payment'), 'Route to Baseline');
+    const routed = await waitFor('the route message', async () => (await notificationTexts()).find((t) => t.startsWith(`payment of ${SANDBOX} now goes to`)), 15_000);
+    const payment = await waitFor('the gateway to answer baseline-payment', async () => {
+      const r = await httpGet(`${gateway}/payment`);
+      return r.body === 'baseline-payment' ? r : undefined;
+    }, 15_000);
+    const account = await httpGet(`${gateway}/account`);
+    assert.equal(account.body, 'feature/x');
+    await waitFor('payment row → baseline', async () => (await rowTexts()).some((t) => t.startsWith('payment') && /baseline/.test(t)), 15_000);
+    await screenshot('route-to-baseline');
+
+    await clearNotifications();
+    await runCommand('Branchbox: Explain Route');
+    const title = await quickTitle();
+    if (!/Explain a route/.test(title)) await pick(SANDBOX); // a sandbox pick first, when there is no current one
+    await waitFor('the path input', async () => /Explain a route of/.test(await quickTitle()), 15_000);
+    await typeInput('/payment');
+    const explained = await waitFor('the explanation', async () => (await notificationTexts()).find((t) => t.includes('/payment')), 15_000);
+    await screenshot('explain-route');
+    assert.match(explained, /baseline/i, explained);
+    return `${routed} | /payment → ${payment.body}, /account → ${account.body} | explain: ${explained}`;
+  });
+
+  await step(5, 'Show Logs of account shows its log lines; Show Stats', async () => {
+    await clearNotifications();
+    await contextMenu(row('account'), 'Show Logs');
+    const frame = page!.frameLocator('iframe.webview.ready').last().frameLocator('#active-frame');
+    const line = frame.getByText(`account feature/x listening on 8080`, { exact: false }).first();
+    await line.waitFor({ state: 'visible', timeout: 30_000 });
+    await screenshot('logs');
+    let statsNote: string;
+    await runCommand('View: Close All Editors');
+    await contextMenu(row(SANDBOX), 'Show Stats');
+    await sleep(4000);
+    const stats = page!.frameLocator('iframe.webview.ready').last().frameLocator('#active-frame');
+    const body = (await stats.locator('body').innerText({ timeout: 15_000 }).catch((e: unknown) => `(no webview: ${String(e)})`)).replace(/\s+/g, ' ').slice(0, 300);
+    const charts = await stats.locator('canvas, svg, .uplot').count().catch(() => 0);
+    await screenshot('stats');
+    if (charts > 0) statsNote = `stats: ${charts} chart element(s); text: ${body}`;
+    else statsNote = `stats panel shows no chart (webviews/src/stats not built yet); it shows: "${body}"`;
+    await runCommand('View: Close All Editors');
+    return `log line "account feature/x listening on 8080" seen; ${statsNote}`;
+  });
+
+  await step(6, 'Attach Shell → echo e2e-$((6*7)) → e2e-42', async () => {
+    const accountRow = row('account');
+    await expand(accountRow);
+    const container = treeRows().filter({ hasText: `${SANDBOX}-account` }).first();
+    await container.waitFor({ state: 'visible', timeout: 15_000 });
+    await contextMenu(container, 'Attach Shell');
+    const terminal = page!.locator('.terminal-wrapper.active .xterm, .terminal .xterm').first();
+    await terminal.waitFor({ state: 'visible', timeout: 30_000 });
+    await sleep(1500);
+    await terminal.click();
+    await page!.keyboard.type('echo e2e-$((6*7))');
+    await page!.keyboard.press('Enter');
+    const text = await waitFor('e2e-42 in the terminal', async () => {
+      const t = (await page!.locator('.xterm-rows').allInnerTexts()).join('\n');
+      return /^e2e-42\s*$/m.test(t) ? t : undefined;
+    }, 20_000);
+    await screenshot('attach-shell');
+    return `terminal: ${text.split('\n').filter((l) => l.trim()).slice(-3).join(' / ')}`;
+  });
+
+  await step(7, 'Delete the sandbox → tree empty, no labelled container', async () => {
+    await page!.keyboard.press('Escape');
+    await contextMenu(row(SANDBOX), 'Delete Sandbox');
+    const dialog = page!.locator('.monaco-dialog-box');
+    await dialog.waitFor({ state: 'visible', timeout: 10_000 });
+    const message = (await dialog.innerText()).replace(/\s+/g, ' ');
+    await screenshot('delete-confirm');
+    await dialog.getByRole('button', { name: 'Delete' }).click();
+    await waitFor('the tree to be empty', async () => (await treeRows().count()) === 0 && (await sandboxesPane().getByText('No sandboxes yet').count()) > 0, 60_000);
+    const left = await waitFor('no labelled container', () => {
+      const ids = docker('ps', '-a', '--filter', `label=branchbox.sandbox=${SANDBOX}`, '-q');
+      return ids === '' ? 'none' : undefined;
+    }, 30_000);
+    await screenshot('deleted');
+    return `dialog: ${message}; docker ps -a --filter label=branchbox.sandbox=${SANDBOX}: ${left}`;
+  });
+}
+
+async function cleanup(failed: boolean): Promise<void> {
+  if (failed && page) await page.screenshot({ path: join(OUT, 'failure.png') }).catch(() => undefined);
+  if (failed) {
+    for (const f of ['branchboxd.log', 'branchboxd.stderr.log']) {
+      if (existsSync(join(stateDir, f))) copyFileSync(join(stateDir, f), join(OUT, f));
+    }
+    writeFileSync(join(OUT, 'code-server.log'), codeServerLog);
+  }
+  await browser?.close().catch(() => undefined);
+  if (codeServer?.pid && codeServer.exitCode === null) {
+    try {
+      process.kill(-codeServer.pid, 'SIGTERM');
+    } catch {
+      /* gone */
+    }
+    await Promise.race([new Promise((r) => codeServer!.once('exit', r)), sleep(5000)]);
+    try {
+      process.kill(-codeServer.pid, 'SIGKILL');
+    } catch {
+      /* gone */
+    }
+  }
+  if (daemon && daemon.exitCode === null) {
+    daemon.kill('SIGTERM');
+    await Promise.race([new Promise((r) => daemon!.once('exit', r)), sleep(10_000)]);
+    if (daemon.exitCode === null) daemon.kill('SIGKILL');
+  }
+  for (const s of baselines) s.close();
+  // Whatever the daemon made in this run (it labels everything with branchbox.test=<run>).
+  const containers = docker('ps', '-aq', '--filter', `label=${LABEL}`).split('\n').filter(Boolean);
+  if (containers.length) docker('rm', '-f', '-v', ...containers);
+  const networks = docker('network', 'ls', '-q', '--filter', `label=${LABEL}`).split('\n').filter(Boolean);
+  if (networks.length) docker('network', 'rm', ...networks);
+  fixture?.dispose();
+  rmSync(tmp, { recursive: true, force: true });
+}
+
+void (async () => {
+  let failure: unknown;
+  try {
+    await main();
+  } catch (e) {
+    failure = e;
+  } finally {
+    await cleanup(failure !== undefined).catch((e: unknown) => log(`cleanup: ${String(e)}`));
+  }
+  const wall = Date.now() - t0;
+  console.log('\nBranchbox e2e (code-server + Chromium):');
+  for (const r of results) console.log(`  ${r.ok ? 'ok  ' : 'FAIL'} ${r.n}. ${r.name} — ${secs(r.ms)}${r.note ? `\n         ${r.note}` : ''}`);
+  writeFileSync(join(OUT, 'results.json'), JSON.stringify({ run: RUN, wallMs: wall, steps: results }, null, 2));
+  if (failure) {
+    console.log(`\nE2E FAIL after ${secs(wall)}: ${failure instanceof Error ? failure.message : String(failure)}`);
+    console.log(`  screenshots, daemon and code-server logs in ${OUT}`);
+    process.exit(1);
+  }
+  console.log(`\nE2E PASS: ${results.length - 1} UI steps in ${secs(wall)} (screenshots in ${OUT})`);
+  process.exit(0);
+})();

@@ -1,0 +1,130 @@
+/**
+ * The Stats panel's extension side against a real daemon and a real busy container, without
+ * VS Code: `StatsFeed` → `stats/samples` messages as the webview receives them, through the
+ * webview's own state module. The history comes first (prefilled with what the daemon
+ * collected before the panel opened), live samples follow; a sandbox's live samples are summed
+ * per second; closing the panel ends its subscription.
+ */
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { StatsFeed } from '../../../extension/src/panels/stats-feed';
+import type { StatsSamples, ToWebview } from '../../../schemas/src/webview';
+import { StatsState } from '../../../webviews/src/stats/state';
+import { startTestDaemon, type TestClient, type TestDaemon } from '../../helpers/daemon';
+import { testRun } from '../../helpers/docker-fixtures';
+import { Collector } from '../docker-streams/collect';
+
+const run = testRun('bbstatspanel');
+const sandbox = `${run.runId}-sb`;
+const MiB = 1024 * 1024;
+let daemon: TestDaemon;
+let client: TestClient;
+let busy: string;
+let idle: string;
+
+beforeAll(async () => {
+  daemon = await startTestDaemon();
+  client = await daemon.connect('stats-panel-test');
+  const labels = { 'branchbox.sandbox': sandbox };
+  busy = (await run.createContainer({ Cmd: ['sh', '-c', 'while :; do :; done'], Labels: labels, HostConfig: { NanoCpus: 500_000_000, Memory: 64 * MiB } })).id;
+  idle = (await run.createContainer({ Cmd: ['sleep', '600'], Labels: labels, HostConfig: { Memory: 32 * MiB } })).id;
+});
+
+afterAll(async () => {
+  await client?.closeSocket();
+  await daemon?.stop();
+  await daemon?.dispose();
+  await run.cleanup();
+});
+
+/** What a webview receives, and its state fed with it. */
+function webview(sandboxPanel: boolean) {
+  const messages = new Collector<ToWebview>();
+  const state = new StatsState(sandboxPanel);
+  const post = (m: ToWebview) => {
+    if (m.type === 'stats/samples') {
+      if (m.history) state.history(m.samples);
+      else state.live(m.samples);
+    }
+    messages.add(m);
+  };
+  const samples = () => messages.items.filter((m): m is StatsSamples => m.type === 'stats/samples');
+  return { messages, state, post, samples };
+}
+
+describe('StatsFeed against a real daemon', () => {
+  it('sends the history first, prefilled, then live samples of a busy container', async () => {
+    // A first panel makes the daemon collect the container (test containers are collected only while watched).
+    const first = webview(false);
+    const feed1 = new StatsFeed(client, { kind: 'stats', container: busy, title: 'busy' }, first.post);
+    await feed1.start();
+    await first.messages.until(() => first.state.series.size >= 3, '3 samples in the first panel');
+    expect(first.samples()[0]!.history).toBe(true); // history always comes first
+
+    // A second panel opens on a container with history: it arrives prefilled.
+    const second = webview(false);
+    const feed2 = new StatsFeed(client, { kind: 'stats', container: busy, title: 'busy' }, second.post);
+    await feed2.start();
+    const [history] = second.samples();
+    expect(history!.history).toBe(true);
+    expect(history!.samples.length).toBeGreaterThanOrEqual(3);
+    const historyEnd = Date.parse(history!.samples.at(-1)!.t);
+    await second.messages.until(() => second.samples().some((m) => !m.history && m.samples.some((s) => Date.parse(s.t) > historyEnd)), 'a live sample after the history');
+    await second.messages.until(() => second.state.series.size >= history!.samples.length + 2, 'two more points');
+
+    const points = second.state.series.all();
+    for (let i = 1; i < points.length; i++) expect(points[i]!.t).toBeGreaterThan(points[i - 1]!.t); // no repeats, in order
+    for (const p of points.slice(1)) {
+      expect(p.cpuPercent).toBeGreaterThan(20); // half a CPU, busy
+      expect(p.cpuPercent).toBeLessThan(80);
+      expect(p.memoryLimit).toBe(64 * MiB);
+      expect(p.memoryUsed).toBeGreaterThan(0);
+    }
+    await feed1.dispose();
+    await feed2.dispose();
+  });
+
+  it('sums a sandbox’s containers per second', async () => {
+    const wv = webview(true);
+    const feed = new StatsFeed(client, { kind: 'stats', sandbox, title: 'sandbox' }, wv.post);
+    await feed.start();
+    expect(wv.samples()[0]!.history).toBe(true);
+    await wv.messages.until(() => wv.state.series.all().some((p) => p.containers === 2), 'a second with both containers');
+    const both = wv.state.series.all().filter((p) => p.containers === 2);
+    for (const p of both) {
+      expect(p.memoryLimit).toBe(96 * MiB);
+      expect(p.t % 1000).toBe(0);
+    }
+    expect(both.some((p) => p.cpuPercent > 15)).toBe(true);
+    expect(wv.messages.items.filter((m) => m.type === 'status' && m.level === 'error')).toEqual([]);
+    await feed.dispose();
+  });
+
+  it('ends its subscription in the daemon when the panel closes, and reports a missing container', async () => {
+    const wv = webview(false);
+    const ended = new Collector<string>();
+    const spy = {
+      request: client.request.bind(client),
+      subscribe: (async (...args: Parameters<TestClient['subscribe']>) => {
+        const [method, params, notification, handlers] = args;
+        return client.subscribe(method, params, notification, {
+          onItems: handlers.onItems,
+          onEnd: (end) => {
+            ended.add(end.reason);
+            handlers.onEnd?.(end);
+          },
+        });
+      }) as TestClient['subscribe'],
+    };
+    const feed = new StatsFeed(spy, { kind: 'stats', container: idle, title: 'idle' }, wv.post);
+    await feed.start();
+    await wv.messages.until(() => wv.samples().some((m) => !m.history), 'a live sample');
+    await feed.dispose();
+    await ended.until((r) => r.includes('cancelled'), 'the subscription cancelled');
+    const before = wv.messages.items.length;
+    await client.request('system/info');
+    expect(wv.messages.items.length).toBe(before);
+
+    const missing = new StatsFeed(client, { kind: 'stats', container: 'no-such-container-bb', title: 'x' }, () => undefined);
+    await expect(missing.start()).rejects.toThrow();
+  });
+});

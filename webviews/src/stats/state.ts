@@ -1,0 +1,263 @@
+/**
+ * What a Stats panel holds, without DOM: a bounded time window of samples per panel (at most
+ * an hour, and at most `maxPoints` points), in columns uPlot draws directly; for a sandbox,
+ * the live per-container samples summed second by second exactly as the daemon sums its
+ * history (nearest whole second; a container with no sample in a second counts with its
+ * previous one if at most 2 s old); and the formatting of bytes, rates and percentages.
+ */
+import type { StatsSample } from '../../../schemas/src/docker-streams';
+
+/** How much time a panel shows and keeps. */
+export const WINDOW_MS = 3_600_000;
+/** A hard bound on points, whatever the sample rate. */
+export const MAX_POINTS = 7_200;
+/** As the daemon's `sumBySecond`: how long a container's last sample still counts. */
+export const CARRY_SECONDS = 2;
+
+/** One point of the window; `t` in ms since the epoch. */
+export interface StatsPoint {
+  readonly t: number;
+  readonly cpuPercent: number;
+  readonly memoryUsed: number;
+  readonly memoryLimit: number;
+  readonly netRxRate: number;
+  readonly netTxRate: number;
+  readonly containers: number;
+}
+
+export const pointOf = (s: StatsSample): StatsPoint => ({
+  t: Date.parse(s.t),
+  cpuPercent: s.cpuPercent,
+  memoryUsed: s.memoryUsed,
+  memoryLimit: s.memoryLimit,
+  netRxRate: s.netRxRate,
+  netTxRate: s.netTxRate,
+  containers: s.containers ?? 1,
+});
+
+/** uPlot's columns: x in seconds, then CPU %, memory used, memory limit, rx, tx. */
+export type ChartColumns = [number[], number[], number[], number[], number[], number[]];
+
+/** A ring window of points ordered by time: old points fall out past `windowMs` or `maxPoints`. */
+export class SeriesWindow {
+  private points: StatsPoint[] = [];
+
+  constructor(
+    readonly windowMs = WINDOW_MS,
+    readonly maxPoints = MAX_POINTS,
+  ) {}
+
+  get size(): number {
+    return this.points.length;
+  }
+
+  get last(): StatsPoint | undefined {
+    return this.points[this.points.length - 1];
+  }
+
+  get first(): StatsPoint | undefined {
+    return this.points[0];
+  }
+
+  all(): readonly StatsPoint[] {
+    return this.points;
+  }
+
+  /** Replaces everything (the history sent on open). */
+  reset(points: readonly StatsPoint[] = []): void {
+    this.points = [...points].filter((p) => Number.isFinite(p.t)).sort((a, b) => a.t - b.t);
+    this.trim();
+  }
+
+  /** Adds a point, or replaces the point at the same `t`; keeps time order. */
+  upsert(p: StatsPoint): void {
+    if (!Number.isFinite(p.t)) return;
+    const n = this.points.length;
+    if (n === 0 || p.t > this.points[n - 1]!.t) this.points.push(p);
+    else {
+      let lo = 0;
+      let hi = n;
+      while (lo < hi) {
+        const mid = (lo + hi) >>> 1;
+        if (this.points[mid]!.t < p.t) lo = mid + 1;
+        else hi = mid;
+      }
+      if (this.points[lo]?.t === p.t) this.points[lo] = p;
+      else this.points.splice(lo, 0, p);
+    }
+    this.trim();
+  }
+
+  /** The columns to draw. */
+  columns(): ChartColumns {
+    const cols: ChartColumns = [[], [], [], [], [], []];
+    for (const p of this.points) {
+      cols[0].push(p.t / 1000);
+      cols[1].push(p.cpuPercent);
+      cols[2].push(p.memoryUsed);
+      cols[3].push(p.memoryLimit);
+      cols[4].push(p.netRxRate);
+      cols[5].push(p.netTxRate);
+    }
+    return cols;
+  }
+
+  private trim(): void {
+    const newest = this.last?.t;
+    if (newest === undefined) return;
+    let drop = 0;
+    while (drop < this.points.length && this.points[drop]!.t < newest - this.windowMs) drop++;
+    drop = Math.max(drop, this.points.length - this.maxPoints);
+    if (drop > 0) this.points.splice(0, drop);
+  }
+}
+
+/**
+ * The state of one Stats panel: for a container, its samples as they are; for a sandbox, the
+ * history's sums then live per-container samples summed per second. Live samples at or before
+ * the end of the history are skipped (the host subscribes before reading the history).
+ */
+export class StatsState {
+  readonly series: SeriesWindow;
+  /** The latest sample of each container (sandbox), with its whole second. */
+  private readonly latest = new Map<string, { second: number; point: StatsPoint }>();
+  /** Live samples at or before this (ms; whole second for a sandbox) are already in the history. */
+  private floor = -Infinity;
+
+  constructor(
+    readonly sandbox: boolean,
+    series = new SeriesWindow(),
+  ) {
+    this.series = series;
+  }
+
+  /** Replaces what is shown with the history (oldest first). */
+  history(samples: readonly StatsSample[]): void {
+    this.latest.clear();
+    this.series.reset(samples.map(pointOf));
+    const last = this.series.last;
+    this.floor = last ? last.t : -Infinity;
+  }
+
+  /** Applies live samples; answers whether anything shown changed. */
+  live(samples: readonly StatsSample[]): boolean {
+    let changed = false;
+    for (const s of samples) {
+      const p = pointOf(s);
+      if (!Number.isFinite(p.t)) continue;
+      if (!this.sandbox) {
+        if (p.t <= this.floor) continue;
+        this.series.upsert(p);
+        changed = true;
+        continue;
+      }
+      const second = Math.round(p.t / 1000);
+      if (second * 1000 <= this.floor) continue;
+      const previous = this.latest.get(s.id);
+      if (previous && previous.second > second) continue; // out of order: keep the newer one
+      this.latest.set(s.id, { second, point: p });
+      this.series.upsert(this.sumAt(second));
+      changed = true;
+    }
+    return changed;
+  }
+
+  /** The sandbox sum at a whole second, from each container's latest sample (within the carry). */
+  private sumAt(second: number): StatsPoint {
+    const sum = { t: second * 1000, cpuPercent: 0, memoryUsed: 0, memoryLimit: 0, netRxRate: 0, netTxRate: 0, containers: 0 };
+    for (const [id, { second: at, point }] of this.latest) {
+      if (second - at > CARRY_SECONDS) {
+        this.latest.delete(id); // too old to count from now on (it stopped, or left the sandbox)
+        continue;
+      }
+      if (at > second) continue;
+      sum.containers++;
+      sum.cpuPercent += point.cpuPercent;
+      sum.memoryUsed += point.memoryUsed;
+      sum.memoryLimit += point.memoryLimit;
+      sum.netRxRate += point.netRxRate;
+      sum.netTxRate += point.netTxRate;
+    }
+    return sum;
+  }
+}
+
+// --- Formatting ------------------------------------------------------------------------------
+
+const UNITS = ['B', 'KiB', 'MiB', 'GiB', 'TiB'];
+
+/** Bytes in binary units, three significant digits: `0 B`, `512 B`, `1.50 KiB`, `64.0 MiB`. */
+export function formatBytes(n: number): string {
+  if (!Number.isFinite(n) || n < 0) return '–';
+  let u = 0;
+  while (n >= 1024 && u < UNITS.length - 1) {
+    n /= 1024;
+    u++;
+  }
+  if (u === 0) return `${Math.round(n)} B`;
+  return `${n >= 100 ? n.toFixed(0) : n >= 10 ? n.toFixed(1) : n.toFixed(2)} ${UNITS[u]}`;
+}
+
+/** Bytes per second. */
+export function formatRate(n: number): string {
+  return `${formatBytes(n)}/s`;
+}
+
+/** A percentage with one decimal (`12.3 %`). */
+export function formatPercent(n: number): string {
+  return Number.isFinite(n) ? `${n.toFixed(1)} %` : '–';
+}
+
+/** The figures shown beside the charts, for the newest point. */
+export interface Figures {
+  readonly cpu: string;
+  readonly memory: string;
+  readonly memoryOf: string;
+  readonly rx: string;
+  readonly tx: string;
+  readonly containers?: string;
+  readonly at?: string;
+}
+
+export function figuresOf(p: StatsPoint | undefined, sandbox: boolean): Figures {
+  if (!p) return { cpu: '–', memory: '–', memoryOf: '', rx: '–', tx: '–' };
+  const memPercent = p.memoryLimit > 0 ? (p.memoryUsed / p.memoryLimit) * 100 : 0;
+  return {
+    cpu: formatPercent(p.cpuPercent),
+    memory: formatBytes(p.memoryUsed),
+    memoryOf: `of ${formatBytes(p.memoryLimit)} (${formatPercent(memPercent)})`,
+    rx: formatRate(p.netRxRate),
+    tx: formatRate(p.netTxRate),
+    ...(sandbox ? { containers: `${p.containers} container${p.containers === 1 ? '' : 's'}` } : {}),
+    at: new Date(p.t).toLocaleTimeString(),
+  };
+}
+
+// --- Theme -----------------------------------------------------------------------------------
+
+export interface ChartTheme {
+  readonly foreground: string;
+  readonly grid: string;
+  readonly cpu: string;
+  readonly memory: string;
+  readonly limit: string;
+  readonly rx: string;
+  readonly tx: string;
+  readonly font: string;
+}
+
+/** The charts' colours from VS Code's theme variables (`read` gives a variable's value or ''). */
+export function chartTheme(read: (variable: string) => string): ChartTheme {
+  const v = (name: string, fallback: string) => read(name).trim() || fallback;
+  const foreground = v('--vscode-charts-foreground', v('--vscode-foreground', '#888888'));
+  return {
+    foreground,
+    grid: v('--vscode-charts-lines', 'rgba(128,128,128,0.25)'),
+    cpu: v('--vscode-charts-blue', '#3794ff'),
+    memory: v('--vscode-charts-purple', '#b180d7'),
+    limit: v('--vscode-charts-red', '#f14c4c'),
+    rx: v('--vscode-charts-green', '#89d185'),
+    tx: v('--vscode-charts-orange', '#d18616'),
+    font: `${v('--vscode-font-size', '12px')} ${v('--vscode-font-family', 'sans-serif')}`,
+  };
+}
