@@ -43,7 +43,7 @@ const builds = [
   {
     ...common,
     // A panel's imported CSS (uPlot's, for stats) comes out next to its script: stats.css.
-    entryPoints: { logs: 'webviews/src/logs/main.ts', stats: 'webviews/src/stats/main.ts' },
+    entryPoints: { logs: 'webviews/src/logs/main.ts', stats: 'webviews/src/stats/main.ts', deployment: 'webviews/src/deployment/main.ts' },
     platform: 'browser',
     format: 'esm',
     target: 'es2022',

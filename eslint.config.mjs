@@ -12,7 +12,7 @@ const restrict = (patterns, paths = []) => ({
 const nodeBuiltins = [{ group: ['node:*'], message: 'This folder runs outside Node.' }];
 
 export default tseslint.config(
-  { ignores: ['dist/**', 'node_modules/**', 'out/**', 'test-results/**', '**/*.d.ts', 'schemas/openrpc.json'] },
+  { ignores: ['dist/**', 'node_modules/**', 'examples/**', 'out/**', 'test-results/**', '**/*.d.ts', 'schemas/openrpc.json'] },
   js.configs.recommended,
   ...tseslint.configs.recommended,
   {

@@ -38,8 +38,10 @@ test -f "$CS_ENTRY"
 
 [ "${1:-}" = "--install" ] && exit 0
 
-# The suite needs the built product and the packaged .vsix.
-[ -f dist/extension.js ] || npm run --silent build
+# A Docker engine and the offline base images (scripts/test.sh has run setup already).
+if ! docker image inspect branchbox/node:20 >/dev/null 2>&1; then bash scripts/setup.sh --no-npm; fi
+# The suite installs the packaged .vsix (vsce runs vscode:prepublish, i.e. the production build).
+echo "e2e: npm run package"
 npm run --silent package >/dev/null
 export BRANCHBOX_E2E_CODE_SERVER="$CS_ENTRY"
 exec node --import tsx test/e2e/extension.e2e.ts

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Runs every Branchbox test: unit, daemon integration against a real Docker engine and real
-# SQLite files. Installs and starts what the tests need first (scripts/setup.sh).
+# SQLite files, and the extension end to end in code-server. Installs and starts what the
+# tests need first (scripts/setup.sh, scripts/e2e.sh).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -12,7 +13,10 @@ npm run --silent lint
 mkdir -p test-results
 status=0
 npx vitest run --reporter=default --reporter=json --outputFile.json=test-results/vitest.json || status=$?
-node scripts/test-summary.mjs test-results/vitest.json || status=1
+
+# End to end: the packaged extension in code-server, driven through its UI in Chromium.
+rm -f test-results/e2e/results.json
+bash scripts/e2e.sh || status=1
 
 # Tests label what they create (branchbox.test=<run>) and must remove it, even when failing.
 leftovers=$(docker ps -aq --filter label=branchbox.test; docker network ls -q --filter label=branchbox.test)
@@ -23,4 +27,5 @@ if [ -n "$leftovers" ]; then
   docker network ls -q --filter label=branchbox.test | xargs -r docker network rm >/dev/null
   status=1
 fi
+node scripts/test-summary.mjs test-results/vitest.json test-results/e2e/results.json || status=1
 exit $status

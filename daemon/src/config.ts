@@ -4,6 +4,7 @@
 import { homedir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
+import { cpusToNano, parseSize } from './project/units';
 import { isLogLevel, type LogLevel } from './runtime/log';
 
 /** The documented default WebSocket port; a free one is used when it is taken. */
@@ -49,6 +50,14 @@ export interface LifecycleTiming {
   readonly healthIntervalMs?: number;
   readonly maxRestarts?: number;
   readonly restartBackoffMs?: number;
+  readonly reconcileIntervalMs?: number;
+  readonly orphanGraceMs?: number;
+  readonly expiryIntervalMs?: number;
+  readonly expiryWarningMs?: number;
+  /** Resource gating of deploys (daemon/src/lifecycle/resource-gate.ts). */
+  readonly sandboxNanoCpus?: number;
+  readonly sandboxMemoryBytes?: number;
+  readonly hostMemoryThreshold?: number;
 }
 
 export const USAGE = `Usage: branchboxd [options]
@@ -80,6 +89,18 @@ Options:
                        BRANCHBOX_HEALTH_MAX_RESTARTS; default 3)
   --health-backoff-ms N    wait before the 2nd restart, doubling after (env
                        BRANCHBOX_HEALTH_BACKOFF_MS; default 5000)
+  --reconcile-interval-ms N  compare state with Docker's labels every N ms, besides at start and
+                       on engine reconnect (env BRANCHBOX_RECONCILE_INTERVAL_MS; default 60000)
+  --orphan-grace-ms N  remove labelled containers and networks of no sandbox once seen for N ms
+                       (env BRANCHBOX_ORPHAN_GRACE_MS; default 300000)
+  --expiry-interval-ms N  check TTL policies every N ms (env BRANCHBOX_EXPIRY_INTERVAL_MS; default 30000)
+  --expiry-warning-ms N   warn N ms before a sandbox expires (env BRANCHBOX_EXPIRY_WARNING_MS;
+                       default 3600000)
+  --sandbox-cpus N     refuse deploys that would make one sandbox's containers add up to more
+                       than N CPUs (env BRANCHBOX_SANDBOX_CPUS; default: no limit)
+  --sandbox-memory SIZE  the same for memory, e.g. 2g (env BRANCHBOX_SANDBOX_MEMORY; default: no limit)
+  --host-memory-threshold F  refuse deploys that would push host memory use above this fraction
+                       (env BRANCHBOX_HOST_MEMORY_THRESHOLD; default 0.95; 1 = off)
   --version            print the version
   --help               print this help
 `;
@@ -119,6 +140,13 @@ export function parseOptions(argv: string[], env: NodeJS.ProcessEnv): DaemonOpti
         'health-interval-ms': { type: 'string' },
         'health-max-restarts': { type: 'string' },
         'health-backoff-ms': { type: 'string' },
+        'reconcile-interval-ms': { type: 'string' },
+        'orphan-grace-ms': { type: 'string' },
+        'expiry-interval-ms': { type: 'string' },
+        'expiry-warning-ms': { type: 'string' },
+        'sandbox-cpus': { type: 'string' },
+        'sandbox-memory': { type: 'string' },
+        'host-memory-threshold': { type: 'string' },
         version: { type: 'boolean' },
         help: { type: 'boolean' },
       },
@@ -160,8 +188,33 @@ export function parseOptions(argv: string[], env: NodeJS.ProcessEnv): DaemonOpti
       ...count('healthIntervalMs', values['health-interval-ms'] ?? env.BRANCHBOX_HEALTH_INTERVAL_MS, '--health-interval-ms', 10),
       ...count('maxRestarts', values['health-max-restarts'] ?? env.BRANCHBOX_HEALTH_MAX_RESTARTS, '--health-max-restarts', 0),
       ...count('restartBackoffMs', values['health-backoff-ms'] ?? env.BRANCHBOX_HEALTH_BACKOFF_MS, '--health-backoff-ms', 0),
+      ...count('reconcileIntervalMs', values['reconcile-interval-ms'] ?? env.BRANCHBOX_RECONCILE_INTERVAL_MS, '--reconcile-interval-ms', 10),
+      ...count('orphanGraceMs', values['orphan-grace-ms'] ?? env.BRANCHBOX_ORPHAN_GRACE_MS, '--orphan-grace-ms', 0),
+      ...count('expiryIntervalMs', values['expiry-interval-ms'] ?? env.BRANCHBOX_EXPIRY_INTERVAL_MS, '--expiry-interval-ms', 10),
+      ...count('expiryWarningMs', values['expiry-warning-ms'] ?? env.BRANCHBOX_EXPIRY_WARNING_MS, '--expiry-warning-ms', 0),
+      ...resourceLimits(values['sandbox-cpus'] ?? env.BRANCHBOX_SANDBOX_CPUS, values['sandbox-memory'] ?? env.BRANCHBOX_SANDBOX_MEMORY, values['host-memory-threshold'] ?? env.BRANCHBOX_HOST_MEMORY_THRESHOLD),
     },
   };
+}
+
+function resourceLimits(cpusText: string | undefined, memoryText: string | undefined, thresholdText: string | undefined): Pick<LifecycleTiming, 'sandboxNanoCpus' | 'sandboxMemoryBytes' | 'hostMemoryThreshold'> {
+  const out: { sandboxNanoCpus?: number; sandboxMemoryBytes?: number; hostMemoryThreshold?: number } = {};
+  if (cpusText !== undefined && cpusText.trim() !== '') {
+    const cpus = Number(cpusText);
+    if (!(cpus > 0)) throw new UsageError(`--sandbox-cpus: "${cpusText}" must be a number of CPUs > 0`);
+    out.sandboxNanoCpus = cpusToNano(cpus);
+  }
+  if (memoryText !== undefined && memoryText.trim() !== '') {
+    try {
+      out.sandboxMemoryBytes = parseSize(memoryText.trim());
+    } catch (e) {
+      throw new UsageError(`--sandbox-memory: ${(e as Error).message}`);
+    }
+  }
+  const threshold = thresholdText === undefined || thresholdText.trim() === '' ? 0.95 : Number(thresholdText);
+  if (!(threshold > 0 && threshold <= 1)) throw new UsageError(`--host-memory-threshold: "${thresholdText}" must be a fraction in (0, 1]`);
+  if (threshold < 1) out.hostMemoryThreshold = threshold;
+  return out;
 }
 
 /** An optional integer option of at least `min` (flag over environment). */

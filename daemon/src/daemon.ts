@@ -32,6 +32,7 @@ import { startGateways } from './gateway/setup';
 import { routeHandlers } from './methods/route';
 import { openLifecycleModule } from './lifecycle/module';
 import { gatedDeployStart } from './methods/sandbox-lifecycle';
+import { SandboxService } from './sandbox/sandbox-service';
 
 /** How long in-flight requests may take to finish once shutdown begins. */
 const SHUTDOWN_GRACE_MS = 5_000;
@@ -138,11 +139,20 @@ export async function startDaemon(opts: DaemonOptions, version: string): Promise
     // --- Sandbox lifecycle (issue 10, daemon/src/lifecycle/): sandbox/suspend and
     // sandbox/resume (containers stopped and started again, rows and ports kept); the health
     // monitor (checks every --health-interval-ms, restarts unhealthy containers with backoff,
-    // sandbox/watchHealth, sandbox/uptime); deploy/start into a suspended or expired sandbox
-    // answers Conflict.
+    // sandbox/watchHealth, sandbox/uptime); the reconciler (at start, on engine reconnect and
+    // every --reconcile-interval-ms: adopt, forget vanished containers, reap orphans after
+    // --orphan-grace-ms, release ports of no sandbox); the expiry reaper (TTL policies checked
+    // every --expiry-interval-ms: warn, suspend as expired, delete after retention — audited as
+    // client "branchboxd"; sandbox/extend, sandbox/watchExpiry); deploy/start into a suspended or
+    // expired sandbox answers Conflict, and one beyond the resource limits (--sandbox-cpus,
+    // --sandbox-memory, --host-memory-threshold, the sandbox's per-container resources)
+    // answers ResourceLimit.
+    const expiryDeletes = new SandboxService({ ...sandboxModule, deploys, log: logger });
     const lifecycle = openLifecycleModule({
       store,
       sandboxes: sandboxModule.sandboxes,
+      ports: sandboxModule.ports,
+      extraLabels: opts.extraLabels,
       docker: () => engine.dockerode(),
       loadProject: sandboxModule.loadProject,
       cancelDeploys: (sandbox, reason) => deploys.cancelSandbox(sandbox, reason),
@@ -152,12 +162,25 @@ export async function startDaemon(opts: DaemonOptions, version: string): Promise
         ...(opts.lifecycle?.maxRestarts !== undefined ? { maxRestarts: opts.lifecycle.maxRestarts } : {}),
         ...(opts.lifecycle?.restartBackoffMs !== undefined ? { backoffMs: opts.lifecycle.restartBackoffMs } : {}),
       },
+      reconcileIntervalMs: opts.lifecycle?.reconcileIntervalMs,
+      orphanGraceMs: opts.lifecycle?.orphanGraceMs,
+      deleteSandbox: (name) => expiryDeletes.delete(name),
+      lastGatewayRequest: (sandbox) => routing.gateways.lastRequestAt(sandbox),
+      audit: (entry) => audit.record(entry),
+      expiryIntervalMs: opts.lifecycle?.expiryIntervalMs,
+      expiryWarningMs: opts.lifecycle?.expiryWarningMs,
+      resourceLimits: {
+        ...(opts.lifecycle?.sandboxNanoCpus !== undefined ? { sandboxNanoCpus: opts.lifecycle.sandboxNanoCpus } : {}),
+        ...(opts.lifecycle?.sandboxMemoryBytes !== undefined ? { sandboxMemoryBytes: opts.lifecycle.sandboxMemoryBytes } : {}),
+        ...(opts.lifecycle?.hostMemoryThreshold !== undefined ? { hostMemoryThreshold: opts.lifecycle.hostMemoryThreshold } : {}),
+      },
     });
     lifecycle.start();
     undo.push(() => lifecycle.stop());
+    undo.push(engine.on('connected', () => lifecycle.reconciler.trigger()));
     const lifecycleMethods = {
       ...lifecycle.handlers,
-      'deploy/start': gatedDeployStart(deployMethods['deploy/start'], sandboxModule.sandboxes),
+      'deploy/start': gatedDeployStart(deployMethods['deploy/start'], sandboxModule.sandboxes, (p) => lifecycle.gate.check(p)),
     };
     // --- end of issue 10 ---
 

@@ -50,6 +50,10 @@ export const applicationErrors = {
 
   BuildFailed: { code: 1401, description: 'The image build failed; the message ends with the last build lines.' },
   DeployFailed: { code: 1402, description: 'The deployment failed; the message is its one-line diagnosis.' },
+  ResourceLimit: {
+    code: 1403,
+    description: 'The deployment would exceed a resource limit (per container, per sandbox, or host memory); the message names it.',
+  },
 
   ConfigInvalid: { code: 1501, description: 'The project file is invalid; `data.errors` names file, line and field.' },
   GitError: { code: 1502, description: 'A git command failed; the message carries its output.' },

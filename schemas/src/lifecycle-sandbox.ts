@@ -12,6 +12,7 @@
  */
 import { Type, type Static } from '@sinclair/typebox';
 import { Batch, Obj, SubscriptionResult, defineMethods, defineNotifications } from './core';
+import { DURATION_PATTERN } from './project';
 import { Sandbox } from './sandbox';
 
 const Timestamp = (description: string) => Type.String({ format: 'date-time', description });
@@ -79,6 +80,21 @@ export const UptimeMinute = Obj({
   }),
 });
 
+export const ExpiryNotice = Obj(
+  {
+    sandbox: Type.String(),
+    kind: Type.Union([Type.Literal('warning'), Type.Literal('expired'), Type.Literal('deleted')], {
+      description: 'warning: it expires soon unless extended; expired: it was suspended (state `expired`); deleted: its retention ended.',
+    }),
+    reason: Type.String(),
+    at: Timestamp('When it happened.'),
+    expiresAt: Type.Optional(Timestamp('When it expires (warning).')),
+    deletesAt: Type.Optional(Timestamp('When it will be deleted (expired, with a retention).')),
+  },
+  'A step of the expiry of a sandbox.',
+);
+export type ExpiryNotice = Static<typeof ExpiryNotice>;
+
 const dockerErrors = ['DockerUnavailable', 'DockerError'] as const;
 
 export const sandboxLifecycleMethods = defineMethods({
@@ -122,6 +138,29 @@ export const sandboxLifecycleMethods = defineMethods({
       services: Type.Array(Obj({ service: Type.String(), minutes: Type.Array(UptimeMinute) })),
     }),
   },
+  'sandbox/extend': {
+    summary: "Postpones a sandbox's expiry (active) or its deletion (expired) by a duration.",
+    description:
+      'Idle time counts from the latest of: creation, last deployment, last gateway request, last resume or extension. ' +
+      'Conflict when the sandbox has no TTL policy.',
+    mutating: true,
+    errors: ['SandboxNotFound', 'Conflict'],
+    params: Obj({
+      name: SandboxName,
+      by: Type.String({ pattern: DURATION_PATTERN, description: 'e.g. 30m, 8h, 3d.' }),
+    }),
+    result: Obj({
+      sandbox: Sandbox,
+      expiresAt: Type.Optional(Timestamp('The new expiry of an active sandbox.')),
+      deletesAt: Type.Optional(Timestamp('The new deletion time of an expired sandbox with a retention.')),
+    }),
+  },
+  'sandbox/watchExpiry': {
+    summary: 'Streams expiry steps of every sandbox: warnings before expiry, expiries (suspended), deletions after retention.',
+    notification: 'sandbox/expiry',
+    params: Obj({}),
+    result: SubscriptionResult,
+  },
 });
 
 export const sandboxLifecycleNotifications = defineNotifications({
@@ -129,5 +168,10 @@ export const sandboxLifecycleNotifications = defineNotifications({
     summary: 'Health changes for a `sandbox/watchHealth` subscription.',
     direction: 'toClient',
     params: Batch(SandboxHealth, 'Sandboxes whose health changed, oldest first.'),
+  },
+  'sandbox/expiry': {
+    summary: 'Expiry steps for a `sandbox/watchExpiry` subscription.',
+    direction: 'toClient',
+    params: Batch(ExpiryNotice, 'Oldest first.'),
   },
 });

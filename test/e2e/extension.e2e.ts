@@ -32,6 +32,8 @@ const CHROMIUM = process.env.BRANCHBOX_E2E_CHROMIUM ?? '/usr/bin/chromium';
 const RUN = `e2e-${randomBytes(4).toString('hex')}`;
 const SANDBOX = `e2e-${randomBytes(3).toString('hex')}`;
 const LABEL = `branchbox.test=${RUN}`;
+/** The fixture's project name, this run's own (images are tagged branchbox/<project>-<service>). */
+const PROJECT = `shop${RUN.slice(4)}`;
 
 // --- small helpers ---------------------------------------------------------------------------
 
@@ -207,7 +209,18 @@ async function contextMenu(r: Locator, item: string): Promise<void> {
   await r.click({ button: 'right' });
   const entry = page!.locator('.monaco-menu .action-item .action-label', { hasText: new RegExp(`^${item.replace(/[.*+?^${}()|[\]\\/]/g, '\\$&')}$`) }).first();
   await entry.waitFor({ state: 'visible', timeout: 10_000 });
+  // The menu ignores a click that comes too soon after it opened: hover, settle, click, and
+  // press Enter on the (then highlighted) item if the menu is still open.
+  await entry.hover();
+  await sleep(300);
   await entry.click();
+  const menu = page!.locator('.context-view .monaco-menu');
+  if (await menu.isVisible().catch(() => false)) {
+    await sleep(300);
+    if (await menu.isVisible().catch(() => false)) await page!.keyboard.press('Enter');
+  }
+  await menu.waitFor({ state: 'hidden', timeout: 5000 });
+  await page!.mouse.move(1200, 980); // no row hover (tooltips) over the next screenshots
 }
 
 async function notificationTexts(): Promise<string[]> {
@@ -293,7 +306,7 @@ async function main(): Promise<void> {
       ),
     );
 
-    fixture = createFixtureRepo({ project: `shop${RUN.slice(4)}`, health: { interval: '500ms', timeout: '2s', retries: 3, startPeriod: '1s' } });
+    fixture = createFixtureRepo({ project: PROJECT, health: { interval: '500ms', timeout: '2s', retries: 3, startPeriod: '1s' } });
     fixture.checkout('feature/x');
     // This run's own baseline servers (free ports, so parallel runs do not collide).
     const yaml = readFileSync(join(fixture.root, 'branchbox.yaml'), 'utf8')
@@ -350,16 +363,18 @@ async function main(): Promise<void> {
     await waitFor('the name input', async () => /New sandbox/.test(await quickTitle()), 15_000);
     await typeInput(SANDBOX);
     await page!.locator('.notification-list-item-message', { hasText: `Deploying feature/x@${sha7} to ${SANDBOX}` }).first().waitFor({ state: 'visible', timeout: 30_000 }).catch(() => undefined);
+    await sleep(400); // the toast fades in
     await screenshot('deploy-progress');
+    const progress = new Set<string>();
     const outcome = await waitFor(
       'the deploy to finish',
-      async () => (await notificationTexts()).find((t) => t.startsWith(`Deployed feature/x@${sha7} to ${SANDBOX}`) || t.startsWith(`Deploy of feature/x@${sha7} to ${SANDBOX} failed`)),
+      async () => (await notificationTexts()).map((t) => (t.startsWith('Deploying ') && progress.add(t.replace(/\s+/g, ' ')), t)).find((t) => t.startsWith(`Deployed feature/x@${sha7} to ${SANDBOX}`) || t.startsWith(`Deploy of feature/x@${sha7} to ${SANDBOX} failed`)),
       240_000,
       500,
     );
     await screenshot('deploy-done');
     assert.match(outcome, /^Deployed .*account, payment running/, outcome);
-    return outcome;
+    return `${outcome} | progress seen: ${[...progress].join(' ⟶ ') || '(too fast to see)'}`;
   });
 
   await step(2, 'Sandboxes tree shows the sandbox and feature/x@sha7; status bar healthy', async () => {
@@ -415,9 +430,13 @@ async function main(): Promise<void> {
 
     await clearNotifications();
     await runCommand('Branchbox: Explain Route');
-    const title = await quickTitle();
-    if (!/Explain a route/.test(title)) await pick(SANDBOX); // a sandbox pick first, when there is no current one
-    await waitFor('the path input', async () => /Explain a route of/.test(await quickTitle()), 15_000);
+    // A sandbox pick ("Explain a route of sandbox") comes first, then the path input ("… of <name>").
+    const title = await waitFor('the sandbox pick or the path input', async () => {
+      const t = await quickTitle();
+      return /^Explain a route of /.test(t) ? t : undefined;
+    }, 15_000);
+    if (title !== `Explain a route of ${SANDBOX}`) await pick(SANDBOX);
+    await waitFor('the path input', async () => (await quickTitle()) === `Explain a route of ${SANDBOX}`, 15_000);
     await typeInput('/payment');
     const explained = await waitFor('the explanation', async () => (await notificationTexts()).find((t) => t.includes('/payment')), 15_000);
     await screenshot('explain-route');
@@ -435,13 +454,30 @@ async function main(): Promise<void> {
     let statsNote: string;
     await runCommand('View: Close All Editors');
     await contextMenu(row(SANDBOX), 'Show Stats');
-    await sleep(4000);
     const stats = page!.frameLocator('iframe.webview.ready').last().frameLocator('#active-frame');
-    const body = (await stats.locator('body').innerText({ timeout: 15_000 }).catch((e: unknown) => `(no webview: ${String(e)})`)).replace(/\s+/g, ' ').slice(0, 300);
-    const charts = await stats.locator('canvas, svg, .uplot').count().catch(() => 0);
+    const plots = stats.locator('.u-over');
+    const charts = await waitFor('the Stats charts', async () => {
+      const n = await plots.count();
+      return n > 0 ? n : undefined;
+    }, 30_000).catch(() => 0);
+    let body = (await stats.locator('body').innerText({ timeout: 15_000 }).catch((e: unknown) => `(no webview: ${String(e)})`)).replace(/\s+/g, ' ').slice(0, 300);
+    if (charts === 0) {
+      await screenshot('stats');
+      statsNote = `the Stats panel shows no chart; it shows: "${body}"`;
+      throw new Error(statsNote);
+    }
+    // A data point: hover the CPU plot near its right end; uPlot's legend then shows the value under the cursor.
+    const cpuValue = await waitFor('a CPU data point under the cursor', async () => {
+      const box = await plots.first().boundingBox();
+      if (!box) return undefined;
+      await page!.mouse.move(box.x + box.width * 0.9, box.y + box.height / 2);
+      await sleep(200);
+      const v = (await stats.locator('.u-legend').first().locator('.u-value').allInnerTexts()).map((t) => t.trim());
+      return v.find((t) => /\d\s*%/.test(t)); // [time, CPU %]
+    }, 30_000, 1000);
+    body = (await stats.locator('body').innerText()).replace(/\s+/g, ' ').slice(0, 200);
     await screenshot('stats');
-    if (charts > 0) statsNote = `stats: ${charts} chart element(s); text: ${body}`;
-    else statsNote = `stats panel shows no chart (webviews/src/stats not built yet); it shows: "${body}"`;
+    statsNote = `stats: ${charts} charts, CPU at the cursor ${cpuValue}; panel text: ${body}`;
     await runCommand('View: Close All Editors');
     return `log line "account feature/x listening on 8080" seen; ${statsNote}`;
   });
@@ -500,11 +536,20 @@ async function cleanup(failed: boolean): Promise<void> {
       /* gone */
     }
     await Promise.race([new Promise((r) => codeServer!.once('exit', r)), sleep(5000)]);
-    try {
-      process.kill(-codeServer.pid, 'SIGKILL');
-    } catch {
-      /* gone */
-    }
+  }
+  if (codeServer?.pid) {
+    // Its process group (extension host, file watcher, pty host) is gone, or killed.
+    const alive = () => {
+      try {
+        process.kill(-codeServer!.pid!, 0);
+        return true;
+      } catch {
+        return false;
+      }
+    };
+    for (let i = 0; i < 50 && alive(); i++) await sleep(100);
+    if (alive()) process.kill(-codeServer.pid, 'SIGKILL');
+    for (let i = 0; i < 20 && alive(); i++) await sleep(100);
   }
   if (daemon && daemon.exitCode === null) {
     daemon.kill('SIGTERM');
@@ -517,6 +562,9 @@ async function cleanup(failed: boolean): Promise<void> {
   if (containers.length) docker('rm', '-f', '-v', ...containers);
   const networks = docker('network', 'ls', '-q', '--filter', `label=${LABEL}`).split('\n').filter(Boolean);
   if (networks.length) docker('network', 'rm', ...networks);
+  // The images built for this run's own project name.
+  const images = docker('images', '-q', '--filter', `reference=branchbox/${PROJECT}-*`).split('\n').filter(Boolean);
+  if (images.length) docker('rmi', '-f', ...new Set(images));
   fixture?.dispose();
   rmSync(tmp, { recursive: true, force: true });
 }

@@ -162,6 +162,9 @@ export class HealthMonitor extends TypedEmitter<{ health: [SandboxHealth] }> {
   }
 
   private async restart(sandbox: string, t: ServiceTracker, trackers: Map<string, ServiceTracker>): Promise<void> {
+    // Read again: a suspend, delete or new deployment since this round began is not undone.
+    const now = this.opts.sandboxes.get(sandbox);
+    if (now?.state !== 'active' || !now.services.some((s) => s.containerId === t.containerId)) return;
     this.log.warn(`Restarting ${sandbox}/${t.service} (${t.restarts} of ${this.policy.maxRestarts}): ${t.reason ?? ''}`, {
       sandbox,
       service: t.service,

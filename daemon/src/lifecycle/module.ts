@@ -1,6 +1,7 @@
 /**
  * Assembles the sandbox lifecycle for the composition root: suspend/resume over the sandbox
- * store and Docker, the health monitor with its uptime history, and their handlers.
+ * store and Docker, the health monitor with its uptime history, the reconciler, the expiry
+ * reaper, the resource gate of deploys, and their handlers.
  */
 import type Docker from 'dockerode';
 import type { Project } from '../../../schemas/src/project';
@@ -10,13 +11,21 @@ import type { SandboxStore } from '../sandbox/sandbox-store';
 import type { Store } from '../state/store';
 import { HealthMonitor } from './health-monitor';
 import type { RestartPolicy } from './health-state';
+import type { PortAllocator } from '../sandbox/ports';
 import { DockerodeLifecycleDocker } from './lifecycle-docker';
+import { ExpiryReaper } from './expiry';
+import { Reconciler } from './reconciler';
+import { ResourceGate, type ResourceLimits } from './resource-gate';
+import type { AuditEntry } from '../rpc/dispatcher';
 import { SandboxSuspension } from './suspension';
 import { UptimeHistory } from './uptime';
 
 export interface LifecycleModuleOptions {
   readonly store: Store;
   readonly sandboxes: SandboxStore;
+  readonly ports: PortAllocator;
+  /** The daemon's extra labels: reconciliation only touches objects carrying them. */
+  readonly extraLabels?: Readonly<Record<string, string>>;
   /** The connected engine's dockerode (throws DockerUnavailable when there is none). */
   readonly docker: () => Docker;
   readonly loadProject: (repoPath: string) => Pick<Project, 'services'>;
@@ -24,13 +33,26 @@ export interface LifecycleModuleOptions {
   readonly log: Logger;
   readonly healthIntervalMs?: number;
   readonly restartPolicy?: Partial<RestartPolicy>;
+  readonly reconcileIntervalMs?: number;
+  readonly orphanGraceMs?: number;
+  /** Deletes a sandbox (the sandbox service's delete), for expiry after retention. */
+  readonly deleteSandbox: (name: string) => Promise<unknown>;
+  readonly lastGatewayRequest?: (sandbox: string) => number | undefined;
+  readonly audit?: (entry: AuditEntry) => void;
+  readonly expiryIntervalMs?: number;
+  readonly expiryWarningMs?: number;
+  readonly resourceLimits?: ResourceLimits;
 }
 
 export interface LifecycleModule {
   readonly suspension: SandboxSuspension;
   readonly health: HealthMonitor;
+  readonly reconciler: Reconciler;
+  readonly expiry: ExpiryReaper;
+  /** Refuses deploys beyond the resource limits (put in front of deploy/start). */
+  readonly gate: ResourceGate;
   readonly handlers: ReturnType<typeof sandboxLifecycleHandlers>;
-  /** Starts the health monitor. */
+  /** Starts the health monitor and the reconciler (a first round at once). */
   start(): void;
   stop(): Promise<void>;
 }
@@ -44,6 +66,19 @@ export function openLifecycleModule(opts: LifecycleModuleOptions): LifecycleModu
     cancelDeploys: opts.cancelDeploys,
     loadProject: opts.loadProject,
     log,
+    // Called only after a resume, long after `expiry` below exists.
+    onActive: (name) => expiry.activated(name),
+  });
+  const expiry = new ExpiryReaper({
+    store: opts.store,
+    sandboxes: opts.sandboxes,
+    suspension,
+    deleteSandbox: opts.deleteSandbox,
+    log: log.child({ component: 'expiry' }),
+    ...(opts.lastGatewayRequest ? { lastGatewayRequest: opts.lastGatewayRequest } : {}),
+    ...(opts.audit ? { audit: opts.audit } : {}),
+    ...(opts.expiryIntervalMs !== undefined ? { intervalMs: opts.expiryIntervalMs } : {}),
+    ...(opts.expiryWarningMs !== undefined ? { warningMs: opts.expiryWarningMs } : {}),
   });
   const uptime = new UptimeHistory(opts.store);
   const health = new HealthMonitor({
@@ -55,11 +90,30 @@ export function openLifecycleModule(opts: LifecycleModuleOptions): LifecycleModu
     ...(opts.healthIntervalMs !== undefined ? { intervalMs: opts.healthIntervalMs } : {}),
     ...(opts.restartPolicy ? { policy: opts.restartPolicy } : {}),
   });
+  const reconciler = new Reconciler({
+    store: opts.store,
+    sandboxes: opts.sandboxes,
+    ports: opts.ports,
+    docker,
+    log: log.child({ component: 'reconcile' }),
+    ...(opts.extraLabels ? { extraLabels: opts.extraLabels } : {}),
+    ...(opts.reconcileIntervalMs !== undefined ? { intervalMs: opts.reconcileIntervalMs } : {}),
+    ...(opts.orphanGraceMs !== undefined ? { graceMs: opts.orphanGraceMs } : {}),
+  });
   return {
     suspension,
     health,
-    handlers: sandboxLifecycleHandlers({ sandboxes: opts.sandboxes, suspension, health, uptime }),
-    start: () => health.start(),
-    stop: () => health.stop(),
+    reconciler,
+    expiry,
+    gate: new ResourceGate({ sandboxes: opts.sandboxes, loadProject: opts.loadProject, limits: opts.resourceLimits ?? {} }),
+    handlers: sandboxLifecycleHandlers({ sandboxes: opts.sandboxes, suspension, health, uptime, expiry }),
+    start: () => {
+      reconciler.start();
+      health.start();
+      expiry.start();
+    },
+    stop: async () => {
+      await Promise.all([health.stop(), reconciler.stop(), expiry.stop()]);
+    },
   };
 }

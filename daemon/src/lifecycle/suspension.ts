@@ -27,6 +27,8 @@ export interface SuspensionDeps {
   readonly cancelDeploys: (sandbox: string, reason: string) => Promise<void>;
   readonly loadProject: (repoPath: string) => Pick<Project, 'services'>;
   readonly log?: Logger;
+  /** Called once a resumed sandbox is active again (the expiry clock restarts). */
+  readonly onActive?: (sandbox: string) => void;
   /** The health probe (tests); default the deploy pipeline's. */
   readonly waitHealthy?: typeof waitHealthy;
 }
@@ -69,6 +71,7 @@ export class SandboxSuspension {
       const serving = sandbox.services.filter((s) => s.containerId !== undefined);
       const services = await Promise.all(serving.map((s) => this.startService(name, s, project)));
       this.deps.sandboxes.update(name, { state: 'active' });
+      this.deps.onActive?.(name);
       const unhealthy = services.filter((s) => !s.healthy);
       this.log.info(`Resumed sandbox ${name}`, {
         sandbox: name,

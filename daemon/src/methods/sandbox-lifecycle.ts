@@ -1,9 +1,10 @@
 /**
  * Handlers of the sandbox lifecycle (schemas/src/lifecycle-sandbox.ts): suspend and resume,
- * the health stream and the uptime history; and the gate in front of `deploy/start` that refuses to deploy into a sandbox that is not
+ * the health stream and the uptime history, extension and the expiry stream; and the gate in front of `deploy/start` that refuses to deploy into a sandbox that is not
  * active.
  */
 import type { sandboxLifecycleMethods } from '../../../schemas/src/lifecycle-sandbox';
+import type { ExpiryReaper } from '../lifecycle/expiry';
 import type { HealthMonitor } from '../lifecycle/health-monitor';
 import type { SandboxSuspension } from '../lifecycle/suspension';
 import type { UptimeHistory } from '../lifecycle/uptime';
@@ -18,6 +19,7 @@ export interface SandboxLifecycleHandlerDeps {
   readonly suspension: SandboxSuspension;
   readonly health: HealthMonitor;
   readonly uptime: UptimeHistory;
+  readonly expiry: ExpiryReaper;
 }
 
 export function sandboxLifecycleHandlers(deps: SandboxLifecycleHandlerDeps): HandlerGroup<LifecycleMethod> {
@@ -31,6 +33,13 @@ export function sandboxLifecycleHandlers(deps: SandboxLifecycleHandlerDeps): Han
       const stop = deps.health.on('health', (h) => {
         if (!only || h.sandbox === only.name) sub.push(h);
       });
+      sub.signal.addEventListener('abort', stop, { once: true });
+      return { subscription: sub.id };
+    },
+    'sandbox/extend': (p, ctx) => deps.expiry.extend(p.name, p.by, ctx.session.clientInfo?.name ?? ctx.session.osUser),
+    'sandbox/watchExpiry': (_p, ctx) => {
+      const sub = ctx.session.subscribe('sandbox/expiry');
+      const stop = deps.expiry.on('notice', (n) => sub.push(n));
       sub.signal.addEventListener('abort', stop, { once: true });
       return { subscription: sub.id };
     },

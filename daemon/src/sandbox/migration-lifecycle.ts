@@ -22,7 +22,8 @@ export const lifecycleMigration: Migration = {
 
       CREATE TABLE sandbox_expiry (
         sandbox     TEXT PRIMARY KEY REFERENCES sandboxes (name) ON DELETE CASCADE,
-        extended_by INTEGER NOT NULL DEFAULT 0,
+        extended_ms INTEGER NOT NULL DEFAULT 0,
+        activity_at TEXT,
         warned_at   TEXT,
         expired_at  TEXT
       ) STRICT;

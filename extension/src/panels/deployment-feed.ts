@@ -37,11 +37,15 @@ export class DeploymentFeed {
     const { deployments: history } = await this.client.request('deploy/list', { sandbox: record.sandbox, service: record.service, limit: 20 });
     if (this.disposed) return;
     this.post({ type: 'deploy/snapshot', record, log, history });
-    // The subscription replays what is recorded, then goes live; the webview skips log lines
-    // (by seq) and stages it already has.
+    // The subscription replays what is recorded, then goes live. Log lines the snapshot has
+    // are not sent again (the replay holds the whole log); the webview skips stages and
+    // statuses it already has.
+    const shownSeq = log.length > 0 ? log[log.length - 1]!.seq : 0;
     const sub = await this.client.subscribe('deploy/subscribe', { deployment: id }, 'deploy/progress', {
-      onItems: (items) => {
-        if (!this.disposed) this.post({ type: 'deploy/progress', items });
+      onItems: (batch) => {
+        if (this.disposed) return;
+        const items = batch.filter((i) => i.kind !== 'log' || (i.seq ?? Infinity) > shownSeq);
+        if (items.length > 0) this.post({ type: 'deploy/progress', items });
       },
       onEnd: () => {
         this.cancel = undefined;

@@ -5,6 +5,8 @@
  * collected before the panel opened), live samples follow; a sandbox's live samples are summed
  * per second; closing the panel ends its subscription.
  */
+import { readFileSync } from 'node:fs';
+import { resolve } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { StatsFeed } from '../../../extension/src/panels/stats-feed';
 import type { StatsSamples, ToWebview } from '../../../schemas/src/webview';
@@ -126,5 +128,17 @@ describe('StatsFeed against a real daemon', () => {
 
     const missing = new StatsFeed(client, { kind: 'stats', container: 'no-such-container-bb', title: 'x' }, () => undefined);
     await expect(missing.start()).rejects.toThrow();
+  });
+});
+
+describe('the panels’ bundle', () => {
+  it('has what the panel host links: <kind>.js for every panel and uPlot’s stylesheet as stats.css', () => {
+    const dir = resolve(__dirname, '../../../dist/webviews');
+    for (const kind of ['logs', 'stats', 'deployment']) expect(readFileSync(resolve(dir, `${kind}.js`), 'utf8').length).toBeGreaterThan(1000);
+    expect(readFileSync(resolve(dir, 'stats.css'), 'utf8')).toContain('.uplot');
+    // The host links stats.css for the Stats panel only (panel-host.ts STYLESHEETS).
+    const host = readFileSync(resolve(__dirname, '../../../extension/src/panels/panel-host.ts'), 'utf8');
+    expect(host).toMatch(/STYLESHEETS[^=]*= \{ stats: 'stats\.css' \}/);
+    expect(host).toContain('`${target.kind}.js`');
   });
 });

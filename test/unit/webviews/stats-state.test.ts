@@ -1,7 +1,7 @@
 /** The Stats webview's state: bounded windows, sandbox sums per second, history then live, formatting, theme. */
 import { describe, expect, it } from 'vitest';
 import type { StatsSample } from '../../../schemas/src/docker-streams';
-import { CARRY_SECONDS, SeriesWindow, StatsState, WINDOW_MS, chartTheme, figuresOf, formatBytes, formatPercent, formatRate, pointOf } from '../../../webviews/src/stats/state';
+import { CARRY_SECONDS, SeriesWindow, StatsState, WINDOW_MS, chartTheme, figuresOf, formatBytes, formatPercent, formatRate, pointOf, withAlpha } from '../../../webviews/src/stats/state';
 
 const T0 = Date.UTC(2026, 0, 1, 12, 0, 0);
 const iso = (ms: number) => new Date(ms).toISOString();
@@ -112,5 +112,13 @@ describe('formatting', () => {
     expect(theme.cpu).toBe('#0000ff');
     expect(theme.foreground).toBe('#ccc');
     expect(theme.rx).toBe('#89d185');
+  });
+
+  it('makes translucent fills from theme colours', () => {
+    expect(withAlpha('#3794ff', 0.15)).toBe('#3794ff26');
+    expect(withAlpha('#abc', 1)).toBe('#aabbccff');
+    expect(withAlpha('#3794ff80', 0)).toBe('#3794ff00');
+    expect(withAlpha('rgb(1, 2, 3)', 0.5)).toBe('rgba(1, 2, 3, 0.5)');
+    expect(withAlpha('var(--x)', 0.5)).toBeUndefined();
   });
 });

@@ -7,7 +7,7 @@
 import uPlot from 'uplot';
 import 'uplot/dist/uPlot.min.css';
 import type { ChartColumns, ChartTheme } from './state';
-import { formatBytes, formatPercent, formatRate } from './state';
+import { BYTE_INCREMENTS, formatBytes, formatPercent, formatRate, withAlpha } from './state';
 
 export type ChartKind = 'cpu' | 'memory' | 'network';
 
@@ -33,7 +33,8 @@ export function pick(kind: ChartKind, c: ChartColumns): uPlot.AlignedData {
 }
 
 export const uplotChart: ChartFactory = (kind, parent, theme, width, height) => {
-  const axis = (format: (v: number) => string): uPlot.Axis => ({
+  const axis = (format: (v: number) => string, incrs?: readonly number[]): uPlot.Axis => ({
+    ...(incrs ? { incrs: [...incrs] } : {}),
     stroke: theme.foreground,
     grid: { stroke: theme.grid, width: 1 },
     ticks: { stroke: theme.grid, width: 1 },
@@ -41,14 +42,19 @@ export const uplotChart: ChartFactory = (kind, parent, theme, width, height) => 
     size: 70,
     values: (_u, splits) => splits.map((v) => format(v)),
   });
-  const line = (label: string, stroke: string, format: (v: number) => string, dash?: number[]): uPlot.Series => ({
-    label,
-    stroke,
-    width: 1.5,
-    ...(dash ? { dash } : { fill: `color-mix(in srgb, ${stroke} 15%, transparent)` }),
-    points: { show: false },
-    value: (_u, v) => (v === null || v === undefined ? '–' : format(v)),
-  });
+  const line = (label: string, stroke: string, format: (v: number) => string, dash?: number[]): uPlot.Series => {
+    // Solid lines get a translucent area under them (a canvas fill takes no CSS variables).
+    const fill = dash ? undefined : withAlpha(stroke, 0.15);
+    return {
+      label,
+      stroke,
+      width: 1.5,
+      ...(dash ? { dash } : {}),
+      ...(fill ? { fill } : {}),
+      points: { show: false },
+      value: (_u, v) => (v === null || v === undefined ? '–' : format(v)),
+    };
+  };
   const series: uPlot.Series[] =
     kind === 'cpu'
       ? [line('CPU', theme.cpu, formatPercent)]
@@ -62,7 +68,7 @@ export const uplotChart: ChartFactory = (kind, parent, theme, width, height) => 
     series: [{ value: (_u, v) => (v === null || v === undefined ? '' : new Date(v * 1000).toLocaleTimeString()) }, ...series],
     axes: [
       { stroke: theme.foreground, grid: { stroke: theme.grid, width: 1 }, ticks: { stroke: theme.grid, width: 1 }, font: theme.font },
-      axis(format),
+      axis(format, kind === 'cpu' ? undefined : BYTE_INCREMENTS),
     ],
     scales: { x: { time: true }, y: { range: (_u, min, max) => [0, Math.max(kind === 'cpu' ? 5 : 1, max * 1.1, min)] } },
     legend: { live: true },

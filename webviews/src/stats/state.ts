@@ -198,6 +198,9 @@ export function formatBytes(n: number): string {
   return `${n >= 100 ? n.toFixed(0) : n >= 10 ? n.toFixed(1) : n.toFixed(2)} ${UNITS[u]}`;
 }
 
+/** Axis steps for byte values: powers of two (ticks land on 16 MiB, 32 MiB, 2 KiB/s…, not 23.8 MiB). */
+export const BYTE_INCREMENTS: readonly number[] = [0, 1, 2, 3, 4].flatMap((k) => [1, 2, 4, 8, 16, 32, 64, 128, 256, 512].map((m) => m * 1024 ** k));
+
 /** Bytes per second. */
 export function formatRate(n: number): string {
   return `${formatBytes(n)}/s`;
@@ -260,4 +263,19 @@ export function chartTheme(read: (variable: string) => string): ChartTheme {
     tx: v('--vscode-charts-orange', '#d18616'),
     font: `${v('--vscode-font-size', '12px')} ${v('--vscode-font-family', 'sans-serif')}`,
   };
+}
+
+/** A colour at `alpha` (0–1) for a canvas fill: hex (#rgb, #rrggbb[aa]) and rgb()/rgba(); others give none. */
+export function withAlpha(colour: string, alpha: number): string | undefined {
+  const c = colour.trim();
+  const a = Math.round(Math.min(1, Math.max(0, alpha)) * 255)
+    .toString(16)
+    .padStart(2, '0');
+  let m = /^#([0-9a-f]{3})$/i.exec(c);
+  if (m) return `#${[...m[1]!].map((x) => x + x).join('')}${a}`;
+  m = /^#([0-9a-f]{6})(?:[0-9a-f]{2})?$/i.exec(c);
+  if (m) return `#${m[1]}${a}`;
+  m = /^rgba?\(\s*([\d.]+)[\s,]+([\d.]+)[\s,]+([\d.]+)/i.exec(c);
+  if (m) return `rgba(${m[1]}, ${m[2]}, ${m[3]}, ${alpha})`;
+  return undefined;
 }

@@ -1,0 +1,132 @@
+/**
+ * Expiry by TTL policy on the real engine with tiny durations (checked every 50 ms, warned
+ * 1 s ahead): a sandbox warns, is suspended as `expired` (its containers stopped), then
+ * deleted after its retention; `sandbox/extend` postpones the expiry; each step is audited.
+ * The test waits on `sandbox/expiry` notifications, never on time.
+ */
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import type { StreamItem } from '../../../schemas/src/index';
+import { startTestDaemon, type TestClient, type TestDaemon } from '../../helpers/daemon';
+import { docker, testRun, TEST_LABEL } from '../../helpers/docker-fixtures';
+import { createFixtureRepo, type FixtureRepo } from '../../helpers/fixture-repo';
+import { deployAndWait, portWindows, removeFixtureImages } from './helpers';
+
+type Notice = StreamItem<'sandbox/expiry'>;
+
+const run = testRun('bblce');
+const suffix = run.runId.slice(-8);
+let daemon: TestDaemon;
+let client: TestClient;
+let repo: FixtureRepo;
+const created = new Set<string>();
+const notices: Notice[] = [];
+const waiters: { accept: (n: Notice) => boolean; resolve: (n: Notice) => void }[] = [];
+
+beforeAll(async () => {
+  repo = createFixtureRepo();
+  daemon = await startTestDaemon({
+    env: {
+      BRANCHBOX_EXTRA_LABELS: `${TEST_LABEL}=${run.runId}`,
+      BRANCHBOX_EXPIRY_INTERVAL_MS: '50',
+      BRANCHBOX_EXPIRY_WARNING_MS: '1000',
+      ...portWindows(),
+    },
+  });
+  client = await daemon.connect('expiry-test');
+  await client.subscribe('sandbox/watchExpiry', {}, 'sandbox/expiry', {
+    onItems: (items) => {
+      for (const n of items) {
+        notices.push(n);
+        for (const w of [...waiters]) {
+          if (!w.accept(n)) continue;
+          waiters.splice(waiters.indexOf(w), 1);
+          w.resolve(n);
+        }
+      }
+    },
+  });
+});
+
+afterEach(async () => {
+  for (const name of created) await client.request('sandbox/delete', { name }).catch(() => undefined);
+  created.clear();
+  await run.cleanup();
+});
+
+afterAll(async () => {
+  await client?.closeSocket();
+  await daemon?.stop();
+  await daemon?.dispose();
+  await run.cleanup();
+  if (repo) await removeFixtureImages(repo);
+  repo?.dispose();
+});
+
+const notice = (sandbox: string, kind: Notice['kind']) =>
+  new Promise<Notice>((resolve) => {
+    const accept = (n: Notice) => n.sandbox === sandbox && n.kind === kind;
+    const seen = notices.find(accept);
+    if (seen) resolve(seen);
+    else waiters.push({ accept, resolve });
+  });
+
+describe('expiry', () => {
+  it('warns, suspends as expired (containers stopped), then deletes after the retention; all audited', async () => {
+    const name = `l${suffix}-ttl`;
+    created.add(name);
+    const warning = notice(name, 'warning');
+    const expired = notice(name, 'expired');
+    const deleted = notice(name, 'deleted');
+    await client.request('sandbox/create', { name, repoPath: repo.root });
+    await deployAndWait(client, { repoPath: repo.root, sandbox: name, ref: 'main', services: ['account'] });
+    // Set once deployed: the idle time counts from the deployment.
+    await client.request('sandbox/update', { name, ttl: { idle: '1500ms', retain: '1s' } });
+    const containerId = (await client.request('sandbox/get', { name })).services[0]!.containerId!;
+
+    const warned = await warning;
+    expect(Date.parse(warned.expiresAt!)).toBeGreaterThan(Date.parse(warned.at));
+    const exp = await expired;
+    expect(Date.parse(exp.at)).toBeGreaterThanOrEqual(Date.parse(warned.expiresAt!));
+    expect(exp.deletesAt).toBeDefined();
+    const sandbox = await client.request('sandbox/get', { name }).catch(() => undefined);
+    // It may already be deleted (1 s later); when it is not, it is expired with its container stopped.
+    if (sandbox) expect(sandbox.state).toBe('expired');
+    const del = await deleted;
+    expect(Date.parse(del.at) - Date.parse(exp.at)).toBeGreaterThanOrEqual(1000);
+    expect((await client.request('sandbox/list', {})).sandboxes.map((s) => s.name)).not.toContain(name);
+    await expect(docker.getContainer(containerId).inspect()).rejects.toMatchObject({ statusCode: 404 });
+
+    const audit = await client.request('audit/list', { target: name });
+    expect(audit.entries.map((e) => [e.method, e.client])).toEqual(
+      expect.arrayContaining([
+        ['sandbox/expiry-warning', 'branchboxd'],
+        ['sandbox/expire', 'branchboxd'],
+        ['sandbox/expiry-delete', 'branchboxd'],
+      ]),
+    );
+  });
+
+  it('sandbox/extend postpones the expiry; resume makes an expired sandbox active again', async () => {
+    const name = `l${suffix}-ext`;
+    created.add(name);
+    const warning = notice(name, 'warning');
+    await client.request('sandbox/create', { name, ttl: { idle: '1200ms' } });
+    const warned = await warning;
+    const extended = await client.request('sandbox/extend', { name, by: '1s' });
+    expect(Date.parse(extended.expiresAt!) - Date.parse(warned.expiresAt!)).toBe(1000);
+    const exp = await notice(name, 'expired');
+    expect(Date.parse(exp.at)).toBeGreaterThanOrEqual(Date.parse(extended.expiresAt!));
+    expect(notices.filter((n) => n.sandbox === name && n.kind === 'warning')).toHaveLength(2);
+    expect((await client.request('sandbox/get', { name })).state).toBe('expired');
+    expect((await client.request('sandbox/resume', { name })).sandbox.state).toBe('active');
+    const audit = await client.request('audit/list', { target: name });
+    expect(audit.entries.map((e) => e.method)).toEqual(expect.arrayContaining(['sandbox/extend', 'sandbox/expire', 'sandbox/resume']));
+  });
+
+  it('extending a sandbox without a TTL policy is a Conflict', async () => {
+    const name = `l${suffix}-nottl`;
+    created.add(name);
+    await client.request('sandbox/create', { name });
+    await expect(client.request('sandbox/extend', { name, by: '1h' })).rejects.toMatchObject({ message: expect.stringMatching(/no TTL policy/) });
+  });
+});

@@ -1,0 +1,101 @@
+/**
+ * Suspend and resume over a real SQLite state and a fake Docker: what is stopped, what is
+ * kept, what a resume reports for a container that is gone, and the states that refuse.
+ */
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import type { LifecycleDocker, SandboxContainer } from '../../../daemon/src/lifecycle/lifecycle-docker';
+import { SandboxSuspension } from '../../../daemon/src/lifecycle/suspension';
+import { SandboxStore } from '../../../daemon/src/sandbox/sandbox-store';
+import { openStore, type Store } from '../../../daemon/src/state/store';
+
+let dir: string;
+let store: Store;
+let sandboxes: SandboxStore;
+let calls: string[];
+let containers: SandboxContainer[];
+
+const docker: LifecycleDocker = {
+  sandboxContainers: () => Promise.resolve(containers),
+  stop: (id) => (calls.push(`stop ${id}`), Promise.resolve()),
+  start: (id) => (calls.push(`start ${id}`), Promise.resolve()),
+  restart: () => Promise.resolve(),
+  inspect: (id) =>
+    Promise.resolve(containers.some((c) => c.id === id) ? { id, state: 'exited', running: false, restartCount: 0, exitCode: 0, oomKilled: false } : undefined),
+  managedContainers: () => Promise.resolve([]),
+  managedNetworks: () => Promise.resolve([]),
+  removeContainer: () => Promise.resolve(),
+  removeNetwork: () => Promise.resolve(),
+};
+
+function suspension() {
+  return new SandboxSuspension({
+    sandboxes,
+    docker,
+    cancelDeploys: (sandbox, reason) => (calls.push(`cancel ${sandbox}: ${reason}`), Promise.resolve()),
+    loadProject: () => ({ services: {} }),
+    waitHealthy: (port) => Promise.resolve({ healthy: true, probes: 1, elapsedMs: 1, last: { ok: true, detail: `port ${port} ok` } }),
+  });
+}
+
+beforeEach(() => {
+  dir = fs.mkdtempSync(path.join(os.tmpdir(), 'bb-suspend-'));
+  store = openStore(path.join(dir, 'state.db'));
+  sandboxes = new SandboxStore(store);
+  calls = [];
+  containers = [
+    { id: 'c1', name: 'sandbox-qa-account', state: 'running', labels: {} },
+    { id: 'c2', name: 'old', state: 'exited', labels: {} },
+  ];
+  sandboxes.insert({ name: 'qa', owner: 'me' });
+  sandboxes.recordServing('qa', 'account', { deploymentId: 'd1', containerId: 'c1', hostPort: 42001, commit: 'abc' });
+  sandboxes.recordServing('qa', 'payment', { deploymentId: 'd2', containerId: 'gone', hostPort: 42002, commit: 'def' });
+});
+
+afterEach(() => {
+  store.close();
+  fs.rmSync(dir, { recursive: true, force: true });
+});
+
+describe('SandboxSuspension', () => {
+  it('cancels deployments, stops the running containers, keeps the rows', async () => {
+    const before = sandboxes.require('qa');
+    const { sandbox, stopped } = await suspension().suspend('qa');
+    expect(calls).toEqual(['cancel qa: the sandbox is being suspended', 'stop c1']);
+    expect(stopped).toBe(1);
+    expect(sandbox.state).toBe('suspended');
+    expect(sandbox.services).toEqual(before.services);
+  });
+
+  it('resumes: starts what exists, reports what is gone, becomes active', async () => {
+    const s = suspension();
+    await s.suspend('qa');
+    calls = [];
+    const { sandbox, services } = await s.resume('qa');
+    expect(sandbox.state).toBe('active');
+    expect(calls).toEqual(['start c1']);
+    expect(services).toEqual([
+      { service: 'account', containerId: 'c1', hostPort: 42001, commit: 'abc', healthy: true, detail: 'port 42001 ok' },
+      { service: 'payment', containerId: 'gone', hostPort: 42002, commit: 'def', healthy: false, detail: 'its container gone no longer exists; deploy the service again' },
+    ]);
+  });
+
+  it('suspend and resume are idempotent; a deleting sandbox refuses both', async () => {
+    const s = suspension();
+    expect((await s.resume('qa')).services).toEqual([]);
+    await s.suspend('qa');
+    expect((await s.suspend('qa')).stopped).toBe(0);
+    sandboxes.update('qa', { state: 'deleting' });
+    await expect(s.suspend('qa')).rejects.toMatchObject({ errorName: 'Conflict' });
+    await expect(s.resume('qa')).rejects.toMatchObject({ errorName: 'Conflict' });
+  });
+
+  it('runs requests for one sandbox one at a time', async () => {
+    const s = suspension();
+    const [a, b] = await Promise.all([s.suspend('qa'), s.resume('qa')]);
+    expect(a.sandbox.state).toBe('suspended');
+    expect(b.sandbox.state).toBe('active');
+  });
+});
