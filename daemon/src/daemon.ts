@@ -85,7 +85,7 @@ export async function startDaemon(opts: DaemonOptions, version: string): Promise
       ...dockerStreamHandlers({ docker: () => engine.dockerode(), stats }),
     };
 
-    // --- Sandboxes, ports, environments, templates, snapshots, audit/list (issue 4, owner A) ---
+    // --- Sandboxes (daemon/src/sandbox/): ports, environments, templates, snapshots, audit/list.
     const sandboxModule = openSandboxModule({
       store,
       stateDir: opts.stateDir,
@@ -95,7 +95,7 @@ export async function startDaemon(opts: DaemonOptions, version: string): Promise
       extraLabels: opts.extraLabels,
       portRanges: opts.portRanges,
     });
-    // --- The deploy pipeline (issue 4, owner B; daemon/src/deploy/): deploy/* handlers; at
+    // --- The deploy pipeline (daemon/src/deploy/): deploy/* handlers; at
     // start, deployments a previous process left unfinished become failed and their containers
     // are removed (again whenever the engine reconnects); at shutdown, running ones are cancelled.
     const deploys = new DeployPipeline({
@@ -116,12 +116,10 @@ export async function startDaemon(opts: DaemonOptions, version: string): Promise
     undo.push(() => deploys.shutdown());
     undo.push(stopReaping);
     const deployMethods = deployHandlers({ deploys });
-    // --- end of the deploy pipeline ---
     const sandboxMethods = sandboxModule.handlers({ deploys });
-    // --- end of issue 4, owner A ---
 
-    // --- Gateways and routes (issue 5, daemon/src/gateway/): the shared gateway (port from
-    // BRANCHBOX_GATEWAY_PORT, default 41080, a free one when that is taken) and one gateway per
+    // --- Gateways and routes (daemon/src/gateway/): the shared gateway (--gateway-port,
+    // default 41080, a free one when that is taken) and one gateway per
     // sandbox on its allocated 127.0.0.1 port, opened now for every sandbox and then on each
     // sandbox/create, closed on sandbox/delete and at shutdown; route/* and gateway/info.
     const routing = await startGateways({
@@ -134,9 +132,8 @@ export async function startDaemon(opts: DaemonOptions, version: string): Promise
     });
     undo.push(() => routing.stop());
     const routeMethods = routeHandlers({ sandboxes: sandboxModule.sandboxes, source: routing.source, gateways: routing.gateways });
-    // --- end of issue 5 ---
 
-    // --- Sandbox lifecycle (issue 10, daemon/src/lifecycle/): sandbox/suspend and
+    // --- Sandbox lifecycle (daemon/src/lifecycle/): sandbox/suspend and
     // sandbox/resume (containers stopped and started again, rows and ports kept); the health
     // monitor (checks every --health-interval-ms, restarts unhealthy containers with backoff,
     // sandbox/watchHealth, sandbox/uptime); the reconciler (at start, on engine reconnect and
@@ -182,7 +179,6 @@ export async function startDaemon(opts: DaemonOptions, version: string): Promise
       ...lifecycle.handlers,
       'deploy/start': gatedDeployStart(deployMethods['deploy/start'], sandboxModule.sandboxes, (p) => lifecycle.gate.check(p)),
     };
-    // --- end of issue 10 ---
 
     const sessions = new Set<Session>();
     let shuttingDown = false;

@@ -1,5 +1,5 @@
 /**
- * The life of a running sandbox (issue 10): suspend and resume, and its health.
+ * The life of a running sandbox: suspend and resume, and its health.
  *
  * Suspend stops every container of the sandbox and keeps everything else (containers, images,
  * rows, ports); the sandbox's gateways then send the services it serves to the project's

@@ -43,7 +43,7 @@ export interface DeployControl {
 /** The statuses a deployment ends in. */
 export const FINAL_STATUSES = ['running', 'failed', 'cancelled', 'stopped', 'superseded'] as const;
 
-// ---- What the pipeline consumes (owner A's modules; see the design note) ----
+// ---- What the pipeline consumes (the sandbox modules; see docs/design/sandboxes-and-deploys.md) ----
 
 /** One service of `branchbox.yaml`, as `loadProject` validates it. */
 export interface DeployServiceConfig {

@@ -20,7 +20,7 @@ export const GATEWAY_HOST = '127.0.0.1';
 /** How long in-flight requests may finish when a gateway stops, before their connections are cut. */
 const CLOSE_GRACE_MS = 2_000;
 
-/** Where sandbox gateway ports come from (owner A's PortAllocator, through a small adapter). */
+/** Where sandbox gateway ports come from (the PortAllocator, through a small adapter). */
 export interface GatewayPorts {
   /** The sandbox's recorded gateway port, allocating and recording one when it has none. */
   portFor(sandbox: string): number;

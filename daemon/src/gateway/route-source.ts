@@ -14,7 +14,7 @@ import type { Sandbox, SandboxEvent } from '../../../schemas/src/sandbox';
 import { nullLogger, type Logger } from '../runtime/log';
 import type { BaselineRoutes, RouteSource, SandboxRoutes, ServiceRouteState } from './route-table';
 
-/** What the source reads of sandboxes: owner A's SandboxStore satisfies it. */
+/** What the source reads of sandboxes: SandboxStore satisfies it. */
 export interface SandboxReader {
   get(name: string): Sandbox | undefined;
   list(): Sandbox[];
@@ -24,7 +24,7 @@ export interface SandboxReader {
 /** The part of a project the gateway uses. */
 export type ProjectRoutes = Pick<Project, 'name' | 'file' | 'routes' | 'baseline' | 'services'>;
 
-/** Reads a project (owner A's `loadProject`); throws a readable error when it cannot. */
+/** Reads a project (`loadProject`); throws a readable error when it cannot. */
 export type ProjectLoader = (repoRoot: string) => ProjectRoutes;
 
 export interface SandboxRouteSourceOptions {

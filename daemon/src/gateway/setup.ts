@@ -10,7 +10,7 @@ import { DEFAULT_SHARED_GATEWAY_PORT, Gateways, type GatewayPorts } from './gate
 import type { ReverseProxyOptions } from './proxy';
 import { SandboxRouteSource, type ProjectLoader, type SandboxReader } from './route-source';
 
-/** The part of owner A's PortAllocator the gateways use. */
+/** The part of the PortAllocator the gateways use. */
 export interface GatewayPortAllocator {
   allocate(req: { sandbox: string; purpose: 'gateway' }): number;
   release(port: number): void;

@@ -1,5 +1,5 @@
 /**
- * Schema version 4: the sandbox lifecycle (issue 10) — the uptime history of each service
+ * Schema version 4: the sandbox lifecycle — the uptime history of each service
  * (one row per service and minute, kept 24 h) and the expiry bookkeeping of each sandbox.
  * Never edit once shipped; append a new migration instead.
  */
