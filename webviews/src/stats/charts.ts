@@ -32,6 +32,9 @@ export function pick(kind: ChartKind, c: ChartColumns): uPlot.AlignedData {
   }
 }
 
+/** Whole seconds and minutes only: samples come once a second. */
+const TIME_INCREMENTS = [1, 2, 5, 10, 15, 30, 60, 120, 300, 600, 900, 1800, 3600];
+
 export const uplotChart: ChartFactory = (kind, parent, theme, width, height) => {
   const axis = (format: (v: number) => string, incrs?: readonly number[]): uPlot.Axis => ({
     ...(incrs ? { incrs: [...incrs] } : {}),
@@ -39,7 +42,7 @@ export const uplotChart: ChartFactory = (kind, parent, theme, width, height) => 
     grid: { stroke: theme.grid, width: 1 },
     ticks: { stroke: theme.grid, width: 1 },
     font: theme.font,
-    size: 70,
+    size: 86,
     values: (_u, splits) => splits.map((v) => format(v)),
   });
   const line = (label: string, stroke: string, format: (v: number) => string, dash?: number[]): uPlot.Series => {
@@ -67,7 +70,15 @@ export const uplotChart: ChartFactory = (kind, parent, theme, width, height) => 
     height,
     series: [{ value: (_u, v) => (v === null || v === undefined ? '' : new Date(v * 1000).toLocaleTimeString()) }, ...series],
     axes: [
-      { stroke: theme.foreground, grid: { stroke: theme.grid, width: 1 }, ticks: { stroke: theme.grid, width: 1 }, font: theme.font },
+      {
+        stroke: theme.foreground,
+        grid: { stroke: theme.grid, width: 1 },
+        ticks: { stroke: theme.grid, width: 1 },
+        font: theme.font,
+        space: 90,
+        incrs: TIME_INCREMENTS,
+        values: (_u, splits) => splits.map((v) => new Date(v * 1000).toLocaleTimeString([], { hour: '2-digit', minute: '2-digit', second: '2-digit' })),
+      },
       axis(format, kind === 'cpu' ? undefined : BYTE_INCREMENTS),
     ],
     scales: { x: { time: true }, y: { range: (_u, min, max) => [0, Math.max(kind === 'cpu' ? 5 : 1, max * 1.1, min)] } },
