@@ -444,7 +444,7 @@ async function main(): Promise<void> {
     return `${routed} | /payment → ${payment.body}, /account → ${account.body} | explain: ${explained}`;
   });
 
-  await step(5, 'Show Logs of account shows its log lines; Show Stats', async () => {
+  await step(5, 'Show Logs of account shows its log lines; Show Stats; Show Deployment', async () => {
     await clearNotifications();
     await contextMenu(row('account'), 'Show Logs');
     const frame = page!.frameLocator('iframe.webview.ready').last().frameLocator('#active-frame');
@@ -479,7 +479,15 @@ async function main(): Promise<void> {
     await screenshot('stats');
     statsNote = `stats: ${charts} charts, CPU at the cursor ${cpuValue}; panel text: ${body}`;
     await runCommand('View: Close All Editors');
-    return `log line "account feature/x listening on 8080" seen; ${statsNote}`;
+    // The Deployment panel: a click on the account row of the Deployments view.
+    const deploymentsPane = page!.locator('.pane', { has: page!.locator('.pane-header', { hasText: /^Deployments/ }) }).first();
+    await deploymentsPane.locator('.monaco-list-row', { hasText: 'account' }).first().click();
+    const deployment = page!.frameLocator('iframe.webview.ready').last().frameLocator('#active-frame');
+    await deployment.getByText(/switch.over/i).first().waitFor({ state: 'visible', timeout: 30_000 });
+    const timeline = (await deployment.locator('body').innerText()).replace(/\s+/g, ' ').slice(0, 200);
+    await screenshot('deployment');
+    await runCommand('View: Close All Editors');
+    return `log line "account feature/x listening on 8080" seen; ${statsNote}; deployment panel: ${timeline}`;
   });
 
   await step(6, 'Attach Shell → echo e2e-$((6*7)) → e2e-42', async () => {
