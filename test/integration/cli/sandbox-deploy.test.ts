@@ -174,6 +174,22 @@ describe('deploy, wait and the sandbox', () => {
     }
   });
 
+  it('suspends and resumes the sandbox at the same ports', async () => {
+    const before = valid('sandbox/get', (await cli(['sandbox', 'get', branch, '-o', 'json'])).stdout) as {
+      services: { service: string; hostPort?: number; containerId?: string }[];
+    };
+    const running = before.services.filter((s) => s.containerId).length;
+    expect(running).toBeGreaterThan(0);
+    const suspended = await cli(['sandbox', 'suspend', branch, '-o', 'json']);
+    expect(suspended.code).toBe(0);
+    expect(valid('sandbox/suspend', suspended.stdout)).toMatchObject({ sandbox: { state: 'suspended' }, stopped: running });
+    const resumed = await cli(['sandbox', 'resume', branch]);
+    expect(resumed.code).toBe(0);
+    expect(resumed.stdout).toMatch(new RegExp(`^Resumed sandbox ${branch}: active`));
+    const after = valid('sandbox/get', (await cli(['sandbox', 'get', branch, '-o', 'json'])).stdout) as typeof before;
+    expect(after.services.map((s) => [s.service, s.hostPort])).toEqual(before.services.map((s) => [s.service, s.hostPort]));
+  });
+
   it('deletes the sandbox; then it is not found (exit 1, one line)', async () => {
     const deleted = await cli(['sandbox', 'delete', branch, '-o', 'json']);
     expect(deleted.code).toBe(0);

@@ -1,5 +1,5 @@
 /**
- * `branchbox sandbox ls|get|create|delete|clone|snapshot|restore`: sandboxes, each a named,
+ * `branchbox sandbox ls|get|create|delete|suspend|resume|clone|snapshot|restore`: sandboxes, each a named,
  * isolated set of deployed services.
  */
 import type { Result } from '../../../../schemas/src/index';
@@ -132,6 +132,39 @@ export const sandboxCommands = [
       ctx.out.result(result, (r) =>
         ctx.out.line(`Deleted sandbox ${name} (${r.containers} container${r.containers === 1 ? '' : 's'}, ${r.networks} network${r.networks === 1 ? '' : 's'}, ${r.ports} port${r.ports === 1 ? '' : 's'})`),
       );
+    },
+  }),
+  defineCommand({
+    words: ['sandbox', 'suspend'],
+    summary: 'Stop every container of a sandbox, keeping its containers, commits, ports and routes (resume brings it back).',
+    args: ['NAME'],
+    methods: ['sandbox/suspend'],
+    async run(ctx, { positionals }) {
+      const result = await ctx.call('sandbox/suspend', { name: positionals[0]! });
+      ctx.out.result(result, (r) =>
+        ctx.out.line(`Suspended sandbox ${r.sandbox.name} (${r.stopped} container${r.stopped === 1 ? '' : 's'} stopped)`),
+      );
+    },
+  }),
+  defineCommand({
+    words: ['sandbox', 'resume'],
+    summary: 'Start a suspended sandbox again, at the same commits and ports, and wait for its health; exit 4 if a service is not healthy.',
+    args: ['NAME'],
+    methods: ['sandbox/resume'],
+    async run(ctx, { positionals }) {
+      const result = await ctx.call('sandbox/resume', { name: positionals[0]! });
+      ctx.out.result(result, (r) => {
+        ctx.out.line(`Resumed sandbox ${r.sandbox.name}: ${sandboxState(ctx.out, r.sandbox.state)}`);
+        if (r.services.length) {
+          ctx.out.table(r.services, [
+            { header: 'SERVICE', value: (v) => v.service },
+            { header: 'HEALTHY', value: (v) => (v.healthy ? ctx.out.style.green('yes') : ctx.out.style.red('no')) },
+            { header: 'PORT', value: (v) => (v.hostPort === undefined ? '' : String(v.hostPort)) },
+            { header: 'DETAIL', value: (v) => v.detail },
+          ]);
+        }
+      });
+      return result.services.every((s) => s.healthy) ? ExitCode.Ok : ExitCode.DeployFailed;
     },
   }),
   defineCommand({
