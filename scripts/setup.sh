@@ -35,6 +35,8 @@ apt_install busybox-static
 # The deploy pipeline runs git and tar on the host.
 command -v git >/dev/null 2>&1 || apt_install git
 command -v tar >/dev/null 2>&1 || apt_install tar
+# The standard-library client example (docs/examples) runs in the tests.
+command -v python3 >/dev/null 2>&1 || apt_install python3
 
 # Imports a root filesystem folder as an image unless one with the same content id exists.
 import_rootfs() { # name dir fingerprint [docker import -c ...]
