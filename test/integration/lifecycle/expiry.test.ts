@@ -4,35 +4,27 @@
  * deleted after its retention; `sandbox/extend` postpones the expiry; each step is audited.
  * The test waits on `sandbox/expiry` notifications, never on time.
  */
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
 import type { StreamItem } from '../../../schemas/src/index';
-import { startTestDaemon, type TestClient, type TestDaemon } from '../../helpers/daemon';
-import { docker, testRun, TEST_LABEL } from '../../helpers/docker-fixtures';
-import { createFixtureRepo, type FixtureRepo } from '../../helpers/fixture-repo';
-import { deployAndWait, portWindows, removeFixtureImages } from './helpers';
+import type { TestClient } from '../../helpers/daemon';
+import { docker } from '../../helpers/docker-fixtures';
+import type { FixtureRepo } from '../../helpers/fixture-repo';
+import { deployAndWait, useLifecycleDaemon } from './helpers';
 
 type Notice = StreamItem<'sandbox/expiry'>;
 
-const run = testRun('bblce');
-const suffix = run.runId.slice(-8);
-let daemon: TestDaemon;
+const t = useLifecycleDaemon('bblce', 'expiry-test', {
+  BRANCHBOX_EXPIRY_INTERVAL_MS: '50',
+  BRANCHBOX_EXPIRY_WARNING_MS: '1000',
+});
+const { suffix, created } = t;
 let client: TestClient;
 let repo: FixtureRepo;
-const created = new Set<string>();
 const notices: Notice[] = [];
 const waiters: { accept: (n: Notice) => boolean; resolve: (n: Notice) => void }[] = [];
 
 beforeAll(async () => {
-  repo = createFixtureRepo();
-  daemon = await startTestDaemon({
-    env: {
-      BRANCHBOX_EXTRA_LABELS: `${TEST_LABEL}=${run.runId}`,
-      BRANCHBOX_EXPIRY_INTERVAL_MS: '50',
-      BRANCHBOX_EXPIRY_WARNING_MS: '1000',
-      ...portWindows(),
-    },
-  });
-  client = await daemon.connect('expiry-test');
+  ({ client, repo } = t);
   await client.subscribe('sandbox/watchExpiry', {}, 'sandbox/expiry', {
     onItems: (items) => {
       for (const n of items) {
@@ -45,21 +37,6 @@ beforeAll(async () => {
       }
     },
   });
-});
-
-afterEach(async () => {
-  for (const name of created) await client.request('sandbox/delete', { name }).catch(() => undefined);
-  created.clear();
-  await run.cleanup();
-});
-
-afterAll(async () => {
-  await client?.closeSocket();
-  await daemon?.stop();
-  await daemon?.dispose();
-  await run.cleanup();
-  if (repo) await removeFixtureImages(repo);
-  repo?.dispose();
 });
 
 const notice = (sandbox: string, kind: Notice['kind']) =>
@@ -123,13 +100,17 @@ describe('expiry', () => {
     expect((await client.request('sandbox/get', { name })).state).toBe('expired');
     expect((await client.request('sandbox/resume', { name })).sandbox.state).toBe('active');
     const audit = await client.request('audit/list', { target: name });
-    expect(audit.entries.map((e) => e.method)).toEqual(expect.arrayContaining(['sandbox/extend', 'sandbox/expire', 'sandbox/resume']));
+    expect(audit.entries.map((e) => e.method)).toEqual(
+      expect.arrayContaining(['sandbox/extend', 'sandbox/expire', 'sandbox/resume']),
+    );
   });
 
   it('extending a sandbox without a TTL policy is a Conflict', async () => {
     const name = `l${suffix}-nottl`;
     created.add(name);
     await client.request('sandbox/create', { name });
-    await expect(client.request('sandbox/extend', { name, by: '1h' })).rejects.toMatchObject({ message: expect.stringMatching(/no TTL policy/) });
+    await expect(client.request('sandbox/extend', { name, by: '1h' })).rejects.toMatchObject({
+      message: expect.stringMatching(/no TTL policy/),
+    });
   });
 });

@@ -6,50 +6,27 @@
  * service whose process dies is restarted and healthy again. Checks every 100 ms here; the
  * test waits on `sandbox/health` notifications, never on time.
  */
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
 import type { StreamItem } from '../../../schemas/src/index';
-import { startTestDaemon, type TestClient, type TestDaemon } from '../../helpers/daemon';
-import { docker, testRun, TEST_LABEL } from '../../helpers/docker-fixtures';
-import { createFixtureRepo, type FixtureRepo } from '../../helpers/fixture-repo';
-import { deployAndWait, portWindows, removeFixtureImages } from './helpers';
+import type { TestClient } from '../../helpers/daemon';
+import { docker } from '../../helpers/docker-fixtures';
+import type { FixtureRepo } from '../../helpers/fixture-repo';
+import { deployAndWait, useLifecycleDaemon } from './helpers';
 
 type Health = StreamItem<'sandbox/health'>;
 
-const run = testRun('bblch');
-const suffix = run.runId.slice(-8);
 const BACKOFF_MS = 300;
-let daemon: TestDaemon;
+const t = useLifecycleDaemon('bblch', 'health-test', {
+  BRANCHBOX_HEALTH_INTERVAL_MS: '100',
+  BRANCHBOX_HEALTH_MAX_RESTARTS: '2',
+  BRANCHBOX_HEALTH_BACKOFF_MS: String(BACKOFF_MS),
+});
+const { suffix, created } = t;
 let client: TestClient;
 let repo: FixtureRepo;
-const created = new Set<string>();
 
 beforeAll(async () => {
-  repo = createFixtureRepo();
-  daemon = await startTestDaemon({
-    env: {
-      BRANCHBOX_EXTRA_LABELS: `${TEST_LABEL}=${run.runId}`,
-      BRANCHBOX_HEALTH_INTERVAL_MS: '100',
-      BRANCHBOX_HEALTH_MAX_RESTARTS: '2',
-      BRANCHBOX_HEALTH_BACKOFF_MS: String(BACKOFF_MS),
-      ...portWindows(),
-    },
-  });
-  client = await daemon.connect('health-test');
-});
-
-afterEach(async () => {
-  for (const name of created) await client.request('sandbox/delete', { name }).catch(() => undefined);
-  created.clear();
-  await run.cleanup();
-});
-
-afterAll(async () => {
-  await client?.closeSocket();
-  await daemon?.stop();
-  await daemon?.dispose();
-  await run.cleanup();
-  if (repo) await removeFixtureImages(repo);
-  repo?.dispose();
+  ({ client, repo } = t);
 });
 
 /** Every health item of one sandbox, and a way to wait for the first (new) one matching. */
@@ -96,7 +73,9 @@ describe('health monitor', () => {
     created.add(name);
     await client.request('sandbox/create', { name, repoPath: repo.root });
     await deployAndWait(client, { repoPath: repo.root, sandbox: name, ref: 'sick-on-demand', services: ['account'] });
-    const containerId = (await client.request('sandbox/get', { name })).services.find((s) => s.service === 'account')!.containerId!;
+    const containerId = (await client.request('sandbox/get', { name })).services.find(
+      (s) => s.service === 'account',
+    )!.containerId!;
     const health = await watch(name);
     await health.next((h) => h.state === 'healthy' && h.services.length === 1);
 

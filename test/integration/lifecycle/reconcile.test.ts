@@ -8,47 +8,25 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
 import type { StreamItem } from '../../../schemas/src/index';
-import { startTestDaemon, type TestClient, type TestDaemon } from '../../helpers/daemon';
-import { BUSYBOX, docker, testRun, TEST_LABEL } from '../../helpers/docker-fixtures';
-import { createFixtureRepo, type FixtureRepo } from '../../helpers/fixture-repo';
-import { deployAndWait, portWindows, removeFixtureImages } from './helpers';
+import type { TestClient, TestDaemon } from '../../helpers/daemon';
+import { BUSYBOX, docker, TEST_LABEL } from '../../helpers/docker-fixtures';
+import type { FixtureRepo } from '../../helpers/fixture-repo';
+import { deployAndWait, useLifecycleDaemon } from './helpers';
 
-const run = testRun('bblcr');
-const suffix = run.runId.slice(-8);
 const GRACE_MS = 600;
+const t = useLifecycleDaemon('bblcr', 'reconcile-test', {
+  BRANCHBOX_RECONCILE_INTERVAL_MS: '100',
+  BRANCHBOX_ORPHAN_GRACE_MS: String(GRACE_MS),
+});
+const { run, suffix, created } = t;
 let daemon: TestDaemon;
 let client: TestClient;
 let repo: FixtureRepo;
-const created = new Set<string>();
 
 beforeAll(async () => {
-  repo = createFixtureRepo();
-  daemon = await startTestDaemon({
-    env: {
-      BRANCHBOX_EXTRA_LABELS: `${TEST_LABEL}=${run.runId}`,
-      BRANCHBOX_RECONCILE_INTERVAL_MS: '100',
-      BRANCHBOX_ORPHAN_GRACE_MS: String(GRACE_MS),
-      ...portWindows(),
-    },
-  });
-  client = await daemon.connect('reconcile-test');
-});
-
-afterEach(async () => {
-  for (const name of created) await client.request('sandbox/delete', { name }).catch(() => undefined);
-  created.clear();
-  await run.cleanup();
-});
-
-afterAll(async () => {
-  await client?.closeSocket();
-  await daemon?.stop();
-  await daemon?.dispose();
-  await run.cleanup();
-  if (repo) await removeFixtureImages(repo);
-  repo?.dispose();
+  ({ daemon, client, repo } = t);
 });
 
 /** Resolves with the first sandbox event matching. */
@@ -68,7 +46,9 @@ async function nextEvent(accept: (e: StreamItem<'sandbox/event'>) => boolean): P
 
 /** Resolves when Docker reports `action` of the object with this id. */
 async function dockerEvent(type: 'container' | 'network', id: string, action: string): Promise<number> {
-  const stream = (await docker.getEvents({ filters: JSON.stringify({ type: [type], event: [action] }) })) as NodeJS.ReadableStream & { destroy(): void };
+  const stream = (await docker.getEvents({
+    filters: JSON.stringify({ type: [type], event: [action] }),
+  })) as NodeJS.ReadableStream & { destroy(): void };
   return new Promise((resolve) => {
     stream.on('data', (chunk: Buffer) => {
       for (const line of chunk.toString().split('\n').filter(Boolean)) {
@@ -97,7 +77,9 @@ describe('reconciliation with Docker', () => {
     const account = before.services.find((s) => s.service === 'account')!;
     expect(before.ports.some((p) => p.port === account.hostPort)).toBe(true);
 
-    const forgotten = nextEvent((e) => e.name === name && e.sandbox?.services.find((s) => s.service === 'account')?.containerId === undefined);
+    const forgotten = nextEvent(
+      (e) => e.name === name && e.sandbox?.services.find((s) => s.service === 'account')?.containerId === undefined,
+    );
     await docker.getContainer(account.containerId!).remove({ force: true });
     const after = (await forgotten).sandbox!;
     expect(after.services.find((s) => s.service === 'account')).toMatchObject({ service: 'account', route: 'sandbox' });
@@ -109,21 +91,33 @@ describe('reconciliation with Docker', () => {
     const ghost = `l${suffix}-ghost`;
     const labels = { 'branchbox.managed': 'true', 'branchbox.sandbox': ghost, 'branchbox.service': 'account' };
     const createdAt = Date.now();
-    const network = await docker.createNetwork({ Name: `sandbox-${ghost}`, Labels: { ...labels, [TEST_LABEL]: run.runId } });
-    const container = await run.createContainer({ Image: BUSYBOX, Cmd: ['sleep', '300'], Labels: labels, HostConfig: { NetworkMode: `sandbox-${ghost}` } });
+    const network = await docker.createNetwork({
+      Name: `sandbox-${ghost}`,
+      Labels: { ...labels, [TEST_LABEL]: run.runId },
+    });
+    const container = await run.createContainer({
+      Image: BUSYBOX,
+      Cmd: ['sleep', '300'],
+      Labels: labels,
+      HostConfig: { NetworkMode: `sandbox-${ghost}` },
+    });
     const containerGone = dockerEvent('container', container.id, 'destroy');
     const networkGone = dockerEvent('network', network.id, 'destroy');
 
     const db = new Database(join(daemon.stateDir, 'state.db'));
     try {
-      db.prepare("INSERT INTO ports (port, sandbox, service, purpose, allocated_at) VALUES (?, ?, 'account', 'service', ?)").run(1, ghost, new Date().toISOString());
+      db.prepare(
+        "INSERT INTO ports (port, sandbox, service, purpose, allocated_at) VALUES (?, ?, 'account', 'service', ?)",
+      ).run(1, ghost, new Date().toISOString());
     } finally {
       db.close();
     }
 
     expect((await containerGone) - createdAt).toBeGreaterThanOrEqual(GRACE_MS);
     await networkGone;
-    await expect.poll(() => logText()).toMatch(new RegExp(`Removed container .*sandbox ${ghost}, which does not exist`));
+    await expect
+      .poll(() => logText())
+      .toMatch(new RegExp(`Removed container .*sandbox ${ghost}, which does not exist`));
     await expect.poll(() => logText()).toMatch(new RegExp(`Removed network sandbox-${ghost}`));
     await expect
       .poll(() => {

@@ -4,40 +4,21 @@
  * daemon's per-sandbox limit (--sandbox-memory 200m here) or the sandbox's own per-container
  * resources.
  */
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
 import { ProtocolError } from '../../../schemas/src/client';
-import { startTestDaemon, type TestClient, type TestDaemon } from '../../helpers/daemon';
-import { testRun, TEST_LABEL } from '../../helpers/docker-fixtures';
-import { createFixtureRepo, type FixtureRepo } from '../../helpers/fixture-repo';
-import { portWindows } from './helpers';
+import type { TestClient } from '../../helpers/daemon';
+import type { FixtureRepo } from '../../helpers/fixture-repo';
+import { useLifecycleDaemon } from './helpers';
 
-const run = testRun('bblcg');
-const suffix = run.runId.slice(-8);
-let daemon: TestDaemon;
+const t = useLifecycleDaemon('bblcg', 'gate-test', {
+  BRANCHBOX_SANDBOX_MEMORY: '200m',
+});
+const { suffix, created } = t;
 let client: TestClient;
 let repo: FixtureRepo;
-const created = new Set<string>();
 
 beforeAll(async () => {
-  repo = createFixtureRepo();
-  daemon = await startTestDaemon({
-    env: { BRANCHBOX_EXTRA_LABELS: `${TEST_LABEL}=${run.runId}`, BRANCHBOX_SANDBOX_MEMORY: '200m', ...portWindows() },
-  });
-  client = await daemon.connect('gate-test');
-});
-
-afterEach(async () => {
-  for (const name of created) await client.request('sandbox/delete', { name }).catch(() => undefined);
-  created.clear();
-  await run.cleanup();
-});
-
-afterAll(async () => {
-  await client?.closeSocket();
-  await daemon?.stop();
-  await daemon?.dispose();
-  await run.cleanup();
-  repo?.dispose();
+  ({ client, repo } = t);
 });
 
 async function refusal(promise: Promise<unknown>): Promise<ProtocolError> {
@@ -54,9 +35,13 @@ describe('resource gating', () => {
     const name = `l${suffix}-mem`;
     created.add(name);
     await client.request('sandbox/create', { name, repoPath: repo.root });
-    const e = await refusal(client.request('deploy/start', { repoPath: repo.root, sandbox: name, services: ['account', 'payment'] }));
+    const e = await refusal(
+      client.request('deploy/start', { repoPath: repo.root, sandbox: name, services: ['account', 'payment'] }),
+    );
     expect(e.code).toBe(1403);
-    expect(e.message).toMatch(/would use 256 MiB of memory \(account 128 MiB \+ payment 128 MiB\), above the sandbox limit of 200 MiB/);
+    expect(e.message).toMatch(
+      /would use 256 MiB of memory \(account 128 MiB \+ payment 128 MiB\), above the sandbox limit of 200 MiB/,
+    );
     expect((await client.request('deploy/list', { sandbox: name })).deployments).toEqual([]);
   });
 
@@ -64,8 +49,12 @@ describe('resource gating', () => {
     const name = `l${suffix}-box`;
     created.add(name);
     await client.request('sandbox/create', { name, repoPath: repo.root, resources: { memoryBytes: 64 * 2 ** 20 } });
-    const e = await refusal(client.request('deploy/start', { repoPath: repo.root, sandbox: name, services: ['account'] }));
+    const e = await refusal(
+      client.request('deploy/start', { repoPath: repo.root, sandbox: name, services: ['account'] }),
+    );
     expect(e.code).toBe(1403);
-    expect(e.message).toMatch(/Service account asks for 128 MiB, above the limit of sandbox .* per container \(64 MiB\)/);
+    expect(e.message).toMatch(
+      /Service account asks for 128 MiB, above the limit of sandbox .* per container \(64 MiB\)/,
+    );
   });
 });

@@ -4,39 +4,20 @@
  * baseline; deploy/start answers Conflict); resume starts the same containers on the same host
  * ports at the same commits, answering again.
  */
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
 import { ProtocolError } from '../../../schemas/src/client';
-import { startTestDaemon, type TestClient, type TestDaemon } from '../../helpers/daemon';
-import { docker, testRun, TEST_LABEL } from '../../helpers/docker-fixtures';
-import { createFixtureRepo, type FixtureRepo } from '../../helpers/fixture-repo';
-import { deployAndWait, portWindows, removeFixtureImages } from './helpers';
+import type { TestClient } from '../../helpers/daemon';
+import { docker } from '../../helpers/docker-fixtures';
+import type { FixtureRepo } from '../../helpers/fixture-repo';
+import { deployAndWait, useLifecycleDaemon } from './helpers';
 
-const run = testRun('bblcs');
-const suffix = run.runId.slice(-8);
-let daemon: TestDaemon;
+const t = useLifecycleDaemon('bblcs', 'lifecycle-test');
+const { suffix, created } = t;
 let client: TestClient;
 let repo: FixtureRepo;
-const created = new Set<string>();
 
 beforeAll(async () => {
-  repo = createFixtureRepo();
-  daemon = await startTestDaemon({ env: { BRANCHBOX_EXTRA_LABELS: `${TEST_LABEL}=${run.runId}`, ...portWindows() } });
-  client = await daemon.connect('lifecycle-test');
-});
-
-afterEach(async () => {
-  for (const name of created) await client.request('sandbox/delete', { name }).catch(() => undefined);
-  created.clear();
-  await run.cleanup();
-});
-
-afterAll(async () => {
-  await client?.closeSocket();
-  await daemon?.stop();
-  await daemon?.dispose();
-  await run.cleanup();
-  if (repo) await removeFixtureImages(repo);
-  repo?.dispose();
+  ({ client, repo } = t);
 });
 
 const containerState = async (id: string) => (await docker.getContainer(id).inspect()).State;
@@ -46,7 +27,12 @@ describe('suspend and resume', () => {
     const name = `l${suffix}-sr`;
     created.add(name);
     await client.request('sandbox/create', { name, repoPath: repo.root });
-    await deployAndWait(client, { repoPath: repo.root, sandbox: name, ref: 'feature/x', services: ['account', 'payment'] });
+    await deployAndWait(client, {
+      repoPath: repo.root,
+      sandbox: name,
+      ref: 'feature/x',
+      services: ['account', 'payment'],
+    });
     const before = await client.request('sandbox/get', { name });
     const serving = before.services.filter((s) => s.containerId);
     expect(serving).toHaveLength(2);
@@ -69,7 +55,9 @@ describe('suspend and resume', () => {
     // The fixture project has a baseline for account: a suspended sandbox's gateway sends it there.
     const closed = await fetch(`${gateway.url}/account/`);
     expect(closed.headers.get('x-branchbox-route')).toBe('account -> baseline');
-    const refused = await client.request('deploy/start', { repoPath: repo.root, sandbox: name, services: ['account'] }).catch((e: unknown) => e);
+    const refused = await client
+      .request('deploy/start', { repoPath: repo.root, sandbox: name, services: ['account'] })
+      .catch((e: unknown) => e);
     expect(refused).toBeInstanceOf(ProtocolError);
     expect((refused as ProtocolError).message).toMatch(/suspended; resume it/);
     // Suspending again does nothing.
@@ -87,7 +75,9 @@ describe('suspend and resume', () => {
       expect(await (await fetch(s.url!)).text()).toBe('feature/x');
     }
     const open = await fetch(`${gateway.url}/account/`);
-    expect(open.headers.get('x-branchbox-route')).toBe(`account -> sandbox (${repo.commitOf('feature/x').slice(0, 7)})`);
+    expect(open.headers.get('x-branchbox-route')).toBe(
+      `account -> sandbox (${repo.commitOf('feature/x').slice(0, 7)})`,
+    );
     expect(await open.text()).toBe('feature/x');
     await expect.poll(() => events).toEqual(expect.arrayContaining(['suspended', 'active']));
 
