@@ -8,7 +8,8 @@ import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import WebSocket from 'ws';
-import { BranchboxClient } from '../../schemas/src/client';
+import { expect } from 'vitest';
+import { BranchboxClient, ProtocolError } from '../../schemas/src/client';
 
 export const DAEMON_JS = resolve(__dirname, '../../dist/branchboxd.js');
 
@@ -50,10 +51,14 @@ export interface StartOptions {
 /** Starts a daemon and resolves once it listens (it says so on stderr). */
 export async function startTestDaemon(opts: StartOptions = {}): Promise<TestDaemon> {
   const stateDir = opts.stateDir ?? mkdtempSync(join(tmpdir(), 'bbd-'));
-  const child = spawn(process.execPath, [DAEMON_JS, '--state-dir', stateDir, '--port', '0', '--log-level', 'debug', ...(opts.args ?? [])], {
-    env: { ...process.env, BRANCHBOX_VALIDATE_RESULTS: '1', ...opts.env },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
+  const child = spawn(
+    process.execPath,
+    [DAEMON_JS, '--state-dir', stateDir, '--port', '0', '--log-level', 'debug', ...(opts.args ?? [])],
+    {
+      env: { ...process.env, BRANCHBOX_VALIDATE_RESULTS: '1', ...opts.env },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    },
+  );
   let stderr = '';
   const exited = new Promise<number | null>((r) => child.once('exit', (code) => r(code)));
   await new Promise<void>((resolvePromise, reject) => {
@@ -93,7 +98,12 @@ export async function startTestDaemon(opts: StartOptions = {}): Promise<TestDaem
 }
 
 /** Opens a WebSocket with the token and wraps it in a typed client; `initialize`s unless told not to. */
-export async function connectClient(url: string, token: string, name = 'vitest', initialize = true): Promise<TestClient> {
+export async function connectClient(
+  url: string,
+  token: string,
+  name = 'vitest',
+  initialize = true,
+): Promise<TestClient> {
   const ws = new WebSocket(url, { headers: { Authorization: `Bearer ${token}` } });
   await new Promise<void>((res, rej) => {
     ws.once('open', () => res());
@@ -114,3 +124,15 @@ export async function connectClient(url: string, token: string, name = 'vitest',
   if (initialize) await client.request('initialize', { clientInfo: { name } });
   return client;
 }
+
+/** The error answer of a request that must fail (fails the test when it succeeds). */
+export const failure = (p: Promise<unknown>): Promise<ProtocolError> =>
+  p.then(
+    () => {
+      throw new Error('expected an error answer');
+    },
+    (e: unknown) => {
+      expect(e).toBeInstanceOf(ProtocolError);
+      return e as ProtocolError;
+    },
+  );

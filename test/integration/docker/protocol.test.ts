@@ -4,8 +4,7 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { StreamItem } from '../../../schemas/src/index';
-import { ProtocolError } from '../../../schemas/src/client';
-import { startTestDaemon, type TestClient, type TestDaemon } from '../../helpers/daemon';
+import { failure, startTestDaemon, type TestClient, type TestDaemon } from '../../helpers/daemon';
 import { testRun } from '../../helpers/docker-fixtures';
 
 const SLEEPER = ['sh', '-c', 'trap "exit 0" TERM; sleep 3600 & wait'];
@@ -48,17 +47,6 @@ afterAll(async () => {
   await daemon?.dispose();
   await run.cleanup();
 });
-
-const failure = (p: Promise<unknown>) =>
-  p.then(
-    () => {
-      throw new Error('expected an error answer');
-    },
-    (e: unknown) => {
-      expect(e).toBeInstanceOf(ProtocolError);
-      return e as ProtocolError;
-    },
-  );
 
 describe('Docker over the protocol', () => {
   it('reports the engine in system/info', async () => {
