@@ -77,12 +77,12 @@ export async function startDaemon(opts: DaemonOptions, version: string): Promise
     undo.push(() => engine.stop());
     const model = new ContainerModel(engine, { log: logger.child({ component: 'containers' }) });
     undo.push(() => model.close());
-    const stats = new StatsCollector(() => engine.dockerode());
+    const stats = new StatsCollector(() => engine.dockerode(), { recovery: engine });
     undo.push(() => stats.close());
     undo.push(trackManagedContainers(model, stats, logger));
     const dockerMethods = {
       ...dockerHandlers({ engine, model }),
-      ...dockerStreamHandlers({ docker: () => engine.dockerode(), stats }),
+      ...dockerStreamHandlers({ docker: () => engine.dockerode(), recovery: engine, stats }),
     };
 
     // --- Sandboxes (daemon/src/sandbox/): ports, environments, templates, snapshots, audit/list.

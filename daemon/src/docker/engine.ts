@@ -49,6 +49,18 @@ export interface Backoff {
 
 export const DEFAULT_BACKOFF: Backoff = { initialMs: 500, maxMs: 10_000, factor: 2 };
 
+/**
+ * What a long-lived stream (logs, stats) needs to survive the engine going away: after a
+ * connection failure, wait until the engine answers again, then reopen.
+ */
+export interface EngineRecovery {
+  /**
+   * Resolves true once the engine answers again: at once if it is connected and answers a
+   * ping, else at the next reconnection. Resolves false when `signal` aborts.
+   */
+  recovered(signal: AbortSignal): Promise<boolean>;
+}
+
 /** The timer functions the retry loop uses (injectable for tests). */
 export interface RetryTimers {
   setTimeout(fn: () => void, ms: number): unknown;
@@ -83,7 +95,7 @@ type State =
   | { readonly kind: 'down'; readonly reason: string; readonly tried?: readonly TriedStrategy[] }
   | { readonly kind: 'stopped' };
 
-export class DockerEngine extends TypedEmitter<DockerEngineEvents> {
+export class DockerEngine extends TypedEmitter<DockerEngineEvents> implements EngineRecovery {
   private state: State = { kind: 'starting' };
   private readonly backoff: Backoff;
   private readonly timers: RetryTimers;
@@ -156,6 +168,24 @@ export class DockerEngine extends TypedEmitter<DockerEngineEvents> {
     if (this.state.kind !== 'up') return;
     this.state.stream.abort();
     this.lose(reason);
+  }
+
+  async recovered(signal: AbortSignal): Promise<boolean> {
+    if (signal.aborted || this.state.kind === 'stopped') return false;
+    if (this.state.kind === 'up') {
+      try {
+        await this.state.link.client.system.ping({ signal });
+        return true;
+      } catch (e) {
+        if (signal.aborted) return false;
+        // The stream that failed noticed before the event stream did.
+        this.reportLost(`it does not answer a ping (${isRpcError(e) ? e.message : shortReason(e)})`);
+      }
+    }
+    return this.next('connected', () => true, signal).then(
+      () => true,
+      () => false,
+    );
   }
 
   private link(): EngineLink {

@@ -5,6 +5,7 @@
  */
 import type Docker from 'dockerode';
 import type { dockerStreamMethods } from '../../../schemas/src/docker-streams';
+import type { EngineRecovery } from '../docker/engine';
 import { ContainerExec, type ExecSession } from '../docker/streams/exec';
 import { ContainerLogs } from '../docker/streams/logs';
 import type { StatsCollector, StatsListener, StatsTarget } from '../docker/streams/stats';
@@ -17,6 +18,8 @@ import type { Subscription } from '../rpc/subscriptions';
 export interface DockerStreamDeps {
   /** The engine client (may change when the daemon reconnects). */
   readonly docker: () => Docker;
+  /** How followed log streams wait for the engine to come back after it went away. */
+  readonly recovery?: EngineRecovery;
   /** The daemon-wide stats collector; the daemon `track`s Branchbox-managed containers in it. */
   readonly stats: StatsCollector;
 }
@@ -32,7 +35,7 @@ const STATS_QUEUE = 1000;
  * collector so that every connection watching a container shares one engine stream.
  */
 export function dockerStreamHandlers(deps: DockerStreamDeps): HandlerGroup<DockerStreamMethod> {
-  const logs = new ContainerLogs(deps.docker);
+  const logs = new ContainerLogs(deps.docker, deps.recovery);
   const execs = new ContainerExec(deps.docker);
   const sessions = new ExecRegistry();
 

@@ -2,7 +2,9 @@
  * The engine connection against the real engine: discovery finds the default socket; an
  * engine that is not there is reported with the reason; and an engine that goes away and
  * comes back (a unix-socket proxy to the real socket that the test closes and reopens, so the
- * engine others use keeps running) is reconnected to and the container model resyncs.
+ * engine others use keeps running) is reconnected to, the container model resyncs and streams
+ * waiting for its recovery are told. (A real engine restart under live streams:
+ * docker-streams/engine-restart.test.ts.)
  */
 import { mkdtempSync, rmSync } from 'node:fs';
 import { createConnection, createServer, type Server, type Socket } from 'node:net';
@@ -130,6 +132,7 @@ describe('engine discovery and connection', () => {
     );
 
     expect(await engine.start()).toMatchObject({ available: true, endpoint: `unix://${socket}` });
+    expect(await engine.recovered(new AbortController().signal)).toBe(true); // up and answering: at once
     const before = `${run.runId}-before`;
     const created = model.next('event', (e) => e.action === 'create' && e.name === before);
     await run.createContainer({ name: before, Cmd: ['true'], start: false });
@@ -150,10 +153,20 @@ describe('engine discovery and connection', () => {
     const during = `${run.runId}-during`;
     await run.createContainer({ name: during, Cmd: ['true'], start: false });
 
+    // recovered(): false when its caller gives up; else true, once the engine is back.
+    const giveUp = new AbortController();
+    const abandoned = engine.recovered(giveUp.signal);
+    giveUp.abort();
+    expect(await abandoned).toBe(false);
+    let recovered = false;
+    const recovery = engine.recovered(new AbortController().signal).then((back) => (recovered = back));
+
     const connected = engine.next('connected');
     const resynced = model.next('resync');
+    expect(recovered).toBe(false);
     await proxy.open();
     const [connection] = await connected;
+    expect(await recovery).toBe(true);
     expect(connection).toMatchObject({ endpoint: `unix://${socket}`, strategy: 'Docker host setting' });
     const [why] = await resynced;
     expect(why).toBe(`Connected to the Docker engine at unix://${socket}`);

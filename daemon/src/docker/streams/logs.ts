@@ -4,11 +4,14 @@
  * read). A followed stream survives restarts of the container: when the engine ends it because
  * the container stopped, it waits for the container's next `start` event and resumes right
  * after the last entry delivered (timestamps are always requested internally to know where
- * that was), until the container is destroyed or the stream is cancelled.
+ * that was), until the container is destroyed or the stream is cancelled. Given an
+ * {@link EngineRecovery}, it survives the engine going away the same way: it waits until the
+ * engine answers again, watches the container again and reads on after the last entry delivered.
  */
 import type Docker from 'dockerode';
 import { engineError } from '../dockerode/engine-error';
 import { RpcError } from '../../rpc/errors';
+import type { EngineRecovery } from '../engine';
 import { openEngineStream, watchEngineEvents, type RawEngineEvent } from './engine-stream';
 import { LogCursor, parseTimestampNs, dockerTime, toDockerSince } from './log-cursor';
 import { LogDecoder, LogStreamError, type LogRecord } from './log-decoder';
@@ -38,7 +41,11 @@ export type LogStreamEnd = 'completed' | 'removed' | 'cancelled';
 
 /** Opens log streams of containers through the engine. */
 export class ContainerLogs {
-  constructor(private readonly docker: () => Docker) {}
+  /** `recovery`: when given, a followed stream outlives the engine going away (see {@link ContainerLogStream.run}). */
+  constructor(
+    private readonly docker: () => Docker,
+    private readonly recovery?: EngineRecovery,
+  ) {}
 
   /**
    * Checks the container and prepares its log stream; nothing is read until `run`.
@@ -62,7 +69,7 @@ export class ContainerLogs {
       // Watch before looking, so a restart between the look and the first read is not missed.
       if (options.follow) watch = await RestartWatch.start(docker, id);
       const info = await docker.getContainer(id).inspect();
-      return new ContainerLogStream(docker, info.Id, info.Config.Tty, { ...options, since }, watch);
+      return new ContainerLogStream(this.docker, info.Id, info.Config.Tty, { ...options, since }, watch, this.recovery);
     } catch (e) {
       watch?.close();
       throw engineError(e, target);
@@ -70,66 +77,100 @@ export class ContainerLogs {
   }
 }
 
+/** Engine recoveries in a row that did not get as far as a log read before a followed stream gives up. */
+const MAX_FRUITLESS_RECOVERIES = 5;
+
 /** One container's log, ready to be read once into a sink. */
 export class ContainerLogStream {
   private readonly cursor = new LogCursor();
   private started = false;
 
   constructor(
-    private readonly docker: Docker,
+    private readonly docker: () => Docker,
     /** The full container id. */
     readonly containerId: string,
     private tty: boolean,
     private readonly options: Omit<LogOptions, 'since'> & { readonly since?: string },
-    private readonly watch: RestartWatch | undefined,
+    private watch: RestartWatch | undefined,
+    private readonly recovery: EngineRecovery | undefined,
   ) {}
 
   /**
    * Reads the log into `sink` until it ends (or, when following, until the container is
-   * destroyed or `signal` aborts). Throws an RpcError when the engine fails.
+   * destroyed or `signal` aborts). Throws an RpcError when the engine fails — except, when
+   * following with a `recovery`, for the engine going away: the stream then waits for it to
+   * answer again and resumes right after the last entry delivered.
    */
   async run(sink: RecordSink<LogRecord>, signal: AbortSignal): Promise<LogStreamEnd> {
     if (this.started) throw new Error('a log stream runs once');
     this.started = true;
     const onAbort = () => this.watch?.close();
     signal.addEventListener('abort', onAbort, { once: true });
+    let at: { since?: string; tail: number | 'all' } = { since: this.options.since, tail: this.options.tail ?? 'all' };
+    let resume: 'restart' | 'engine' | undefined;
+    let fruitless = 0;
     try {
-      let since = this.options.since;
-      let tail: number | 'all' = this.options.tail ?? 'all';
       for (;;) {
-        await this.readOnce({ since, tail }, sink, signal);
-        if (signal.aborted) return 'cancelled';
-        if (!this.watch) return 'completed';
-        const next = await this.watch.next(this.containerId, signal);
-        if (next !== 'start') return next === 'destroy' ? 'removed' : 'cancelled';
-        const info = await this.docker
-          .getContainer(this.containerId)
-          .inspect()
-          .catch((e: unknown) => {
-            if ((e as { statusCode?: number }).statusCode === 404) return undefined;
-            throw e;
-          });
-        if (!info) return 'removed';
-        this.tty = info.Config.Tty;
-        this.cursor.beginResume();
-        // Resume after the last entry delivered; if none was, after the previous run ended.
-        const finished = parseTimestampNs(info.State.FinishedAt.replace(/^(.*?)(\.\d{9})\d*/, '$1$2'));
-        const previousEnd = finished !== undefined && finished > 0n ? dockerTime(finished) : undefined;
-        const resumeAt = this.cursor.resumeSince() ?? previousEnd;
-        if (resumeAt !== undefined) {
-          since = resumeAt;
-          tail = 'all';
+        try {
+          if (resume) {
+            this.watch ??= await RestartWatch.start(this.docker(), this.containerId);
+            const next = await this.resumePoint(resume, at);
+            if (!next) return 'removed';
+            at = next;
+          }
+          await this.readOnce(at, sink, signal, () => (fruitless = 0));
+          if (signal.aborted) return 'cancelled';
+          if (!this.watch) return 'completed';
+          const next = await this.watch.next(this.containerId, signal);
+          if (next !== 'start') return next === 'destroy' ? 'removed' : 'cancelled';
+          resume = 'restart';
+        } catch (e) {
+          if (signal.aborted) return 'cancelled';
+          const error = this.asRpcError(e);
+          if (!this.options.follow || !this.recovery || error.errorName !== 'DockerUnavailable') throw error;
+          if (++fruitless > MAX_FRUITLESS_RECOVERIES) throw error;
+          // The engine went away: wait for it, watch again, then read on from where delivery stopped.
+          this.watch?.close();
+          this.watch = undefined;
+          if (!(await this.recovery.recovered(signal))) return 'cancelled';
+          resume = 'engine';
         }
       }
-    } catch (e) {
-      if (signal.aborted) return 'cancelled';
-      if (e instanceof LogStreamError)
-        throw new RpcError('DockerError', `Cannot read logs of container "${this.containerId}": ${e.message}`);
-      throw engineError(e, { action: 'read logs of', kind: 'container', ref: this.containerId });
     } finally {
       signal.removeEventListener('abort', onAbort);
       this.watch?.close();
     }
+  }
+
+  /**
+   * Where to read on after the container restarted or the engine came back: right after the
+   * last entry delivered; if none was, after the previous run ended (restart) or where the
+   * stream began (engine). Undefined when the container is gone.
+   */
+  private async resumePoint(
+    why: 'restart' | 'engine',
+    at: { since?: string; tail: number | 'all' },
+  ): Promise<{ since?: string; tail: number | 'all' } | undefined> {
+    const info = await this.docker()
+      .getContainer(this.containerId)
+      .inspect()
+      .catch((e: unknown) => {
+        if ((e as { statusCode?: number }).statusCode === 404) return undefined;
+        throw e;
+      });
+    if (!info) return undefined;
+    this.tty = info.Config.Tty;
+    this.cursor.beginResume();
+    const finished = parseTimestampNs(info.State.FinishedAt.replace(/^(.*?)(\.\d{9})\d*/, '$1$2'));
+    const previousEnd = why === 'restart' && finished !== undefined && finished > 0n ? dockerTime(finished) : undefined;
+    const since = this.cursor.resumeSince() ?? previousEnd;
+    return since === undefined ? at : { since, tail: 'all' };
+  }
+
+  private asRpcError(e: unknown): RpcError {
+    if (e instanceof LogStreamError)
+      return new RpcError('DockerError', `Cannot read logs of container "${this.containerId}": ${e.message}`);
+    return engineError(e, { action: 'read logs of', kind: 'container', ref: this.containerId });
   }
 
   /** Releases what `open` set up, for a stream that will never run. */
@@ -142,17 +183,19 @@ export class ContainerLogStream {
     at: { since?: string; tail: number | 'all' },
     sink: RecordSink<LogRecord>,
     signal: AbortSignal,
+    onOpen: () => void,
   ): Promise<void> {
     const follow = this.options.follow ?? false;
     const keepTimestamps = this.options.timestamps ?? false;
     // Following needs timestamps to resume after a restart without repeating lines.
     const timestamped = follow || keepTimestamps;
     const stream = await openEngineStream(
-      this.docker,
+      this.docker(),
       `/containers/${encodeURIComponent(this.containerId)}/logs`,
       { stdout: true, stderr: true, follow, timestamps: timestamped, since: at.since, tail: at.tail },
       signal,
     );
+    onOpen();
     const decoder = new LogDecoder({ tty: this.tty, timestamped, keepTimestamps, cursor: this.cursor });
     try {
       for await (const chunk of stream) {

@@ -6,11 +6,14 @@
  * stats panel opens); once neither holds, its stream closes and its history is released.
  *
  * The engine's stream outlives restarts of the container (it sends empty documents while the
- * container is stopped, which are skipped) and ends when the container is removed.
+ * container is stopped, which are skipped) and ends when the container is removed. Given an
+ * {@link EngineRecovery}, streams and sandbox watches also outlive the engine going away: they
+ * wait until it answers again and reopen, and the history carries on.
  */
 import type Docker from 'dockerode';
 import { engineError } from '../dockerode/engine-error';
 import type { RpcError } from '../../rpc/errors';
+import type { EngineRecovery } from '../engine';
 import { openEngineStream, readJsonLines, watchEngineEvents } from './engine-stream';
 import { DEFAULT_HISTORY_SAMPLES, StatsHistory, sumBySecond } from './stats-history';
 import { memoryPercent, toPoint, type IoCounters, type RawStats, type StatsPoint } from './stats-math';
@@ -57,6 +60,8 @@ export type StatsTarget = { readonly id: string } | { readonly sandbox: string }
 export interface StatsCollectorOptions {
   /** Samples kept per container (default 3600: an hour at one a second). */
   readonly historySamples?: number;
+  /** How streams wait for the engine to come back after it went away (without: they end with the error). */
+  readonly recovery?: EngineRecovery;
 }
 
 /**
@@ -138,28 +143,36 @@ export class StatsCollector {
       }
     };
     const label = `${SANDBOX_LABEL}=${name}`;
-    const docker = this.docker();
-    try {
+    const recovery = this.opts.recovery;
+    const watch = async () => {
+      const docker = this.docker();
       // Watch before listing, so a container starting in between is not missed.
       await watchEngineEvents(
         docker,
         { type: ['container'], event: ['start'], label: [label] },
         {
           onEvent: (e) => void (e.Actor?.ID ? join(e.Actor.ID) : undefined),
-          onEnd: (error) => {
-            if (open)
-              fail(
-                engineError(error ?? new Error('the engine closed the event stream'), {
-                  action: 'watch sandbox',
-                  ref: name,
-                }),
-              );
+          onEnd: (cause) => {
+            if (!open) return;
+            const error = engineError(cause ?? new Error('the engine closed the event stream'), {
+              action: 'watch sandbox',
+              ref: name,
+            });
+            if (!recovery || error.errorName !== 'DockerUnavailable') return fail(error);
+            // The engine went away: watch again once it answers (members' feeds recover on their own).
+            void recovery.recovered(controller.signal).then(async (back) => {
+              if (back && open)
+                await watch().catch((e: unknown) => fail(engineError(e, { action: 'watch sandbox', ref: name })));
+            });
           },
         },
         controller.signal,
       );
       const running = await docker.listContainers({ filters: { label: [label] } });
       await Promise.all(running.map((c) => join(c.Id)));
+    };
+    try {
+      await watch();
     } catch (e) {
       subscription.close();
       throw engineError(e, { action: 'collect stats of sandbox', ref: name });
@@ -237,6 +250,7 @@ export class StatsCollector {
       new StatsHistory(this.opts.historySamples ?? DEFAULT_HISTORY_SAMPLES),
       this.docker,
       (gone, error) => this.onGone(gone, error),
+      this.opts.recovery,
     );
     this.feeds.set(feed.id, feed);
     feed.start();
@@ -303,6 +317,7 @@ class ContainerFeed {
     readonly history: StatsHistory,
     private readonly docker: () => Docker,
     private readonly onGone: (feed: ContainerFeed, error: RpcError | undefined) => void,
+    private readonly recovery: EngineRecovery | undefined,
   ) {}
 
   get wanted(): boolean {
@@ -362,6 +377,11 @@ class ContainerFeed {
     } catch (e) {
       if (signal.aborted) return;
       const error = engineError(e, { action: 'collect stats of', kind: 'container', ref: this.id });
+      if (error.errorName === 'DockerUnavailable' && this.recovery) {
+        // The engine went away: reopen once it answers (a reopened stream that fails comes back here).
+        if ((await this.recovery.recovered(signal)) && !signal.aborted) this.start();
+        return;
+      }
       this.onGone(this, error.errorName === 'ContainerNotFound' ? undefined : error);
       return;
     }
