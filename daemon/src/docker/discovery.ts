@@ -1,9 +1,11 @@
 /**
  * Finding the Docker engine, as an ordered list of strategies (after testcontainers-node):
- * the `dockerHost` setting when one is given (then it is the only one tried), else
- * `DOCKER_HOST`, the current docker context, and the default socket. Each strategy proposes
- * dockerode options and a printable endpoint; the first whose engine answers `ping` wins.
- * When none does, {@link DockerUnavailableError} names every strategy tried and why it failed.
+ * the `dockerHost` setting, `DOCKER_HOST`, the current docker context, the default socket.
+ * The first that applies is the only one tried, as the docker CLI does: a configured engine
+ * that does not answer is reported, never silently replaced by another one (deploying to the
+ * local engine when `DOCKER_HOST` names a remote one would be a surprise). Each strategy
+ * proposes dockerode options and a printable endpoint; {@link DockerUnavailableError} names
+ * what was tried and why it failed.
  */
 import Docker from 'dockerode';
 import { createHash } from 'node:crypto';
@@ -85,7 +87,7 @@ interface AbortablePing {
   ping(opts: { abortSignal: AbortSignal }): Promise<unknown>;
 }
 
-/** Tries each strategy in order; resolves with the first engine that answers `ping`. */
+/** Tries the planned engine; resolves with it once it answers `ping`. */
 export async function discoverEngine(opts: DiscoverOptions = {}): Promise<DiscoveredEngine> {
   const tried: TriedStrategy[] = [];
   const timeoutMs = opts.pingTimeoutMs ?? DEFAULT_PING_TIMEOUT_MS;
@@ -102,27 +104,34 @@ export async function discoverEngine(opts: DiscoverOptions = {}): Promise<Discov
       tried.push({ strategy: attempt.strategy, endpoint: attempt.endpoint, error: reasonOf(e, timeoutMs) });
     }
   }
-  throw new DockerUnavailableError(
-    tried,
-    opts.dockerHost ? 'Start Docker or correct the Docker host setting.' : 'Start Docker or set DOCKER_HOST.',
-  );
+  throw new DockerUnavailableError(tried, adviceFor(tried[0]?.strategy));
 }
 
-/** What discovery would try, in order, without contacting anything (strategies that do not apply are left out). */
+/**
+ * What discovery would try, without contacting anything: the first strategy that applies (a
+ * candidate, or its configuration error). Empty when none applies (only with custom strategies).
+ */
 export async function planDiscovery(opts: DiscoverOptions = {}): Promise<PlannedAttempt[]> {
   const ctx: DiscoveryContext = { env: opts.env ?? process.env, homeDir: opts.homeDir ?? homedir() };
   const strategies = opts.strategies ?? defaultStrategies(opts.dockerHost);
-  const plan: PlannedAttempt[] = [];
   for (const strategy of strategies) {
     try {
       const candidate = await strategy.candidate(ctx);
-      if (candidate) plan.push(candidate);
+      if (candidate) return [candidate];
     } catch (e) {
       const known = e instanceof StrategyError ? e : undefined;
-      plan.push({ strategy: known?.strategy ?? strategy.name, endpoint: known?.endpoint ?? '', error: reasonOf(e) });
+      return [{ strategy: known?.strategy ?? strategy.name, endpoint: known?.endpoint ?? '', error: reasonOf(e) }];
     }
   }
-  return plan;
+  return [];
+}
+
+/** What to do when the engine `strategy` names does not answer. */
+function adviceFor(strategy: string | undefined): string {
+  if (strategy === 'Docker host setting') return 'Start Docker or correct the Docker host setting.';
+  if (strategy === 'DOCKER_HOST') return 'Start that engine, or correct or unset DOCKER_HOST.';
+  if (strategy?.startsWith('docker context')) return 'Start that engine, or switch context (docker context use default).';
+  return 'Start Docker or set DOCKER_HOST.';
 }
 
 /** The strategies in order: only the setting when there is one, else DOCKER_HOST, docker context, default socket. */

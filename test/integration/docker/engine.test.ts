@@ -12,7 +12,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, afterEach, describe, expect, it } from 'vitest';
 import { ContainerModel } from '../../../daemon/src/docker/container-model';
-import { DEFAULT_SOCKET, discoverEngine, dockerHostStrategy } from '../../../daemon/src/docker/discovery';
+import { DEFAULT_SOCKET, discoverEngine } from '../../../daemon/src/docker/discovery';
 import { DockerEngine } from '../../../daemon/src/docker/engine';
 import { RpcError } from '../../../daemon/src/rpc/errors';
 import { testRun } from '../../helpers/docker-fixtures';
@@ -109,12 +109,12 @@ describe('engine discovery and connection', () => {
     });
     await expect(model.list()).rejects.toMatchObject({ errorName: 'DockerUnavailable', message: status.reason });
 
-    // The same through DOCKER_HOST (alone: the real default socket would otherwise answer).
-    const viaEnv = new DockerEngine({ env: { DOCKER_HOST: `unix://${socket}` }, strategies: [dockerHostStrategy] });
+    // The same through DOCKER_HOST: it alone is tried, though the default socket would answer.
+    const viaEnv = new DockerEngine({ env: { DOCKER_HOST: `unix://${socket}` }, homeDir: dir });
     closers.push(() => viaEnv.stop());
     expect(await viaEnv.start()).toEqual({
       available: false,
-      reason: `No Docker engine answered. Tried: DOCKER_HOST=unix://${socket} (ENOENT). Start Docker or set DOCKER_HOST.`,
+      reason: `No Docker engine answered. Tried: DOCKER_HOST=unix://${socket} (ENOENT). Start that engine, or correct or unset DOCKER_HOST.`,
     });
     expect(() => viaEnv.client()).toThrow(expect.objectContaining({ errorName: 'DockerUnavailable' }));
   });

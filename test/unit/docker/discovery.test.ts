@@ -6,7 +6,6 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import {
   DockerUnavailableError,
   discoverEngine,
-  dockerHostStrategy,
   planDiscovery,
   type EngineCandidate,
   type PlannedAttempt,
@@ -61,9 +60,9 @@ describe('engine discovery strategies', () => {
     });
   });
 
-  it('tries DOCKER_HOST first: unix, tcp, bare host:port', async () => {
+  it('tries DOCKER_HOST alone when it is set, as the docker CLI does: unix, tcp, bare host:port', async () => {
     const unix = await planDiscovery({ env: { DOCKER_HOST: 'unix:///tmp/other.sock' }, homeDir: home });
-    expect(summary(unix)).toEqual(['DOCKER_HOST unix:///tmp/other.sock', 'default socket unix:///var/run/docker.sock']);
+    expect(summary(unix)).toEqual(['DOCKER_HOST unix:///tmp/other.sock']);
     expect(candidate(unix[0]).options.socketPath).toBe('/tmp/other.sock');
 
     const tcp = candidate((await planDiscovery({ env: { DOCKER_HOST: 'tcp://10.0.0.5:2375' }, homeDir: home }))[0]);
@@ -88,7 +87,7 @@ describe('engine discovery strategies', () => {
     expect(String(tls.options.key)).toBe('key data');
   });
 
-  it('reports a TLS configuration without certificates as a failed strategy, then tries the next', async () => {
+  it('reports a TLS configuration without certificates as the failed strategy, and tries nothing else', async () => {
     const env = {
       DOCKER_HOST: 'tcp://docker.example:2376',
       DOCKER_TLS_VERIFY: '1',
@@ -98,7 +97,7 @@ describe('engine discovery strategies', () => {
     const failed = failure(plan[0]);
     expect(failed).toMatchObject({ strategy: 'DOCKER_HOST', endpoint: 'tcp://docker.example:2376' });
     expect(failed.error).toMatch(/cannot read .*missing\/ca\.pem \(ENOENT\)/);
-    expect(candidate(plan[1]).strategy).toBe('default socket');
+    expect(plan).toHaveLength(1);
   });
 
   it('connects over ssh with the user, port and agent of the URL and environment', async () => {
@@ -123,10 +122,7 @@ describe('engine discovery strategies', () => {
     const configDir = join(home, 'cfg');
     writeContext(configDir, 'remote', 'tcp://10.1.2.3:2375', { current: true });
     const plan = await planDiscovery({ env: { DOCKER_CONFIG: configDir }, homeDir: home });
-    expect(summary(plan)).toEqual([
-      'docker context "remote" tcp://10.1.2.3:2375',
-      'default socket unix:///var/run/docker.sock',
-    ]);
+    expect(summary(plan)).toEqual(['docker context "remote" tcp://10.1.2.3:2375']);
 
     writeContext(join(home, '.docker'), 'colima', 'unix:///home/me/.colima/docker.sock', { current: true });
     const fromHome = await planDiscovery({ env: {}, homeDir: home });
@@ -180,16 +176,14 @@ describe('DockerUnavailableError', () => {
     expect(e.tried).toHaveLength(2);
   });
 
-  it('is what discovery throws when no engine answers (nothing listens on 127.0.0.1:1)', async () => {
-    const error = await discoverEngine({
-      env: { DOCKER_HOST: 'tcp://127.0.0.1:1' },
-      homeDir: home,
-      strategies: [dockerHostStrategy],
-    }).catch((e: unknown) => e);
+  it('is what discovery throws when the configured engine does not answer, never falling back to another (nothing listens on 127.0.0.1:1)', async () => {
+    const error = await discoverEngine({ env: { DOCKER_HOST: 'tcp://127.0.0.1:1' }, homeDir: home }).catch((e: unknown) => e);
     expect(error).toBeInstanceOf(DockerUnavailableError);
     expect((error as DockerUnavailableError).tried).toEqual([
       { strategy: 'DOCKER_HOST', endpoint: 'tcp://127.0.0.1:1', error: 'ECONNREFUSED' },
     ]);
-    expect((error as Error).message).toContain('DOCKER_HOST=tcp://127.0.0.1:1 (ECONNREFUSED)');
+    expect((error as Error).message).toBe(
+      'No Docker engine answered. Tried: DOCKER_HOST=tcp://127.0.0.1:1 (ECONNREFUSED). Start that engine, or correct or unset DOCKER_HOST.',
+    );
   });
 });
