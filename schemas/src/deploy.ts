@@ -173,6 +173,9 @@ export const deployMethods = defineMethods({
   },
   'deploy/logs': {
     summary: 'The stored log of a deployment (git, build, runtime and daemon lines), secrets masked.',
+    description:
+      'Logs are kept for the newest 20 deployments of each sandbox and service, and for a running one; an older ' +
+      'deployment keeps its record and stages, and its log is one daemon line saying it was dropped.',
     errors: ['DeploymentNotFound'],
     params: Obj({
       id: DeploymentId,

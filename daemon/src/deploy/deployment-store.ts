@@ -2,6 +2,10 @@
  * Deployments in SQLite (tables of ./migration.ts): one row per deployment, its stages with
  * start, end and duration, and its log lines. Every write is synchronous, so a status is on
  * disk before the progress item announcing it is sent.
+ *
+ * Retention: records and stages are kept; log lines are kept for the newest
+ * {@link KEPT_DEPLOYMENT_LOGS} deployments of each sandbox and service (and for any running
+ * one). When a deployment finishes, the logs of older ones are replaced by one line saying so.
  */
 import type { Store } from '../state/store';
 import type { DeployLogLine, DeploymentRecord, DeploymentStatus, DeployStage, LogSource, StageOutcome, StageRecord } from './types';
@@ -81,14 +85,35 @@ interface StageRow {
   outcome: StageOutcome | null;
 }
 
+/** Deployments per sandbox and service whose log lines are kept. */
+export const KEPT_DEPLOYMENT_LOGS = 20;
+
 export class DeploymentStore {
   private readonly nextSeq = new Map<string, number>();
   private readonly insertLog;
+  private readonly sql;
 
-  constructor(private readonly store: Store) {
-    this.insertLog = store.db.prepare<[string, number, string, string, string]>(
+  constructor(
+    private readonly store: Store,
+    private readonly keptLogs = KEPT_DEPLOYMENT_LOGS,
+  ) {
+    const db = store.db;
+    this.insertLog = db.prepare<[string, number, string, string, string]>(
       'INSERT INTO deployment_logs (deployment_id, seq, at, source, line) VALUES (?, ?, ?, ?, ?)',
     );
+    const final = FINAL_STATUSES.filter((s) => s !== 'running')
+      .map((s) => `'${s}'`)
+      .join(', ');
+    this.sql = {
+      // Finished deployments past the newest `keptLogs` of their service that still hold more than the one pruning line.
+      prunable: db.prepare<[string, string, string, string, number], { id: string }>(
+        `SELECT id FROM deployments d
+         WHERE sandbox = ? AND service = ? AND status IN (${final})
+           AND id NOT IN (SELECT id FROM deployments WHERE sandbox = ? AND service = ? ORDER BY created_at DESC LIMIT ?)
+           AND EXISTS (SELECT 1 FROM deployment_logs WHERE deployment_id = d.id AND seq > 1)`,
+      ),
+      dropLog: db.prepare<[string]>('DELETE FROM deployment_logs WHERE deployment_id = ?'),
+    };
   }
 
   transaction<T>(fn: () => T): T {
@@ -197,9 +222,23 @@ export class DeploymentStore {
     return seq;
   }
 
-  /** The deployment will log no more: drop its cached counter. */
-  forgetLog(id: string): void {
+  /**
+   * The deployment will log no more: drops its cached counter and the log lines of its
+   * service's deployments beyond the newest {@link KEPT_DEPLOYMENT_LOGS}. Answers how many
+   * deployments' logs were dropped.
+   */
+  finishLog(id: string, now = new Date()): number {
     this.nextSeq.delete(id);
+    const row = this.row(id);
+    if (!row) return 0;
+    return this.transaction(() => {
+      const old = this.sql.prunable.all(row.sandbox, row.service, row.sandbox, row.service, this.keptLogs);
+      for (const { id: oldId } of old) {
+        this.sql.dropLog.run(oldId);
+        this.insertLog.run(oldId, 1, now.toISOString(), 'daemon', `Log dropped: Branchbox keeps the logs of the newest ${this.keptLogs} deployments of each service.`);
+      }
+      return old.length;
+    });
   }
 
   logs(id: string, afterSeq = 0, limit = 1000): { lines: DeployLogLine[]; more: boolean } {

@@ -48,7 +48,7 @@ export function recoverInterrupted(deps: { store: DeploymentStore; ports: Deploy
       deps.store.update(row.id, { status: 'failed', diagnosis, finishedAt: at.toISOString() });
       deps.store.appendLog(row.id, 'daemon', diagnosis, at);
     });
-    deps.store.forgetLog(row.id);
+    deps.store.finishLog(row.id);
     deps.log.warn(`Deployment of ${row.service} into sandbox ${row.sandbox} was interrupted`, { deployment: row.id, stage: stage ?? 'queued' });
   }
   return rows;
