@@ -116,7 +116,6 @@ export async function startDaemon(opts: DaemonOptions, version: string): Promise
     undo.push(() => deploys.shutdown());
     undo.push(stopReaping);
     const deployMethods = deployHandlers({ deploys });
-    const sandboxMethods = sandboxModule.handlers({ deploys });
 
     // --- Gateways and routes (daemon/src/gateway/): the shared gateway (--gateway-port,
     // default 41080, a free one when that is taken) and one gateway per
@@ -175,6 +174,8 @@ export async function startDaemon(opts: DaemonOptions, version: string): Promise
     lifecycle.start();
     undo.push(() => lifecycle.stop());
     undo.push(engine.on('connected', () => lifecycle.reconciler.trigger()));
+    // Built last: every sandbox they answer with carries its health from the monitor above.
+    const sandboxMethods = sandboxModule.handlers({ deploys, view: (s) => lifecycle.health.withHealth(s) });
     const lifecycleMethods = {
       ...lifecycle.handlers,
       'deploy/start': gatedDeployStart(deployMethods['deploy/start'], sandboxModule.sandboxes, (p) => lifecycle.gate.check(p)),

@@ -288,7 +288,14 @@ export class SandboxTreeModel {
         ['Repository', s.repoPath ? `\`${s.repoPath.replace(/`/g, "'")}\`` : undefined],
         ['Template', s.template ? escapeMarkdown(s.template) : undefined],
         ['Owner', escapeMarkdown(s.owner)],
-        ['TTL', s.ttl ? escapeMarkdown(`idle ${s.ttl.idle}${s.ttl.retain ? `, retain ${s.ttl.retain}` : ''}`) : undefined],
+        [
+          'TTL',
+          s.ttl
+            ? escapeMarkdown(
+                `idle ${s.ttl.idle}${s.ttl.from && s.ttl.from !== 'activity' ? ` from ${s.ttl.from}` : ''}${s.ttl.retain ? `, retain ${s.ttl.retain}` : ''}`,
+              )
+            : undefined,
+        ],
         ['Last deploy', escapeMarkdown(formatTime(s.lastDeployAt))],
         ['Created', escapeMarkdown(formatTime(s.createdAt))],
       ]),

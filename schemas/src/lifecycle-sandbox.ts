@@ -7,13 +7,17 @@
  * same containers again — the same commits on the same host ports — and waits for their health checks.
  *
  * Health is pushed through its own subscription, `sandbox/watchHealth` → `sandbox/health`,
- * one item per sandbox whose health changed (not as part of `sandbox/event`, whose `Sandbox`
- * shape other clients already rely on).
+ * one item per sandbox whose health changed (not as part of `sandbox/event`); the health last
+ * computed is also the `health` field of a `Sandbox` (schemas in `health.ts`).
  */
 import { Type, type Static } from '@sinclair/typebox';
 import { Batch, Obj, SubscriptionResult, defineMethods, defineNotifications } from './core';
 import { DURATION_PATTERN } from './project';
 import { Sandbox } from './sandbox';
+
+import { SandboxHealth } from './health';
+
+export { SandboxHealth, SandboxHealthState, ServiceHealth, ServiceHealthState } from './health';
 
 const Timestamp = (description: string) => Type.String({ format: 'date-time', description });
 const SandboxName = Type.String({ minLength: 1 });
@@ -30,48 +34,6 @@ export const ServiceResumeOutcome = Obj(
   'One service a resume started again.',
 );
 export type ServiceResumeOutcome = Static<typeof ServiceResumeOutcome>;
-
-export const SandboxHealthState = Type.Union([Type.Literal('healthy'), Type.Literal('degraded'), Type.Literal('unhealthy')], {
-  description:
-    'healthy: every serving container runs and passes its probe; degraded: some service is failing, restarting or stopped ' +
-    'while others are fine; unhealthy: no service is healthy.',
-});
-export type SandboxHealthState = Static<typeof SandboxHealthState>;
-
-export const ServiceHealthState = Type.Union(
-  [Type.Literal('healthy'), Type.Literal('starting'), Type.Literal('failing'), Type.Literal('unhealthy'), Type.Literal('stopped')],
-  {
-    description:
-      'starting: restarted, waiting for its first good probe; failing: probes fail but fewer than the retries; ' +
-      'unhealthy: failed `retries` probes in a row or the container is not running; stopped: suspended or gone.',
-  },
-);
-export type ServiceHealthState = Static<typeof ServiceHealthState>;
-
-export const ServiceHealth = Obj({
-  service: Type.String(),
-  containerId: Type.Optional(Type.String()),
-  state: ServiceHealthState,
-  dockerState: Type.Optional(Type.String({ description: 'The container state as Docker reports it (running, exited...).' })),
-  dockerHealth: Type.Optional(Type.String({ description: "Docker's own health-check status when the image declares one." })),
-  restartCount: Type.Integer({ description: 'Restarts made by the health monitor since the last deployment.' }),
-  probe: Type.Optional(Type.String({ description: 'The last HTTP (or TCP) probe result.' })),
-  failures: Type.Integer({ description: 'Probes failed in a row.' }),
-  reason: Type.Optional(Type.String({ description: 'Why it is not healthy; after the last restart, why it is left alone.' })),
-  checkedAt: Timestamp('When it was last checked.'),
-});
-export type ServiceHealth = Static<typeof ServiceHealth>;
-
-export const SandboxHealth = Obj(
-  {
-    sandbox: Type.String(),
-    state: SandboxHealthState,
-    services: Type.Array(ServiceHealth),
-    at: Timestamp('When this was computed.'),
-  },
-  "A sandbox's health and that of each service it serves.",
-);
-export type SandboxHealth = Static<typeof SandboxHealth>;
 
 export const UptimeMinute = Obj({
   minute: Timestamp('The start of the minute (UTC).'),
@@ -141,8 +103,9 @@ export const sandboxLifecycleMethods = defineMethods({
   'sandbox/extend': {
     summary: "Postpones a sandbox's expiry (active) or its deletion (expired) by a duration.",
     description:
-      'Idle time counts from the latest of: creation, last deployment, last gateway request, last resume or extension. ' +
-      'Conflict when the sandbox has no TTL policy.',
+      'Idle time counts from what the policy\'s `from` names (default `activity`: the latest of creation, last ' +
+      'deployment, last gateway request), or from the last resume when later; an extension adds to the deadline in ' +
+      'every basis, including `created`, and is reset by a resume or an expiry. Conflict when the sandbox has no TTL policy.',
     mutating: true,
     errors: ['SandboxNotFound', 'Conflict'],
     params: Obj({

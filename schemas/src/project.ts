@@ -26,6 +26,20 @@ export const Duration = Type.String({
   description: 'A duration: a whole number and a unit, ms, s, m, h, d or w (e.g. 5s, 2m, 3d).',
   'x-message': 'must be a duration such as 5s, 2m or 3d (units ms, s, m, h, d, w)',
 });
+/** What a sandbox's TTL counts idle time from (`ttl.from`; `ttlFrom` in a template). */
+export const TtlBasis = Type.Union(
+  [Type.Literal('activity'), Type.Literal('created'), Type.Literal('deploy'), Type.Literal('request')],
+  {
+    description:
+      'What the idle time counts from. activity (default): the latest of creation, last deployment and last gateway ' +
+      'request; created: creation only (a fixed lifetime); deploy: the last deployment (creation before the first); ' +
+      'request: the last request through its gateways (before the first, the latest of creation and last deployment). ' +
+      'In every basis a resume starts the idle time afresh, sandbox/extend adds to the deadline, and a deployment in ' +
+      'progress holds the expiry.',
+    'x-message': 'must be activity, created, deploy or request',
+  },
+);
+export type TtlBasis = Static<typeof TtlBasis>;
 const Url = Type.String({
   pattern: '^https?://',
   description: 'An http or https URL.',
@@ -161,6 +175,7 @@ export const TemplateFile = Obj(
       NamedMap(NAME_PATTERN, `service names are ${NAME_RULE}`, RouteFile, 'Where each service is routed.'),
     ),
     ttl: Type.Optional(Duration),
+    ttlFrom: Type.Optional(TtlBasis),
     resources: Type.Optional(ResourcesFile),
   },
   'A reusable sandbox spec.',
@@ -285,6 +300,7 @@ export const TemplateSpec = Obj(
     ttl: Type.Optional(
       Type.String({ pattern: DURATION_PATTERN, description: 'Expire the sandbox after this long without activity.' }),
     ),
+    ttlFrom: Type.Optional(TtlBasis),
     resources: Type.Optional(Resources),
   },
   'A reusable sandbox spec.',

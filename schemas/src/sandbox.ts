@@ -8,7 +8,8 @@
  */
 import { Type, type Static } from '@sinclair/typebox';
 import { Batch, Obj, Ok, SubscriptionResult, defineMethods, defineNotifications } from './core';
-import { DURATION_PATTERN, ENV_KEY_PATTERN, NAME_RULE, Project, Resources, RouteKind, TemplateSpec } from './project';
+import { SandboxHealth } from './health';
+import { DURATION_PATTERN, ENV_KEY_PATTERN, NAME_RULE, Project, Resources, RouteKind, TemplateSpec, TtlBasis } from './project';
 
 const Timestamp = (description: string) => Type.String({ format: 'date-time', description });
 /** Names are checked by the daemon (InvalidName with the rule), not by the params schema, so the error says what is wrong. */
@@ -28,8 +29,9 @@ export const TtlPolicy = Obj(
     retain: Type.Optional(
       Type.String({ pattern: DURATION_PATTERN, description: 'Delete this long after expiring (default: keep).' }),
     ),
+    from: Type.Optional(TtlBasis),
   },
-  'Expire the sandbox after `idle` without activity; delete it `retain` after it expired.',
+  'Expire the sandbox `idle` after its latest activity of the kind `from` names; delete it `retain` after it expired.',
 );
 export type TtlPolicy = Static<typeof TtlPolicy>;
 
@@ -73,8 +75,17 @@ export const Sandbox = Obj(
     network: Type.String({ description: 'The Docker network, sandbox-{name}.' }),
     services: Type.Array(SandboxServiceView),
     ports: Type.Array(PortLease),
+    health: Type.Optional(
+      Obj(
+        SandboxHealth.properties,
+        'Its health as the health monitor last computed it (the item `sandbox/watchHealth` pushes). Present only ' +
+          'for an active sandbox once the monitor has checked a container serving in it: absent while suspended, ' +
+          'expired or deleting (nothing runs on purpose), with no service deployed, and for a moment after a create ' +
+          'or resume, until the first check.',
+      ),
+    ),
   },
-  'A sandbox, with what serves in it and the ports it holds.',
+  'A sandbox, with what serves in it, the ports it holds and its health.',
 );
 export type Sandbox = Static<typeof Sandbox>;
 

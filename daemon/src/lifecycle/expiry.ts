@@ -1,15 +1,19 @@
 /**
- * Expiry of sandboxes by their TTL policy (`ttl: {idle, retain?}`). A sandbox's idle time
- * counts from its latest activity: its creation, its last deployment, the last request through
- * its gateway, or its last resume or extension (the policy has no field to pick one basis, so
- * the latest of them counts); while a deployment of it is in progress it is not idle.
- * `sandbox/extend` adds time to the deadline.
+ * Expiry of sandboxes by their TTL policy (`ttl: {idle, retain?, from?}`). A sandbox's idle
+ * time counts from what `from` names ({@link activitySince}): by default (`activity`) the
+ * latest of its creation, its last deployment and the last request through its gateway;
+ * `created` its creation only; `deploy` its last deployment; `request` its last gateway
+ * request. In every basis a resume starts the idle time afresh (an expired sandbox that is
+ * resumed would otherwise expire again at once), `sandbox/extend` adds time to the deadline,
+ * and while a deployment of it is in progress it does not expire. Gateway requests are
+ * remembered in memory only: after a daemon restart they count from the next one.
  *
  * Every `intervalMs` the reaper: warns (`sandbox/expiry` kind `warning`) once `warningMs`
  * before an active sandbox expires; at expiry suspends it into state `expired` (kind
  * `expired`); `retain` after expiring, deletes it (kind `deleted`). Each step is audited as
  * done by the daemon (`client: branchboxd`).
  */
+import type { TtlBasis } from '../../../schemas/src/project';
 import type { Sandbox } from '../../../schemas/src/sandbox';
 import type { ExpiryNotice } from '../../../schemas/src/lifecycle-sandbox';
 import { TypedEmitter } from '../docker/typed-emitter';
@@ -39,20 +43,37 @@ export interface ExpiryDeadlines {
   readonly deletesAt?: number;
 }
 
+type ExpiryRecord = { extendedMs: number; activityAt?: string; expiredAt?: string };
+
+/**
+ * When the sandbox's idle time began, by its policy's basis (pure): the activity `from`
+ * names, or the last resume (`record.activityAt`) when that is later.
+ */
+export function activitySince(
+  sandbox: Pick<Sandbox, 'ttl' | 'createdAt' | 'lastDeployAt'>,
+  record: Pick<ExpiryRecord, 'activityAt'>,
+  lastGatewayRequest: number | undefined,
+): number {
+  const created = Date.parse(sandbox.createdAt);
+  const deployed = sandbox.lastDeployAt ? Date.parse(sandbox.lastDeployAt) : undefined;
+  const since = {
+    activity: () => Math.max(created, deployed ?? 0, lastGatewayRequest ?? 0),
+    created: () => created,
+    deploy: () => deployed ?? created,
+    // (A request remembered from an earlier sandbox of the same name does not count.)
+    request: () => Math.max(created, lastGatewayRequest ?? deployed ?? 0),
+  }[sandbox.ttl?.from ?? 'activity']();
+  return Math.max(since, record.activityAt ? Date.parse(record.activityAt) : 0);
+}
+
 /** The deadlines of a sandbox from its policy and activity (pure). */
 export function deadlinesOf(
   sandbox: Pick<Sandbox, 'ttl' | 'createdAt' | 'lastDeployAt'>,
-  record: { extendedMs: number; activityAt?: string; expiredAt?: string },
+  record: ExpiryRecord,
   lastGatewayRequest: number | undefined,
 ): ExpiryDeadlines {
   if (!sandbox.ttl) return {};
-  const activity = Math.max(
-    Date.parse(sandbox.createdAt),
-    sandbox.lastDeployAt ? Date.parse(sandbox.lastDeployAt) : 0,
-    record.activityAt ? Date.parse(record.activityAt) : 0,
-    lastGatewayRequest ?? 0,
-  );
-  const expiresAt = activity + parseDuration(sandbox.ttl.idle) + record.extendedMs;
+  const expiresAt = activitySince(sandbox, record, lastGatewayRequest) + parseDuration(sandbox.ttl.idle) + record.extendedMs;
   if (!record.expiredAt || sandbox.ttl.retain === undefined) return { expiresAt };
   return { expiresAt, deletesAt: Date.parse(record.expiredAt) + parseDuration(sandbox.ttl.retain) + record.extendedMs };
 }
@@ -159,7 +180,7 @@ export class ExpiryReaper extends TypedEmitter<{ notice: [ExpiryNotice] }> {
         await this.opts.suspension.suspend(name, 'expired');
         this.sql.ensure.run(name);
         this.sql.expired.run(new Date(now).toISOString(), name);
-        this.done(name, 'expired', `idle for ${sandbox.ttl!.idle}`, this.deadlines(this.opts.sandboxes.require(name)));
+        this.done(name, 'expired', `idle for ${sandbox.ttl!.idle}${basisNote(sandbox.ttl!.from)}`, this.deadlines(this.opts.sandboxes.require(name)));
       } else if (now >= expiresAt - (this.opts.warningMs ?? DEFAULT_EXPIRY_WARNING_MS) && !record?.warned_at) {
         this.sql.ensure.run(name);
         this.sql.warned.run(new Date(now).toISOString(), name);
@@ -186,7 +207,7 @@ export class ExpiryReaper extends TypedEmitter<{ notice: [ExpiryNotice] }> {
     this.emit('notice', { sandbox: name, kind, reason: why, at: new Date(this.now()).toISOString(), ...iso(deadlines) });
   }
 
-  private record(name: string): { extendedMs: number; activityAt?: string; expiredAt?: string } {
+  private record(name: string): ExpiryRecord {
     const row = this.sql.get.get(name);
     return {
       extendedMs: row?.extended_ms ?? 0,
@@ -202,6 +223,13 @@ export class ExpiryReaper extends TypedEmitter<{ notice: [ExpiryNotice] }> {
     }, ms);
     this.timer.unref();
   }
+}
+
+/** How the expiry reason names a basis other than the default. */
+function basisNote(from: TtlBasis | undefined): string {
+  return { activity: '', created: ' since creation', deploy: ' since the last deployment', request: ' since the last gateway request' }[
+    from ?? 'activity'
+  ];
 }
 
 function iso(d: ExpiryDeadlines): { expiresAt?: string; deletesAt?: string } {

@@ -46,7 +46,8 @@ export interface HealthMonitorOptions {
 
 export class HealthMonitor extends TypedEmitter<{ health: [SandboxHealth] }> {
   private readonly trackers = new Map<string, Map<string, ServiceTracker>>();
-  private readonly last = new Map<string, { signature: string; health: SandboxHealth }>();
+  /** The last health emitted per sandbox, and whether it was computed while the sandbox was active. */
+  private readonly last = new Map<string, { signature: string; health: SandboxHealth; active: boolean }>();
   private readonly log: Logger;
   private readonly policy: RestartPolicy;
   private readonly now: () => number;
@@ -85,6 +86,24 @@ export class HealthMonitor extends TypedEmitter<{ health: [SandboxHealth] }> {
     );
   }
 
+  /**
+   * The health a `Sandbox` answer carries: the last one computed, when the sandbox is active,
+   * was active at that check, and has a serving container checked; otherwise none (see the
+   * `health` field of `Sandbox`).
+   */
+  verdict(sandbox: Pick<Sandbox, 'name' | 'state'>): SandboxHealth | undefined {
+    const last = this.last.get(sandbox.name);
+    if (sandbox.state !== 'active' || !last?.active || last.health.services.length === 0) return undefined;
+    return last.health;
+  }
+
+  /** The sandbox as clients see it: with its {@link verdict} as `health` when there is one. */
+  withHealth(sandbox: Sandbox): Sandbox {
+    const { health: _stale, ...rest } = sandbox;
+    const health = this.verdict(sandbox);
+    return health ? { ...rest, health } : rest;
+  }
+
   /** Runs one round of checks now (also what the timer runs). */
   async checkAll(): Promise<void> {
     const sandboxes = this.opts.sandboxes.list();
@@ -113,7 +132,7 @@ export class HealthMonitor extends TypedEmitter<{ health: [SandboxHealth] }> {
       // Suspended or expired: nothing runs on purpose; its services count as stopped.
       const trackers = this.trackers.get(sandbox.name);
       if (trackers) for (const [k, t] of trackers) trackers.set(k, { ...t, state: 'stopped', failures: 0, reason: `sandbox is ${sandbox.state}` });
-      this.publish(sandbox.name);
+      this.publish(sandbox.name, false);
       return;
     }
     const serving = sandbox.services.filter((s) => s.containerId !== undefined);
@@ -141,7 +160,7 @@ export class HealthMonitor extends TypedEmitter<{ health: [SandboxHealth] }> {
         }
       }),
     );
-    this.publish(sandbox.name);
+    this.publish(sandbox.name, true);
   }
 
   /** What one check sees; undefined when Docker cannot be asked (the round is skipped for it). */
@@ -171,7 +190,7 @@ export class HealthMonitor extends TypedEmitter<{ health: [SandboxHealth] }> {
       container: t.containerId.slice(0, 12),
     });
     // Published first, so watchers see the unhealthy state that caused the restart.
-    this.publish(sandbox);
+    this.publish(sandbox, true);
     try {
       await this.opts.docker.restart(t.containerId, RESTART_STOP_TIMEOUT_S);
       trackers.set(t.service, afterRestart(t));
@@ -183,14 +202,18 @@ export class HealthMonitor extends TypedEmitter<{ health: [SandboxHealth] }> {
   }
 
   /** Emits the sandbox's health when it differs from the last one emitted. */
-  private publish(sandbox: string): void {
+  private publish(sandbox: string, active: boolean): void {
     const trackers = this.trackers.get(sandbox);
     const services = [...(trackers?.values() ?? [])].map(serviceHealthView);
     const state = sandboxHealthOf(services);
     const signature = JSON.stringify([state, services.map((s) => [s.service, s.containerId, s.state, s.restartCount, s.reason])]);
-    if (this.last.get(sandbox)?.signature === signature) return;
+    const last = this.last.get(sandbox);
+    if (last?.signature === signature) {
+      if (last.active !== active) this.last.set(sandbox, { ...last, active });
+      return;
+    }
     const health: SandboxHealth = { sandbox, state, services, at: new Date(this.now()).toISOString() };
-    this.last.set(sandbox, { signature, health });
+    this.last.set(sandbox, { signature, health, active });
     this.emit('health', health);
   }
 

@@ -4,6 +4,7 @@
  * active.
  */
 import type { sandboxLifecycleMethods } from '../../../schemas/src/lifecycle-sandbox';
+import type { Sandbox } from '../../../schemas/src/sandbox';
 import type { ExpiryReaper } from '../lifecycle/expiry';
 import type { HealthMonitor } from '../lifecycle/health-monitor';
 import type { SandboxSuspension } from '../lifecycle/suspension';
@@ -23,9 +24,11 @@ export interface SandboxLifecycleHandlerDeps {
 }
 
 export function sandboxLifecycleHandlers(deps: SandboxLifecycleHandlerDeps): HandlerGroup<LifecycleMethod> {
+  /** The result with its sandbox as clients see it (with its health). */
+  const view = <R extends { sandbox: Sandbox }>(r: R): R => ({ ...r, sandbox: deps.health.withHealth(r.sandbox) });
   return {
-    'sandbox/suspend': (p) => deps.suspension.suspend(p.name),
-    'sandbox/resume': (p) => deps.suspension.resume(p.name),
+    'sandbox/suspend': async (p) => view(await deps.suspension.suspend(p.name)),
+    'sandbox/resume': async (p) => view(await deps.suspension.resume(p.name)),
     'sandbox/watchHealth': (p, ctx) => {
       const only = p.sandbox !== undefined ? deps.sandboxes.require(p.sandbox) : undefined;
       const sub = ctx.session.subscribe('sandbox/health');
@@ -36,7 +39,7 @@ export function sandboxLifecycleHandlers(deps: SandboxLifecycleHandlerDeps): Han
       sub.signal.addEventListener('abort', stop, { once: true });
       return { subscription: sub.id };
     },
-    'sandbox/extend': (p, ctx) => deps.expiry.extend(p.name, p.by, ctx.session.clientInfo?.name ?? ctx.session.osUser),
+    'sandbox/extend': (p, ctx) => view(deps.expiry.extend(p.name, p.by, ctx.session.clientInfo?.name ?? ctx.session.osUser)),
     'sandbox/watchExpiry': (_p, ctx) => {
       const sub = ctx.session.subscribe('sandbox/expiry');
       const stop = deps.expiry.on('notice', (n) => sub.push(n));

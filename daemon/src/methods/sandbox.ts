@@ -3,7 +3,7 @@
  * (schemas/src/sandbox.ts). Secrets leave only as `***`: every environment entry answered
  * comes from EnvironmentStore's masked views.
  */
-import type { sandboxMethods } from '../../../schemas/src/sandbox';
+import type { Sandbox, sandboxMethods } from '../../../schemas/src/sandbox';
 import type { Project } from '../../../schemas/src/project';
 import type { HandlerGroup, RequestContext } from '../rpc/handlers';
 import type { EnvironmentStore } from '../sandbox/environment';
@@ -20,7 +20,12 @@ export interface SandboxHandlerDeps {
   readonly templates: TemplateStore;
   readonly snapshots: SnapshotStore;
   readonly loadProject: (path: string) => Project;
+  /** How a sandbox is shown to clients (e.g. with its health); as stored by default. */
+  readonly view?: SandboxView;
 }
+
+/** Completes a sandbox for an answer with what other modules know of it (its health). */
+export type SandboxView = (sandbox: Sandbox) => Sandbox;
 
 type SandboxMethod = Exclude<keyof typeof sandboxMethods, 'audit/list'>;
 
@@ -31,6 +36,11 @@ const requester = (ctx: RequestContext): Requester => ({
 
 export function sandboxHandlers(deps: SandboxHandlerDeps): HandlerGroup<SandboxMethod> {
   const { sandboxes, service, environments, templates, snapshots } = deps;
+  const view = deps.view ?? ((s: Sandbox) => s);
+  const viewed = async <R extends { sandbox: Sandbox }>(result: Promise<R>): Promise<R> => {
+    const r = await result;
+    return { ...r, sandbox: view(r.sandbox) };
+  };
   /** The sandbox must exist; a service name, when given, must be a valid name. */
   const envTarget = (p: { sandbox: string; service?: string }) => {
     sandboxes.require(p.sandbox);
@@ -39,17 +49,17 @@ export function sandboxHandlers(deps: SandboxHandlerDeps): HandlerGroup<SandboxM
   return {
     'project/load': (p) => deps.loadProject(p.path),
 
-    'sandbox/list': () => ({ sandboxes: sandboxes.list() }),
-    'sandbox/get': (p) => sandboxes.require(p.name),
-    'sandbox/create': (p, ctx) => service.create(p, requester(ctx)),
-    'sandbox/update': (p) => service.update(p.name, p),
+    'sandbox/list': () => ({ sandboxes: sandboxes.list().map(view) }),
+    'sandbox/get': (p) => view(sandboxes.require(p.name)),
+    'sandbox/create': (p, ctx) => viewed(service.create(p, requester(ctx))),
+    'sandbox/update': (p) => view(service.update(p.name, p)),
     'sandbox/delete': (p) => service.delete(p.name),
-    'sandbox/clone': (p, ctx) => service.clone(p.name, p.newName, p.wait ?? true, requester(ctx)),
+    'sandbox/clone': (p, ctx) => viewed(service.clone(p.name, p.newName, p.wait ?? true, requester(ctx))),
     'sandbox/snapshot': (p) => service.snapshot(p.name, p.snapshot),
-    'sandbox/restore': (p, ctx) => service.restore(p.snapshot, p.into, p.wait ?? true, requester(ctx)),
+    'sandbox/restore': (p, ctx) => viewed(service.restore(p.snapshot, p.into, p.wait ?? true, requester(ctx))),
     'sandbox/subscribe': (_p, ctx) => {
       const sub = ctx.session.subscribe('sandbox/event');
-      const stop = sandboxes.onChange((event) => sub.push(event));
+      const stop = sandboxes.onChange((event) => sub.push(event.sandbox ? { ...event, sandbox: view(event.sandbox) } : event));
       sub.signal.addEventListener('abort', stop, { once: true });
       return { subscription: sub.id };
     },

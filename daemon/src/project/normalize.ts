@@ -214,12 +214,14 @@ function normalizeTemplate(
   }
   const resources = spec.resources ? normalizeResources(spec.resources, [...at, 'resources'], attempt) : undefined;
   if (spec.ttl) attempt([...at, 'ttl'], () => parseDuration(spec.ttl!));
+  if (spec.ttlFrom && !spec.ttl) report([...at, 'ttlFrom'], 'needs a ttl');
   if (before.count) return undefined;
   return {
     services,
     ...(spec.env ? { env: stringMap(spec.env) } : {}),
     ...(spec.routes ? { routes } : {}),
     ...(spec.ttl ? { ttl: spec.ttl } : {}),
+    ...(spec.ttlFrom ? { ttlFrom: spec.ttlFrom } : {}),
     ...(resources ? { resources } : {}),
   };
 }

@@ -7,7 +7,7 @@ import type Docker from 'dockerode';
 import type { Logger, Redactor } from '../runtime/log';
 import type { Store } from '../state/store';
 import { auditHandlers } from '../methods/audit';
-import { sandboxHandlers } from '../methods/sandbox';
+import { sandboxHandlers, type SandboxView } from '../methods/sandbox';
 import { loadProject } from '../project/load';
 import type { DeployControl } from './deploy-control';
 import { EnvironmentStore } from './environment';
@@ -39,8 +39,11 @@ export interface SandboxModule {
   readonly snapshots: SnapshotStore;
   readonly docker: SandboxDocker;
   readonly loadProject: typeof loadProject;
-  /** The handlers of project/*, sandbox/*, env/*, template/*, snapshot/* and audit/list. */
-  handlers(deps: { deploys?: DeployControl }): ReturnType<typeof sandboxHandlers> & ReturnType<typeof auditHandlers>;
+  /**
+   * The handlers of project/*, sandbox/*, env/*, template/*, snapshot/* and audit/list;
+   * `view` completes each sandbox they answer with (its health, from the lifecycle module).
+   */
+  handlers(deps: { deploys?: DeployControl; view?: SandboxView }): ReturnType<typeof sandboxHandlers> & ReturnType<typeof auditHandlers>;
 }
 
 export function openSandboxModule(opts: SandboxModuleOptions): SandboxModule {
@@ -55,14 +58,14 @@ export function openSandboxModule(opts: SandboxModuleOptions): SandboxModule {
   const module = { sandboxes, ports, environments, templates, snapshots, docker, loadProject };
   return {
     ...module,
-    handlers: ({ deploys }) => {
+    handlers: ({ deploys, view }) => {
       const service = new SandboxService({
         ...module,
         ...(deploys ? { deploys } : {}),
         log: opts.log,
         redact: (text) => opts.redactor.redactText(text),
       });
-      return { ...sandboxHandlers({ ...module, service }), ...auditHandlers({ store: opts.store }) };
+      return { ...sandboxHandlers({ ...module, service, ...(view ? { view } : {}) }), ...auditHandlers({ store: opts.store }) };
     },
   };
 }

@@ -76,7 +76,9 @@ export class SandboxService {
     const project = req.repoPath !== undefined ? this.deps.loadProject(req.repoPath) : undefined;
     const template =
       req.fromTemplate !== undefined ? this.deps.templates.require(req.fromTemplate, project) : undefined;
-    const ttl = req.ttl ?? (template?.spec.ttl ? { idle: template.spec.ttl } : undefined);
+    const ttl =
+      req.ttl ??
+      (template?.spec.ttl ? { idle: template.spec.ttl, ...(template.spec.ttlFrom ? { from: template.spec.ttlFrom } : {}) } : undefined);
     const resources = req.resources ?? template?.spec.resources;
     await this.createBare(
       {

@@ -113,6 +113,7 @@ function checkSpec(spec: TemplateSpec): void {
       throw new RpcError('InvalidParams', `Template ttl: ${(e as Error).message}`);
     }
   }
+  if (spec.ttlFrom && !spec.ttl) throw new RpcError('InvalidParams', 'Template ttlFrom needs a ttl.');
 }
 
 function fromProject(name: string, spec: TemplateSpec, project: Project): Template {

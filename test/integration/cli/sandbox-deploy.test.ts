@@ -35,7 +35,7 @@ const cli = (args: string[], opts: CliOptions = {}) => runCli(args, { stateDir: 
 
 beforeAll(async () => {
   repo = createFixtureRepo({ project: PROJECT });
-  daemon = await startTestDaemon({ env: { BRANCHBOX_EXTRA_LABELS: `${TEST_LABEL}=${run.runId}` } });
+  daemon = await startTestDaemon({ env: { BRANCHBOX_EXTRA_LABELS: `${TEST_LABEL}=${run.runId}`, BRANCHBOX_HEALTH_INTERVAL_MS: '500' } });
 });
 
 afterAll(async () => {
@@ -84,7 +84,29 @@ describe('deploy, wait and the sandbox', () => {
     expect(sandbox.services.find((s) => s.service === 'account')).toMatchObject({ branch });
     const listed = valid('sandbox/list', (await cli(['sandbox', 'ls', '-o', 'json'])).stdout) as { sandboxes: { name: string }[] };
     expect(listed.sandboxes.map((s) => s.name)).toContain(branch);
-    expect((await cli(['sandbox', 'ls'])).stdout).toMatch(new RegExp(`^${branch} +active +\\S+ +${PROJECT} +account:sandbox`, 'm'));
+    // HEALTH is empty until the monitor's first check of the new container.
+    expect((await cli(['sandbox', 'ls'])).stdout).toMatch(
+      new RegExp(`^${branch} +active +(?:(?:healthy|degraded|unhealthy) +)?\\S+ +${PROJECT} +account:sandbox`, 'm'),
+    );
+
+    // Once the health monitor has checked it, `sandbox get` and `sandbox ls` show its health.
+    const observer = await daemon.connect('health-observer');
+    try {
+      await new Promise<void>((resolve, reject) => {
+        observer
+          .subscribe('sandbox/watchHealth', { sandbox: branch }, 'sandbox/health', {
+            onItems: (items) => items.some((h) => h.state === 'healthy' && h.services.length === 1) && resolve(),
+          })
+          .catch(reject);
+      });
+    } finally {
+      await observer.closeSocket();
+    }
+    const got = (await cli(['sandbox', 'get', branch])).stdout;
+    expect(got).toMatch(/^health: +healthy \(checked /m);
+    expect(got).toMatch(/^SERVICE +ROUTE +BRANCH +URL +HEALTH$/m);
+    expect(got).toMatch(/^account +sandbox .* healthy$/m);
+    expect((await cli(['sandbox', 'ls'])).stdout).toMatch(new RegExp(`^${branch} +active +healthy +\\S+ +${PROJECT} `, 'm'));
   });
 
   it('-o json is {deployments} as deploy/list answers; a failing deployment exits 4 with its diagnosis', async () => {
@@ -223,11 +245,15 @@ describe('two clients', () => {
 
       const createdSeen = seen('created');
       created.add(name);
-      const create = await cli(['sandbox', 'create', name, '--ttl', '8h', '-o', 'json']);
+      const create = await cli(['sandbox', 'create', name, '--ttl', '8h', '--ttl-from', 'created', '-o', 'json']);
       expect(create.code).toBe(0);
       valid('sandbox/create', create.stdout);
       await createdSeen;
-      expect(events.find((e) => e.kind === 'created')?.sandbox).toMatchObject({ name, ttl: { idle: '8h' } });
+      expect(events.find((e) => e.kind === 'created')?.sandbox).toMatchObject({ name, ttl: { idle: '8h', from: 'created' } });
+      expect((await cli(['sandbox', 'get', name])).stdout).toMatch(/^ttl: +idle 8h from creation$/m);
+      const bad = await cli(['sandbox', 'create', `${name}-x`, '--ttl', '8h', '--ttl-from', 'later']);
+      expect(bad.code).toBe(2);
+      expect(bad.stderr).toMatch(/--ttl-from: "later" is not activity, created, deploy or request/);
 
       await observer.request('env/set', { sandbox: name, key: 'FROM_OBSERVER', value: 'yes' });
       expect((await cli(['env', 'ls', '--sandbox', name])).stdout).toMatch(new RegExp(`^${name} +FROM_OBSERVER +yes `, 'm'));

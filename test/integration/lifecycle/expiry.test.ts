@@ -1,7 +1,8 @@
 /**
  * Expiry by TTL policy on the real engine with tiny durations (checked every 50 ms, warned
  * 1 s ahead): a sandbox warns, is suspended as `expired` (its containers stopped), then
- * deleted after its retention; `sandbox/extend` postpones the expiry; each step is audited.
+ * deleted after its retention; `sandbox/extend` postpones the expiry; each step is audited;
+ * a policy `from: 'created'` keeps the deadline of the creation whatever happens later.
  * The test waits on `sandbox/expiry` notifications, never on time.
  */
 import { beforeAll, describe, expect, it } from 'vitest';
@@ -103,6 +104,31 @@ describe('expiry', () => {
     expect(audit.entries.map((e) => e.method)).toEqual(
       expect.arrayContaining(['sandbox/extend', 'sandbox/expire', 'sandbox/resume']),
     );
+  });
+
+  it("from: 'created' keeps the deadline of the creation: a later deploy and gateway request do not move it", async () => {
+    const name = `l${suffix}-fixed`;
+    created.add(name);
+    const made = await client.request('sandbox/create', { name, repoPath: repo.root, ttl: { idle: '1h', from: 'created' } });
+    expect(made.sandbox.ttl).toEqual({ idle: '1h', from: 'created' });
+    const createdAt = Date.parse(made.sandbox.createdAt);
+    await deployAndWait(client, { repoPath: repo.root, sandbox: name, ref: 'main', services: ['account'] });
+    const gateway = (await client.request('gateway/info', { sandbox: name })).sandboxes[0]?.gateway?.url;
+    expect(gateway).toBeDefined();
+    const res = await fetch(`${gateway}/account`);
+    await res.arrayBuffer();
+    expect(res.headers.get('x-branchbox-route')).toMatch(/account -> sandbox/);
+    const deployedAt = Date.parse((await client.request('sandbox/get', { name })).lastDeployAt!);
+    expect(deployedAt).toBeGreaterThan(createdAt);
+
+    // The deadline is still creation + idle (+ the extension).
+    const fixed = await client.request('sandbox/extend', { name, by: '1s' });
+    expect(Date.parse(fixed.expiresAt!)).toBe(createdAt + 3_600_000 + 1_000);
+    expect(fixed.sandbox.ttl).toEqual({ idle: '1h', from: 'created' });
+    // The same sandbox by activity (the default): the deploy and the request count.
+    await client.request('sandbox/update', { name, ttl: { idle: '1h' } });
+    const byActivity = await client.request('sandbox/extend', { name, by: '1s' });
+    expect(Date.parse(byActivity.expiresAt!)).toBeGreaterThanOrEqual(deployedAt + 3_600_000 + 2_000);
   });
 
   it('extending a sandbox without a TTL policy is a Conflict', async () => {

@@ -3,7 +3,9 @@
  * check (the fixture's `sick-on-demand` branch answers 500 once /tmp/sick exists — a file that
  * survives restarts) turns its sandbox degraded, then unhealthy; it is restarted with a
  * doubling backoff at most --health-max-restarts times and then left with the reason. A
- * service whose process dies is restarted and healthy again. Checks every 100 ms here; the
+ * service whose process dies is restarted and healthy again. `sandbox/get` and `sandbox/list`
+ * carry the health last computed (none while nothing is deployed or the sandbox is
+ * suspended). Checks every 100 ms here; the
  * test waits on `sandbox/health` notifications, never on time.
  */
 import { beforeAll, describe, expect, it } from 'vitest';
@@ -78,6 +80,11 @@ describe('health monitor', () => {
     )!.containerId!;
     const health = await watch(name);
     await health.next((h) => h.state === 'healthy' && h.services.length === 1);
+    // sandbox/get and sandbox/list carry the health last computed.
+    const healthy = await client.request('sandbox/get', { name });
+    expect(healthy.health).toMatchObject({ sandbox: name, state: 'healthy', services: [{ service: 'account', state: 'healthy', containerId }] });
+    const listed = (await client.request('sandbox/list', {})).sandboxes.find((s) => s.name === name)!;
+    expect(listed.health?.state).toBe('healthy');
 
     await exec(containerId, ['touch', '/tmp/sick']);
     const degraded = await health.next((h) => h.state === 'degraded' && h.services[0]?.state === 'failing');
@@ -87,6 +94,12 @@ describe('health monitor', () => {
     const left = await health.next((h) => /left alone after 2 restarts/.test(h.services[0]?.reason ?? ''));
     expect(left.state).toBe('unhealthy');
     expect(left.services[0]).toMatchObject({ state: 'unhealthy', restartCount: 2, containerId });
+    // Left alone, its health no longer changes: sandbox/get reports the same verdict, with the reason.
+    const got = await client.request('sandbox/get', { name });
+    expect(got.health?.state).toBe('unhealthy');
+    expect(got.health?.services[0]).toMatchObject({ service: 'account', state: 'unhealthy', restartCount: 2 });
+    expect(got.health?.services[0]!.reason).toMatch(/left alone after 2 restarts/);
+    expect((await client.request('sandbox/list', {})).sandboxes.find((s) => s.name === name)!.health?.state).toBe('unhealthy');
 
     // The restarts happened, the second one at least the backoff after the first.
     const firstAt = Date.parse(health.items.find((h) => h.services[0]?.restartCount === 1)!.at);
@@ -103,6 +116,22 @@ describe('health monitor', () => {
     const account = uptime.services.find((s) => s.service === 'account')!;
     expect(account.minutes.length).toBeGreaterThanOrEqual(1);
     expect(account.minutes.some((m) => m.status !== 'up')).toBe(true);
+  });
+
+  it('a sandbox answer carries no health while nothing is deployed, nor once suspended', async () => {
+    const name = `l${suffix}-nohealth`;
+    created.add(name);
+    await client.request('sandbox/create', { name, repoPath: repo.root });
+    const health = await watch(name);
+    // Nothing deployed: no verdict to show.
+    await health.next(() => true);
+    expect((await client.request('sandbox/get', { name })).health).toBeUndefined();
+    await deployAndWait(client, { repoPath: repo.root, sandbox: name, ref: 'main', services: ['account'] });
+    await health.next((h) => h.state === 'healthy' && h.services.length === 1);
+    expect((await client.request('sandbox/get', { name })).health?.state).toBe('healthy');
+    const suspended = await client.request('sandbox/suspend', { name });
+    expect(suspended.sandbox.health).toBeUndefined();
+    expect((await client.request('sandbox/get', { name })).health).toBeUndefined();
   });
 
   it('a service whose process dies is restarted and healthy again', async () => {

@@ -66,6 +66,8 @@ describe('loadProject', () => {
       services: { account: { branch: 'feature/x' }, worker: { commit: 'a1b2c3d' } },
       env: { FEATURE_FLAGS: 'all' },
       routes: { payment: { kind: 'baseline' }, catalog: { kind: 'url', url: 'http://127.0.0.1:9200' } },
+      ttl: '12h',
+      ttlFrom: 'deploy',
       resources: { memoryBytes: 1024 ** 3 },
     });
   });
@@ -201,6 +203,16 @@ describe('project file errors name file, line, column and field', () => {
         '7:10 templates.qa.ttl: must be a duration such as 5s, 2m or 3d (units ms, s, m, h, d, w)',
         '8:20 templates.qa.routes.web: must be sandbox, baseline or an http(s) URL',
       ],
+    ],
+    [
+      'a template TTL basis without a ttl',
+      `${header}services:\n  web: { port: 80 }\ntemplates:\n  qa:\n    ttlFrom: deploy\n`,
+      ['7:14 templates.qa.ttlFrom: needs a ttl'],
+    ],
+    [
+      'an unknown template TTL basis',
+      `${header}services:\n  web: { port: 80 }\ntemplates:\n  qa:\n    ttl: 1h\n    ttlFrom: later\n`,
+      ['8:14 templates.qa.ttlFrom: must be activity, created, deploy or request'],
     ],
   ])('%s', (_name, text, expected) => {
     expect(problems(text)).toEqual(expected);

@@ -229,6 +229,16 @@ describe('SandboxService', () => {
     expect((await service.create({ name: 's2', repoPath: SHOP, fromTemplate: 'qa-default' }, me)).sandbox.ttl).toEqual({
       idle: '3d',
     });
+    templates.save('fixed', { services: {}, ttl: '4h', ttlFrom: 'created' });
+    expect((await service.create({ name: 's4', fromTemplate: 'fixed' }, me)).sandbox.ttl).toEqual({ idle: '4h', from: 'created' });
+    expect(service.update('s4', { ttl: { idle: '1h', retain: '1d', from: 'request' } }).ttl).toEqual({
+      idle: '1h',
+      retain: '1d',
+      from: 'request',
+    });
+    expect(() => templates.save('no-ttl', { services: {}, ttlFrom: 'created' })).toThrow(
+      expect.objectContaining({ errorName: 'InvalidParams' }),
+    );
     await expect(service.create({ name: 's3', fromTemplate: 'nope' }, me)).rejects.toMatchObject({
       errorName: 'TemplateNotFound',
     });
@@ -272,6 +282,8 @@ describe('SandboxService', () => {
     deploys.requests.length = 0;
     const { sandbox, deployments } = await service.clone('src', 'copy', true, { osUser: 'bob' });
     expect(sandbox).toMatchObject({ name: 'copy', owner: 'bob', project: 'shop', repoPath: SHOP, template: 'full' });
+    // The TTL policy, with its basis from the template's ttlFrom, comes along.
+    expect(sandbox.ttl).toEqual({ idle: '12h', from: 'deploy' });
     expect(deploys.requests).toEqual([
       { repoPath: SHOP, sandbox: 'copy', services: ['account'], ref: 'feature/x', commit: 'featurex0000000' },
       { repoPath: SHOP, sandbox: 'copy', services: ['worker'], commit: 'a1b2c3d' },
@@ -322,7 +334,7 @@ describe('SandboxService', () => {
     // ...and into a new one, after the original is gone.
     await service.delete('live');
     const fresh = await service.restore('before', 'reborn', true, me);
-    expect(fresh.sandbox).toMatchObject({ name: 'reborn', project: 'shop', template: 'full' });
+    expect(fresh.sandbox).toMatchObject({ name: 'reborn', project: 'shop', template: 'full', ttl: { idle: '12h', from: 'deploy' } });
     expect(fresh.sandbox.services.map((s) => [s.service, s.route, s.commit])).toEqual([
       ['account', 'sandbox', 'featurex0000000'],
       ['catalog', 'url', undefined],

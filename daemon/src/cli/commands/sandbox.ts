@@ -11,6 +11,25 @@ import { projectRoot } from './git';
 
 type Sandbox = Result<'sandbox/get'>;
 type WithDeploys = Result<'sandbox/create'>;
+type TtlBasis = NonNullable<NonNullable<Sandbox['ttl']>['from']>;
+
+const TTL_BASES: Record<TtlBasis, string> = {
+  activity: 'activity',
+  created: 'creation',
+  deploy: 'the last deployment',
+  request: 'the last gateway request',
+};
+
+function ttlText(ttl: NonNullable<Sandbox['ttl']>): string {
+  const from = ttl.from && ttl.from !== 'activity' ? ` from ${TTL_BASES[ttl.from]}` : '';
+  return `idle ${ttl.idle}${from}${ttl.retain ? `, delete ${ttl.retain} after expiry` : ''}`;
+}
+
+/** The sandbox's health in one word, coloured; '' when the monitor has no verdict (not active, nothing deployed). */
+export function healthState(out: Output, health: Sandbox['health']): string {
+  if (!health) return '';
+  return health.state === 'healthy' ? out.style.green(health.state) : health.state === 'degraded' ? out.style.yellow(health.state) : out.style.red(health.state);
+}
 
 export function sandboxState(out: Output, state: Sandbox['state']): string {
   return state === 'active' ? out.style.green(state) : state === 'deleting' || state === 'expired' ? out.style.red(state) : out.style.yellow(state);
@@ -25,19 +44,28 @@ function printSandbox(out: Output, s: Sandbox): void {
     ['repository', s.repoPath],
     ['template', s.template],
     ['network', s.network],
-    ['ttl', s.ttl ? `idle ${s.ttl.idle}${s.ttl.retain ? `, delete ${s.ttl.retain} after expiry` : ''}` : undefined],
+    ['health', s.health ? `${healthState(out, s.health)} (checked ${ago(s.health.at)})` : undefined],
+    ['ttl', s.ttl ? ttlText(s.ttl) : undefined],
     ['created', `${s.createdAt} (${ago(s.createdAt)})`],
     ['last deploy', s.lastDeployAt ? `${s.lastDeployAt} (${ago(s.lastDeployAt)})` : undefined],
   ]);
   if (s.services.length) {
+    const health = new Map(s.health?.services.map((h) => [h.service, h]));
     out.line();
     out.table(s.services, [
       { header: 'SERVICE', value: (v) => v.service },
       { header: 'ROUTE', value: (v) => (v.route === 'url' || (v.route === 'baseline' && v.routeUrl) ? `${v.route} ${v.routeUrl ?? ''}`.trim() : v.route) },
       { header: 'BRANCH', value: (v) => (v.branch ? `${v.branch}${v.commit ? `@${v.commit.slice(0, 7)}` : ''}` : v.commit?.slice(0, 7) ?? '') },
       { header: 'URL', value: (v) => v.url ?? '' },
+      ...(s.health ? [{ header: 'HEALTH', value: (v: Sandbox['services'][number]) => serviceHealth(out, health.get(v.service)) }] : []),
     ]);
   }
+}
+
+function serviceHealth(out: Output, h: NonNullable<Sandbox['health']>['services'][number] | undefined): string {
+  if (!h) return '';
+  const state = h.state === 'healthy' ? out.style.green(h.state) : h.state === 'unhealthy' ? out.style.red(h.state) : out.style.yellow(h.state);
+  return h.reason ? `${state} ${out.style.dim(h.reason)}` : state;
 }
 
 function printWithDeploys(out: Output, r: WithDeploys, headline: string): void {
@@ -73,6 +101,7 @@ export const sandboxCommands = [
         ctx.out.table(sandboxes, [
           { header: 'NAME', value: (s) => s.name },
           { header: 'STATE', value: (s) => sandboxState(ctx.out, s.state) },
+          { header: 'HEALTH', value: (s) => healthState(ctx.out, s.health) },
           { header: 'OWNER', value: (s) => s.owner },
           { header: 'PROJECT', value: (s) => s.project ?? '' },
           { header: 'SERVICES', value: (s) => s.services.map((v) => `${v.service}:${v.route}`).join(' ') },
@@ -83,7 +112,7 @@ export const sandboxCommands = [
   }),
   defineCommand({
     words: ['sandbox', 'get'],
-    summary: 'One sandbox: state, owner, TTL, and each service with its route, branch and URL.',
+    summary: 'One sandbox: state, health, owner, TTL, and each service with its route, branch, URL and health.',
     args: ['NAME'],
     methods: ['sandbox/get'],
     async run(ctx, { positionals }) {
@@ -102,18 +131,34 @@ export const sandboxCommands = [
       template: { type: 'string', value: 'T', help: 'create from template T (branchbox.yaml first, then saved templates)' },
       ttl: { type: 'string', value: 'DURATION', help: 'expire after this long without activity (e.g. 8h, 3d)' },
       retain: { type: 'string', value: 'DURATION', help: 'with --ttl: delete this long after expiring' },
+      'ttl-from': {
+        type: 'string',
+        value: 'BASIS',
+        help: 'with --ttl: what idle time counts from: activity (default; the latest of creation, deploys, gateway requests), created, deploy or request',
+      },
       owner: { type: 'string', value: 'WHO', help: 'owner (default: your OS user)' },
       ...waitOption,
     },
     methods: ['sandbox/create'],
     async run(ctx, { values, positionals }) {
       if (values.retain !== undefined && values.ttl === undefined) throw new UsageError('--retain needs --ttl');
+      const from = values['ttl-from'];
+      if (from !== undefined && values.ttl === undefined) throw new UsageError('--ttl-from needs --ttl');
+      if (from !== undefined && !(from in TTL_BASES)) throw new UsageError(`--ttl-from: "${from}" is not activity, created, deploy or request`);
       const repoPath = values.repo ?? (await projectRoot(ctx.cwd));
       const result = await ctx.call('sandbox/create', {
         name: positionals[0]!,
         ...(repoPath !== undefined ? { repoPath } : {}),
         ...(values.template !== undefined ? { fromTemplate: values.template } : {}),
-        ...(values.ttl !== undefined ? { ttl: { idle: values.ttl, ...(values.retain !== undefined ? { retain: values.retain } : {}) } } : {}),
+        ...(values.ttl !== undefined
+          ? {
+              ttl: {
+                idle: values.ttl,
+                ...(values.retain !== undefined ? { retain: values.retain } : {}),
+                ...(from !== undefined ? { from: from as TtlBasis } : {}),
+              },
+            }
+          : {}),
         ...(values.owner !== undefined ? { owner: values.owner } : {}),
         ...(values['no-wait'] ? { wait: false } : {}),
       });
