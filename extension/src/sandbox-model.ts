@@ -1,14 +1,17 @@
 /**
  * The Sandboxes view's model, without `vscode`: every sandbox (from `sandbox/list` and
- * `sandbox/event`), the deployments running in them (from `deploy/progress`) and the state and
- * health of their containers (from the Containers model, fed by `events/event`); what each row
- * shows — sandbox → services → container — and, for each update, which rows changed.
+ * `sandbox/event`), the deployments running in them (from `deploy/progress`), the daemon's
+ * health verdicts (carried by the sandboxes, then pushed by `sandbox/watchHealth`) and the
+ * state and health of their containers (from the Containers model, fed by `events/event`);
+ * what each row shows — sandbox → services → container — and, for each update, which rows
+ * changed.
  *
  * Rows are recomputed from the state on each update and compared with the previous ones, so
  * the change sets are exact; there are tens of sandboxes, not thousands.
  */
 import type { ContainerSummary } from '../../schemas/src/docker';
 import type { DeployProgress, DeploymentStatus } from '../../schemas/src/deploy';
+import type { SandboxHealth as HealthVerdict, ServiceHealth as ServiceVerdict } from '../../schemas/src/health';
 import type { Sandbox, SandboxEvent, SandboxServiceView } from '../../schemas/src/sandbox';
 import { contextValueOf, describeContainer, escapeMarkdown, iconFor, tooltipFor, type IconSpec } from './container-model';
 
@@ -114,6 +117,12 @@ const HEALTH_ICON: Record<SandboxHealth, IconSpec> = {
   unknown: { id: 'package' },
 };
 
+/** A tooltip row for a service's health as the daemon sees it: its state, why, and its restarts. */
+function serviceHealthRow(v: ServiceVerdict): [string, string] {
+  const restarts = v.restartCount > 0 ? ` · restarted ${v.restartCount}×` : '';
+  return [`Health of ${escapeMarkdown(v.service)}`, escapeMarkdown(`${v.state}${v.reason ? ` — ${v.reason}` : ''}${restarts}`)];
+}
+
 function formatTime(iso: string | undefined): string {
   return iso ? iso.replace('T', ' ').replace(/\.\d+/, '').replace(/Z$/, ' UTC') : '';
 }
@@ -128,6 +137,8 @@ export class SandboxTreeModel {
   private readonly sandboxMap = new Map<string, Sandbox>();
   private readonly active = new Map<string, ActiveDeploy>();
   private readonly containerMap = new Map<string, ContainerSummary>();
+  /** The daemon's health verdict per sandbox: computed while it was active (see `Sandbox.health`). */
+  private readonly verdicts = new Map<string, HealthVerdict>();
   private rowMap = new Map<string, SandboxRow>();
   private rootKeys: string[] = [];
 
@@ -163,10 +174,16 @@ export class SandboxTreeModel {
     return id ? this.containerMap.get(id) : undefined;
   }
 
-  /** healthy: every deployed service runs (and passes its health check); degraded: some do not; unhealthy: none does. */
+  /**
+   * The daemon's verdict when it has one (its probes see what Docker cannot); else from the
+   * containers: healthy: every deployed service runs (and passes its health check); degraded:
+   * some do not; unhealthy: none does.
+   */
   health(name: string): SandboxHealth {
     const s = this.sandboxMap.get(name);
     if (!s) return 'unknown';
+    const verdict = this.verdict(s);
+    if (verdict) return verdict.state;
     const deployed = s.services.filter((v) => v.containerId);
     if (deployed.length === 0) return 'empty';
     const states = deployed.map((v) => serviceHealth(this.containerMap.get(v.containerId!)));
@@ -177,20 +194,45 @@ export class SandboxTreeModel {
     return bad === known.length ? 'unhealthy' : 'degraded';
   }
 
+  /** The daemon's verdict on an active sandbox, if any. */
+  private verdict(s: Sandbox): HealthVerdict | undefined {
+    return s.state === 'active' ? this.verdicts.get(s.name) : undefined;
+  }
+
   /** Replaces every sandbox with a `sandbox/list` answer. */
   replaceSandboxes(list: readonly Sandbox[]): SandboxChange {
     this.sandboxMap.clear();
-    for (const s of list) this.sandboxMap.set(s.name, s);
+    this.verdicts.clear();
+    for (const s of list) this.setSandbox(s);
     for (const [id, d] of this.active) if (!this.sandboxMap.has(d.sandbox)) this.active.delete(id);
     return this.rebuild();
   }
 
   applySandboxEvents(items: readonly SandboxEvent[]): SandboxChange {
     for (const e of items) {
-      if (e.kind === 'deleted' || !e.sandbox) this.sandboxMap.delete(e.name);
-      else this.sandboxMap.set(e.name, e.sandbox);
+      if (e.kind === 'deleted' || !e.sandbox) {
+        this.sandboxMap.delete(e.name);
+        this.verdicts.delete(e.name);
+      } else this.setSandbox(e.sandbox);
     }
     return this.rebuild();
+  }
+
+  /** Health verdicts pushed by `sandbox/watchHealth` (one about no service, as before a first check, is none). */
+  applyHealth(items: readonly HealthVerdict[]): SandboxChange {
+    for (const h of items) {
+      if (!this.sandboxMap.has(h.sandbox)) continue;
+      if (h.services.length > 0) this.verdicts.set(h.sandbox, h);
+      else this.verdicts.delete(h.sandbox);
+    }
+    return this.rebuild();
+  }
+
+  /** A sandbox as the daemon answered it; its verdict is the one it carries (none since a resume, say). */
+  private setSandbox(s: Sandbox): void {
+    this.sandboxMap.set(s.name, s);
+    if (s.health) this.verdicts.set(s.name, s.health);
+    else this.verdicts.delete(s.name);
   }
 
   /** Status and stage items update the deploys in flight; log lines change nothing. */
@@ -282,6 +324,7 @@ export class SandboxTreeModel {
       tooltip: table(s.name, [
         ['State', escapeMarkdown(s.state)],
         ['Health', s.state === 'active' ? escapeMarkdown(health) : undefined],
+        ...(this.verdict(s)?.services ?? []).filter((v) => v.state !== 'healthy').map(serviceHealthRow),
         ['Deploying', deploys.length ? escapeMarkdown(deploys.map((d) => `${d.service} (${d.status})`).join(', ')) : undefined],
         ['Gateway', gateway ? escapeMarkdown(gateway) : undefined],
         ['Project', s.project ? escapeMarkdown(s.project) : undefined],
@@ -354,6 +397,7 @@ export class SandboxTreeModel {
         ['Route', view ? escapeMarkdown(`${view.route}${view.routeUrl ? ` (${view.routeUrl})` : ''}`) : undefined],
         ['Direct URL', view?.url ? escapeMarkdown(view.url) : undefined],
         ['Container', container ? escapeMarkdown(`${container.state}${container.health ? ` (${container.health})` : ''}`) : undefined],
+        ...[this.verdict(s)?.services.find((v) => v.service === service)].filter((v) => v !== undefined).map(serviceHealthRow),
       ]),
       icon,
       contextValue: `service.${view?.route ?? 'sandbox'}${view?.containerId ? '.deployed' : ''}`,

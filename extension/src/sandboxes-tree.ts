@@ -7,6 +7,7 @@
  */
 import * as vscode from 'vscode';
 import type { DeployProgress } from '../../schemas/src/deploy';
+import type { SandboxHealth } from '../../schemas/src/health';
 import type { SandboxEvent } from '../../schemas/src/sandbox';
 import type { Connected, DaemonConnection, Logger } from './connection';
 import type { IconSpec } from './container-model';
@@ -135,10 +136,14 @@ export class SandboxesTree implements vscode.TreeDataProvider<SandboxesNode>, vs
       return;
     }
     // Events that arrive while the list is in flight wait for it.
-    let backlog: { sandboxes: SandboxEvent[]; progress: DeployProgress[] } | undefined = { sandboxes: [], progress: [] };
+    let backlog: { sandboxes: SandboxEvent[]; progress: DeployProgress[]; health: SandboxHealth[] } | undefined = { sandboxes: [], progress: [], health: [] };
     const onSandboxes = (items: SandboxEvent[]) => {
       if (backlog) backlog.sandboxes.push(...items);
       else this.update(this.model.applySandboxEvents(items));
+    };
+    const onHealth = (items: SandboxHealth[]) => {
+      if (backlog) backlog.health.push(...items);
+      else this.update(this.model.applyHealth(items));
     };
     const onProgress = (items: DeployProgress[]) => {
       this.progressEmitter.fire(items);
@@ -156,6 +161,10 @@ export class SandboxesTree implements vscode.TreeDataProvider<SandboxesNode>, vs
         const subs = await Promise.all([
           c.client.subscribe('sandbox/subscribe', {}, 'sandbox/event', { onItems: onSandboxes, onEnd: ended('sandbox') }),
           c.client.subscribe('deploy/subscribe', {}, 'deploy/progress', { onItems: onProgress, onEnd: ended('deployment') }),
+          // The daemon's health verdicts (older daemons without it: health from the containers alone).
+          ...(c.capabilities.methods.includes('sandbox/watchHealth')
+            ? [c.client.subscribe('sandbox/watchHealth', {}, 'sandbox/health', { onItems: onHealth, onEnd: ended('health') })]
+            : []),
         ]);
         for (const sub of subs) c.scope.defer(() => void sub.cancel().catch(() => undefined));
         const [{ sandboxes }, { deployments }] = await Promise.all([
@@ -172,6 +181,7 @@ export class SandboxesTree implements vscode.TreeDataProvider<SandboxesNode>, vs
         backlog = undefined;
         change = mergeSandboxChanges(change, this.model.applySandboxEvents(queued.sandboxes));
         change = mergeSandboxChanges(change, this.model.applyProgress(queued.progress));
+        change = mergeSandboxChanges(change, this.model.applyHealth(queued.health));
         this.update(change);
         this.setMessage(undefined);
         this.modelChanged.fire();

@@ -111,12 +111,18 @@ describe('SandboxTreeModel, replaying a recorded session', () => {
     expect(model.applySandboxEvents([{ kind: 'deleted', name: sandbox.name }]).root).toBe(true);
   });
 
-  it('health: degraded when one service container is not running, unhealthy when none is', () => {
+  /** The services' containers as recorded right after the deploy. */
+  function deployedContainers(): ReturnType<ContainerTreeModel['all']> {
     const deployed = firstIndex((m) => m.kind === 'result' && m.method === 'sandbox/get');
     let all: ReturnType<ContainerTreeModel['all']> = [];
     replay((i, _model, containers) => {
       if (i === deployed) all = COMMIT.services.map((v) => containers.get(v.containerId!)!);
     });
+    return all;
+  }
+
+  it('health: degraded when one service container is not running, unhealthy when none is', () => {
+    const all = deployedContainers();
     expect(all.map((c) => c.state)).toEqual(['running', 'running']);
     const model = new SandboxTreeModel();
     model.replaceSandboxes([COMMIT]);
@@ -125,6 +131,41 @@ describe('SandboxTreeModel, replaying a recorded session', () => {
     expect(sandboxStatusOf(model, 'rec-demo').background).toBe('warning');
     model.setContainers(all.map((c) => ({ ...c, state: 'exited' as const, exitCode: 1 })));
     expect(model.health('rec-demo')).toBe('unhealthy');
+  });
+
+  it("health: the daemon's verdict over the containers' states while the sandbox is active, with the reasons in the tooltips", () => {
+    const model = new SandboxTreeModel();
+    model.replaceSandboxes([COMMIT]);
+    model.setContainers(deployedContainers());
+    expect(model.health('rec-demo')).toBe('healthy'); // from the containers: both run
+
+    const [account, payment] = COMMIT.services.map((v) => v.service);
+    const service = (name: string, state: 'healthy' | 'unhealthy', reason?: string) => ({
+      service: name,
+      state,
+      restartCount: state === 'healthy' ? 0 : 3,
+      failures: state === 'healthy' ? 0 : 3,
+      checkedAt: '2026-01-01T00:00:00Z',
+      ...(reason ? { reason } : {}),
+    });
+    const sick = { sandbox: 'rec-demo', state: 'degraded' as const, at: '2026-01-01T00:00:00Z', services: [service(account!, 'unhealthy', 'GET /health answered 500'), service(payment!, 'healthy')] };
+    model.applyHealth([sick]);
+    expect(model.health('rec-demo')).toBe('degraded'); // the probe sees what Docker does not
+    expect(model.row('sandbox:rec-demo')!.tooltip).toContain(`| Health of ${account} | unhealthy — GET /health answered 500 · restarted 3× |`);
+    expect(model.row('sandbox:rec-demo')!.tooltip).not.toContain(`Health of ${payment}`);
+    expect(model.row(`service:rec-demo/${account}`)!.tooltip).toContain('unhealthy — GET /health answered 500');
+
+    // A verdict about no service (before a first check) is none; so is one of a sandbox that is not active.
+    model.applyHealth([{ ...sick, services: [] }]);
+    expect(model.health('rec-demo')).toBe('healthy');
+    model.applyHealth([sick]);
+    model.applySandboxEvents([{ kind: 'updated', name: 'rec-demo', sandbox: { ...COMMIT, state: 'suspended' } }]);
+    expect(model.row('sandbox:rec-demo')!.tooltip).not.toContain('Health of');
+    // Resumed: the verdict it carries (none until checked again) replaces the old one.
+    model.applySandboxEvents([{ kind: 'updated', name: 'rec-demo', sandbox: COMMIT }]);
+    expect(model.health('rec-demo')).toBe('healthy');
+    model.applySandboxEvents([{ kind: 'updated', name: 'rec-demo', sandbox: { ...COMMIT, health: sick } }]);
+    expect(model.health('rec-demo')).toBe('degraded');
   });
 
   it('helpers: branch@sha and the gateway URL', () => {
