@@ -1,7 +1,7 @@
 /**
  * Attach Shell: a VS Code terminal backed by a daemon exec session (exec-session.ts). Its
  * size follows the terminal (`setDimensions` → `exec/resize`); closing the terminal closes
- * the session; the process exiting closes the terminal with its exit code.
+ * the session; the process exiting closes the terminal with its exit code (killed with its container, it says so instead).
  */
 import { TextDecoder } from 'node:util';
 import * as vscode from 'vscode';
@@ -40,13 +40,7 @@ export class ExecPseudoterminal implements vscode.Pseudoterminal {
         { id: container.id, tty: true, ...(this.size ? { cols: this.size.columns, rows: this.size.rows } : {}) },
         {
           onOutput: (data) => this.writeEmitter.fire(this.decoder.decode(data, { stream: true })),
-          onExit: (code) => {
-            const rest = this.decoder.decode();
-            if (rest) this.writeEmitter.fire(rest);
-            this.ended = true;
-            this.log.info(`Shell in ${container.name} exited${code === null ? '' : ` with code ${code}`}`);
-            this.closeEmitter.fire(code ?? undefined);
-          },
+          onExit: (code) => void this.exited(code),
         },
         (e) => this.log.warn(`Shell in ${container.name}: input failed: ${(e as Error).message}`),
       );
@@ -78,6 +72,32 @@ export class ExecPseudoterminal implements vscode.Pseudoterminal {
     if (this.ended) return;
     this.ended = true;
     this.session?.close().catch(() => undefined);
+  }
+
+  /**
+   * The shell ended: the terminal closes with its exit code — unless it was killed (128 + a
+   * signal, e.g. 137) because its container stopped or was removed: then it says so and stays
+   * open, rather than leaving a bare "exit code 137" alert.
+   */
+  private async exited(code: number | null): Promise<void> {
+    const rest = this.decoder.decode();
+    if (rest) this.writeEmitter.fire(rest);
+    this.ended = true;
+    const { name } = this.container;
+    this.log.info(`Shell in ${name} exited${code === null ? '' : ` with code ${code}`}`);
+    if (code !== null && code >= 128 && !(await this.containerRuns())) {
+      this.writeEmitter.fire(`\r\n\x1b[2m[The container ${name} stopped or was removed; this shell has ended.]\x1b[0m\r\n`);
+      return;
+    }
+    this.closeEmitter.fire(code ?? undefined);
+  }
+
+  private async containerRuns(): Promise<boolean> {
+    try {
+      return (await this.connected.client.request('container/inspect', { id: this.container.id })).state === 'running';
+    } catch {
+      return false; // gone (ContainerNotFound), or the daemon cannot tell: the shell is over either way
+    }
   }
 
   /** Stops taking input and says why; the terminal stays open so the message can be read. */

@@ -56,13 +56,18 @@ describe('statusViewOf', () => {
 });
 
 describe('ExecPseudoterminal', () => {
-  function shell() {
+  /** `inspected`: the state `container/inspect` answers ('gone': ContainerNotFound). */
+  function shell(inspected = 'running') {
     const requests: { id: number; method: string; params: Record<string, unknown> }[] = [];
     const client: BranchboxClient = new BranchboxClient((text) => {
       const r = JSON.parse(text) as (typeof requests)[number];
       requests.push(r);
       queueMicrotask(() => {
-        const result = r.method === 'container/exec' ? { session: 'sess-1', subscription: 'sub-1' } : null;
+        if (r.method === 'container/inspect' && inspected === 'gone') {
+          client.receive(JSON.stringify({ jsonrpc: '2.0', id: r.id, error: { code: 1101, message: 'No container', data: { name: 'ContainerNotFound' } } }));
+          return;
+        }
+        const result = r.method === 'container/exec' ? { session: 'sess-1', subscription: 'sub-1' } : r.method === 'container/inspect' ? { state: inspected } : null;
         client.receive(JSON.stringify({ jsonrpc: '2.0', id: r.id, result }));
       });
     });
@@ -104,6 +109,28 @@ describe('ExecPseudoterminal', () => {
     s.pty.handleInput('x');
     await settle();
     expect(s.requests.filter((r) => r.method === 'exec/input')).toHaveLength(0);
+  });
+
+  it('killed with its container (137, container stopped or gone): says so and stays open; killed alone: closes with the code', async () => {
+    /** Resolves at the terminal's next write or close. */
+    const nextOf = (pty: InstanceType<typeof ExecPseudoterminal>) => new Promise<void>((resolve) => (pty.onDidWrite(() => resolve()), pty.onDidClose(() => resolve())));
+    for (const inspected of ['exited', 'gone']) {
+      const s = shell(inspected);
+      s.pty.open(undefined);
+      await settle();
+      const told = nextOf(s.pty);
+      s.exit(137);
+      await told;
+      expect(s.written.join('')).toContain('[The container web stopped or was removed; this shell has ended.]');
+      expect(s.closed).toEqual([]);
+    }
+    const alive = shell('running');
+    alive.pty.open(undefined);
+    await settle();
+    const closed = nextOf(alive.pty);
+    alive.exit(137);
+    await closed;
+    expect(alive.closed).toEqual([137]);
   });
 
   it('closing the terminal closes the session; a lost connection ends it with a message', async () => {
