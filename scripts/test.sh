@@ -18,13 +18,18 @@ npx vitest run --reporter=default --reporter=json --outputFile.json=test-results
 rm -f test-results/e2e/results.json
 bash scripts/e2e.sh || status=1
 
-# Tests label what they create (branchbox.test=<run>) and must remove it, even when failing.
-leftovers=$(docker ps -aq --filter label=branchbox.test; docker network ls -q --filter label=branchbox.test)
+# Tests label what they create (branchbox.test=<run>) and must remove it, even when failing:
+# containers, networks, and images (those the daemons under test built carry the label too).
+leftovers=$(docker ps -aq --filter label=branchbox.test; docker network ls -q --filter label=branchbox.test
+  docker images -q --filter label=branchbox.test)
 if [ -n "$leftovers" ]; then
   echo "Tests left Docker objects behind:" >&2
-  docker ps -a --filter label=branchbox.test --format '{{.Names}} {{.Labels}}' >&2
+  docker ps -a --filter label=branchbox.test --format 'container {{.Names}} {{.Labels}}' >&2
+  docker network ls --filter label=branchbox.test --format 'network {{.Name}} {{.Labels}}' >&2
+  docker images --filter label=branchbox.test --format 'image {{.Repository}}:{{.Tag}} {{.ID}}' >&2
   docker ps -aq --filter label=branchbox.test | xargs -r docker rm -f >/dev/null
   docker network ls -q --filter label=branchbox.test | xargs -r docker network rm >/dev/null
+  docker images -q --filter label=branchbox.test | sort -u | xargs -r docker rmi -f >/dev/null
   status=1
 fi
 node scripts/test-summary.mjs test-results/vitest.json test-results/e2e/results.json || status=1

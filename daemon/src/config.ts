@@ -82,7 +82,8 @@ Options:
   --service-ports A-B  range of published service ports (env BRANCHBOX_SERVICE_PORTS; default 42000-42999)
   --gateway-ports A-B  range of sandbox gateway ports (env BRANCHBOX_GATEWAY_PORTS; default 41100-41199)
   --label K=V          add this label to every Docker object created (repeatable;
-                       env BRANCHBOX_EXTRA_LABELS, comma-separated)
+                       env BRANCHBOX_EXTRA_LABELS, comma-separated); like the daemon's own
+                       branchbox.instance label, only objects carrying it are reaped
   --health-interval-ms N   health checks of serving containers every N ms (env
                        BRANCHBOX_HEALTH_INTERVAL_MS; default 5000)
   --health-max-restarts N  restarts of an unhealthy container before it is left alone (env
@@ -91,7 +92,8 @@ Options:
                        BRANCHBOX_HEALTH_BACKOFF_MS; default 5000)
   --reconcile-interval-ms N  compare state with Docker's labels every N ms, besides at start and
                        on engine reconnect (env BRANCHBOX_RECONCILE_INTERVAL_MS; default 60000)
-  --orphan-grace-ms N  remove labelled containers and networks of no sandbox once seen for N ms
+  --orphan-grace-ms N  remove labelled containers and networks of no sandbox, and built images
+                       no deployment of a sandbox uses, once seen for N ms
                        (env BRANCHBOX_ORPHAN_GRACE_MS; default 300000)
   --expiry-interval-ms N  check TTL policies every N ms (env BRANCHBOX_EXPIRY_INTERVAL_MS; default 30000)
   --expiry-warning-ms N   warn N ms before a sandbox expires (env BRANCHBOX_EXPIRY_WARNING_MS;

@@ -18,6 +18,7 @@ import { LogTap } from './runtime/log-tap';
 import { createToken, ensureStateDir, removeRuntimeFile, writeRuntimeFile } from './runtime/runtime-file';
 import { AuditTrail } from './state/audit';
 import { openStore } from './state/store';
+import { instanceId, LABELS } from './docker/labels';
 import { ContainerModel } from './docker/container-model';
 import { DockerEngine } from './docker/engine';
 import { trackManagedContainers } from './docker/managed-stats';
@@ -68,6 +69,10 @@ export async function startDaemon(opts: DaemonOptions, version: string): Promise
     const store = openStore(join(opts.stateDir, 'state.db'), { log: logger });
     undo.push(() => store.close());
     const audit = new AuditTrail(store, redactor);
+    // Everything the daemon creates in Docker carries its instance label (and the --label
+    // extras); what it removes or stops by label is limited to objects carrying them.
+    const instance = instanceId(opts.stateDir);
+    const labels = { ...opts.extraLabels, [LABELS.instance]: instance };
 
     // --- Docker (daemon/src/docker/): one engine connection (reconnecting by itself), the
     // container model fed by its event stream, the shared stats collector. The daemon runs
@@ -92,7 +97,8 @@ export async function startDaemon(opts: DaemonOptions, version: string): Promise
       redactor,
       log: logger,
       docker: () => engine.dockerode(),
-      extraLabels: opts.extraLabels,
+      extraLabels: labels,
+      instance,
       portRanges: opts.portRanges,
     });
     // --- The deploy pipeline (daemon/src/deploy/): deploy/* handlers; at
@@ -109,7 +115,7 @@ export async function startDaemon(opts: DaemonOptions, version: string): Promise
       validateSandboxName,
       redactor,
       log: logger,
-      extraLabels: opts.extraLabels,
+      extraLabels: labels,
     });
     await deploys.recover();
     const stopReaping = engine.on('connected', () => void deploys.reap());
@@ -136,8 +142,9 @@ export async function startDaemon(opts: DaemonOptions, version: string): Promise
     // sandbox/resume (containers stopped and started again, rows and ports kept); the health
     // monitor (checks every --health-interval-ms, restarts unhealthy containers with backoff,
     // sandbox/watchHealth, sandbox/uptime); the reconciler (at start, on engine reconnect and
-    // every --reconcile-interval-ms: adopt, forget vanished containers, reap orphans after
-    // --orphan-grace-ms, release ports of no sandbox); the expiry reaper (TTL policies checked
+    // every --reconcile-interval-ms: adopt, forget vanished containers, reap orphaned
+    // containers, networks and images of this instance after --orphan-grace-ms, release ports
+    // of no sandbox); the expiry reaper (TTL policies checked
     // every --expiry-interval-ms: warn, suspend as expired, delete after retention — audited as
     // client "branchboxd"; sandbox/extend, sandbox/watchExpiry); deploy/start into a suspended or
     // expired sandbox answers Conflict, and one beyond the resource limits (--sandbox-cpus,
@@ -148,7 +155,8 @@ export async function startDaemon(opts: DaemonOptions, version: string): Promise
       store,
       sandboxes: sandboxModule.sandboxes,
       ports: sandboxModule.ports,
-      extraLabels: opts.extraLabels,
+      extraLabels: labels,
+      instance,
       docker: () => engine.dockerode(),
       loadProject: sandboxModule.loadProject,
       cancelDeploys: (sandbox, reason) => deploys.cancelSandbox(sandbox, reason),
@@ -191,6 +199,7 @@ export async function startDaemon(opts: DaemonOptions, version: string): Promise
       ...lifecycleHandlers({
         version,
         stateDir: opts.stateDir,
+        instance,
         database: { path: store.path, schemaVersion: store.schemaVersion },
         dockerStatus: () => engine.status(),
         connectionCount: () => sessions.size,
@@ -245,7 +254,7 @@ export async function startDaemon(opts: DaemonOptions, version: string): Promise
     undo.push(() => server.close({ terminate: true }));
     writeRuntimeFile(opts.stateDir, { port: server.port, token, pid: process.pid, version });
     undo.push(() => void removeRuntimeFile(opts.stateDir));
-    logger.info('branchboxd started', { version, port: server.port, stateDir: opts.stateDir, pid: process.pid });
+    logger.info('branchboxd started', { version, port: server.port, stateDir: opts.stateDir, instance, pid: process.pid });
 
     if (opts.stdio) {
       const session = accept(stdioConnection(process.stdout));

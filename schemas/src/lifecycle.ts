@@ -59,6 +59,10 @@ export const lifecycleMethods = defineMethods({
       protocolVersion: Type.String(),
       pid: Type.Integer(),
       stateDir: Type.String(),
+      instance: Type.String({
+        description:
+          'The id of this daemon on the Docker engine (from its state directory): everything it creates is labelled branchbox.instance=<id>, and it only removes objects carrying it.',
+      }),
       database: Obj({ path: Type.String(), schemaVersion: Type.Integer() }),
       connections: Type.Integer({ description: 'Clients connected right now, over every transport.' }),
       docker: Obj({

@@ -1,7 +1,9 @@
 /**
- * Docker objects for tests: every container, network or volume a test creates carries the
- * label `branchbox.test=<run id>` so cleanup removes exactly what this run made, even when a
- * test fails. Images are the offline base images built by scripts/setup.sh.
+ * Docker objects for tests: every container, network, volume or image a test creates (or has
+ * a daemon create, with `BRANCHBOX_EXTRA_LABELS`) carries the label `branchbox.test=<run id>`
+ * so cleanup removes exactly what this run made, even when a test fails. Tests run on the
+ * offline base images built by scripts/setup.sh (`branchbox.base=true`), which cleanup never
+ * removes.
  */
 import Docker from 'dockerode';
 import { randomBytes } from 'node:crypto';
@@ -9,6 +11,7 @@ import { randomBytes } from 'node:crypto';
 export const BUSYBOX = 'branchbox/busybox:1';
 export const NODE = 'branchbox/node:20';
 export const TEST_LABEL = 'branchbox.test';
+const BASE_LABEL = 'branchbox.base';
 
 export const docker = new Docker();
 
@@ -31,7 +34,7 @@ export function testRun(prefix = 'bbtest') {
     return container;
   }
 
-  /** Removes every container, network and volume labelled with this run id. */
+  /** Removes every container, network, volume and image (but a base image) labelled with this run id. */
   async function cleanup(): Promise<void> {
     const filters = JSON.stringify({ label: [`${TEST_LABEL}=${runId}`] });
     const containers = await docker.listContainers({ all: true, filters });
@@ -40,6 +43,12 @@ export function testRun(prefix = 'bbtest') {
     await Promise.all(networks.map((n) => docker.getNetwork(n.Id).remove().catch(() => undefined)));
     const { Volumes } = await docker.listVolumes({ filters });
     await Promise.all((Volumes ?? []).map((v) => docker.getVolume(v.Name).remove().catch(() => undefined)));
+    const images = await docker.listImages({ filters });
+    await Promise.all(
+      images
+        .filter((i) => i.Labels?.[BASE_LABEL] !== 'true')
+        .map((i) => docker.getImage(i.Id).remove({ force: true }).catch(() => undefined)),
+    );
   }
 
   return { runId, labels, createContainer, cleanup };

@@ -238,6 +238,8 @@ async function build(
           labels: {
             ...deps.extraLabels,
             [LABELS.managed]: 'true',
+            // An image inherits the labels of its FROM: built on a base image, it is not one.
+            [LABELS.base]: 'false',
             [LABELS.project]: p.projectName,
             [LABELS.service]: ctx.service,
             [LABELS.commit]: p.commit,

@@ -11,7 +11,9 @@
  *    folders of deployments that no longer need them are deleted.
  *
  * Containers labelled with deployment ids this database does not know are left alone: they
- * belong to another daemon (another state directory) on the same engine.
+ * belong to another daemon (another state directory) on the same engine. Deployment ids are
+ * random UUIDs, so this scope is as narrow as the `branchbox.instance` label; this daemon's own
+ * containers of deployments its database lost (a wiped state directory) are the reconciler's.
  */
 import { readdirSync, rmSync } from 'node:fs';
 import { join } from 'node:path';

@@ -1,9 +1,11 @@
 /**
  * What the sandbox lifecycle asks of Docker — the containers labelled for a sandbox, stop,
- * start, restart, inspect; every managed container and network, remove — behind one interface ({@link LifecycleDocker}) so the logic is
- * testable with a fake; {@link DockerodeLifecycleDocker} implements it over dockerode. Engine
- * failures are mapped by the Docker layer's `engineError`; a container already in the asked
- * state (304) is not an error.
+ * start, restart, inspect; every managed container, network and image, remove — behind one
+ * interface ({@link LifecycleDocker}) so the logic is testable with a fake;
+ * {@link DockerodeLifecycleDocker} implements it over dockerode, for one daemon instance (the
+ * containers of a sandbox are those labelled with its `branchbox.instance`). Engine failures
+ * are mapped by the Docker layer's `engineError`; a container already in the asked state (304)
+ * is not an error.
  */
 import type Docker from 'dockerode';
 import { engineCall, engineError } from '../docker/dockerode/engine-error';
@@ -28,6 +30,13 @@ export interface ManagedNetwork {
   readonly labels: Readonly<Record<string, string>>;
 }
 
+export interface ManagedImage {
+  readonly id: string;
+  /** `repository:tag` references; empty for an untagged image. */
+  readonly tags: readonly string[];
+  readonly labels: Readonly<Record<string, string>>;
+}
+
 export interface ContainerHealthState {
   readonly id: string;
   readonly state: string;
@@ -41,7 +50,7 @@ export interface ContainerHealthState {
 }
 
 export interface LifecycleDocker {
-  /** Containers (any state) labelled `branchbox.managed=true` and `branchbox.sandbox=<sandbox>`. */
+  /** Containers (any state) labelled `branchbox.managed=true`, `branchbox.sandbox=<sandbox>` and this daemon's instance. */
   sandboxContainers(sandbox: string): Promise<SandboxContainer[]>;
   /** Stops the container (SIGTERM, then SIGKILL after `timeoutS`); a stopped one is left as is. */
   stop(id: string, timeoutS: number): Promise<void>;
@@ -54,6 +63,15 @@ export interface LifecycleDocker {
   managedContainers(selectors: readonly string[]): Promise<ManagedContainer[]>;
   /** Networks labelled `branchbox.managed=true`, a sandbox, and every selector. */
   managedNetworks(selectors: readonly string[]): Promise<ManagedNetwork[]>;
+  /** Images labelled `branchbox.managed=true` and every selector, except base images (`branchbox.base=true`). */
+  managedImages(selectors: readonly string[]): Promise<ManagedImage[]>;
+  /** The ids of the images used by some container (any state, any labels). */
+  imagesInUse(): Promise<Set<string>>;
+  /**
+   * Removes the image (each of its tags), never forced: one a container uses answers `in-use`
+   * and is left; one already gone is not an error.
+   */
+  removeImage(image: ManagedImage): Promise<'removed' | 'in-use'>;
   /** Removes the container whatever its state; one already gone is not an error. */
   removeContainer(id: string): Promise<void>;
   /** Removes the network; one already gone is not an error. */
@@ -65,11 +83,15 @@ const status = (e: unknown) => (e as { statusCode?: number }).statusCode;
 const gone = (e: unknown) => status(e) === 404 || (status(e) === 409 && /already in progress/i.test(String((e as Error).message)));
 
 export class DockerodeLifecycleDocker implements LifecycleDocker {
-  constructor(private readonly docker: () => Docker) {}
+  constructor(
+    private readonly docker: () => Docker,
+    /** The daemon's instance id (`branchbox.instance`). */
+    private readonly instance: string,
+  ) {}
 
   sandboxContainers(sandbox: string): Promise<SandboxContainer[]> {
     return engineCall({ action: 'list', kind: 'container' }, async () => {
-      const filters = JSON.stringify({ label: [`${LABELS.managed}=true`, `${LABELS.sandbox}=${sandbox}`] });
+      const filters = JSON.stringify({ label: [`${LABELS.managed}=true`, `${LABELS.sandbox}=${sandbox}`, `${LABELS.instance}=${this.instance}`] });
       const list = await this.docker().listContainers({ all: true, filters });
       return list.map((c) => ({
         id: c.Id,
@@ -129,6 +151,37 @@ export class DockerodeLifecycleDocker implements LifecycleDocker {
       const list = await this.docker().listNetworks({ filters });
       return list.map((n) => ({ id: n.Id, name: n.Name, labels: n.Labels ?? {} }));
     });
+  }
+
+  managedImages(selectors: readonly string[]): Promise<ManagedImage[]> {
+    return engineCall({ action: 'list', kind: 'image' }, async () => {
+      const filters = JSON.stringify({ label: [`${LABELS.managed}=true`, ...selectors] });
+      const list = await this.docker().listImages({ filters });
+      return list
+        .filter((i) => i.Labels?.[LABELS.base] !== 'true')
+        .map((i) => ({ id: i.Id, tags: (i.RepoTags ?? []).filter((t) => t !== '<none>:<none>'), labels: i.Labels ?? {} }));
+    });
+  }
+
+  imagesInUse(): Promise<Set<string>> {
+    return engineCall({ action: 'list', kind: 'container' }, async () => {
+      const list = await this.docker().listContainers({ all: true });
+      return new Set(list.map((c) => c.ImageID));
+    });
+  }
+
+  async removeImage(image: ManagedImage): Promise<'removed' | 'in-use'> {
+    // By tag: removing an image by id fails while it has several tags; the last tag removes it.
+    for (const ref of image.tags.length ? image.tags : [image.id]) {
+      try {
+        await this.docker().getImage(ref).remove();
+      } catch (e) {
+        if (status(e) === 404) continue;
+        if (status(e) === 409) return 'in-use';
+        throw engineError(e, { action: 'remove', kind: 'image', ref });
+      }
+    }
+    return 'removed';
   }
 
   async removeContainer(id: string): Promise<void> {

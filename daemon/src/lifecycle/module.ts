@@ -24,8 +24,10 @@ export interface LifecycleModuleOptions {
   readonly store: Store;
   readonly sandboxes: SandboxStore;
   readonly ports: PortAllocator;
-  /** The daemon's extra labels: reconciliation only touches objects carrying them. */
+  /** The daemon's labels (its instance label and the --label extras): reconciliation only touches objects carrying them. */
   readonly extraLabels?: Readonly<Record<string, string>>;
+  /** The daemon's instance id (`branchbox.instance`): suspend and resume only touch containers carrying it. */
+  readonly instance: string;
   /** The connected engine's dockerode (throws DockerUnavailable when there is none). */
   readonly docker: () => Docker;
   readonly loadProject: (repoPath: string) => Pick<Project, 'services'>;
@@ -59,7 +61,7 @@ export interface LifecycleModule {
 
 export function openLifecycleModule(opts: LifecycleModuleOptions): LifecycleModule {
   const log = opts.log.child({ component: 'lifecycle' });
-  const docker = new DockerodeLifecycleDocker(opts.docker);
+  const docker = new DockerodeLifecycleDocker(opts.docker, opts.instance);
   const suspension = new SandboxSuspension({
     sandboxes: opts.sandboxes,
     docker,

@@ -10,11 +10,15 @@
  * - labelled containers and networks that belong to no sandbox — or, for containers, to no
  *   deployment this daemon knows and serve nothing — are removed once they have been seen for
  *   `graceMs` (logged); deployments' own leftovers are the deploy pipeline's reaper's;
+ * - images built by deployments (labelled `branchbox.managed`, never base images) that no
+ *   deployment of an existing sandbox references, no deployment in flight may still use, and no
+ *   container uses, are removed once seen for `graceMs` — never forced;
  * - ports held for sandboxes that no longer exist are released.
  *
- * Scope: a daemon started with extra labels (`--label`, e.g. `branchbox.test=<run>`) only
- * touches objects carrying them; one without only touches objects without `branchbox.test`,
- * so daemons of tests sharing the engine never reap each other's objects.
+ * Scope: only objects carrying every one of the daemon's labels — its `branchbox.instance`
+ * (one per state directory) and the `--label` extras (e.g. `branchbox.test=<run>`) — are
+ * looked at, so daemons of different state directories sharing the engine never reap each
+ * other's objects.
  */
 import { LABELS } from '../docker/labels';
 import { isRpcError } from '../rpc/errors';
@@ -22,18 +26,19 @@ import { nullLogger, type Logger } from '../runtime/log';
 import type { PortAllocator } from '../sandbox/ports';
 import type { SandboxStore } from '../sandbox/sandbox-store';
 import type { Store } from '../state/store';
-import type { LifecycleDocker, ManagedContainer } from './lifecycle-docker';
+import type { LifecycleDocker, ManagedContainer, ManagedImage } from './lifecycle-docker';
 
 export const DEFAULT_RECONCILE_INTERVAL_MS = 60_000;
 export const DEFAULT_ORPHAN_GRACE_MS = 5 * 60_000;
-const TEST_LABEL = 'branchbox.test';
 const NON_FINAL = ['queued', 'preparing', 'building', 'starting', 'health-checking'];
+const NON_FINAL_SQL = NON_FINAL.map((s) => `'${s}'`).join(', ');
 
 export interface ReconcilerOptions {
   readonly store: Store;
   readonly sandboxes: SandboxStore;
   readonly ports: PortAllocator;
   readonly docker: LifecycleDocker;
+  /** The daemon's labels (its instance label and the --label extras): only objects carrying all of them are touched. */
   readonly extraLabels?: Readonly<Record<string, string>>;
   readonly graceMs?: number;
   readonly intervalMs?: number;
@@ -46,6 +51,8 @@ export interface ReconcileReport {
   readonly vanished: string[];
   readonly removedContainers: string[];
   readonly removedNetworks: string[];
+  /** Tags (or ids, for untagged ones) of the images removed. */
+  readonly removedImages: string[];
   readonly releasedPorts: number;
   /** Orphans seen but still within their grace period. */
   readonly pending: number;
@@ -72,7 +79,15 @@ export class Reconciler {
         'SELECT status, commit_sha, ref FROM deployments WHERE id = ?',
       ),
       inFlight: db.prepare<[string, string], { n: number }>(
-        `SELECT count(*) AS n FROM deployments WHERE sandbox = ? AND service = ? AND status IN (${NON_FINAL.map((s) => `'${s}'`).join(', ')})`,
+        `SELECT count(*) AS n FROM deployments WHERE sandbox = ? AND service = ? AND status IN (${NON_FINAL_SQL})`,
+      ),
+      // Deployments of sandboxes that exist, and those in flight (whose sandbox may be on its way out).
+      referencedImages: db.prepare<[], { image: string }>(
+        `SELECT DISTINCT image FROM deployments WHERE image IS NOT NULL AND (sandbox IN (SELECT name FROM sandboxes) OR status IN (${NON_FINAL_SQL}))`,
+      ),
+      // In flight and not yet decided on an image: it may be about to reuse any image of its service.
+      undecidedServices: db.prepare<[], { service: string }>(
+        `SELECT DISTINCT service FROM deployments WHERE image IS NULL AND status IN (${NON_FINAL_SQL})`,
       ),
       orphanPorts: db.prepare<[], { sandbox: string }>(
         'SELECT DISTINCT sandbox FROM ports WHERE sandbox NOT IN (SELECT name FROM sandboxes)',
@@ -111,10 +126,17 @@ export class Reconciler {
   }
 
   async reconcile(): Promise<ReconcileReport> {
-    const report = { adopted: [] as string[], vanished: [] as string[], removedContainers: [] as string[], removedNetworks: [] as string[], releasedPorts: 0, pending: 0 };
-    const inScope = (labels: Readonly<Record<string, string>>) => this.selectors.length > 0 || !Object.hasOwn(labels, TEST_LABEL);
-    const containers = (await this.opts.docker.managedContainers(this.selectors)).filter((c) => inScope(c.labels));
-    const networks = (await this.opts.docker.managedNetworks(this.selectors)).filter((n) => inScope(n.labels));
+    const report = {
+      adopted: [] as string[],
+      vanished: [] as string[],
+      removedContainers: [] as string[],
+      removedNetworks: [] as string[],
+      removedImages: [] as string[],
+      releasedPorts: 0,
+      pending: 0,
+    };
+    const containers = await this.opts.docker.managedContainers(this.selectors);
+    const networks = await this.opts.docker.managedNetworks(this.selectors);
     const byId = new Map(containers.map((c) => [c.id, c]));
     const sandboxes = new Map(this.opts.sandboxes.list().map((s) => [s.name, s]));
     const seenOrphans = new Set<string>();
@@ -197,6 +219,7 @@ export class Reconciler {
         }
       }
     }
+    await this.reapImages(seenOrphans, report);
     for (const id of [...this.firstSeen.keys()]) if (!seenOrphans.has(id)) this.firstSeen.delete(id);
 
     // Ports of sandboxes that do not exist.
@@ -206,10 +229,53 @@ export class Reconciler {
       this.log.info(`Released ${n} port(s) held for sandbox ${sandbox}, which does not exist`, { sandbox });
     }
 
-    if (report.adopted.length || report.vanished.length || report.removedContainers.length || report.removedNetworks.length || report.releasedPorts) {
+    if (report.adopted.length || report.vanished.length || report.removedContainers.length || report.removedNetworks.length || report.removedImages.length || report.releasedPorts) {
       this.log.info('Reconciled with Docker', { ...report });
     }
     return report;
+  }
+
+  /** Images built by deployments that nothing needs any more. */
+  private async reapImages(seen: Set<string>, report: { removedImages: string[]; pending: number }): Promise<void> {
+    const images = await this.opts.docker.managedImages(this.selectors);
+    if (!images.length) return;
+    const inUse = await this.opts.docker.imagesInUse();
+    const needed = this.imagesNeeded();
+    for (const image of images) {
+      if (image.labels[LABELS.base] === 'true' || inUse.has(image.id) || needed(image)) continue;
+      if (!(await this.expired(image.id, seen, report))) continue;
+      // Asked again right before removal: a deployment may have started meanwhile.
+      if (this.imagesNeeded()(image)) continue;
+      const name = image.tags[0] ?? image.id.replace(/^sha256:/, '').slice(0, 12);
+      try {
+        if ((await this.opts.docker.removeImage(image)) === 'in-use') {
+          this.log.debug(`Kept image ${name}: a container uses it`);
+          continue;
+        }
+        report.removedImages.push(name);
+        const { [LABELS.project]: project, [LABELS.service]: service, [LABELS.commit]: commit } = image.labels;
+        this.log.warn(`Removed image ${name}${service ? ` (${project ?? '?'}/${service} at ${commit?.slice(0, 12) ?? '?'})` : ''}: no deployment of an existing sandbox uses it`, {
+          image: image.id.replace(/^sha256:/, '').slice(0, 12),
+        });
+      } catch (e) {
+        this.log.warn(`Could not remove image ${name}`, { error: isRpcError(e) ? e.message : String(e) });
+      }
+    }
+  }
+
+  /**
+   * As the state database says now: whether a deployment of an existing sandbox, or one in
+   * flight, references an image (by tag or id), or one in flight has yet to pick its image
+   * and may reuse one of its service (of any service, for an image without the label).
+   */
+  private imagesNeeded(): (image: ManagedImage) => boolean {
+    const referenced = new Set(this.sql.referencedImages.all().map((r) => r.image));
+    const undecided = new Set(this.sql.undecidedServices.all().map((r) => r.service));
+    return (image) => {
+      if (image.tags.some((t) => referenced.has(t)) || referenced.has(image.id)) return true;
+      const service = image.labels[LABELS.service];
+      return service === undefined ? undecided.size > 0 : undecided.has(service);
+    };
   }
 
   /** Whether the orphan has been seen for the grace period (it is recorded as seen now). */

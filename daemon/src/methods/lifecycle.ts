@@ -7,6 +7,8 @@ import type { LogTap } from '../runtime/log-tap';
 export interface LifecycleDeps {
   readonly version: string;
   readonly stateDir: string;
+  /** The daemon's instance id (`branchbox.instance` label). */
+  readonly instance: string;
   readonly database: { path: string; schemaVersion: number };
   readonly dockerStatus: () => Result<'system/info'>['docker'];
   readonly connectionCount: () => number;
@@ -45,6 +47,7 @@ export function lifecycleHandlers(deps: LifecycleDeps): HandlerGroup<LifecycleMe
       protocolVersion: PROTOCOL_VERSION,
       pid: process.pid,
       stateDir: deps.stateDir,
+      instance: deps.instance,
       database: deps.database,
       connections: deps.connectionCount(),
       docker: deps.dockerStatus(),

@@ -28,6 +28,8 @@ export interface SandboxModuleOptions {
   readonly docker: () => Docker;
   /** Labels added to every Docker object created for sandboxes. */
   readonly extraLabels?: Readonly<Record<string, string>>;
+  /** The daemon's instance id (`branchbox.instance`): sandbox/delete removes only objects carrying it. */
+  readonly instance: string;
   readonly portRanges?: Partial<Record<PortPurpose, PortRange>>;
 }
 
@@ -54,7 +56,7 @@ export function openSandboxModule(opts: SandboxModuleOptions): SandboxModule {
   if (secrets) opts.log.debug('Registered stored secrets for masking', { count: secrets });
   const templates = new TemplateStore(opts.store);
   const snapshots = new SnapshotStore(opts.store);
-  const docker = new SandboxDocker({ docker: opts.docker, extraLabels: opts.extraLabels });
+  const docker = new SandboxDocker({ docker: opts.docker, extraLabels: opts.extraLabels, instance: opts.instance });
   const module = { sandboxes, ports, environments, templates, snapshots, docker, loadProject };
   return {
     ...module,

@@ -1,8 +1,9 @@
 /**
  * The Docker objects of a sandbox, found by label (labels, not names, are the truth): its
  * network `sandbox-{name}`, created labelled so deployments can attach to it, and — at
- * delete — every container and network labelled `branchbox.sandbox=<name>`, removed whatever
- * state they are in.
+ * delete — every container and network labelled `branchbox.sandbox=<name>` and this daemon's
+ * `branchbox.instance`, removed whatever state they are in. Objects of a sandbox of the same
+ * name of another daemon (another state directory) on the engine are never touched.
  */
 import type Docker from 'dockerode';
 import { engineCall, engineError } from '../docker/dockerode/engine-error';
@@ -20,6 +21,8 @@ export interface SandboxDockerOptions {
   readonly docker: () => Docker;
   /** Labels added to everything created (e.g. `branchbox.test=<run>` in tests), besides Branchbox's own. */
   readonly extraLabels?: Readonly<Record<string, string>>;
+  /** The daemon's instance id: put on everything created, and only objects carrying it are removed. */
+  readonly instance: string;
 }
 
 /** What the sandbox lifecycle needs from Docker (tests pass a fake). */
@@ -37,21 +40,22 @@ export class SandboxDocker implements SandboxDockerObjects {
     return {
       ...this.opts.extraLabels,
       [LABELS.managed]: 'true',
+      [LABELS.instance]: this.opts.instance,
       [LABELS.sandbox]: sandbox,
       ...(service !== undefined ? { [LABELS.service]: service } : {}),
     };
   }
 
-  /** Creates the sandbox's network, or adopts it when one labelled for this sandbox exists. */
+  /** Creates the sandbox's network, or adopts it when one labelled for this sandbox and this daemon exists. */
   async ensureNetwork(sandbox: string): Promise<string> {
     const name = networkName(sandbox);
     const existing = await this.networksNamed(name);
-    const ours = existing.find((n) => n.Labels?.[LABELS.sandbox] === sandbox);
+    const ours = existing.find((n) => n.Labels?.[LABELS.sandbox] === sandbox && n.Labels?.[LABELS.instance] === this.opts.instance);
     if (ours) return ours.Id;
     if (existing.length) {
       throw new RpcError(
         'Conflict',
-        `A Docker network "${name}" exists that Branchbox did not create; remove or rename it first.`,
+        `A Docker network "${name}" exists that this daemon did not create (another Branchbox daemon's, or not Branchbox's); remove or rename it first.`,
         { network: name },
       );
     }
@@ -63,10 +67,10 @@ export class SandboxDocker implements SandboxDockerObjects {
     return network.id;
   }
 
-  /** Removes every container and network labelled with the sandbox. */
+  /** Removes every container and network labelled with the sandbox and this daemon's instance. */
   async removeAll(sandbox: string): Promise<RemovedObjects> {
     const docker = this.opts.docker();
-    const filters = JSON.stringify({ label: [`${LABELS.sandbox}=${sandbox}`] });
+    const filters = this.filters(sandbox);
     const containers = await engineCall({ action: 'list', kind: 'container' }, () =>
       docker.listContainers({ all: true, filters }),
     );
@@ -93,15 +97,20 @@ export class SandboxDocker implements SandboxDockerObjects {
     return { containers: containers.length, networks: networks.length };
   }
 
-  /** How many containers and networks labelled with the sandbox exist. */
+  /** How many containers and networks labelled with the sandbox and this daemon's instance exist. */
   async remaining(sandbox: string): Promise<RemovedObjects> {
     const docker = this.opts.docker();
-    const filters = JSON.stringify({ label: [`${LABELS.sandbox}=${sandbox}`] });
+    const filters = this.filters(sandbox);
     const [containers, networks] = await Promise.all([
       engineCall({ action: 'list', kind: 'container' }, () => docker.listContainers({ all: true, filters })),
       engineCall({ action: 'list', kind: 'network' }, () => docker.listNetworks({ filters })),
     ]);
     return { containers: containers.length, networks: networks.length };
+  }
+
+  /** Docker's label filter for the objects of the sandbox that this daemon created. */
+  private filters(sandbox: string): string {
+    return JSON.stringify({ label: [`${LABELS.sandbox}=${sandbox}`, `${LABELS.instance}=${this.opts.instance}`] });
   }
 
   /** Disconnects whatever is still attached (a container of another sandbox cannot be), then removes. */

@@ -3,7 +3,7 @@
  * checked against their schemas), the real Docker engine, a fixture git repository made by
  * the test (test/helpers/fixture-repo.ts). Everything the daemon creates carries this run's
  * `branchbox.test` label (BRANCHBOX_EXTRA_LABELS); sandboxes have unique names and are
- * deleted after each test; images built from this run's fixture commits are removed at the end.
+ * deleted after each test; images the daemon built carry the label too and go with the run's objects.
  */
 import { createHash } from 'node:crypto';
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
@@ -48,18 +48,9 @@ afterAll(async () => {
   await daemon?.stop();
   await daemon?.dispose();
   await run.cleanup();
-  await removeFixtureImages();
   repo?.dispose();
 });
 
-/** Images built from this repository's commits (unique to it: the fixture's nonce is in every commit). */
-async function removeFixtureImages(): Promise<void> {
-  const commits = new Set(repo.git('rev-list', '--all').trim().split('\n'));
-  const images = await docker.listImages({ filters: JSON.stringify({ label: ['branchbox.project=shop'] }) });
-  for (const image of images) {
-    if (commits.has(image.Labels?.['branchbox.commit'] ?? '')) await docker.getImage(image.Id).remove({ force: true }).catch(() => undefined);
-  }
-}
 
 async function createSandbox(tag: string, c: TestClient = client): Promise<string> {
   const name = `d${suffix}-${tag}`;

@@ -1,11 +1,11 @@
 /**
- * Shared steps of the lifecycle tests: the daemon fixture of a test file, deploy and wait for the final status, port windows
- * away from other test daemons, and removal of the images built from a fixture repository.
+ * Shared steps of the lifecycle tests: the daemon fixture of a test file, deploy and wait for the final status, and port
+ * windows away from other test daemons.
  */
 import { afterAll, afterEach, beforeAll, expect } from 'vitest';
 import type { Params } from '../../../schemas/src/index';
 import { startTestDaemon, type TestClient, type TestDaemon } from '../../helpers/daemon';
-import { docker, testRun, TEST_LABEL } from '../../helpers/docker-fixtures';
+import { testRun, TEST_LABEL } from '../../helpers/docker-fixtures';
 import { createFixtureRepo, type FixtureRepo } from '../../helpers/fixture-repo';
 
 /** Starts the deployments and waits until each is final; expects them running. */
@@ -36,19 +36,6 @@ export function portWindows(): Record<string, string> {
   };
 }
 
-/** Images built from this repository's commits (unique to it: the fixture's nonce is in every commit). */
-export async function removeFixtureImages(repo: FixtureRepo): Promise<void> {
-  const commits = new Set(repo.git('rev-list', '--all').trim().split('\n'));
-  const images = await docker.listImages({ filters: JSON.stringify({ label: ['branchbox.project=shop'] }) });
-  for (const image of images) {
-    if (commits.has(image.Labels?.['branchbox.commit'] ?? ''))
-      await docker
-        .getImage(image.Id)
-        .remove({ force: true })
-        .catch(() => undefined);
-  }
-}
-
 /** What {@link useLifecycleDaemon} gives a test file once its `beforeAll` ran. */
 export interface LifecycleFixture {
   readonly run: ReturnType<typeof testRun>;
@@ -63,8 +50,9 @@ export interface LifecycleFixture {
 
 /**
  * The daemon, client and fixture repository of one lifecycle test file: everything the daemon
- * creates is labelled with the run, port ranges stay away from other daemons, sandboxes a
- * test created are deleted after it, and the daemon, images and repository at the end.
+ * creates is labelled with the run (images it built are removed with the run's objects),
+ * port ranges stay away from other daemons, sandboxes a test created are deleted after it,
+ * and the daemon and repository at the end.
  */
 export function useLifecycleDaemon(prefix: string, clientName: string, env: NodeJS.ProcessEnv = {}): LifecycleFixture {
   const run = testRun(prefix);
@@ -86,7 +74,6 @@ export function useLifecycleDaemon(prefix: string, clientName: string, env: Node
     await fixture.daemon?.stop();
     await fixture.daemon?.dispose();
     await run.cleanup();
-    if (fixture.repo) await removeFixtureImages(fixture.repo);
     fixture.repo?.dispose();
   });
   return fixture;

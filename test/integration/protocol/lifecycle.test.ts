@@ -14,6 +14,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import pkg from '../../../package.json';
 import { BranchboxClient, ProtocolError } from '../../../schemas/src/client';
 import { PROTOCOL_VERSION, errorTable, methods, notifications } from '../../../schemas/src/index';
+import { instanceId } from '../../../daemon/src/docker/labels';
 import { DAEMON_JS, connectClient, startTestDaemon, type TestDaemon } from '../../helpers/daemon';
 import { Inbox, spawnStdioDaemon, type StdioDaemon } from '../../helpers/stdio-client';
 
@@ -161,6 +162,7 @@ describe.each(transports)('the protocol over %s', (_name, open) => {
     const { client, daemonPid, stateDir } = await initialized();
     const info = await client.request('system/info');
     expect(info).toMatchObject({ version: pkg.version, protocolVersion: PROTOCOL_VERSION, pid: daemonPid, stateDir });
+    expect(info.instance).toBe(instanceId(stateDir));
     expect(info.database.path).toBe(join(stateDir, 'state.db'));
     expect(info.database.schemaVersion).toBeGreaterThanOrEqual(1);
     expect(info.connections).toBeGreaterThanOrEqual(1);

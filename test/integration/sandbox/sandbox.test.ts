@@ -113,11 +113,13 @@ describe('sandbox lifecycle', () => {
       [TEST_LABEL]: run.runId,
     });
 
-    // A container a deployment would have made: labelled with the sandbox, on its network.
+    // A container a deployment would have made: labelled with the sandbox and the daemon, on its network.
+    const { instance } = await client.request('system/info');
+    expect(network.Labels?.['branchbox.instance']).toBe(instance);
     await run.createContainer({
       name: `sandbox-${name}-web`,
       Cmd: ['sh', '-c', 'trap "exit 0" TERM; sleep 3600 & wait'],
-      Labels: { 'branchbox.managed': 'true', 'branchbox.sandbox': name, 'branchbox.service': 'web' },
+      Labels: { 'branchbox.managed': 'true', 'branchbox.instance': instance, 'branchbox.sandbox': name, 'branchbox.service': 'web' },
       HostConfig: { NetworkMode: `sandbox-${name}` },
     });
 

@@ -1,22 +1,29 @@
 /**
  * The reconciler over a real SQLite state and a fake Docker: adoption of a labelled container
  * whose running deployment lost its serving record, orphans removed only after the grace
- * period (injected clock), objects of other scopes (`branchbox.test`) left alone, deployments'
- * own leftovers left to the deploy reaper, and a vanished container forgotten.
+ * period (injected clock), objects of other daemons (another `branchbox.instance`) left alone,
+ * deployments' own leftovers left to the deploy reaper, a vanished container forgotten, and
+ * images no deployment of an existing sandbox needs removed after the grace period.
  */
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import type { LifecycleDocker, ManagedContainer, ManagedNetwork } from '../../../daemon/src/lifecycle/lifecycle-docker';
+import type { LifecycleDocker, ManagedContainer, ManagedImage, ManagedNetwork } from '../../../daemon/src/lifecycle/lifecycle-docker';
 import { Reconciler } from '../../../daemon/src/lifecycle/reconciler';
 import { PortAllocator } from '../../../daemon/src/sandbox/ports';
 import { SandboxStore } from '../../../daemon/src/sandbox/sandbox-store';
 import { openStore, type Store } from '../../../daemon/src/state/store';
 
+const selected = (labels: Readonly<Record<string, string>>, selectors: readonly string[]) =>
+  selectors.every((s) => labels[s.split('=')[0]!] === s.split('=')[1]);
+
 class FakeDocker implements LifecycleDocker {
   containers: ManagedContainer[] = [];
   networks: ManagedNetwork[] = [];
+  images: ManagedImage[] = [];
+  /** Image ids some container uses. */
+  used = new Set<string>();
   removed: string[] = [];
   sandboxContainers = () => Promise.resolve([]);
   stop = () => Promise.resolve();
@@ -24,9 +31,17 @@ class FakeDocker implements LifecycleDocker {
   restart = () => Promise.resolve();
   inspect = (id: string) =>
     Promise.resolve(this.containers.some((c) => c.id === id) ? { id, state: 'running', running: true, restartCount: 0, exitCode: 0, oomKilled: false } : undefined);
-  managedContainers = (selectors: readonly string[]) =>
-    Promise.resolve(this.containers.filter((c) => selectors.every((s) => c.labels[s.split('=')[0]!] === s.split('=')[1])));
-  managedNetworks = () => Promise.resolve(this.networks);
+  managedContainers = (selectors: readonly string[]) => Promise.resolve(this.containers.filter((c) => selected(c.labels, selectors)));
+  managedNetworks = (selectors: readonly string[]) => Promise.resolve(this.networks.filter((n) => selected(n.labels, selectors)));
+  managedImages = (selectors: readonly string[]) =>
+    Promise.resolve(this.images.filter((i) => selected(i.labels, selectors) && i.labels['branchbox.base'] !== 'true'));
+  imagesInUse = () => Promise.resolve(new Set(this.used));
+  removeImage = (image: ManagedImage) => {
+    if (this.used.has(image.id)) return Promise.resolve('in-use' as const);
+    this.removed.push(image.id);
+    this.images = this.images.filter((i) => i.id !== image.id);
+    return Promise.resolve('removed' as const);
+  };
   removeContainer = (id: string) => {
     this.removed.push(id);
     this.containers = this.containers.filter((c) => c.id !== id);
@@ -46,23 +61,35 @@ let ports: PortAllocator;
 let docker: FakeDocker;
 let now: number;
 
+const OURS = { 'branchbox.instance': 'aaaaaaaaaaaa' };
+
 const labels = (sandbox: string, extra: Record<string, string> = {}) => ({
   'branchbox.managed': 'true',
+  ...OURS,
   'branchbox.sandbox': sandbox,
   'branchbox.service': 'account',
   ...extra,
 });
 
-function deployment(id: string, sandbox: string, status: string): void {
+const imageLabels = (commit: string, extra: Record<string, string> = {}) => ({
+  'branchbox.managed': 'true',
+  ...OURS,
+  'branchbox.project': 'shop',
+  'branchbox.service': 'account',
+  'branchbox.commit': commit,
+  ...extra,
+});
+
+function deployment(id: string, sandbox: string, status: string, image: string | null = null): void {
   store.db
     .prepare(
-      `INSERT INTO deployments (id, sandbox, service, repo_path, ref, commit_sha, status, created_at) VALUES (?, ?, 'account', '/r', 'main', 'abc1234', ?, '2026-01-01T00:00:00Z')`,
+      `INSERT INTO deployments (id, sandbox, service, repo_path, ref, commit_sha, status, image, created_at) VALUES (?, ?, 'account', '/r', 'main', 'abc1234', ?, ?, '2026-01-01T00:00:00Z')`,
     )
-    .run(id, sandbox, status);
+    .run(id, sandbox, status, image);
 }
 
-function reconciler(extraLabels?: Record<string, string>) {
-  return new Reconciler({ store, sandboxes, ports, docker, graceMs: 1_000, now: () => now, ...(extraLabels ? { extraLabels } : {}) });
+function reconciler(extraLabels: Record<string, string> = OURS) {
+  return new Reconciler({ store, sandboxes, ports, docker, graceMs: 1_000, now: () => now, extraLabels });
 }
 
 beforeEach(() => {
@@ -116,18 +143,64 @@ describe('Reconciler', () => {
     expect((await r.reconcile()).removedNetworks).toEqual(['sandbox-ghost']);
   });
 
-  it("never touches objects of a test daemon's scope, nor, with extra labels, objects without them", async () => {
-    docker.containers.push({ id: 'c4', name: 'a', state: 'running', labels: labels('ghost', { 'branchbox.test': 'run-1' }) });
-    const plain = reconciler();
-    await plain.reconcile();
+  it("never touches objects of another daemon (another instance), nor, with extra labels, objects without them", async () => {
+    docker.containers.push({ id: 'c4', name: 'a', state: 'running', labels: labels('ghost', { 'branchbox.instance': 'bbbbbbbbbbbb' }) });
+    docker.networks.push({ id: 'n4', name: 'sandbox-ghost', labels: labels('ghost', { 'branchbox.instance': 'bbbbbbbbbbbb' }) });
+    docker.images.push({ id: 'sha256:i4', tags: ['branchbox/shop-account:other'], labels: imageLabels('other', { 'branchbox.instance': 'bbbbbbbbbbbb' }) });
+    const ours = reconciler();
+    await ours.reconcile();
     now = 10_000;
-    expect((await plain.reconcile()).removedContainers).toEqual([]);
+    expect(await ours.reconcile()).toMatchObject({ removedContainers: [], removedNetworks: [], removedImages: [], pending: 0 });
     docker.containers.push({ id: 'c5', name: 'b', state: 'running', labels: labels('ghost') });
-    const scoped = reconciler({ 'branchbox.test': 'run-1' });
+    const scoped = reconciler({ ...OURS, 'branchbox.test': 'run-1' });
     await scoped.reconcile();
     now = 20_000;
-    expect((await scoped.reconcile()).removedContainers).toEqual(['a']);
-    expect(docker.containers.map((c) => c.id)).toEqual(['c5']);
+    expect((await scoped.reconcile()).removedContainers).toEqual([]);
+    expect(docker.removed).toEqual([]);
+  });
+
+  it('removes an image no deployment of an existing sandbox references after the grace period; keeps the rest', async () => {
+    sandboxes.insert({ name: 'gone', owner: 'me' });
+    deployment('d7', 'qa', 'running', 'branchbox/shop-account:live');
+    deployment('d8', 'gone', 'running', 'branchbox/shop-account:history');
+    store.db.prepare("DELETE FROM sandboxes WHERE name = 'gone'").run(); // its deployments stay, as history
+    docker.images.push(
+      { id: 'sha256:live', tags: ['branchbox/shop-account:live'], labels: imageLabels('live') },
+      { id: 'sha256:history', tags: ['branchbox/shop-account:history'], labels: imageLabels('history') },
+      { id: 'sha256:used', tags: ['branchbox/shop-account:used'], labels: imageLabels('used') },
+      { id: 'sha256:base', tags: ['branchbox/busybox:1'], labels: { 'branchbox.managed': 'true', ...OURS, 'branchbox.base': 'true' } },
+    );
+    docker.used.add('sha256:used');
+    const r = reconciler();
+    expect(await r.reconcile()).toMatchObject({ removedImages: [], pending: 1 });
+    now = 999;
+    expect((await r.reconcile()).removedImages).toEqual([]);
+    now = 1_000;
+    expect((await r.reconcile()).removedImages).toEqual(['branchbox/shop-account:history']);
+    now = 5_000;
+    expect(await r.reconcile()).toMatchObject({ removedImages: [], pending: 0 });
+    expect(docker.images.map((i) => i.id)).toEqual(['sha256:live', 'sha256:used', 'sha256:base']);
+  });
+
+  it('never removes an image a deployment in flight references, or may still pick', async () => {
+    docker.images.push({ id: 'sha256:old', tags: ['branchbox/shop-account:old'], labels: imageLabels('old') });
+    // Building: the image is recorded before the build starts, whatever its sandbox.
+    deployment('d9', 'elsewhere', 'building', 'branchbox/shop-account:old');
+    const r = reconciler();
+    await r.reconcile();
+    now = 5_000;
+    expect(await r.reconcile()).toMatchObject({ removedImages: [], pending: 0 });
+    // Preparing, image not yet chosen: it may reuse any image of its service.
+    store.db.prepare("UPDATE deployments SET status = 'failed' WHERE id = 'd9'").run();
+    deployment('d10', 'elsewhere', 'preparing');
+    await r.reconcile();
+    now = 10_000;
+    expect(await r.reconcile()).toMatchObject({ removedImages: [], pending: 0 });
+    // Once nothing in flight may need it, the grace period starts.
+    store.db.prepare("UPDATE deployments SET status = 'failed' WHERE id = 'd10'").run();
+    expect(await r.reconcile()).toMatchObject({ removedImages: [], pending: 1 });
+    now = 11_000;
+    expect((await r.reconcile()).removedImages).toEqual(['branchbox/shop-account:old']);
   });
 
   it('forgets a serving container that vanished and releases its port; releases ports of no sandbox', async () => {

@@ -26,6 +26,9 @@ const docker: LifecycleDocker = {
     Promise.resolve(containers.some((c) => c.id === id) ? { id, state: 'exited', running: false, restartCount: 0, exitCode: 0, oomKilled: false } : undefined),
   managedContainers: () => Promise.resolve([]),
   managedNetworks: () => Promise.resolve([]),
+  managedImages: () => Promise.resolve([]),
+  imagesInUse: () => Promise.resolve(new Set()),
+  removeImage: () => Promise.resolve('removed'),
   removeContainer: () => Promise.resolve(),
   removeNetwork: () => Promise.resolve(),
 };

@@ -30,6 +30,7 @@ function printInfo(out: Output, info: Result<'system/info'>, headline?: string):
       ['version', `${i.version} (protocol ${i.protocolVersion})`],
       ['pid', String(i.pid)],
       ['state dir', i.stateDir],
+      ['instance', i.instance],
       ['database', `${i.database.path} (schema v${i.database.schemaVersion})`],
       ['connections', String(i.connections)],
       [
