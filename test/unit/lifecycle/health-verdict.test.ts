@@ -28,6 +28,9 @@ const docker: LifecycleDocker = {
   managedNetworks: () => Promise.resolve([]),
   removeContainer: () => Promise.resolve(),
   removeNetwork: () => Promise.resolve(),
+  managedImages: () => Promise.resolve([]),
+  imagesInUse: () => Promise.resolve(new Set()),
+  removeImage: () => Promise.resolve('removed'),
 };
 
 const monitor = () =>
