@@ -50,6 +50,8 @@ export interface CommandFactory {
 
 /** How long a command waits for a connection that is being made. */
 const CONNECT_WAIT_MS = 5_000;
+/** How long after a shell was killed its container may take to be seen stopping. */
+const SHELL_STOP_GRACE_MS = 5_000;
 
 export function createCommands(): Record<string, CommandFactory> {
   return {
@@ -93,7 +95,7 @@ export function createCommands(): Record<string, CommandFactory> {
     'branchbox.container.attachShell': {
       what: 'Attach shell',
       enabled: (ctx, c) => containerCommand(ctx, 'Attach a shell to', (s) => s.state === 'running', (s) => {
-        openShellTerminal(c, s, ctx.log);
+        openShellTerminal(c, s, ctx.log, (id) => ctx.containers.stopsWithin(id, SHELL_STOP_GRACE_MS));
       }),
     },
     ...createSandboxCommands(),

@@ -111,6 +111,21 @@ export class ContainersTree implements vscode.TreeDataProvider<ContainersNode>, 
   }
 
   /** The container a command was given (a node) or undefined. */
+  /** Resolves true once the container is seen not running (or gone), false if it still runs after `ms`. */
+  stopsWithin(id: string, ms: number): Promise<boolean> {
+    const stopped = () => this.model.get(id)?.state !== 'running';
+    if (stopped()) return Promise.resolve(true);
+    return new Promise((resolve) => {
+      const done = (result: boolean) => {
+        clearTimeout(timer);
+        watch.dispose();
+        resolve(result);
+      };
+      const timer = setTimeout(() => done(false), ms);
+      const watch = this.onDidChangeContainers(() => stopped() && done(true));
+    });
+  }
+
   containerOf(node: unknown): ContainerSummary | undefined {
     return isContainerNode(node) ? this.model.get(node.id) : undefined;
   }

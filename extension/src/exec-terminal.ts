@@ -24,6 +24,8 @@ export class ExecPseudoterminal implements vscode.Pseudoterminal {
     private readonly connected: Connected,
     private readonly container: ContainerSummary,
     private readonly log: Logger,
+    /** Resolves true if the container is seen not running (or gone) within a moment of asking. */
+    private readonly containerStops: ContainerStopWatch,
   ) {}
 
   open(initialDimensions: vscode.TerminalDimensions | undefined): void {
@@ -85,19 +87,11 @@ export class ExecPseudoterminal implements vscode.Pseudoterminal {
     this.ended = true;
     const { name } = this.container;
     this.log.info(`Shell in ${name} exited${code === null ? '' : ` with code ${code}`}`);
-    if (code !== null && code >= 128 && !(await this.containerRuns())) {
+    if (code !== null && code >= 128 && (await this.containerStops(this.container.id))) {
       this.writeEmitter.fire(`\r\n\x1b[2m[The container ${name} stopped or was removed; this shell has ended.]\x1b[0m\r\n`);
       return;
     }
     this.closeEmitter.fire(code ?? undefined);
-  }
-
-  private async containerRuns(): Promise<boolean> {
-    try {
-      return (await this.connected.client.request('container/inspect', { id: this.container.id })).state === 'running';
-    } catch {
-      return false; // gone (ContainerNotFound), or the daemon cannot tell: the shell is over either way
-    }
   }
 
   /** Stops taking input and says why; the terminal stays open so the message can be read. */
@@ -108,10 +102,16 @@ export class ExecPseudoterminal implements vscode.Pseudoterminal {
   }
 }
 
-export function openShellTerminal(connected: Connected, container: ContainerSummary, log: Logger): vscode.Terminal {
+/**
+ * Whether a container stops: the shell's exit (a signal) may come a moment before the
+ * container's own `die`, so the answer waits for it, briefly.
+ */
+export type ContainerStopWatch = (id: string) => Promise<boolean>;
+
+export function openShellTerminal(connected: Connected, container: ContainerSummary, log: Logger, containerStops: ContainerStopWatch): vscode.Terminal {
   const terminal = vscode.window.createTerminal({
     name: `${container.name} (shell)`,
-    pty: new ExecPseudoterminal(connected, container, log),
+    pty: new ExecPseudoterminal(connected, container, log, containerStops),
     iconPath: new vscode.ThemeIcon('terminal'),
   });
   terminal.show();

@@ -510,7 +510,31 @@ async function main(): Promise<void> {
     return `terminal: ${text.split('\n').filter((l) => l.trim()).slice(-3).join(' / ')}`;
   });
 
-  await step(7, 'Delete the sandbox → tree empty, no labelled container', async () => {
+  await step(7, 'Suspend Sandbox → the shell says its container stopped (no exit alert); Resume → same gateway answers', async () => {
+    await page!.keyboard.press('Escape');
+    await clearNotifications();
+    await contextMenu(row(SANDBOX), 'Suspend Sandbox');
+    await waitFor('the sandbox row to say suspended', async () => (await rowTexts()).some((t) => t.startsWith(SANDBOX) && t.includes('suspended')), 60_000);
+    const terminal = await waitFor('the shell to say its container stopped', async () => {
+      const t = (await page!.locator('.xterm-rows').allInnerTexts()).join('\n');
+      return t.includes('stopped or was removed; this shell has ended') ? t : undefined;
+    }, 30_000);
+    const alerts = (await notificationTexts()).filter((t) => /exit code/i.test(t));
+    await screenshot('suspended');
+    assert.deepEqual(alerts, [], 'no exit-code alert for a shell whose container was stopped');
+
+    await contextMenu(row(SANDBOX), 'Resume Sandbox');
+    await waitFor('the sandbox row to be active again', async () => (await rowTexts()).some((t) => t.startsWith(SANDBOX) && !t.includes('suspended')), 60_000);
+    const account = await waitFor('the gateway to answer again', async () => {
+      const r = await httpGet(`${gateway}/account`).catch(() => undefined);
+      return r?.status === 200 ? r : undefined;
+    }, 60_000);
+    await screenshot('resumed');
+    assert.equal(account.body, 'feature/x');
+    return `terminal: ${terminal.split('\n').filter((l) => l.trim()).at(-1)}; after resume ${gateway}/account → ${account.body}`;
+  });
+
+  await step(8, 'Delete the sandbox → tree empty, no labelled container', async () => {
     await page!.keyboard.press('Escape');
     await contextMenu(row(SANDBOX), 'Delete Sandbox');
     const dialog = page!.locator('.monaco-dialog-box');

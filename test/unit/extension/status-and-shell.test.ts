@@ -56,18 +56,14 @@ describe('statusViewOf', () => {
 });
 
 describe('ExecPseudoterminal', () => {
-  /** `inspected`: the state `container/inspect` answers ('gone': ContainerNotFound). */
-  function shell(inspected = 'running') {
+  /** `stops`: whether the container is seen stopping after the shell ended. */
+  function shell(stops = false) {
     const requests: { id: number; method: string; params: Record<string, unknown> }[] = [];
     const client: BranchboxClient = new BranchboxClient((text) => {
       const r = JSON.parse(text) as (typeof requests)[number];
       requests.push(r);
       queueMicrotask(() => {
-        if (r.method === 'container/inspect' && inspected === 'gone') {
-          client.receive(JSON.stringify({ jsonrpc: '2.0', id: r.id, error: { code: 1101, message: 'No container', data: { name: 'ContainerNotFound' } } }));
-          return;
-        }
-        const result = r.method === 'container/exec' ? { session: 'sess-1', subscription: 'sub-1' } : r.method === 'container/inspect' ? { state: inspected } : null;
+        const result = r.method === 'container/exec' ? { session: 'sess-1', subscription: 'sub-1' } : null;
         client.receive(JSON.stringify({ jsonrpc: '2.0', id: r.id, result }));
       });
     });
@@ -76,7 +72,7 @@ describe('ExecPseudoterminal', () => {
     const exit = (exitCode: number | null) => client.receive(JSON.stringify({ jsonrpc: '2.0', method: 'exec/exit', params: { session: 'sess-1', exitCode } }));
     const connected = connectedTo(client);
     const container = { id: 'c'.repeat(64), name: 'web' } as ContainerSummary;
-    const pty = new ExecPseudoterminal(connected, container, { trace() {}, debug() {}, info() {}, warn() {}, error() {} });
+    const pty = new ExecPseudoterminal(connected, container, { trace() {}, debug() {}, info() {}, warn() {}, error() {} }, () => Promise.resolve(stops));
     const written: string[] = [];
     const closed: (number | void)[] = [];
     pty.onDidWrite((t) => written.push(t));
@@ -111,20 +107,19 @@ describe('ExecPseudoterminal', () => {
     expect(s.requests.filter((r) => r.method === 'exec/input')).toHaveLength(0);
   });
 
-  it('killed with its container (137, container stopped or gone): says so and stays open; killed alone: closes with the code', async () => {
+  it('killed with its container (137, the container seen stopping): says so and stays open; killed alone: closes with the code', async () => {
     /** Resolves at the terminal's next write or close. */
     const nextOf = (pty: InstanceType<typeof ExecPseudoterminal>) => new Promise<void>((resolve) => (pty.onDidWrite(() => resolve()), pty.onDidClose(() => resolve())));
-    for (const inspected of ['exited', 'gone']) {
-      const s = shell(inspected);
-      s.pty.open(undefined);
-      await settle();
-      const told = nextOf(s.pty);
-      s.exit(137);
-      await told;
-      expect(s.written.join('')).toContain('[The container web stopped or was removed; this shell has ended.]');
-      expect(s.closed).toEqual([]);
-    }
-    const alive = shell('running');
+    const s = shell(true);
+    s.pty.open(undefined);
+    await settle();
+    const told = nextOf(s.pty);
+    s.exit(137);
+    await told;
+    expect(s.written.join('')).toContain('[The container web stopped or was removed; this shell has ended.]');
+    expect(s.closed).toEqual([]);
+
+    const alive = shell(false);
     alive.pty.open(undefined);
     await settle();
     const closed = nextOf(alive.pty);
