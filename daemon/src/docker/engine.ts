@@ -2,10 +2,14 @@
  * The daemon's connection to Docker. It discovers the engine at start, holds the one
  * long-lived `docker events` stream (whose end or failure is how it learns the engine went
  * away), says at any moment whether Docker is available and why not, and reconnects by
- * retrying discovery with capped exponential backoff — the only timer of the Docker layer.
+ * retrying discovery with capped exponential backoff — the only timer of the Docker layer —
+ * and, for an engine on a unix socket, at once when its socket file reappears (a restarted
+ * engine is back within milliseconds, not at the next backoff step).
  * The daemon runs without an engine: `client()` then throws `DockerUnavailable` with the reason.
  */
 import type Docker from 'dockerode';
+import { watch, type FSWatcher } from 'node:fs';
+import { basename, dirname } from 'node:path';
 import { RpcError, isRpcError } from '../rpc/errors';
 import { nullLogger, type Logger } from '../runtime/log';
 import { DockerUnavailableError, discoverEngine, type DiscoverOptions, type TriedStrategy } from './discovery';
@@ -101,6 +105,8 @@ export class DockerEngine extends TypedEmitter<DockerEngineEvents> implements En
   private readonly timers: RetryTimers;
   private readonly log: Logger;
   private retryTimer: unknown;
+  /** While down: the directory of the lost engine's unix socket, watched for the socket's return. */
+  private socketWatch: FSWatcher | undefined;
   private failures = 0;
   private attempt: Promise<void> | undefined;
 
@@ -125,6 +131,7 @@ export class DockerEngine extends TypedEmitter<DockerEngineEvents> implements En
   stop(): void {
     if (this.state.kind === 'up') this.state.stream.abort();
     this.clearRetry();
+    this.unwatchSocket();
     this.state = { kind: 'stopped' };
   }
 
@@ -231,6 +238,7 @@ export class DockerEngine extends TypedEmitter<DockerEngineEvents> implements En
       };
       this.state = { kind: 'up', link, connection, stream };
       this.failures = 0;
+      this.unwatchSocket();
       this.log.info(`Connected to Docker ${connection.version} at ${connection.endpoint}`, { ...connection });
       this.emit('connected', connection);
       void this.pump(events, stream.signal);
@@ -275,6 +283,29 @@ export class DockerEngine extends TypedEmitter<DockerEngineEvents> implements En
     this.log.warn('Lost the Docker engine', { endpoint, reason: why });
     this.emit('disconnected', reason);
     this.scheduleRetry();
+    this.watchSocket(endpoint);
+  }
+
+  /** Retries as soon as the engine's unix socket file is created again (best effort: backoff goes on regardless). */
+  private watchSocket(endpoint: string): void {
+    if (!endpoint.startsWith('unix://')) return;
+    const socket = endpoint.slice('unix://'.length);
+    try {
+      this.socketWatch = watch(dirname(socket), (_event, file) => {
+        if (file !== basename(socket) || this.state.kind !== 'down' || this.attempt) return;
+        this.clearRetry();
+        void this.connect();
+      });
+      this.socketWatch.on('error', () => this.unwatchSocket());
+      this.socketWatch.unref();
+    } catch {
+      // The directory went away with the engine: the backoff alone will find it.
+    }
+  }
+
+  private unwatchSocket(): void {
+    this.socketWatch?.close();
+    this.socketWatch = undefined;
   }
 
   private scheduleRetry(): void {

@@ -181,4 +181,24 @@ describe('engine discovery and connection', () => {
     await run.createContainer({ name: after, Cmd: ['true'], start: false });
     expect((await seen)[0].container).toMatchObject({ name: after, state: 'created' });
   });
+
+  it('reconnects as soon as the unix socket is back, without waiting for the backoff', async () => {
+    const socket = join(dir, 'watched.sock');
+    const proxy = engineProxy(socket);
+    await proxy.open();
+    // Ten minutes before the first retry: only the socket watch can reconnect within the test.
+    const engine = new DockerEngine({ dockerHost: `unix://${socket}`, backoff: { initialMs: 600_000, maxMs: 600_000 } });
+    closers.push(
+      () => proxy.close(),
+      () => engine.stop(),
+    );
+    expect((await engine.start()).available).toBe(true);
+    const disconnected = engine.next('disconnected');
+    await proxy.close(); // the socket file goes with the server
+    await disconnected;
+    const connected = engine.next('connected');
+    await proxy.open();
+    const [connection] = await connected;
+    expect(connection.endpoint).toBe(`unix://${socket}`);
+  });
 });
