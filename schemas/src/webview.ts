@@ -145,6 +145,11 @@ export interface DeploymentProgress {
 export interface InitMessage {
   readonly type: 'init';
   readonly target: PanelTarget;
+  /**
+   * Keep what the panel shows: the new feed (after a reconnection to the daemon) carries on
+   * right after it. Absent: start from scratch.
+   */
+  readonly keep?: boolean;
 }
 
 /** Something the user should see in the panel (a failure, a lost connection). */

@@ -150,6 +150,19 @@ export class LogBatcher {
     if (this.waiting > 0 && this.inFlight.size < this.options.maxInFlight) this.schedule();
   }
 
+  /**
+   * Sends every line still waiting, whatever the in-flight window, then stops: for a feed
+   * handing over to the next one, so the panel has every line the sources passed on.
+   */
+  drain(): void {
+    while (!this.disposed && this.waiting > 0) {
+      const lines = this.take(Infinity);
+      if (lines.length === 0) break;
+      this.send({ type: 'logs/batch', seq: ++this.seq, lines });
+    }
+    this.dispose();
+  }
+
   dispose(): void {
     this.disposed = true;
     if (this.timer !== undefined) this.clock.clearTimeout(this.timer);

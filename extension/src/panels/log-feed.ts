@@ -8,7 +8,9 @@
  * when the batcher has too many lines waiting, each source cancels its subscription and,
  * once the panel has caught up, subscribes again from the timestamp of the last line it got
  * (`since`, inclusive), skipping the lines at that instant it has already passed on. Nothing
- * is lost or repeated, and the daemon reads nothing while the panel is behind.
+ * is lost or repeated, and the daemon reads nothing while the panel is behind. The same holds
+ * across a lost connection to the daemon: `handOver` gives the panel what waits and says where
+ * each source stopped, and the next feed (`resumeFrom`) reads on from there.
  *
  * No `vscode`: the integration tests and the benchmark run it against a real daemon.
  */
@@ -30,6 +32,14 @@ export interface LogFeedOptions {
   readonly clock?: BatchClock;
   /** Told about subscriptions that fail (for the extension's log). */
   readonly onError?: (source: LogSourceRef, message: string) => void;
+  /** Per source, where an earlier feed of the same panel stopped ({@link LogFeed.handOver}): read on right after it. */
+  readonly resumeFrom?: readonly (LogPosition | undefined)[];
+}
+
+/** Where a source's log was read to: the engine timestamp of the last line passed on, and how many lines carried it. */
+export interface LogPosition {
+  readonly t: string;
+  readonly atT: number;
 }
 
 export const DEFAULT_TAIL = 10_000;
@@ -47,7 +57,9 @@ export class LogFeed {
       options.batcher,
       options.clock ?? realClock,
     );
-    this.followers = options.sources.map((source, src) => new SourceFollower(this, source, src, options.tail ?? DEFAULT_TAIL));
+    this.followers = options.sources.map(
+      (source, src) => new SourceFollower(this, source, src, options.tail ?? DEFAULT_TAIL, options.resumeFrom?.[src]),
+    );
   }
 
   /** Opens every source's subscription; resolves once all are open (or failed). */
@@ -66,6 +78,18 @@ export class LogFeed {
     this.disposed = true;
     this.batcher.dispose();
     await Promise.all(this.followers.map((f) => f.close()));
+  }
+
+  /**
+   * Ends the feed for a successor on the same panel (the connection to the daemon was lost):
+   * sends the panel every line still waiting, cancels the subscriptions, and answers where
+   * each source stopped, for the successor's `resumeFrom`.
+   */
+  handOver(): (LogPosition | undefined)[] {
+    if (!this.disposed) this.batcher.drain();
+    const positions = this.followers.map((f) => f.position);
+    void this.dispose();
+    return positions;
   }
 
   get isDisposed(): boolean {
@@ -114,10 +138,18 @@ class SourceFollower {
     private readonly source: LogSourceRef,
     private readonly src: number,
     private readonly tail: number | 'all',
-  ) {}
+    from: LogPosition | undefined,
+  ) {
+    this.lastT = from?.t;
+    this.atLastT = from?.atT ?? 0;
+  }
 
   get live(): boolean {
     return !this.ended;
+  }
+
+  get position(): LogPosition | undefined {
+    return this.lastT === undefined ? undefined : { t: this.lastT, atT: this.atLastT };
   }
 
   async open(): Promise<void> {

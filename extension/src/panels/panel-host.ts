@@ -7,8 +7,10 @@
  *
  * A feed lives while its panel is visible and connected: hiding the panel (its webview is
  * discarded: `retainContextWhenHidden` is off) or closing it cancels its subscriptions in the
- * daemon; showing it again reloads the webview, which says `ready` again. After a window
- * reload, the `WebviewPanelSerializer`s reopen panels from their target (the webview's state).
+ * daemon; showing it again reloads the webview, which says `ready` again. When the
+ * connection to the daemon is lost under a visible Logs panel, it keeps its lines and the feed
+ * of the next connection reads on right after them. After a window reload, the
+ * `WebviewPanelSerializer`s reopen panels from their target (the webview's state).
  */
 import { randomFillSync } from 'node:crypto';
 import * as vscode from 'vscode';
@@ -28,7 +30,7 @@ import type { Connected, DaemonConnection, Logger } from '../connection';
 import type { Disposable } from '../lifetime';
 import { DeploymentFeed } from './deployment-feed';
 import { makeNonce, panelHtml } from './html';
-import { LogFeed } from './log-feed';
+import { LogFeed, type LogPosition } from './log-feed';
 import { collectLogs } from './log-save';
 import { StatsFeed } from './stats-feed';
 
@@ -114,6 +116,8 @@ export class PanelHost implements vscode.Disposable {
 
 export class PanelSession {
   private feed: Feed | undefined;
+  /** Where a Logs panel's sources stopped when its connection ended, for the next feed. */
+  private logPositions: (LogPosition | undefined)[] | undefined;
   private ready = false;
   private readonly disposables: Disposable[] = [];
 
@@ -136,7 +140,7 @@ export class PanelSession {
       webview.onDidReceiveMessage((m: unknown) => this.receive(m)),
       panel.onDidChangeViewState(() => {
         // A hidden webview is discarded: stop its feed; it says `ready` again when shown.
-        if (!panel.visible) this.stopFeed();
+        if (!panel.visible) this.stopFeed('gone');
       }),
       host.connection.whileConnected((c) => {
         if (this.ready) this.startFeed(c);
@@ -148,7 +152,7 @@ export class PanelSession {
   }
 
   dispose(): void {
-    this.stopFeed();
+    this.stopFeed('gone');
     for (const d of this.disposables.splice(0)) d.dispose();
   }
 
@@ -164,6 +168,8 @@ export class PanelSession {
     const m: FromWebview = raw;
     switch (m.type) {
       case 'ready': {
+        // A new webview (first open, shown again, reloaded): it holds nothing to resume after.
+        this.stopFeed('gone');
         this.ready = true;
         const c = this.host.connection.connected;
         if (c) this.startFeed(c);
@@ -223,21 +229,23 @@ export class PanelSession {
   }
 
   private startFeed(c: Connected): void {
-    this.stopFeed();
-    // `init` resets the webview: what the new feed sends starts from scratch.
-    this.post({ type: 'init', target: this.target });
-    const post = (message: ToWebview) => this.post(message);
     const t = this.target;
+    // A Logs panel that outlived its connection keeps its lines and reads on after them;
+    // otherwise `init` resets the webview and the new feed starts from scratch.
+    const resumeFrom = t.kind === 'logs' ? this.logPositions : undefined;
+    this.stopFeed('gone');
+    this.post({ type: 'init', target: t, ...(resumeFrom ? { keep: true } : {}) });
+    const post = (message: ToWebview) => this.post(message);
     const feed: Feed =
       t.kind === 'logs'
-        ? new LogFeed({ client: c.client, sources: t.sources, post, onError: (s, e) => this.host.log.warn(`Logs of ${s.label} (${s.container}): ${e}`) })
+        ? new LogFeed({ client: c.client, sources: t.sources, post, resumeFrom, onError: (s, e) => this.host.log.warn(`Logs of ${s.label} (${s.container}): ${e}`) })
         : t.kind === 'stats'
           ? new StatsFeed(c.client, t, post)
           : new DeploymentFeed(c.client, t, post);
     this.feed = feed;
     // The connection's end ends the feed; the next connection starts a new one (whileConnected).
     c.scope.defer(() => {
-      if (this.feed === feed) this.stopFeed();
+      if (this.feed === feed) this.stopFeed('connection');
     });
     feed.start().catch((e: unknown) => {
       if (this.feed !== feed) return;
@@ -247,9 +255,12 @@ export class PanelSession {
     });
   }
 
-  private stopFeed(): void {
+  /** `connection`: the connection ended under a live webview, which the next feed continues; `gone`: it did not. */
+  private stopFeed(why: 'connection' | 'gone'): void {
     const feed = this.feed;
     this.feed = undefined;
-    if (feed) void feed.dispose();
+    if (why === 'gone') this.logPositions = undefined;
+    if (feed instanceof LogFeed && why === 'connection') this.logPositions = feed.handOver();
+    else if (feed) void feed.dispose();
   }
 }

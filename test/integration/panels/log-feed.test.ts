@@ -158,4 +158,42 @@ describe('LogFeed against a real daemon', () => {
     await client.request('system/info');
     expect(wv.messages.items.length).toBe(before);
   });
+
+  it('hands over to the feed of the next connection: the panel keeps its lines and gets every later one exactly once', async () => {
+    const c = await run.createContainer({ Cmd: ['sh', '-c', 'i=0; while :; do echo "tick $i"; i=$((i+1)); sleep 0.01; done'] });
+    const sources = [{ container: c.id, label: 'ticker' }];
+    const tick = (text: string) => Number(/^tick (\d+)$/.exec(text)?.[1]);
+    // The container's output as it happens, straight from the daemon: the clock of this test.
+    const printed = new Collector<number>();
+    await client.subscribe('container/logs', { id: c.id, follow: true }, 'container/logs/data', {
+      onItems: (items) => items.forEach((l) => printed.add(tick(l.line))),
+    });
+    const ref: { feed?: LogFeed } = {};
+    const wv = webview(ref);
+    const first = await daemon.connect('panels-first-connection');
+    ref.feed = new LogFeed({ client: first, sources, post: wv.post });
+    await ref.feed.start();
+    await wv.messages.until(() => wv.lines().length >= 50, '50 lines');
+    // The panel stops acknowledging: after 3 batches in flight, lines wait in the feed, and must reach the panel all the same.
+    wv.state.autoAck = false;
+    const feed = ref.feed;
+    const lastPosted = tick(wv.lines().at(-1)!.text);
+    await printed.until((n) => n.at(-1)! > lastPosted + 200, '200 more lines printed');
+    expect(feed.batcher.pending).toBeGreaterThan(0);
+
+    await first.closeSocket(); // the connection is lost...
+    const positions = feed.handOver(); // ...and the panel host hands over
+    expect(feed.batcher.pending).toBe(0);
+    const before = wv.lines().length;
+
+    wv.state.autoAck = true;
+    const second = await daemon.connect('panels-second-connection');
+    ref.feed = new LogFeed({ client: second, sources, post: wv.post, resumeFrom: positions });
+    await ref.feed.start();
+    await wv.messages.until(() => wv.lines().length >= before + 50, '50 more lines on the new connection');
+    const numbers = wv.lines().map((l) => tick(l.text));
+    expect(numbers).toEqual(numbers.map((_, i) => i));
+    await ref.feed.dispose();
+    await second.closeSocket();
+  });
 });

@@ -140,8 +140,10 @@ const bridge = new Bridge((m: Push) => {
   switch (m.type) {
     case 'init':
       if (m.target.kind !== 'logs') return;
-      store.clear();
-      view.reset();
+      if (!m.keep) {
+        store.clear();
+        view.reset();
+      }
       sources = m.target.sources;
       sourceStates.clear();
       document.title = m.target.title;
