@@ -5,8 +5,9 @@
  * `created` its creation only; `deploy` its last deployment; `request` its last gateway
  * request. In every basis a resume starts the idle time afresh (an expired sandbox that is
  * resumed would otherwise expire again at once), `sandbox/extend` adds time to the deadline,
- * and while a deployment of it is in progress it does not expire. Gateway requests are
- * remembered in memory only: after a daemon restart they count from the next one.
+ * and while a deployment of it is in progress it does not expire. The gateways know the last
+ * request in memory; each round writes it to the sandbox's expiry record (`request_at`), so
+ * after a daemon restart it still counts, to within one round.
  *
  * Every `intervalMs` the reaper: warns (`sandbox/expiry` kind `warning`) once `warningMs`
  * before an active sandbox expires; at expiry suspends it into state `expired` (kind
@@ -32,6 +33,7 @@ interface ExpiryRow {
   sandbox: string;
   extended_ms: number;
   activity_at: string | null;
+  request_at: string | null;
   warned_at: string | null;
   expired_at: string | null;
 }
@@ -113,6 +115,9 @@ export class ExpiryReaper extends TypedEmitter<{ notice: [ExpiryNotice] }> {
       deploying: db.prepare<[string], { n: number }>(
         `SELECT count(*) AS n FROM deployments WHERE sandbox = ? AND status IN ('queued', 'preparing', 'building', 'starting', 'health-checking')`,
       ),
+      requested: db.prepare<[string, string]>(
+        'INSERT INTO sandbox_expiry (sandbox, request_at) VALUES (?, ?) ON CONFLICT (sandbox) DO UPDATE SET request_at = excluded.request_at',
+      ),
       active: db.prepare<[string, string]>(
         'UPDATE sandbox_expiry SET activity_at = ?, expired_at = NULL, warned_at = NULL, extended_ms = 0 WHERE sandbox = ?',
       ),
@@ -129,11 +134,31 @@ export class ExpiryReaper extends TypedEmitter<{ notice: [ExpiryNotice] }> {
     this.stopped = true;
     clearTimeout(this.timer);
     await this.round;
+    this.recordRequests();
   }
 
   /** The sandbox's deadlines now. */
   deadlines(sandbox: Sandbox): ExpiryDeadlines {
-    return deadlinesOf(sandbox, this.record(sandbox.name), this.opts.lastGatewayRequest?.(sandbox.name));
+    return deadlinesOf(sandbox, this.record(sandbox.name), this.lastRequest(sandbox.name));
+  }
+
+  /** The last gateway request: the gateways' (this run), else the one recorded (an earlier run). */
+  private lastRequest(name: string): number | undefined {
+    const live = this.opts.lastGatewayRequest?.(name);
+    const recorded = this.sql.get.get(name)?.request_at;
+    const stored = recorded ? Date.parse(recorded) : undefined;
+    return live === undefined ? stored : Math.max(live, stored ?? 0);
+  }
+
+  /** Records the gateways' last request of each sandbox that has a newer one than recorded. */
+  private recordRequests(): void {
+    for (const { name } of this.opts.sandboxes.list()) {
+      const live = this.opts.lastGatewayRequest?.(name);
+      if (live === undefined) continue;
+      const recorded = this.sql.get.get(name)?.request_at;
+      if (recorded && Date.parse(recorded) >= live) continue;
+      this.sql.requested.run(name, new Date(live).toISOString());
+    }
   }
 
   /** Adds `by` to the sandbox's deadline (expiry when active, deletion when expired). */
@@ -158,6 +183,7 @@ export class ExpiryReaper extends TypedEmitter<{ notice: [ExpiryNotice] }> {
 
   /** Runs one round now (also what the timer runs). */
   async checkAll(): Promise<void> {
+    this.recordRequests();
     for (const sandbox of this.opts.sandboxes.list()) {
       if (!sandbox.ttl) continue;
       try {

@@ -14,6 +14,7 @@
 import type { Database } from 'better-sqlite3';
 import { deployMigration } from '../deploy/migration';
 import { sandboxMigration } from '../sandbox/migration';
+import { gatewayActivityMigration } from '../sandbox/migration-gateway-activity';
 import { lifecycleMigration } from '../sandbox/migration-lifecycle';
 
 export interface Migration {
@@ -54,6 +55,7 @@ export const migrations: readonly Migration[] = [
   sandboxMigration,
   deployMigration,
   lifecycleMigration,
+  gatewayActivityMigration,
 ];
 
 /** The schema version this build of the daemon writes: the last migration's version. */

@@ -139,4 +139,26 @@ describe('expiry', () => {
       message: expect.stringMatching(/no TTL policy/),
     });
   });
+
+  // Last: it restarts the daemon (the expiry subscription of beforeAll does not survive it).
+  it("from: 'request' counts from the last gateway request, also after a daemon restart", async () => {
+    const name = `l${suffix}-req`;
+    created.add(name);
+    await client.request('sandbox/create', { name, repoPath: repo.root, ttl: { idle: '1h', from: 'request' } });
+    await deployAndWait(client, { repoPath: repo.root, sandbox: name, ref: 'main', services: ['account'] });
+    const gateway = (await client.request('gateway/info', { sandbox: name })).sandboxes[0]!.gateway!.url;
+    const before = Date.now();
+    const res = await fetch(`${gateway}/account`);
+    await res.arrayBuffer();
+    const after = Date.now();
+    const byRequest = await client.request('sandbox/extend', { name, by: '1s' });
+    const deadline = Date.parse(byRequest.expiresAt!);
+    expect(deadline).toBeGreaterThanOrEqual(before + 3_600_000 + 1_000);
+    expect(deadline).toBeLessThanOrEqual(after + 3_600_000 + 1_000);
+
+    await t.restart();
+    client = t.client;
+    // The request is remembered; the extension too.
+    expect(Date.parse((await client.request('sandbox/extend', { name, by: '1s' })).expiresAt!)).toBe(deadline + 1_000);
+  });
 });

@@ -46,6 +46,8 @@ export interface LifecycleFixture {
   daemon: TestDaemon;
   client: TestClient;
   repo: FixtureRepo;
+  /** Stops the daemon (SIGTERM) and starts it again on the same state directory, with a new `client`. */
+  restart(): Promise<void>;
 }
 
 /**
@@ -57,11 +59,16 @@ export interface LifecycleFixture {
 export function useLifecycleDaemon(prefix: string, clientName: string, env: NodeJS.ProcessEnv = {}): LifecycleFixture {
   const run = testRun(prefix);
   const fixture = { run, suffix: run.runId.slice(-8), created: new Set<string>() } as LifecycleFixture;
+  const daemonEnv = { BRANCHBOX_EXTRA_LABELS: `${TEST_LABEL}=${run.runId}`, ...env, ...portWindows() };
+  fixture.restart = async () => {
+    await fixture.client.closeSocket();
+    await fixture.daemon.stop();
+    fixture.daemon = await startTestDaemon({ stateDir: fixture.daemon.stateDir, env: daemonEnv });
+    fixture.client = await fixture.daemon.connect(clientName);
+  };
   beforeAll(async () => {
     fixture.repo = createFixtureRepo();
-    fixture.daemon = await startTestDaemon({
-      env: { BRANCHBOX_EXTRA_LABELS: `${TEST_LABEL}=${run.runId}`, ...env, ...portWindows() },
-    });
+    fixture.daemon = await startTestDaemon({ env: daemonEnv });
     fixture.client = await fixture.daemon.connect(clientName);
   });
   afterEach(async () => {
