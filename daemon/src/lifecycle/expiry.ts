@@ -139,15 +139,12 @@ export class ExpiryReaper extends TypedEmitter<{ notice: [ExpiryNotice] }> {
 
   /** The sandbox's deadlines now. */
   deadlines(sandbox: Sandbox): ExpiryDeadlines {
-    return deadlinesOf(sandbox, this.record(sandbox.name), this.lastRequest(sandbox.name));
-  }
-
-  /** The last gateway request: the gateways' (this run), else the one recorded (an earlier run). */
-  private lastRequest(name: string): number | undefined {
-    const live = this.opts.lastGatewayRequest?.(name);
-    const recorded = this.sql.get.get(name)?.request_at;
-    const stored = recorded ? Date.parse(recorded) : undefined;
-    return live === undefined ? stored : Math.max(live, stored ?? 0);
+    const row = this.sql.get.get(sandbox.name);
+    // The last gateway request: the gateways' (this run), else the one recorded (an earlier run).
+    const live = this.opts.lastGatewayRequest?.(sandbox.name);
+    const recorded = row?.request_at ? Date.parse(row.request_at) : undefined;
+    const lastRequest = live === undefined ? recorded : Math.max(live, recorded ?? 0);
+    return deadlinesOf(sandbox, recordOf(row), lastRequest);
   }
 
   /** Records the gateways' last request of each sandbox that has a newer one than recorded. */
@@ -233,15 +230,6 @@ export class ExpiryReaper extends TypedEmitter<{ notice: [ExpiryNotice] }> {
     this.emit('notice', { sandbox: name, kind, reason: why, at: new Date(this.now()).toISOString(), ...iso(deadlines) });
   }
 
-  private record(name: string): ExpiryRecord {
-    const row = this.sql.get.get(name);
-    return {
-      extendedMs: row?.extended_ms ?? 0,
-      ...(row?.activity_at ? { activityAt: row.activity_at } : {}),
-      ...(row?.expired_at ? { expiredAt: row.expired_at } : {}),
-    };
-  }
-
   private schedule(ms: number): void {
     if (this.stopped) return;
     this.timer = setTimeout(() => {
@@ -249,6 +237,14 @@ export class ExpiryReaper extends TypedEmitter<{ notice: [ExpiryNotice] }> {
     }, ms);
     this.timer.unref();
   }
+}
+
+function recordOf(row: ExpiryRow | undefined): ExpiryRecord {
+  return {
+    extendedMs: row?.extended_ms ?? 0,
+    ...(row?.activity_at ? { activityAt: row.activity_at } : {}),
+    ...(row?.expired_at ? { expiredAt: row.expired_at } : {}),
+  };
 }
 
 /** How the expiry reason names a basis other than the default. */
