@@ -7,17 +7,13 @@
  * `t` (or drops it when the caller did not want it). The engine cuts lines longer than 16 KiB
  * into several entries; a line keeps the timestamp of its first entry.
  */
+import type { LogRecord } from '../../../../schemas/src/docker-streams';
 import { FrameDemuxer } from './frame-demuxer';
 import { LineSplitter } from './line-splitter';
 import { parseTimestampNs, splitTimestamp, type LogCursor } from './log-cursor';
 
-/** One line of a container's output. */
-export interface LogRecord {
-  readonly stream: 'stdout' | 'stderr';
-  readonly line: string;
-  /** When the engine received the line (RFC 3339, nanoseconds); only when timestamps were asked for. */
-  readonly t?: string;
-}
+/** One line of a container's output, as the protocol carries it. */
+export type { LogRecord } from '../../../../schemas/src/docker-streams';
 
 /** How the log stream was asked for, and what to do with timestamps. */
 export interface LogDecoderOptions {

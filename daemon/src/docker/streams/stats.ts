@@ -11,33 +11,16 @@
  * wait until it answers again and reopen, and the history carries on.
  */
 import type Docker from 'dockerode';
+import type { StatsSample } from '../../../../schemas/src/docker-streams';
 import { engineError } from '../dockerode/engine-error';
 import type { RpcError } from '../../rpc/errors';
 import type { EngineRecovery } from '../engine';
+import { LABELS } from '../labels';
 import { openEngineStream, readJsonLines, watchEngineEvents } from './engine-stream';
 import { DEFAULT_HISTORY_SAMPLES, StatsHistory, sumBySecond } from './stats-history';
 import { memoryPercent, toPoint, type IoCounters, type RawStats, type StatsPoint } from './stats-math';
 
-/** The label naming a container's sandbox. */
-const SANDBOX_LABEL = 'branchbox.sandbox';
-
-/** One sample as the protocol carries it. */
-export interface StatsSample {
-  /** The container id; for a sandbox sum, the sandbox name. */
-  readonly id: string;
-  /** When the engine read the numbers (RFC 3339). */
-  readonly t: string;
-  readonly cpuPercent: number;
-  readonly memoryUsed: number;
-  readonly memoryLimit: number;
-  readonly memoryPercent: number;
-  readonly netRxRate: number;
-  readonly netTxRate: number;
-  readonly blockReadRate: number;
-  readonly blockWriteRate: number;
-  /** For a sandbox sum: how many containers it adds up. */
-  readonly containers?: number;
-}
+export type { StatsSample } from '../../../../schemas/src/docker-streams';
 
 /** Who receives a container's samples. */
 export interface StatsListener {
@@ -142,7 +125,7 @@ export class StatsCollector {
         members.delete(id); // Gone again before it could be watched: nothing to report.
       }
     };
-    const label = `${SANDBOX_LABEL}=${name}`;
+    const label = `${LABELS.sandbox}=${name}`;
     const recovery = this.opts.recovery;
     const watch = async () => {
       const docker = this.docker();
@@ -246,7 +229,7 @@ export class StatsCollector {
     const feed = new ContainerFeed(
       info.Id,
       info.Name.replace(/^\//, ''),
-      info.Config.Labels?.[SANDBOX_LABEL],
+      info.Config.Labels?.[LABELS.sandbox],
       new StatsHistory(this.opts.historySamples ?? DEFAULT_HISTORY_SAMPLES),
       this.docker,
       (gone, error) => this.onGone(gone, error),
