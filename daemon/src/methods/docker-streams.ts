@@ -7,7 +7,7 @@ import type Docker from 'dockerode';
 import type { dockerStreamMethods } from '../../../schemas/src/docker-streams';
 import type { EngineRecovery } from '../docker/engine';
 import { ContainerExec, type ExecSession } from '../docker/streams/exec';
-import { ContainerLogs } from '../docker/streams/logs';
+import { ContainerLogs, invalidSince } from '../docker/streams/logs';
 import type { StatsCollector, StatsListener, StatsTarget } from '../docker/streams/stats';
 import { RpcError, isRpcError } from '../rpc/errors';
 import type { HandlerGroup } from '../rpc/handlers';
@@ -207,15 +207,7 @@ function oneTarget(p: { id?: string; sandbox?: string }): StatsTarget {
 function sinceMs(since: string | number): number {
   const ms =
     typeof since === 'number' ? since * 1000 : /^\d+(\.\d+)?$/.test(since) ? Number(since) * 1000 : Date.parse(since);
-  if (!Number.isFinite(ms)) {
-    throw new RpcError(
-      'InvalidParams',
-      `"since" must be an RFC 3339 time or unix seconds, not ${JSON.stringify(since)}`,
-      {
-        violations: [{ path: '/since', message: 'must be an RFC 3339 time or unix seconds' }],
-      },
-    );
-  }
+  if (!Number.isFinite(ms)) throw invalidSince(since);
   return ms;
 }
 

@@ -53,15 +53,7 @@ export class ContainerLogs {
    */
   async open(id: string, options: LogOptions = {}): Promise<ContainerLogStream> {
     const since = options.since === undefined ? undefined : toDockerSince(options.since);
-    if (options.since !== undefined && since === undefined) {
-      throw new RpcError(
-        'InvalidParams',
-        `"since" must be an RFC 3339 time or unix seconds, not ${JSON.stringify(options.since)}`,
-        {
-          violations: [{ path: '/since', message: 'must be an RFC 3339 time or unix seconds' }],
-        },
-      );
-    }
+    if (options.since !== undefined && since === undefined) throw invalidSince(options.since);
     const docker = this.docker();
     const target = { action: 'read logs of', kind: 'container', ref: id } as const;
     let watch: RestartWatch | undefined;
@@ -75,6 +67,17 @@ export class ContainerLogs {
       throw engineError(e, target);
     }
   }
+}
+
+/** The `InvalidParams` error for a `since` that is neither RFC 3339 text nor unix seconds. */
+export function invalidSince(since: string | number): RpcError {
+  return new RpcError(
+    'InvalidParams',
+    `"since" must be an RFC 3339 time or unix seconds, not ${JSON.stringify(since)}`,
+    {
+      violations: [{ path: '/since', message: 'must be an RFC 3339 time or unix seconds' }],
+    },
+  );
 }
 
 /** Engine recoveries in a row that did not get as far as a log read before a followed stream gives up. */
