@@ -5,6 +5,7 @@
  */
 import type Docker from 'dockerode';
 import type { dockerStreamMethods } from '../../../schemas/src/docker-streams';
+import type { NotificationName } from '../../../schemas/src/index';
 import type { EngineRecovery } from '../docker/engine';
 import { ContainerExec, type ExecSession } from '../docker/streams/exec';
 import { ContainerLogs, invalidSince } from '../docker/streams/logs';
@@ -12,7 +13,7 @@ import type { StatsCollector, StatsListener, StatsTarget } from '../docker/strea
 import { RpcError, isRpcError } from '../rpc/errors';
 import type { HandlerGroup } from '../rpc/handlers';
 import type { Session } from '../rpc/session';
-import type { Subscription } from '../rpc/subscriptions';
+import type { StreamItemOf, Subscription, SubscriptionOptions } from '../rpc/subscriptions';
 
 /** What the stream handlers need from the daemon. */
 export interface DockerStreamDeps {
@@ -47,13 +48,7 @@ export function dockerStreamHandlers(deps: DockerStreamDeps): HandlerGroup<Docke
         follow: p.follow,
         timestamps: p.timestamps,
       });
-      let sub: Subscription<{ stream: 'stdout' | 'stderr'; line: string; t?: string }>;
-      try {
-        sub = ctx.session.subscribe('container/logs/data', { lossy: false });
-      } catch (e) {
-        stream.close();
-        throw e;
-      }
+      const sub = subscribeOrRelease(ctx.session, 'container/logs/data', { lossy: false }, () => stream.close());
       const fields = { container: stream.containerId.slice(0, 12), subscription: sub.id, follow: p.follow ?? false };
       ctx.log.debug('Streaming container logs', fields);
       stream.run(sub, sub.signal).then(
@@ -72,7 +67,7 @@ export function dockerStreamHandlers(deps: DockerStreamDeps): HandlerGroup<Docke
 
     'container/stats': async (p, ctx) => {
       const target = oneTarget(p);
-      let sub: Subscription<Parameters<StatsListener['sample']>[0]> | undefined;
+      let sub: Subscription<StreamItemOf<'container/stats/data'>> | undefined;
       let endedEarly: { error?: RpcError } | undefined;
       const listener: StatsListener = {
         sample: (s) => void sub?.push(s),
@@ -113,13 +108,7 @@ export function dockerStreamHandlers(deps: DockerStreamDeps): HandlerGroup<Docke
         user: p.user,
         workdir: p.workdir,
       });
-      let sub: Subscription<{ stream: 'stdout' | 'stderr'; data: string }>;
-      try {
-        sub = ctx.session.subscribe('exec/output', { lossy: false });
-      } catch (e) {
-        exec.close();
-        throw e;
-      }
+      const sub = subscribeOrRelease(ctx.session, 'exec/output', { lossy: false }, () => exec.close());
       const owner = ctx.session;
       const fields = { container: p.id, session: exec.id.slice(0, 12), cmd: exec.cmd.join(' '), tty: exec.tty };
       sessions.add(owner, exec);
@@ -188,6 +177,21 @@ class ExecRegistry {
 
   remove(owner: Session, id: string): void {
     this.byConnection.get(owner)?.delete(id);
+  }
+}
+
+/** Opens a subscription for a stream already set up; if that fails (the connection closed meanwhile), releases the stream. */
+function subscribeOrRelease<N extends NotificationName>(
+  session: Session,
+  notification: N,
+  opts: SubscriptionOptions,
+  release: () => void,
+): Subscription<StreamItemOf<N>> {
+  try {
+    return session.subscribe(notification, opts);
+  } catch (e) {
+    release();
+    throw e;
   }
 }
 
