@@ -1,7 +1,9 @@
 import { describe, expect, it } from 'vitest';
 import { describeStatus, healthFromStatus, humanDuration } from '../../../daemon/src/docker/container-status';
 import { engineError } from '../../../daemon/src/docker/dockerode/engine-error';
-import { normalizeEvent } from '../../../daemon/src/docker/dockerode/events';
+import { Readable } from 'node:stream';
+import type Docker from 'dockerode';
+import { DockerodeEventClient, normalizeEvent } from '../../../daemon/src/docker/dockerode/events';
 import { matchesLabels } from '../../../daemon/src/docker/labels';
 import type { ContainerDetails } from '../../../daemon/src/docker/types';
 import { maskEnvironment } from '../../../daemon/src/methods/docker';
@@ -92,6 +94,22 @@ describe('engine events, normalized', () => {
     expect(
       normalizeEvent({ Type: 'container', Action: 'exec_start: sh -c true', Actor: { ID: 'c' }, time: 1 })?.action,
     ).toBe('exec_start');
+  });
+
+  it('reads the stream line by line, a character cut between two chunks included', async () => {
+    const bytes = Buffer.from(
+      '{"Type":"container","Action":"start","Actor":{"ID":"a","Attributes":{"name":"café"}},"time":1}\n\n' +
+        '{"Type":"container","Action":"stop","Actor":{"ID":"b"},"time":2}\n',
+    );
+    const cut = bytes.indexOf('é') + 1; // inside the two bytes of é
+    const docker = { getEvents: async () => Readable.from([bytes.subarray(0, cut), bytes.subarray(cut)]) };
+    const events = [];
+    for await (const e of await new DockerodeEventClient(docker as unknown as Docker, 'test').stream({}))
+      events.push(e);
+    expect(events.map((e) => [e.id, e.action, e.name])).toEqual([
+      ['a', 'start', 'café'],
+      ['b', 'stop', undefined],
+    ]);
   });
 });
 

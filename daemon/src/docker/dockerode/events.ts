@@ -1,5 +1,7 @@
 /** {@link EventClient} over dockerode: the engine's `/events` stream, normalized. */
 import type Docker from 'dockerode';
+import type { RawEngineEvent } from '../streams/engine-stream';
+import { LineSplitter } from '../streams/line-splitter';
 import type { Cancellable, DockerObjectType, EngineEvent, EventClient, HealthState } from '../types';
 import { engineCall } from './engine-error';
 
@@ -7,15 +9,6 @@ const TYPES: readonly DockerObjectType[] = ['container', 'image', 'network', 'vo
 const HEALTH: readonly HealthState[] = ['starting', 'healthy', 'unhealthy'];
 /** Attributes of container and image events that are not labels. */
 const NOT_LABELS = new Set(['name', 'image', 'exitCode', 'signal', 'execID']);
-
-/** An event as the engine writes it (API 1.41). */
-interface RawEvent {
-  Type?: string;
-  Action?: string;
-  Actor?: { ID?: string; Attributes?: Record<string, string> };
-  time?: number;
-  timeNano?: number;
-}
 
 export class DockerodeEventClient implements EventClient {
   constructor(
@@ -35,18 +28,18 @@ export class DockerodeEventClient implements EventClient {
   }
 }
 
-/** Splits the stream into JSON lines and normalizes each; ends quietly when `signal` aborts. */
+/**
+ * Splits the stream into JSON lines (a character cut between chunks stays whole) and
+ * normalizes each; ends quietly when `signal` aborts.
+ */
 async function* eventsOf(stream: NodeJS.ReadableStream, signal: AbortSignal | undefined): AsyncGenerator<EngineEvent> {
-  let pending = '';
+  const splitter = new LineSplitter(16 * 1024 * 1024);
   try {
     for await (const chunk of stream) {
-      pending += typeof chunk === 'string' ? chunk : chunk.toString('utf8');
-      let newline: number;
-      while ((newline = pending.indexOf('\n')) >= 0) {
-        const line = pending.slice(0, newline).trim();
-        pending = pending.slice(newline + 1);
+      for (const text of splitter.push(typeof chunk === 'string' ? Buffer.from(chunk) : chunk)) {
+        const line = text.trim();
         if (!line) continue;
-        const event = normalizeEvent(JSON.parse(line) as RawEvent);
+        const event = normalizeEvent(JSON.parse(line) as RawEngineEvent);
         if (event) yield event;
       }
     }
@@ -59,7 +52,7 @@ async function* eventsOf(stream: NodeJS.ReadableStream, signal: AbortSignal | un
 }
 
 /** Branchbox's form of an engine event; undefined for kinds it does not report (plugins, daemon, swarm...). */
-export function normalizeEvent(raw: RawEvent): EngineEvent | undefined {
+export function normalizeEvent(raw: RawEngineEvent): EngineEvent | undefined {
   const type = TYPES.find((t) => t === raw.Type);
   if (!type || !raw.Action || !raw.Actor?.ID) return undefined;
   const attributes = raw.Actor.Attributes ?? {};
