@@ -122,7 +122,7 @@ export class ExecSession {
 
   /** Whether the session has ended (the process exited or the session was closed). */
   get ended(): boolean {
-    return this.exitCode !== undefined || this.finishing;
+    return this.finishing; // set as the connection ends, before the exit code is known
   }
 
   /** Receives the output; the first listener starts the flow. */
