@@ -8,8 +8,8 @@ import { ContainerModel } from '../../../daemon/src/docker/container-model';
 import { DockerEngine } from '../../../daemon/src/docker/engine';
 import type { DockerClient, DockerEvent } from '../../../daemon/src/docker/types';
 import { docker as fixtureDocker, testRun } from '../../helpers/docker-fixtures';
+import { SLEEPER } from './fixtures';
 
-const SLEEPER = ['sh', '-c', 'trap "exit 0" TERM; sleep 3600 & wait'];
 const run = testRun('bbmodel');
 const mine = `branchbox.test=${run.runId}`;
 const engine = new DockerEngine();

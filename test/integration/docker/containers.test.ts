@@ -6,11 +6,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ContainerModel } from '../../../daemon/src/docker/container-model';
 import { DockerEngine } from '../../../daemon/src/docker/engine';
 import type { DockerClient } from '../../../daemon/src/docker/types';
-import { RpcError } from '../../../daemon/src/rpc/errors';
 import { docker as fixtureDocker, testRun } from '../../helpers/docker-fixtures';
-
-/** A busybox process that exits at once on SIGTERM (as PID 1 it needs a trap). */
-const SLEEPER = ['sh', '-c', 'trap "exit 0" TERM; sleep 3600 & wait'];
+import { SLEEPER, rpcErrorOf } from './fixtures';
 
 const run = testRun('bbcont');
 const engine = new DockerEngine();
@@ -27,17 +24,6 @@ afterAll(async () => {
   engine.stop();
   await run.cleanup();
 });
-
-const rpcErrorOf = (p: Promise<unknown>) =>
-  p.then(
-    () => {
-      throw new Error('expected the call to fail');
-    },
-    (e: unknown) => {
-      expect(e).toBeInstanceOf(RpcError);
-      return e as RpcError;
-    },
-  );
 
 describe('container lifecycle through the Docker client', () => {
   it('starts, stops, restarts and removes a container, each change seen by the engine', async () => {

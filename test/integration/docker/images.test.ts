@@ -9,8 +9,8 @@ import { pipeline } from 'node:stream/promises';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DockerEngine } from '../../../daemon/src/docker/engine';
 import type { DockerClient } from '../../../daemon/src/docker/types';
-import { RpcError } from '../../../daemon/src/rpc/errors';
 import { BUSYBOX, docker as fixtureDocker, testRun } from '../../helpers/docker-fixtures';
+import { rpcErrorOf } from './fixtures';
 
 const run = testRun('bbimg');
 const mine = `branchbox.test=${run.runId}`;
@@ -40,17 +40,6 @@ afterAll(async () => {
   rmSync(dir, { recursive: true, force: true });
 });
 
-const errorOf = (p: Promise<unknown>) =>
-  p.then(
-    () => {
-      throw new Error('expected the call to fail');
-    },
-    (e: unknown) => {
-      expect(e).toBeInstanceOf(RpcError);
-      return e as RpcError;
-    },
-  );
-
 const tagsOf = async (ref: string) => (await docker.images.list()).filter((i) => i.tags.includes(ref));
 
 describe('images', () => {
@@ -73,22 +62,22 @@ describe('images', () => {
   });
 
   it('answers FileNotFound for a missing tarball and DockerError for a file that is not one', async () => {
-    const missing = await errorOf(docker.images.load(join(dir, 'nope.tar')));
+    const missing = await rpcErrorOf(docker.images.load(join(dir, 'nope.tar')));
     expect(missing).toMatchObject({
       errorName: 'FileNotFound',
       message: `Cannot load images from ${join(dir, 'nope.tar')}: no such file`,
     });
-    expect((await errorOf(docker.images.load(dir))).errorName).toBe('FileNotFound');
+    expect((await rpcErrorOf(docker.images.load(dir))).errorName).toBe('FileNotFound');
 
     const junk = join(dir, 'junk.tar');
     writeFileSync(junk, 'this is not a tarball');
-    const refused = await errorOf(docker.images.load(junk));
+    const refused = await rpcErrorOf(docker.images.load(junk));
     expect(refused.errorName).toBe('DockerError');
     expect(refused.message).toMatch(/^Cannot load/);
   });
 
   it('answers ImageNotFound for an unknown image', async () => {
-    const e = await errorOf(docker.images.remove(`${run.runId}/nothing:here`));
+    const e = await rpcErrorOf(docker.images.remove(`${run.runId}/nothing:here`));
     expect(e).toMatchObject({ errorName: 'ImageNotFound', message: `No image "${run.runId}/nothing:here"` });
   });
 

@@ -6,8 +6,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { StreamItem } from '../../../schemas/src/index';
 import { failure, startTestDaemon, type TestClient, type TestDaemon } from '../../helpers/daemon';
 import { testRun } from '../../helpers/docker-fixtures';
+import { SLEEPER } from './fixtures';
 
-const SLEEPER = ['sh', '-c', 'trap "exit 0" TERM; sleep 3600 & wait'];
 const run = testRun('bbrpc');
 let daemon: TestDaemon;
 let client: TestClient;
