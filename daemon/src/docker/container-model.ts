@@ -93,11 +93,6 @@ export class ContainerModel extends TypedEmitter<ContainerModelEvents> {
     this.invalidate();
   }
 
-  /** Whether the model reflects the engine right now. */
-  get inSync(): boolean {
-    return this.synced;
-  }
-
   /**
    * The containers matching `filter`, newest first, with `status` as of now. Waits for a
    * resync in progress; throws `DockerUnavailable` when there is no engine.
@@ -115,13 +110,6 @@ export class ContainerModel extends TypedEmitter<ContainerModelEvents> {
       out.push(c.startedAt ? { ...c, status: describeStatus(c, now) } : c);
     }
     return out.sort((a, b) => (a.created < b.created ? 1 : a.created > b.created ? -1 : a.name.localeCompare(b.name)));
-  }
-
-  /** One container by full id or name, from the model. */
-  async get(idOrName: string): Promise<ContainerSummary | undefined> {
-    await this.ready();
-    const c = this.containers.get(idOrName) ?? [...this.containers.values()].find((s) => s.name === idOrName);
-    return c && c.startedAt ? { ...c, status: describeStatus(c, this.now()) } : c;
   }
 
   private async ready(): Promise<void> {

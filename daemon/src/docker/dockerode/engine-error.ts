@@ -86,12 +86,6 @@ export async function engineCall<T>(what: EngineTarget, call: () => Promise<T>):
   }
 }
 
-/** Whether `e` (already mapped or not) means the engine is unreachable. */
-export function isConnectionFailure(e: unknown): boolean {
-  if (isRpcError(e)) return e.errorName === 'DockerUnavailable';
-  return statusCodeOf(e) === undefined && (errnoOf(e) !== undefined || isHangUp(e));
-}
-
 function describeSubject(what: EngineTarget): string {
   if (!what.kind) return '';
   return what.ref !== undefined ? ` ${what.kind} "${what.ref}"` : ` ${what.kind}s`;
