@@ -138,7 +138,7 @@ export async function runDeployment(ctx: RunContext, deps: RunDeps): Promise<voi
     await rollBack(ctx, deps, created, cancelled ? 'cancelled' : 'failed', diagnosis);
   } finally {
     if (created.exportDir && !created.keepSource) rmSync(created.exportDir, { recursive: true, force: true });
-    deps.store.finishLog(ctx.id);
+    deps.store.finishLog(ctx);
   }
 }
 

@@ -368,7 +368,7 @@ export class DeployPipeline extends TypedEmitter<DeployPipelineEvents> implement
   private finishQueued(run: Run, status: 'superseded' | 'cancelled', fields: { supersededBy?: string; diagnosis?: string }): void {
     this.runs.delete(run.id);
     run.recorder.status(status, { ...fields, finishedAt: this.now().toISOString() });
-    this.deployments.finishLog(run.id);
+    this.deployments.finishLog(run);
     run.resolveDone();
   }
 

@@ -50,7 +50,7 @@ export function recoverInterrupted(deps: { store: DeploymentStore; ports: Deploy
       deps.store.update(row.id, { status: 'failed', diagnosis, finishedAt: at.toISOString() });
       deps.store.appendLog(row.id, 'daemon', diagnosis, at);
     });
-    deps.store.finishLog(row.id);
+    deps.store.finishLog(row);
     deps.log.warn(`Deployment of ${row.service} into sandbox ${row.sandbox} was interrupted`, { deployment: row.id, stage: stage ?? 'queued' });
   }
   return rows;
