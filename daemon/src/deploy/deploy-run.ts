@@ -11,6 +11,7 @@ import { isAbsolute, join, relative, resolve } from 'node:path';
 import { isRpcError } from '../rpc/errors';
 import type { Logger } from '../runtime/log';
 import { LABELS } from '../docker/labels';
+import { containerName, networkName } from '../sandbox/names';
 import { isBuildFailure, type DeployDocker } from './deploy-docker';
 import type { DeploymentRow, DeploymentStore } from './deployment-store';
 import type { GitSource } from './git-source';
@@ -72,9 +73,6 @@ export interface RunContext {
 const EXIT_TAIL = 5;
 /** How many build lines a "build failed" diagnosis quotes. */
 const BUILD_TAIL = 4;
-
-export const containerName = (sandbox: string, service: string) => `sandbox-${sandbox}-${service}`;
-export const networkName = (sandbox: string) => `sandbox-${sandbox}`;
 
 interface Prepared {
   readonly ref: string | null;

@@ -19,8 +19,8 @@ import { readdirSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Logger } from '../runtime/log';
 import { LABELS } from '../docker/labels';
+import { containerName } from '../sandbox/names';
 import type { DeployDocker } from './deploy-docker';
-import { containerName } from './deploy-run';
 import type { DeploymentRow, DeploymentStore } from './deployment-store';
 import type { DeployPorts, DeployStage, DeploymentStatus } from './types';
 
