@@ -16,7 +16,7 @@ import { isBuildFailure, type DeployDocker } from './deploy-docker';
 import type { DeploymentRow, DeploymentStore } from './deployment-store';
 import type { GitSource } from './git-source';
 import { TCP_DEFAULTS, waitHealthy, type HealthSpec, type ProbeResult } from './health-probe';
-import { HostBuildFailure, runHostCommand } from './host-build';
+import { runHostCommand } from './host-build';
 import { DeployCause, buildNoiseRemoved, causeOf, withLines } from './diagnosis';
 import type { RunRecorder } from './run-recorder';
 import type {
@@ -272,7 +272,7 @@ async function build(
       try {
         await runHostCommand(b.command, p.contextDir, ctx.signal, (line) => rec.log('build', line));
       } catch (e) {
-        if (e instanceof HostBuildFailure) throw new DeployCause(withLines(e.message, e.lastLines, BUILD_TAIL));
+        if (isBuildFailure(e)) throw new DeployCause(withLines(e.message, e.lastLines, BUILD_TAIL));
         throw e;
       }
       deps.store.update(ctx.id, { image: b.runtime, buildReused: false });
