@@ -52,8 +52,8 @@ export interface RunDeps {
   readonly extraLabels: Readonly<Record<string, string>>;
 }
 
-/** One deployment as the pipeline hands it to {@link runDeployment}. */
-export interface RunContext {
+/** What one deployment deploys: a service of a repository, at a branch or commit, into a sandbox. */
+export interface DeploymentTarget {
   readonly id: string;
   readonly sandbox: string;
   readonly service: string;
@@ -61,6 +61,10 @@ export interface RunContext {
   readonly ref?: string;
   readonly commit?: string;
   readonly includeUncommitted: boolean;
+}
+
+/** One deployment as the pipeline hands it to {@link runDeployment}. */
+export interface RunContext extends DeploymentTarget {
   readonly signal: AbortSignal;
   readonly recorder: RunRecorder;
   /** Why the run was cancelled, once it was. */
