@@ -11,11 +11,12 @@ import { isAbsolute, join, relative, resolve } from 'node:path';
 import { isRpcError } from '../rpc/errors';
 import type { Logger } from '../runtime/log';
 import { LABELS } from '../docker/labels';
+import { containerName, networkName } from '../sandbox/names';
 import { isBuildFailure, type DeployDocker } from './deploy-docker';
 import type { DeploymentRow, DeploymentStore } from './deployment-store';
 import type { GitSource } from './git-source';
 import { TCP_DEFAULTS, waitHealthy, type HealthSpec, type ProbeResult } from './health-probe';
-import { HostBuildFailure, runHostCommand } from './host-build';
+import { runHostCommand } from './host-build';
 import { DeployCause, buildNoiseRemoved, causeOf, withLines } from './diagnosis';
 import type { RunRecorder } from './run-recorder';
 import type {
@@ -51,8 +52,8 @@ export interface RunDeps {
   readonly extraLabels: Readonly<Record<string, string>>;
 }
 
-/** One deployment as the pipeline hands it to {@link runDeployment}. */
-export interface RunContext {
+/** What one deployment deploys: a service of a repository, at a branch or commit, into a sandbox. */
+export interface DeploymentTarget {
   readonly id: string;
   readonly sandbox: string;
   readonly service: string;
@@ -60,6 +61,10 @@ export interface RunContext {
   readonly ref?: string;
   readonly commit?: string;
   readonly includeUncommitted: boolean;
+}
+
+/** One deployment as the pipeline hands it to {@link runDeployment}. */
+export interface RunContext extends DeploymentTarget {
   readonly signal: AbortSignal;
   readonly recorder: RunRecorder;
   /** Why the run was cancelled, once it was. */
@@ -72,9 +77,6 @@ export interface RunContext {
 const EXIT_TAIL = 5;
 /** How many build lines a "build failed" diagnosis quotes. */
 const BUILD_TAIL = 4;
-
-export const containerName = (sandbox: string, service: string) => `sandbox-${sandbox}-${service}`;
-export const networkName = (sandbox: string) => `sandbox-${sandbox}`;
 
 interface Prepared {
   readonly ref: string | null;
@@ -138,7 +140,7 @@ export async function runDeployment(ctx: RunContext, deps: RunDeps): Promise<voi
     await rollBack(ctx, deps, created, cancelled ? 'cancelled' : 'failed', diagnosis);
   } finally {
     if (created.exportDir && !created.keepSource) rmSync(created.exportDir, { recursive: true, force: true });
-    deps.store.finishLog(ctx.id);
+    deps.store.finishLog(ctx);
   }
 }
 
@@ -274,7 +276,7 @@ async function build(
       try {
         await runHostCommand(b.command, p.contextDir, ctx.signal, (line) => rec.log('build', line));
       } catch (e) {
-        if (e instanceof HostBuildFailure) throw new DeployCause(withLines(e.message, e.lastLines, BUILD_TAIL));
+        if (isBuildFailure(e)) throw new DeployCause(withLines(e.message, e.lastLines, BUILD_TAIL));
         throw e;
       }
       deps.store.update(ctx.id, { image: b.runtime, buildReused: false });

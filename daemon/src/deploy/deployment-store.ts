@@ -227,12 +227,11 @@ export class DeploymentStore {
    * service's deployments beyond the newest {@link KEPT_DEPLOYMENT_LOGS}. Answers how many
    * deployments' logs were dropped.
    */
-  finishLog(id: string, now = new Date()): number {
+  finishLog(deployment: Pick<DeploymentRow, 'id' | 'sandbox' | 'service'>, now = new Date()): number {
+    const { id, sandbox, service } = deployment;
     this.nextSeq.delete(id);
-    const row = this.row(id);
-    if (!row) return 0;
     return this.transaction(() => {
-      const old = this.sql.prunable.all(row.sandbox, row.service, row.sandbox, row.service, this.keptLogs);
+      const old = this.sql.prunable.all(sandbox, service, sandbox, service, this.keptLogs);
       for (const { id: oldId } of old) {
         this.sql.dropLog.run(oldId);
         this.insertLog.run(oldId, 1, now.toISOString(), 'daemon', `Log dropped: Branchbox keeps the logs of the newest ${this.keptLogs} deployments of each service.`);

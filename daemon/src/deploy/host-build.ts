@@ -3,24 +3,14 @@
  * the exported source folder on the host, with no shell, output streamed line by line.
  */
 import { spawn } from 'node:child_process';
-
-/** The command exited non-zero or could not run; `lastLines` are its last output lines. */
-export class HostBuildFailure extends Error {
-  constructor(
-    message: string,
-    readonly lastLines: readonly string[],
-  ) {
-    super(message);
-    this.name = 'HostBuildFailure';
-  }
-}
+import { BuildFailure } from './deploy-docker';
 
 const TAIL = 12;
 
-/** Runs `argv` in `cwd`; resolves on exit code 0, throws HostBuildFailure otherwise (or the abort reason). */
+/** Runs `argv` in `cwd`; resolves on exit code 0, throws BuildFailure (with its last output lines) otherwise (or the abort reason). */
 export function runHostCommand(argv: readonly string[], cwd: string, signal: AbortSignal, onLine: (line: string) => void): Promise<void> {
   const [program, ...args] = argv;
-  if (!program) return Promise.reject(new HostBuildFailure('the build command is empty', []));
+  if (!program) return Promise.reject(new BuildFailure('the build command is empty', []));
   const tail: string[] = [];
   return new Promise((resolve, reject) => {
     const child = spawn(program, args, { cwd, signal, stdio: ['ignore', 'pipe', 'pipe'], shell: false });
@@ -40,13 +30,13 @@ export function runHostCommand(argv: readonly string[], cwd: string, signal: Abo
     child.on('error', (e) => {
       if (signal.aborted) return reject(signal.reason as Error);
       const code = (e as NodeJS.ErrnoException).code;
-      reject(new HostBuildFailure(code === 'ENOENT' ? `the build command "${program}" was not found` : `cannot run "${program}": ${e.message}`, tail));
+      reject(new BuildFailure(code === 'ENOENT' ? `the build command "${program}" was not found` : `cannot run "${program}": ${e.message}`, tail));
     });
     child.on('close', (code, sig) => {
       for (const rest of [partial.out, partial.err]) if (rest) emit(rest);
       if (signal.aborted) return reject(signal.reason as Error);
       if (code === 0) resolve();
-      else reject(new HostBuildFailure(`the build command "${argv.join(' ')}" ${sig ? `was killed by ${sig}` : `exited with code ${code}`}`, tail));
+      else reject(new BuildFailure(`the build command "${argv.join(' ')}" ${sig ? `was killed by ${sig}` : `exited with code ${code}`}`, tail));
     });
   });
 }

@@ -16,10 +16,11 @@ import { RpcError } from '../rpc/errors';
 import { nullLogger, type Logger, type Redactor } from '../runtime/log';
 import { TypedEmitter } from '../docker/typed-emitter';
 import { LABELS } from '../docker/labels';
+import { networkName } from '../sandbox/names';
 import type { DeployDocker } from './deploy-docker';
 export { deployDockerOf } from './deploy-docker';
 import { DeploymentStore, isFinal, type ListFilter } from './deployment-store';
-import { runDeployment, networkName, type RunDeps } from './deploy-run';
+import { runDeployment, type DeploymentTarget, type RunDeps } from './deploy-run';
 import { GitSource, checkBranchName, checkCommitId, findRepoRoot } from './git-source';
 import { reapOrphans, recoverInterrupted, type ReapReport } from './recovery';
 import { RunRecorder } from './run-recorder';
@@ -64,14 +65,7 @@ export interface DeployPipelineEvents {
 /** Why a deployment was cancelled, as its diagnosis says it. */
 export type CancelReason = 'by request' | 'the daemon is shutting down' | 'the sandbox is being deleted' | string;
 
-interface Run {
-  readonly id: string;
-  readonly sandbox: string;
-  readonly service: string;
-  readonly repoRoot: string;
-  readonly ref?: string;
-  readonly commit?: string;
-  readonly includeUncommitted: boolean;
+interface Run extends DeploymentTarget {
   readonly controller: AbortController;
   readonly recorder: RunRecorder;
   cancelReason?: string;
@@ -289,7 +283,7 @@ export class DeployPipeline extends TypedEmitter<DeployPipelineEvents> implement
 
   // ---- lanes ----
 
-  private newRun(fields: Pick<Run, 'id' | 'sandbox' | 'service' | 'repoRoot' | 'includeUncommitted'> & { ref?: string; commit?: string }): Run {
+  private newRun(fields: DeploymentTarget): Run {
     let resolveDone!: () => void;
     const done = new Promise<void>((r) => (resolveDone = r));
     const run: Run = {
@@ -337,15 +331,16 @@ export class DeployPipeline extends TypedEmitter<DeployPipelineEvents> implement
     lane.active = run;
     // Let `start` answer before the first stage writes anything.
     setImmediate(() => {
+      const { id, sandbox, service, repoRoot, ref, commit, includeUncommitted } = run;
       void runDeployment(
         {
-          id: run.id,
-          sandbox: run.sandbox,
-          service: run.service,
-          repoRoot: run.repoRoot,
-          ...(run.ref !== undefined ? { ref: run.ref } : {}),
-          ...(run.commit !== undefined ? { commit: run.commit } : {}),
-          includeUncommitted: run.includeUncommitted,
+          id,
+          sandbox,
+          service,
+          repoRoot,
+          ref,
+          commit,
+          includeUncommitted,
           signal: run.controller.signal,
           recorder: run.recorder,
           cancelReason: () => run.cancelReason,
@@ -368,7 +363,7 @@ export class DeployPipeline extends TypedEmitter<DeployPipelineEvents> implement
   private finishQueued(run: Run, status: 'superseded' | 'cancelled', fields: { supersededBy?: string; diagnosis?: string }): void {
     this.runs.delete(run.id);
     run.recorder.status(status, { ...fields, finishedAt: this.now().toISOString() });
-    this.deployments.finishLog(run.id);
+    this.deployments.finishLog(run);
     run.resolveDone();
   }
 

@@ -19,8 +19,8 @@ import { readdirSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Logger } from '../runtime/log';
 import { LABELS } from '../docker/labels';
+import { containerName } from '../sandbox/names';
 import type { DeployDocker } from './deploy-docker';
-import { containerName } from './deploy-run';
 import type { DeploymentRow, DeploymentStore } from './deployment-store';
 import type { DeployPorts, DeployStage, DeploymentStatus } from './types';
 
@@ -50,7 +50,7 @@ export function recoverInterrupted(deps: { store: DeploymentStore; ports: Deploy
       deps.store.update(row.id, { status: 'failed', diagnosis, finishedAt: at.toISOString() });
       deps.store.appendLog(row.id, 'daemon', diagnosis, at);
     });
-    deps.store.finishLog(row.id);
+    deps.store.finishLog(row);
     deps.log.warn(`Deployment of ${row.service} into sandbox ${row.sandbox} was interrupted`, { deployment: row.id, stage: stage ?? 'queued' });
   }
   return rows;

@@ -132,10 +132,7 @@ export class SandboxStore {
   /** @throws RpcError SandboxNotFound */
   require(name: string): Sandbox {
     const sandbox = this.get(name);
-    if (!sandbox)
-      throw new RpcError('SandboxNotFound', `No sandbox "${name}". sandbox/list shows the existing ones.`, {
-        sandbox: name,
-      });
+    if (!sandbox) throw notFound(name);
     return sandbox;
   }
 
@@ -168,7 +165,6 @@ export class SandboxStore {
 
   /** Changes fields of a sandbox. @throws RpcError SandboxNotFound */
   update(name: string, patch: SandboxPatch): Sandbox {
-    this.require(name);
     const sets: string[] = ['updated_at = @now'];
     const values: Record<string, unknown> = { name, now: this.now().toISOString() };
     if (patch.owner !== undefined) {
@@ -187,7 +183,7 @@ export class SandboxStore {
       sets.push('resources = @resources');
       values.resources = patch.resources === null ? null : JSON.stringify(patch.resources);
     }
-    this.store.db.prepare(`UPDATE sandboxes SET ${sets.join(', ')} WHERE name = @name`).run(values);
+    if (this.store.db.prepare(`UPDATE sandboxes SET ${sets.join(', ')} WHERE name = @name`).run(values).changes === 0) throw notFound(name);
     this.announce('updated', name);
     return this.require(name);
   }
@@ -306,6 +302,10 @@ export class SandboxStore {
       ports: this.sql.ports.all(row.name).map(portView),
     };
   }
+}
+
+function notFound(name: string): RpcError {
+  return new RpcError('SandboxNotFound', `No sandbox "${name}". sandbox/list shows the existing ones.`, { sandbox: name });
 }
 
 function serviceView(row: ServiceRow): SandboxServiceView {

@@ -52,6 +52,16 @@ afterAll(async () => {
 });
 
 
+/** Ends a test's own daemon: the one started again on its state when there is one (it owns the state directory then), else the first. */
+async function disposeRestarted(first: TestDaemon, second: TestDaemon | undefined): Promise<void> {
+  if (second) {
+    await second.stop();
+    await second.dispose();
+  } else {
+    await first.dispose();
+  }
+}
+
 async function createSandbox(tag: string, c: TestClient = client): Promise<string> {
   const name = `d${suffix}-${tag}`;
   sandboxes.add({ client: c, name });
@@ -349,12 +359,7 @@ describe('a daemon stopped mid-deploy', () => {
       await c2.request('sandbox/delete', { name: sandbox });
       await c2.closeSocket();
     } finally {
-      if (second) {
-        await second.stop();
-        await second.dispose();
-      } else {
-        await first.dispose();
-      }
+      await disposeRestarted(first, second);
     }
   });
 });
@@ -407,12 +412,7 @@ describe('a daemon killed mid-deploy', () => {
       await c2.request('sandbox/delete', { name: sandbox });
       await c2.closeSocket();
     } finally {
-      if (second) {
-        await second.stop();
-        await second.dispose();
-      } else {
-        await first.dispose();
-      }
+      await disposeRestarted(first, second);
     }
   });
 });

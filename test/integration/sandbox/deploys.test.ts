@@ -8,8 +8,9 @@ import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { startTestDaemon, type TestClient, type TestDaemon } from '../../helpers/daemon';
-import { docker, testRun, TEST_LABEL } from '../../helpers/docker-fixtures';
+import { testRun, TEST_LABEL } from '../../helpers/docker-fixtures';
 import { createFixtureRepo, type FixtureRepo } from '../../helpers/fixture-repo';
+import { labelled, portWindows } from './helpers';
 
 const run = testRun('bbsbxd');
 const suffix = run.runId.slice(-8);
@@ -30,32 +31,16 @@ async function get(url: string): Promise<string> {
   return res.text();
 }
 
+/** What the sandbox left: its labelled containers and networks, and the ports the state file still holds for it. */
 async function leftovers(sandbox: string) {
-  const filters = JSON.stringify({ label: [`branchbox.sandbox=${sandbox}`] });
-  const [containers, networks] = await Promise.all([
-    docker.listContainers({ all: true, filters }),
-    docker.listNetworks({ filters }),
-  ]);
+  const objects = await labelled(sandbox);
   const db = new Database(join(daemon.stateDir, 'state.db'), { readonly: true });
   try {
     const ports = db.prepare('SELECT count(*) AS n FROM ports WHERE sandbox = ?').get(sandbox) as { n: number };
-    return { containers: containers.length, networks: networks.length, ports: ports.n };
+    return { ...objects, ports: ports.n };
   } finally {
     db.close();
   }
-}
-
-/**
- * Port ranges of this run's daemon, away from the defaults and picked at random, so daemons
- * of tests running at the same time on this host do not reach for the same ports.
- */
-function portWindows(): Record<string, string> {
-  const service = 44_000 + 200 * Math.floor(Math.random() * 25);
-  const gateway = 49_000 + 50 * Math.floor(Math.random() * 20);
-  return {
-    BRANCHBOX_SERVICE_PORTS: `${service}-${service + 199}`,
-    BRANCHBOX_GATEWAY_PORTS: `${gateway}-${gateway + 49}`,
-  };
 }
 
 beforeAll(async () => {

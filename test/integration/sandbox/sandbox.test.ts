@@ -12,6 +12,7 @@ import { ProtocolError } from '../../../schemas/src/client';
 import type { StreamItem } from '../../../schemas/src/index';
 import { startTestDaemon, type TestClient, type TestDaemon } from '../../helpers/daemon';
 import { docker, testRun, TEST_LABEL } from '../../helpers/docker-fixtures';
+import { labelled, portWindows } from './helpers';
 
 const SHOP = resolve(__dirname, '../../fixtures/projects/shop');
 const SECRET = `s3cr3t-${Math.random().toString(36).slice(2)}-value`;
@@ -38,15 +39,6 @@ async function rpcError(promise: Promise<unknown>): Promise<ProtocolError> {
   throw new Error('expected an error answer');
 }
 
-const labelled = async (sandbox: string) => {
-  const filters = JSON.stringify({ label: [`branchbox.sandbox=${sandbox}`] });
-  const [containers, networks] = await Promise.all([
-    docker.listContainers({ all: true, filters }),
-    docker.listNetworks({ filters }),
-  ]);
-  return { containers: containers.length, networks: networks.length };
-};
-
 /** The ports the state file records for `sandbox` (read beside the running daemon). */
 function portsHeldBy(sandbox: string): number[] {
   const db = new Database(join(daemon.stateDir, 'state.db'), { readonly: true });
@@ -57,19 +49,6 @@ function portsHeldBy(sandbox: string): number[] {
   } finally {
     db.close();
   }
-}
-
-/**
- * Port ranges of this run's daemon, away from the defaults and picked at random, so daemons
- * of tests running at the same time on this host do not reach for the same ports.
- */
-function portWindows(): Record<string, string> {
-  const service = 44_000 + 200 * Math.floor(Math.random() * 25);
-  const gateway = 49_000 + 50 * Math.floor(Math.random() * 20);
-  return {
-    BRANCHBOX_SERVICE_PORTS: `${service}-${service + 199}`,
-    BRANCHBOX_GATEWAY_PORTS: `${gateway}-${gateway + 49}`,
-  };
 }
 
 beforeAll(async () => {

@@ -44,7 +44,7 @@ it('keeps the logs of the newest deployments of each service, and of a running o
   const otherSandbox = deployment('s1', 'stopped', 3, 'dev', 'api');
   const newest = [deployment('d5', 'stopped'), deployment('d6', 'failed'), deployment('d7', 'superseded')];
 
-  expect(deployments.finishLog('d7')).toBe(3);
+  expect(deployments.finishLog({ id: 'd7', sandbox: 'qa', service: 'api' })).toBe(3);
   expect(linesOf(running)).toEqual(['d1 line 1', 'd1 line 2', 'd1 line 3']);
   for (const id of old) {
     expect(deployments.logs(id).lines).toEqual([
@@ -55,6 +55,6 @@ it('keeps the logs of the newest deployments of each service, and of a running o
   for (const id of [...newest, otherService, otherSandbox]) expect(linesOf(id)).toHaveLength(3);
 
   // Nothing left to drop: a second finish changes nothing.
-  expect(deployments.finishLog('d7')).toBe(0);
+  expect(deployments.finishLog({ id: 'd7', sandbox: 'qa', service: 'api' })).toBe(0);
   expect(linesOf('d2')).toHaveLength(1);
 });
