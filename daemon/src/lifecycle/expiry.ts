@@ -137,9 +137,8 @@ export class ExpiryReaper extends TypedEmitter<{ notice: [ExpiryNotice] }> {
     this.recordRequests();
   }
 
-  /** The sandbox's deadlines now. */
-  deadlines(sandbox: Sandbox): ExpiryDeadlines {
-    const row = this.sql.get.get(sandbox.name);
+  /** The sandbox's deadlines now (from its expiry record `row`, read when not given). */
+  deadlines(sandbox: Sandbox, row: ExpiryRow | undefined = this.sql.get.get(sandbox.name)): ExpiryDeadlines {
     // The last gateway request: the gateways' (this run), else the one recorded (an earlier run).
     const live = this.opts.lastGatewayRequest?.(sandbox.name);
     const recorded = row?.request_at ? Date.parse(row.request_at) : undefined;
@@ -195,7 +194,7 @@ export class ExpiryReaper extends TypedEmitter<{ notice: [ExpiryNotice] }> {
     const now = this.now();
     const name = sandbox.name;
     const record = this.sql.get.get(name);
-    const { expiresAt, deletesAt } = this.deadlines(sandbox);
+    const { expiresAt, deletesAt } = this.deadlines(sandbox, record);
     if (sandbox.state === 'active' && expiresAt !== undefined) {
       // A deployment in progress is activity: the sandbox is not idle meanwhile.
       if ((this.sql.deploying.get(name)?.n ?? 0) > 0) return;
