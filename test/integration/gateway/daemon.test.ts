@@ -15,6 +15,7 @@ import { startTestDaemon, type TestClient, type TestDaemon } from '../../helpers
 import { docker, testRun } from '../../helpers/docker-fixtures';
 import { createFixtureRepo, type FixtureRepo } from '../../helpers/fixture-repo';
 import { Cleanup, fetchText, loadWhileFlipping, startUpstream, type Upstream } from '../../unit/gateway/fixtures';
+import { deployAndWait } from '../lifecycle/helpers';
 
 const run = testRun('bbgw');
 const cleanup = new Cleanup();
@@ -160,15 +161,7 @@ describe('a sandbox gateway in the daemon', () => {
   it('routes to the container the deploy pipeline started, naming its commit', async () => {
     const name = `${run.runId}-d`.slice(0, 40);
     const url = await createSandbox(name);
-    const { deployments } = await client.request('deploy/start', { repoPath: repo.root, ref: 'feature/x', sandbox: name, services: ['account'] });
-    const id = deployments[0]!.id;
-    await new Promise<void>((resolve, reject) => {
-      void client
-        .subscribe('deploy/subscribe', { deployment: id }, 'deploy/progress', { onItems: () => undefined, onEnd: () => resolve() })
-        .catch(reject);
-    });
-    const deployment = await client.request('deploy/get', { id });
-    expect(deployment.status, deployment.diagnosis).toBe('running');
+    await deployAndWait(client, { repoPath: repo.root, ref: 'feature/x', sandbox: name, services: ['account'] });
     const commit = repo.commitOf('feature/x');
 
     const answer = await fetchText(`${url}/account/anything`);
