@@ -24,6 +24,7 @@ import { isRpcError, RpcError } from '../rpc/errors';
 import { nullLogger, type Logger } from '../runtime/log';
 import type { SandboxStore } from '../sandbox/sandbox-store';
 import type { Store } from '../state/store';
+import { PeriodicRound } from './periodic';
 import type { SandboxSuspension } from './suspension';
 
 export const DEFAULT_EXPIRY_INTERVAL_MS = 30_000;
@@ -97,9 +98,7 @@ export class ExpiryReaper extends TypedEmitter<{ notice: [ExpiryNotice] }> {
   private readonly log: Logger;
   private readonly now: () => number;
   private readonly sql;
-  private timer: NodeJS.Timeout | undefined;
-  private round: Promise<void> | undefined;
-  private stopped = true;
+  private readonly rounds: PeriodicRound;
 
   constructor(private readonly opts: ExpiryReaperOptions) {
     super();
@@ -122,24 +121,24 @@ export class ExpiryReaper extends TypedEmitter<{ notice: [ExpiryNotice] }> {
         'UPDATE sandbox_expiry SET activity_at = ?, expired_at = NULL, warned_at = NULL, extended_ms = 0 WHERE sandbox = ?',
       ),
     };
+    this.rounds = new PeriodicRound(
+      () => this.checkAll(),
+      opts.intervalMs ?? DEFAULT_EXPIRY_INTERVAL_MS,
+      (e) => this.log.warn('Expiry round failed', { error: String(e) }),
+    );
   }
 
   start(): void {
-    if (!this.stopped) return;
-    this.stopped = false;
-    this.schedule(0);
+    this.rounds.start();
   }
 
   async stop(): Promise<void> {
-    this.stopped = true;
-    clearTimeout(this.timer);
-    await this.round;
+    await this.rounds.stop();
     this.recordRequests();
   }
 
-  /** The sandbox's deadlines now. */
-  deadlines(sandbox: Sandbox): ExpiryDeadlines {
-    const row = this.sql.get.get(sandbox.name);
+  /** The sandbox's deadlines now (from its expiry record `row`, read when not given). */
+  deadlines(sandbox: Sandbox, row: ExpiryRow | undefined = this.sql.get.get(sandbox.name)): ExpiryDeadlines {
     // The last gateway request: the gateways' (this run), else the one recorded (an earlier run).
     const live = this.opts.lastGatewayRequest?.(sandbox.name);
     const recorded = row?.request_at ? Date.parse(row.request_at) : undefined;
@@ -195,7 +194,7 @@ export class ExpiryReaper extends TypedEmitter<{ notice: [ExpiryNotice] }> {
     const now = this.now();
     const name = sandbox.name;
     const record = this.sql.get.get(name);
-    const { expiresAt, deletesAt } = this.deadlines(sandbox);
+    const { expiresAt, deletesAt } = this.deadlines(sandbox, record);
     if (sandbox.state === 'active' && expiresAt !== undefined) {
       // A deployment in progress is activity: the sandbox is not idle meanwhile.
       if ((this.sql.deploying.get(name)?.n ?? 0) > 0) return;
@@ -228,14 +227,6 @@ export class ExpiryReaper extends TypedEmitter<{ notice: [ExpiryNotice] }> {
     this.log.info(`Sandbox ${name}: ${kind} (${why})`, { sandbox: name, ...iso(deadlines) });
     this.opts.audit?.({ client: 'branchboxd', osUser: 'branchboxd', method, target: `sandbox=${name}`, outcome: 'ok' });
     this.emit('notice', { sandbox: name, kind, reason: why, at: new Date(this.now()).toISOString(), ...iso(deadlines) });
-  }
-
-  private schedule(ms: number): void {
-    if (this.stopped) return;
-    this.timer = setTimeout(() => {
-      this.round = this.checkAll().finally(() => this.schedule(this.opts.intervalMs ?? DEFAULT_EXPIRY_INTERVAL_MS));
-    }, ms);
-    this.timer.unref();
   }
 }
 

@@ -26,6 +26,7 @@ import {
   type ServiceTracker,
 } from './health-state';
 import type { LifecycleDocker } from './lifecycle-docker';
+import { PeriodicRound } from './periodic';
 import type { UptimeHistory } from './uptime';
 
 export const DEFAULT_HEALTH_INTERVAL_MS = 5_000;
@@ -51,27 +52,26 @@ export class HealthMonitor extends TypedEmitter<{ health: [SandboxHealth] }> {
   private readonly log: Logger;
   private readonly policy: RestartPolicy;
   private readonly now: () => number;
-  private timer: NodeJS.Timeout | undefined;
-  private stopped = true;
-  private round: Promise<void> | undefined;
+  private readonly rounds: PeriodicRound;
 
   constructor(private readonly opts: HealthMonitorOptions) {
     super();
     this.log = opts.log ?? nullLogger;
     this.policy = { ...DEFAULT_RESTART_POLICY, ...opts.policy };
     this.now = opts.now ?? Date.now;
+    this.rounds = new PeriodicRound(
+      () => this.checkAll(),
+      opts.intervalMs ?? DEFAULT_HEALTH_INTERVAL_MS,
+      (e) => this.log.warn('Health round failed', { error: String(e) }),
+    );
   }
 
   start(): void {
-    if (!this.stopped) return;
-    this.stopped = false;
-    this.schedule(0);
+    this.rounds.start();
   }
 
-  async stop(): Promise<void> {
-    this.stopped = true;
-    clearTimeout(this.timer);
-    await this.round;
+  stop(): Promise<void> {
+    return this.rounds.stop();
   }
 
   /** The last computed health of a sandbox (healthy with no services before its first check). */
@@ -110,16 +110,6 @@ export class HealthMonitor extends TypedEmitter<{ health: [SandboxHealth] }> {
     const known = new Set(sandboxes.map((s) => s.name));
     for (const name of [...this.trackers.keys()]) if (!known.has(name)) this.forget(name);
     await Promise.all(sandboxes.map((s) => this.checkSandbox(s)));
-  }
-
-  private schedule(ms: number): void {
-    if (this.stopped) return;
-    this.timer = setTimeout(() => {
-      this.round = this.checkAll()
-        .catch((e: unknown) => this.log.warn('Health round failed', { error: String(e) }))
-        .finally(() => this.schedule(this.opts.intervalMs ?? DEFAULT_HEALTH_INTERVAL_MS));
-    }, ms);
-    this.timer.unref();
   }
 
   private forget(name: string): void {

@@ -27,6 +27,7 @@ import type { PortAllocator } from '../sandbox/ports';
 import type { SandboxStore } from '../sandbox/sandbox-store';
 import type { Store } from '../state/store';
 import type { LifecycleDocker, ManagedContainer, ManagedImage } from './lifecycle-docker';
+import { PeriodicRound } from './periodic';
 
 export const DEFAULT_RECONCILE_INTERVAL_MS = 60_000;
 export const DEFAULT_ORPHAN_GRACE_MS = 5 * 60_000;
@@ -65,9 +66,7 @@ export class Reconciler {
   /** Orphan object id → when it was first seen. */
   private readonly firstSeen = new Map<string, number>();
   private readonly sql;
-  private timer: NodeJS.Timeout | undefined;
-  private running: Promise<ReconcileReport | undefined> | undefined;
-  private stopped = true;
+  private readonly rounds: PeriodicRound;
 
   constructor(private readonly opts: ReconcilerOptions) {
     this.log = opts.log ?? nullLogger;
@@ -94,35 +93,25 @@ export class Reconciler {
       ),
       portOf: db.prepare<[string], { port: number }>('SELECT port FROM ports WHERE deployment_id = ?'),
     };
+    this.rounds = new PeriodicRound(
+      () => this.reconcile(),
+      opts.intervalMs ?? DEFAULT_RECONCILE_INTERVAL_MS,
+      (e) => this.log.warn('Reconciliation failed', { error: isRpcError(e) ? e.message : String(e) }),
+    );
   }
 
   /** Reconciles now and then every `intervalMs`. */
   start(): void {
-    this.stopped = false;
-    this.trigger();
+    this.rounds.start();
   }
 
-  async stop(): Promise<void> {
-    this.stopped = true;
-    clearTimeout(this.timer);
-    await this.running;
+  stop(): Promise<void> {
+    return this.rounds.stop();
   }
 
   /** Runs a round unless one is running (engine reconnect, timer). */
   trigger(): void {
-    if (this.stopped || this.running) return;
-    clearTimeout(this.timer);
-    this.running = this.reconcile()
-      .catch((e: unknown) => {
-        this.log.warn('Reconciliation failed', { error: isRpcError(e) ? e.message : String(e) });
-        return undefined;
-      })
-      .finally(() => {
-        this.running = undefined;
-        if (this.stopped) return;
-        this.timer = setTimeout(() => this.trigger(), this.opts.intervalMs ?? DEFAULT_RECONCILE_INTERVAL_MS);
-        this.timer.unref();
-      });
+    this.rounds.trigger();
   }
 
   async reconcile(): Promise<ReconcileReport> {

@@ -14,7 +14,8 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { startTestDaemon, type TestClient, type TestDaemon } from '../../helpers/daemon';
 import { docker, testRun } from '../../helpers/docker-fixtures';
 import { createFixtureRepo, type FixtureRepo } from '../../helpers/fixture-repo';
-import { Cleanup, fetchText, startUpstream, type Upstream } from '../../unit/gateway/fixtures';
+import { Cleanup, fetchText, loadWhileFlipping, startUpstream, type Upstream } from '../../unit/gateway/fixtures';
+import { deployAndWait } from '../lifecycle/helpers';
 
 const run = testRun('bbgw');
 const cleanup = new Cleanup();
@@ -96,32 +97,14 @@ describe('a sandbox gateway in the daemon', () => {
   it('loses no request while route/set flips under load, and audits every flip', async () => {
     const name = `${run.runId}-b`.slice(0, 40);
     const url = await createSandbox(name);
-    const agent = new http.Agent({ keepAlive: true, maxSockets: 20 });
-    perTest.add(() => agent.destroy());
     const TOTAL = 2_000;
-    const FLIP_EVERY = 50;
-    const counts: Record<string, number> = {};
-    const failures: string[] = [];
-    let started = 0;
-    let finished = 0;
-    let flips = 0;
-    const worker = async () => {
-      while (started < TOTAL) {
-        started++;
-        try {
-          const answer = await fetchText(`${url}/account/${started}`, { agent });
-          const from = answer.status === 200 ? String(answer.headers['x-upstream']) : `status ${answer.status}: ${answer.body}`;
-          counts[from] = (counts[from] ?? 0) + 1;
-        } catch (e) {
-          failures.push((e as Error).message);
-        }
-        if (++finished % FLIP_EVERY === 0) {
-          flips++;
-          await client.request('route/set', flips % 2 ? { sandbox: name, service: 'account', kind: 'url', url: ext.url } : { sandbox: name, service: 'account', kind: 'baseline' });
-        }
-      }
-    };
-    await Promise.all(Array.from({ length: 20 }, worker));
+    const { counts, failures, flips } = await loadWhileFlipping(perTest, url, {
+      total: TOTAL,
+      concurrency: 20,
+      flipEvery: 50,
+      flip: (n) =>
+        client.request('route/set', n % 2 ? { sandbox: name, service: 'account', kind: 'url', url: ext.url } : { sandbox: name, service: 'account', kind: 'baseline' }),
+    });
     expect(failures).toEqual([]);
     expect(Object.keys(counts).sort()).toEqual(['baseline', 'ext']);
     expect(counts.baseline! + counts.ext!).toBe(TOTAL);
@@ -178,15 +161,7 @@ describe('a sandbox gateway in the daemon', () => {
   it('routes to the container the deploy pipeline started, naming its commit', async () => {
     const name = `${run.runId}-d`.slice(0, 40);
     const url = await createSandbox(name);
-    const { deployments } = await client.request('deploy/start', { repoPath: repo.root, ref: 'feature/x', sandbox: name, services: ['account'] });
-    const id = deployments[0]!.id;
-    await new Promise<void>((resolve, reject) => {
-      void client
-        .subscribe('deploy/subscribe', { deployment: id }, 'deploy/progress', { onItems: () => undefined, onEnd: () => resolve() })
-        .catch(reject);
-    });
-    const deployment = await client.request('deploy/get', { id });
-    expect(deployment.status, deployment.diagnosis).toBe('running');
+    await deployAndWait(client, { repoPath: repo.root, ref: 'feature/x', sandbox: name, services: ['account'] });
     const commit = repo.commitOf('feature/x');
 
     const answer = await fetchText(`${url}/account/anything`);

@@ -5,7 +5,6 @@
  * the shared gateway picks the sandbox by header, that `route/set` flipping under load loses
  * no request, and that gateways follow sandboxes being created and deleted.
  */
-import * as http from 'node:http';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -20,7 +19,7 @@ import { nullLogger } from '../../../daemon/src/runtime/log';
 import { PortAllocator } from '../../../daemon/src/sandbox/ports';
 import { SandboxStore } from '../../../daemon/src/sandbox/sandbox-store';
 import { openStore, type Store } from '../../../daemon/src/state/store';
-import { Cleanup, deadPort, fetchText, startUpstream, type Upstream } from '../../unit/gateway/fixtures';
+import { Cleanup, deadPort, fetchText, loadWhileFlipping, startUpstream, type Upstream } from '../../unit/gateway/fixtures';
 
 const cleanup = new Cleanup();
 afterEach(cleanup.run);
@@ -172,33 +171,14 @@ describe('the shared gateway', () => {
 describe('route/set', () => {
   it('flips under load without losing a request', async () => {
     const url = await sandbox('qa-1', { account: { port: world.a.port, commit: COMMIT_A } });
-    const agent = new http.Agent({ keepAlive: true, maxSockets: 20 });
-    cleanup.add(() => agent.destroy());
     const TOTAL = 2_000;
-    const CONCURRENCY = 20;
     const FLIP_EVERY = 40;
-    const counts: Record<string, number> = {};
-    const failures: string[] = [];
-    let started = 0;
-    let finished = 0;
-    let flips = 0;
-    const worker = async () => {
-      while (started < TOTAL) {
-        started++;
-        try {
-          const answer = await fetchText(`${url}/account/${started}`, { agent });
-          const from = answer.status === 200 ? String(answer.headers['x-upstream']) : `status ${answer.status}: ${answer.body}`;
-          counts[from] = (counts[from] ?? 0) + 1;
-        } catch (e) {
-          failures.push((e as Error).message);
-        }
-        if (++finished % FLIP_EVERY === 0) {
-          flips++;
-          await world.call('route/set', { sandbox: 'qa-1', service: 'account', kind: flips % 2 ? 'baseline' : 'sandbox' });
-        }
-      }
-    };
-    await Promise.all(Array.from({ length: CONCURRENCY }, worker));
+    const { counts, failures, flips } = await loadWhileFlipping(cleanup, url, {
+      total: TOTAL,
+      concurrency: 20,
+      flipEvery: FLIP_EVERY,
+      flip: (n) => world.call('route/set', { sandbox: 'qa-1', service: 'account', kind: n % 2 ? 'baseline' : 'sandbox' }),
+    });
     expect(failures).toEqual([]);
     expect(Object.keys(counts).sort()).toEqual(['a', 'baseline']);
     expect(counts.a! + counts.baseline!).toBe(TOTAL);

@@ -8,45 +8,12 @@
  * debug level, so requests make log lines.
  */
 import { afterEach, describe, expect, it } from 'vitest';
-import { ProtocolError, type BranchboxClient } from '../../../schemas/src/client';
+import { ProtocolError } from '../../../schemas/src/client';
 import type { NotificationParams, StreamItem } from '../../../schemas/src/index';
 import { connectClient, startTestDaemon, type TestClient, type TestDaemon } from '../../helpers/daemon';
-import { Inbox, spawnStdioDaemon } from '../../helpers/stdio-client';
+import { transports, type Peer } from './peers';
 
 type LogLine = StreamItem<'log/message'>;
-
-interface Peer {
-  readonly client: BranchboxClient;
-  readonly inbox: Inbox;
-  send(text: string): void;
-  dispose(): Promise<void>;
-}
-
-async function websocketPeer(): Promise<Peer> {
-  const daemon = await startTestDaemon();
-  try {
-    const client = await connectClient(daemon.url, daemon.runtime.token, 'vitest', false);
-    const inbox = new Inbox();
-    client.ws.on('message', (data) => inbox.push(data.toString()));
-    return {
-      client,
-      inbox,
-      send: (text) => client.ws.send(text),
-      dispose: async () => {
-        client.ws.terminate();
-        await daemon.dispose();
-      },
-    };
-  } catch (e) {
-    await daemon.dispose();
-    throw e;
-  }
-}
-
-function stdioPeer(): Promise<Peer> {
-  const d = spawnStdioDaemon();
-  return Promise.resolve({ client: d.client, inbox: d.inbox, send: d.send, dispose: () => d.dispose() });
-}
 
 /** Collects a subscription's batches and its end, and lets the test wait for either. */
 class StreamRecorder {
@@ -86,11 +53,6 @@ class StreamRecorder {
 }
 
 const isRequestLine = (line: LogLine, method: string) => line.msg === 'request' && line.fields?.method === method;
-
-const transports = [
-  ['websocket', websocketPeer],
-  ['stdio', stdioPeer],
-] as const;
 
 describe.each(transports)('over %s', (_name, open) => {
   let peer: Peer | undefined;

@@ -12,64 +12,12 @@ import Ajv from 'ajv';
 import addFormats from 'ajv-formats';
 import { afterEach, describe, expect, it } from 'vitest';
 import pkg from '../../../package.json';
-import { BranchboxClient, ProtocolError } from '../../../schemas/src/client';
+import { ProtocolError } from '../../../schemas/src/client';
 import { PROTOCOL_VERSION, errorTable, methods, notifications } from '../../../schemas/src/index';
 import { instanceId } from '../../../daemon/src/docker/labels';
-import { DAEMON_JS, connectClient, startTestDaemon, type TestDaemon } from '../../helpers/daemon';
-import { Inbox, spawnStdioDaemon, type StdioDaemon } from '../../helpers/stdio-client';
-
-/** One connection to a real daemon, whatever the transport: typed and raw access. */
-interface Peer {
-  readonly client: BranchboxClient;
-  readonly inbox: Inbox;
-  /** Sends one raw message text (framed for stdio). */
-  send(text: string): void;
-  readonly daemonPid: number;
-  readonly stateDir: string;
-  readonly exited: Promise<number | null>;
-  signal(signal: NodeJS.Signals): void;
-  dispose(): Promise<void>;
-}
-
-async function websocketPeer(): Promise<Peer> {
-  const daemon = await startTestDaemon();
-  try {
-    const client = await connectClient(daemon.url, daemon.runtime.token, 'vitest', false);
-    const inbox = new Inbox();
-    client.ws.on('message', (data) => inbox.push(data.toString()));
-    client.ws.on('close', () => inbox.close('socket closed'));
-    return {
-      client,
-      inbox,
-      send: (text) => client.ws.send(text),
-      daemonPid: daemon.runtime.pid,
-      stateDir: daemon.stateDir,
-      exited: daemon.exited,
-      signal: (s) => daemon.process.kill(s),
-      dispose: async () => {
-        client.ws.terminate();
-        await daemon.dispose();
-      },
-    };
-  } catch (e) {
-    await daemon.dispose();
-    throw e;
-  }
-}
-
-function stdioPeer(): Promise<Peer> {
-  const daemon = spawnStdioDaemon();
-  return Promise.resolve({
-    client: daemon.client,
-    inbox: daemon.inbox,
-    send: daemon.send,
-    daemonPid: daemon.process.pid!,
-    stateDir: daemon.stateDir,
-    exited: daemon.exited,
-    signal: (s) => daemon.process.kill(s),
-    dispose: () => daemon.dispose(),
-  });
-}
+import { DAEMON_JS, startTestDaemon, type TestDaemon } from '../../helpers/daemon';
+import { spawnStdioDaemon, type StdioDaemon } from '../../helpers/stdio-client';
+import { transports, type Peer } from './peers';
 
 /** The daemon rejects with ProtocolError; resolves with it so its fields can be checked. */
 async function protocolError(call: Promise<unknown>): Promise<ProtocolError> {
@@ -102,11 +50,6 @@ function openRpcValidator() {
   const { openrpcDocument } = openRpcMetaSchema as unknown as { openrpcDocument: Record<string, unknown> };
   return ajv.compile(openrpcDocument);
 }
-
-const transports = [
-  ['websocket', websocketPeer],
-  ['stdio', stdioPeer],
-] as const;
 
 describe.each(transports)('the protocol over %s', (_name, open) => {
   let peer: Peer | undefined;

@@ -119,3 +119,38 @@ export function fetchText(
     req.end(opts.body);
   });
 }
+
+/**
+ * `total` GETs of `<url>/account/<n>` by `concurrency` workers over one keep-alive agent,
+ * calling `flip(n)` (n = 1, 2, …) after every `flipEvery` answers. Counts the answers by the
+ * upstream that gave them (`x-upstream`; `status <code>: <body>` when not 200) and collects
+ * the errors.
+ */
+export async function loadWhileFlipping(
+  cleanup: Cleanup,
+  url: string,
+  opts: { total: number; concurrency: number; flipEvery: number; flip: (n: number) => Promise<unknown> },
+): Promise<{ counts: Record<string, number>; failures: string[]; flips: number }> {
+  const agent = new http.Agent({ keepAlive: true, maxSockets: opts.concurrency });
+  cleanup.add(() => agent.destroy());
+  const counts: Record<string, number> = {};
+  const failures: string[] = [];
+  let started = 0;
+  let finished = 0;
+  let flips = 0;
+  const worker = async () => {
+    while (started < opts.total) {
+      started++;
+      try {
+        const answer = await fetchText(`${url}/account/${started}`, { agent });
+        const from = answer.status === 200 ? String(answer.headers['x-upstream']) : `status ${answer.status}: ${answer.body}`;
+        counts[from] = (counts[from] ?? 0) + 1;
+      } catch (e) {
+        failures.push((e as Error).message);
+      }
+      if (++finished % opts.flipEvery === 0) await opts.flip(++flips);
+    }
+  };
+  await Promise.all(Array.from({ length: opts.concurrency }, worker));
+  return { counts, failures, flips };
+}
