@@ -16,12 +16,11 @@ import {
   isEmptyChange,
   mergeChanges,
   type EventItem,
-  type IconSpec,
   type ModelChange,
 } from './container-model';
+import { RedrawDebounce, rowItem } from './tree-views';
 
 export const CONTAINERS_VIEW_ID = 'branchbox.containers';
-const REDRAW_DELAY_MS = 50;
 
 export interface GroupNode {
   readonly kind: 'group';
@@ -37,8 +36,6 @@ export function isContainerNode(value: unknown): value is ContainerNode {
   return typeof value === 'object' && value !== null && (value as ContainerNode).kind === 'container' && typeof (value as ContainerNode).id === 'string';
 }
 
-const themeIcon = (icon: IconSpec) => new vscode.ThemeIcon(icon.id, icon.color ? new vscode.ThemeColor(icon.color) : undefined);
-
 export class ContainersTree implements vscode.TreeDataProvider<ContainersNode>, vscode.Disposable {
   readonly model = new ContainerTreeModel();
   private readonly changed = new vscode.EventEmitter<ContainersNode | ContainersNode[] | undefined>();
@@ -52,7 +49,7 @@ export class ContainersTree implements vscode.TreeDataProvider<ContainersNode>, 
   private readonly groupNodes = new Map<string, GroupNode>();
   private readonly containerNodes = new Map<string, ContainerNode>();
   private pending: ModelChange = NO_CHANGE;
-  private redrawTimer: ReturnType<typeof setTimeout> | undefined;
+  private readonly redraws = new RedrawDebounce(() => this.redraw());
 
   constructor(
     private readonly connection: DaemonConnection,
@@ -61,6 +58,7 @@ export class ContainersTree implements vscode.TreeDataProvider<ContainersNode>, 
     this.view = vscode.window.createTreeView(CONTAINERS_VIEW_ID, { treeDataProvider: this, showCollapseAll: true });
     this.disposables.push(
       this.view,
+      this.redraws,
       this.changed,
       this.containersChanged,
       connection.whileConnected((c) => this.follow(c)),
@@ -88,29 +86,10 @@ export class ContainersTree implements vscode.TreeDataProvider<ContainersNode>, 
   }
 
   getTreeItem(node: ContainersNode): vscode.TreeItem {
-    if (node.kind === 'group') {
-      const g = this.model.group(node.key);
-      const item = new vscode.TreeItem(g?.label ?? node.key, vscode.TreeItemCollapsibleState.Expanded);
-      item.id = `group:${node.key}`;
-      if (!g) return item;
-      item.description = g.description;
-      item.tooltip = new vscode.MarkdownString(g.tooltip);
-      item.iconPath = themeIcon(g.icon);
-      item.contextValue = g.contextValue;
-      return item;
-    }
-    const r = this.model.row(node.id);
-    const item = new vscode.TreeItem(r?.label ?? node.id, vscode.TreeItemCollapsibleState.None);
-    item.id = `container:${node.id}`;
-    if (!r) return item;
-    item.description = r.description;
-    item.tooltip = new vscode.MarkdownString(r.tooltip);
-    item.iconPath = themeIcon(r.icon);
-    item.contextValue = r.contextValue;
-    return item;
+    if (node.kind === 'group') return rowItem(`group:${node.key}`, node.key, vscode.TreeItemCollapsibleState.Expanded, this.model.group(node.key));
+    return rowItem(`container:${node.id}`, node.id, vscode.TreeItemCollapsibleState.None, this.model.row(node.id));
   }
 
-  /** The container a command was given (a node) or undefined. */
   /** Resolves true once the container is seen not running (or gone), false if it still runs after `ms`. */
   stopsWithin(id: string, ms: number): Promise<boolean> {
     const stopped = () => this.model.get(id)?.state !== 'running';
@@ -126,12 +105,12 @@ export class ContainersTree implements vscode.TreeDataProvider<ContainersNode>, 
     });
   }
 
+  /** The container a command was given (a node) or undefined. */
   containerOf(node: unknown): ContainerSummary | undefined {
     return isContainerNode(node) ? this.model.get(node.id) : undefined;
   }
 
   dispose(): void {
-    if (this.redrawTimer) clearTimeout(this.redrawTimer);
     for (const d of this.disposables.splice(0)) d.dispose();
   }
 
@@ -210,11 +189,10 @@ export class ContainersTree implements vscode.TreeDataProvider<ContainersNode>, 
   private update(change: ModelChange): void {
     if (isEmptyChange(change)) return;
     this.pending = mergeChanges(this.pending, change);
-    this.redrawTimer ??= setTimeout(() => this.redraw(), REDRAW_DELAY_MS);
+    this.redraws.schedule();
   }
 
   private redraw(): void {
-    this.redrawTimer = undefined;
     const change = this.pending;
     this.pending = NO_CHANGE;
     this.forgetRemovedNodes();

@@ -6,13 +6,12 @@
 import * as vscode from 'vscode';
 import type { DeployProgress } from '../../schemas/src/deploy';
 import type { Connected, DaemonConnection, Logger } from './connection';
-import type { IconSpec } from './container-model';
 import { DeploymentListModel, HISTORY_LIMIT } from './deployment-model';
+import { RedrawDebounce, rowItem } from './tree-views';
 
 export const DEPLOYMENTS_VIEW_ID = 'branchbox.deployments';
 /** What a click on a deployment runs: the Deployment panel (panels/commands.ts takes `{ id }`). */
 export const OPEN_DEPLOYMENT_COMMAND = 'branchbox.showDeployment';
-const REDRAW_DELAY_MS = 50;
 
 export interface DeploymentNode {
   readonly kind: 'deployment';
@@ -23,8 +22,6 @@ export function isDeploymentNode(value: unknown): value is DeploymentNode {
   return typeof value === 'object' && value !== null && (value as DeploymentNode).kind === 'deployment' && typeof (value as DeploymentNode).id === 'string';
 }
 
-const themeIcon = (icon: IconSpec) => new vscode.ThemeIcon(icon.id, icon.color ? new vscode.ThemeColor(icon.color) : undefined);
-
 export class DeploymentsTree implements vscode.TreeDataProvider<DeploymentNode>, vscode.Disposable {
   readonly model = new DeploymentListModel();
   private readonly changed = new vscode.EventEmitter<DeploymentNode | DeploymentNode[] | undefined>();
@@ -34,14 +31,14 @@ export class DeploymentsTree implements vscode.TreeDataProvider<DeploymentNode>,
   private readonly nodes = new Map<string, DeploymentNode>();
   private pendingRoot = false;
   private readonly pendingRows = new Set<string>();
-  private redrawTimer: ReturnType<typeof setTimeout> | undefined;
+  private readonly redraws = new RedrawDebounce(() => this.redraw());
 
   constructor(
     connection: DaemonConnection,
     private readonly log: Logger,
   ) {
     this.view = vscode.window.createTreeView(DEPLOYMENTS_VIEW_ID, { treeDataProvider: this });
-    this.disposables.push(this.view, this.changed, connection.whileConnected((c) => this.follow(c)));
+    this.disposables.push(this.view, this.redraws, this.changed, connection.whileConnected((c) => this.follow(c)));
   }
 
   getChildren(node?: DeploymentNode): DeploymentNode[] {
@@ -51,19 +48,13 @@ export class DeploymentsTree implements vscode.TreeDataProvider<DeploymentNode>,
 
   getTreeItem(node: DeploymentNode): vscode.TreeItem {
     const r = this.model.row(node.id);
-    const item = new vscode.TreeItem(r?.label ?? node.id, vscode.TreeItemCollapsibleState.None);
-    item.id = `deployment:${node.id}`;
+    const item = rowItem(`deployment:${node.id}`, node.id, vscode.TreeItemCollapsibleState.None, r);
     if (!r) return item;
-    item.description = r.description;
-    item.tooltip = new vscode.MarkdownString(r.tooltip);
-    item.iconPath = themeIcon(r.icon);
-    item.contextValue = r.contextValue;
     item.command = { command: OPEN_DEPLOYMENT_COMMAND, title: 'Open Deployment', arguments: [node] };
     return item;
   }
 
   dispose(): void {
-    if (this.redrawTimer) clearTimeout(this.redrawTimer);
     for (const d of this.disposables.splice(0)) d.dispose();
   }
 
@@ -97,7 +88,7 @@ export class DeploymentsTree implements vscode.TreeDataProvider<DeploymentNode>,
         if (c.scope.disposed) return;
         this.model.replaceAll(deployments);
         this.pendingRoot = true;
-        this.schedule();
+        this.redraws.schedule();
         const queued = backlog;
         backlog = undefined;
         apply(queued);
@@ -113,20 +104,17 @@ export class DeploymentsTree implements vscode.TreeDataProvider<DeploymentNode>,
   private touch(id: string, root: boolean): void {
     if (root) this.pendingRoot = true;
     else this.pendingRows.add(id);
-    this.schedule();
+    this.redraws.schedule();
   }
 
-  private schedule(): void {
-    this.redrawTimer ??= setTimeout(() => {
-      this.redrawTimer = undefined;
-      for (const id of [...this.nodes.keys()]) if (!this.model.get(id)) this.nodes.delete(id);
-      const rows = [...this.pendingRows].filter((id) => this.nodes.has(id)).map((id) => this.nodeOf(id));
-      const root = this.pendingRoot || rows.length < this.pendingRows.size;
-      this.pendingRoot = false;
-      this.pendingRows.clear();
-      if (root) this.changed.fire(undefined);
-      else if (rows.length) this.changed.fire(rows);
-    }, REDRAW_DELAY_MS);
+  private redraw(): void {
+    for (const id of [...this.nodes.keys()]) if (!this.model.get(id)) this.nodes.delete(id);
+    const rows = [...this.pendingRows].filter((id) => this.nodes.has(id)).map((id) => this.nodeOf(id));
+    const root = this.pendingRoot || rows.length < this.pendingRows.size;
+    this.pendingRoot = false;
+    this.pendingRows.clear();
+    if (root) this.changed.fire(undefined);
+    else if (rows.length) this.changed.fire(rows);
   }
 
   private nodeOf(id: string): DeploymentNode {

@@ -262,6 +262,7 @@ export class SandboxTreeModel {
   /** Forgets everything (the connection is gone). */
   clear(): SandboxChange {
     this.sandboxMap.clear();
+    this.verdicts.clear();
     this.active.clear();
     this.containerMap.clear();
     return this.rebuild();

@@ -10,15 +10,14 @@ import type { DeployProgress } from '../../schemas/src/deploy';
 import type { SandboxHealth } from '../../schemas/src/health';
 import type { SandboxEvent } from '../../schemas/src/sandbox';
 import type { Connected, DaemonConnection, Logger } from './connection';
-import type { IconSpec } from './container-model';
 import type { ContainersTree } from './containers-tree';
 import { Emitter } from './lifetime';
+import { RedrawDebounce, rowItem } from './tree-views';
 import { NO_SANDBOX_CHANGE, SandboxTreeModel, isEmptySandboxChange, mergeSandboxChanges, type SandboxChange, type SandboxRow } from './sandbox-model';
 
 export const SANDBOXES_VIEW_ID = 'branchbox.sandboxes';
 /** Set once the sandboxes are listed: the welcome content (Create Sandbox) shows only then. */
 export const SANDBOXES_LOADED_CONTEXT = 'branchbox.sandboxesLoaded';
-const REDRAW_DELAY_MS = 50;
 const IN_FLIGHT = ['queued', 'preparing', 'building', 'starting', 'health-checking'] as const;
 
 /** `sandbox` (and `services` for a service) are what Show Logs / Show Stats take (panels/commands.ts). */
@@ -48,8 +47,6 @@ export interface SandboxContainerNode {
 }
 export type SandboxesNode = SandboxNode | ServiceNode | SandboxContainerNode;
 
-const themeIcon = (icon: IconSpec) => new vscode.ThemeIcon(icon.id, icon.color ? new vscode.ThemeColor(icon.color) : undefined);
-
 export function isSandboxNode(value: unknown): value is SandboxNode {
   return typeof value === 'object' && value !== null && (value as SandboxNode).kind === 'sandbox' && typeof (value as SandboxNode).name === 'string';
 }
@@ -71,7 +68,7 @@ export class SandboxesTree implements vscode.TreeDataProvider<SandboxesNode>, vs
   private readonly disposables: vscode.Disposable[] = [];
   private readonly nodes = new Map<string, SandboxesNode>();
   private pending: SandboxChange = NO_SANDBOX_CHANGE;
-  private redrawTimer: ReturnType<typeof setTimeout> | undefined;
+  private readonly redraws = new RedrawDebounce(() => this.redraw());
 
   constructor(
     connection: DaemonConnection,
@@ -81,6 +78,7 @@ export class SandboxesTree implements vscode.TreeDataProvider<SandboxesNode>, vs
     this.view = vscode.window.createTreeView(SANDBOXES_VIEW_ID, { treeDataProvider: this, showCollapseAll: true });
     this.disposables.push(
       this.view,
+      this.redraws,
       this.changed,
       this.modelChanged,
       this.progressEmitter,
@@ -110,18 +108,10 @@ export class SandboxesTree implements vscode.TreeDataProvider<SandboxesNode>, vs
     const r = this.model.row(node.key);
     const collapsible = !r || r.children.length === 0 ? vscode.TreeItemCollapsibleState.None
       : r.kind === 'sandbox' ? vscode.TreeItemCollapsibleState.Expanded : vscode.TreeItemCollapsibleState.Collapsed;
-    const item = new vscode.TreeItem(r?.label ?? node.key, collapsible);
-    item.id = node.key;
-    if (!r) return item;
-    item.description = r.description;
-    item.tooltip = new vscode.MarkdownString(r.tooltip);
-    item.iconPath = themeIcon(r.icon);
-    item.contextValue = r.contextValue;
-    return item;
+    return rowItem(node.key, node.key, collapsible, r);
   }
 
   dispose(): void {
-    if (this.redrawTimer) clearTimeout(this.redrawTimer);
     for (const d of this.disposables.splice(0)) d.dispose();
   }
 
@@ -199,11 +189,10 @@ export class SandboxesTree implements vscode.TreeDataProvider<SandboxesNode>, vs
   private update(change: SandboxChange): void {
     if (isEmptySandboxChange(change)) return;
     this.pending = mergeSandboxChanges(this.pending, change);
-    this.redrawTimer ??= setTimeout(() => this.redraw(), REDRAW_DELAY_MS);
+    this.redraws.schedule();
   }
 
   private redraw(): void {
-    this.redrawTimer = undefined;
     const change = this.pending;
     this.pending = NO_SANDBOX_CHANGE;
     for (const key of [...this.nodes.keys()]) if (!this.model.row(key)) this.nodes.delete(key);

@@ -15,16 +15,10 @@
  */
 import type { LogRecord } from '../../../schemas/src/docker-streams';
 import { timestampMs, type LogLine, type LogsBatch } from '../../../schemas/src/webview';
+import { systemClock, type Clock } from '../restart-policy';
 
-export interface BatchClock {
-  setTimeout(fn: () => void, ms: number): unknown;
-  clearTimeout(handle: unknown): void;
-}
-
-export const realClock: BatchClock = {
-  setTimeout: (fn, ms) => setTimeout(fn, ms),
-  clearTimeout: (handle) => clearTimeout(handle as ReturnType<typeof setTimeout>),
-};
+/** The part of the extension's clock a batcher uses: its flush timer. */
+export type BatchClock = Pick<Clock, 'setTimeout' | 'clearTimeout'>;
 
 export interface BatcherOptions {
   readonly intervalMs: number;
@@ -84,7 +78,7 @@ export class LogBatcher {
     private readonly send: (batch: LogsBatch) => void,
     private readonly onPressure: (throttle: boolean) => void = () => undefined,
     options: Partial<BatcherOptions> = {},
-    private readonly clock: BatchClock = realClock,
+    private readonly clock: BatchClock = systemClock,
   ) {
     this.queues = Array.from({ length: sourceCount }, () => new LineQueue());
     this.options = { ...DEFAULT_BATCHER, ...options };

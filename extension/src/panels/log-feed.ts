@@ -17,7 +17,8 @@
 import type { BranchboxClient } from '../../../schemas/src/client';
 import type { LogRecord } from '../../../schemas/src/docker-streams';
 import type { LogSourceRef, ToWebview } from '../../../schemas/src/webview';
-import { LogBatcher, realClock, type BatchClock, type BatcherOptions } from './log-batcher';
+import { systemClock } from '../restart-policy';
+import { LogBatcher, type BatchClock, type BatcherOptions } from './log-batcher';
 
 export type LogClient = Pick<BranchboxClient, 'subscribe' | 'request'>;
 
@@ -55,7 +56,7 @@ export class LogFeed {
       (batch) => options.post(batch),
       (throttle) => this.onPressure(throttle),
       options.batcher,
-      options.clock ?? realClock,
+      options.clock ?? systemClock,
     );
     this.followers = options.sources.map(
       (source, src) => new SourceFollower(this, source, src, options.tail ?? DEFAULT_TAIL, options.resumeFrom?.[src]),
