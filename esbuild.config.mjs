@@ -49,7 +49,7 @@ const builds = [
     target: 'es2022',
     outdir: 'dist/webviews',
   },
-].filter((b) => Object.keys(b.entryPoints).length > 0);
+];
 
 mkdirSync('dist', { recursive: true });
 if (watch) {

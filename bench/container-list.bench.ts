@@ -6,8 +6,8 @@
  *
  *   node --import tsx bench/container-list.bench.ts [containers=220] [calls=200]
  *
- * Every container carries `branchbox.test=<run id>` and is removed at the end, also on
- * failure or Ctrl-C.
+ * Every container carries `branchbox.bench=<run id>` (bench/lib/docker.ts) and is removed at
+ * the end, also on failure or Ctrl-C.
  */
 import { spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
@@ -15,20 +15,15 @@ import { performance } from 'node:perf_hooks';
 import { ContainerModel } from '../daemon/src/docker/container-model';
 import { DockerEngine } from '../daemon/src/docker/engine';
 import { DAEMON_JS, startTestDaemon } from '../test/helpers/daemon';
-import { BUSYBOX, testRun } from '../test/helpers/docker-fixtures';
+import { benchRun } from './lib/docker';
+import { summarize, type Summary } from './lib/stats';
 
 const CONTAINERS = Number(process.argv[2] ?? 220);
 const RUNNING = 5;
 const CALLS = Number(process.argv[3] ?? 200);
 const SLEEPER = ['sh', '-c', 'trap "exit 0" TERM; sleep 3600 & wait'];
 
-interface Figures {
-  readonly p50: number;
-  readonly p99: number;
-  readonly mean: number;
-}
-
-async function measure(calls: number, once: () => Promise<unknown>): Promise<Figures> {
+async function measure(calls: number, once: () => Promise<unknown>): Promise<Summary> {
   await once(); // warm up
   const times: number[] = [];
   for (let i = 0; i < calls; i++) {
@@ -36,9 +31,7 @@ async function measure(calls: number, once: () => Promise<unknown>): Promise<Fig
     await once();
     times.push(performance.now() - t);
   }
-  times.sort((a, b) => a - b);
-  const at = (q: number) => times[Math.min(times.length - 1, Math.floor(q * times.length))]!;
-  return { p50: at(0.5), p99: at(0.99), mean: times.reduce((a, b) => a + b, 0) / times.length };
+  return summarize(times);
 }
 
 function dockerPs(): Promise<number> {
@@ -58,11 +51,11 @@ async function inBatches<T>(items: readonly T[], size: number, work: (item: T) =
 }
 
 const ms = (n: number) => `${n.toFixed(2)} ms`;
-const row = (name: string, f: Figures) =>
+const row = (name: string, f: Summary) =>
   `${name.padEnd(34)} p50 ${ms(f.p50).padStart(10)}   p99 ${ms(f.p99).padStart(10)}   mean ${ms(f.mean).padStart(10)}`;
 
 async function main(): Promise<void> {
-  const run = testRun('bblist');
+  const run = benchRun('bblist');
   let cleaning: Promise<void> | undefined;
   const cleanup = () => (cleaning ??= run.cleanup());
   process.once('SIGINT', () => void cleanup().finally(() => process.exit(130)));
@@ -78,7 +71,6 @@ async function main(): Promise<void> {
     let t = performance.now();
     await inBatches([...Array(CONTAINERS).keys()], 16, (i) =>
       run.createContainer({
-        Image: BUSYBOX,
         Cmd: SLEEPER,
         name: `${run.runId}-${i}`,
         start: i < RUNNING,
@@ -97,7 +89,7 @@ async function main(): Promise<void> {
     if (total !== listed.length)
       console.log(`note: docker ps lists ${total}, the model ${listed.length} (others are creating containers)`);
 
-    const results: [string, Figures][] = [];
+    const results: [string, Summary][] = [];
     const m = model;
     results.push([`model.list({all}) x${CALLS}`, await measure(CALLS, () => m.list({ all: true }))]);
     results.push([

@@ -22,13 +22,13 @@
 import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { existsSync, readFileSync } from 'node:fs';
-import { createServer, type AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import type { StreamItem } from '../schemas/src/index';
 import { DAEMON_JS, startTestDaemon, type TestClient, type TestDaemon } from '../test/helpers/daemon';
 import { docker, testRun, TEST_LABEL } from '../test/helpers/docker-fixtures';
 import { createFixtureRepo, type FixtureRepo } from '../test/helpers/fixture-repo';
+import { freePort } from './lib/net';
 import { formatMs, median, printTable, ratio } from './lib/stats';
 
 const ROUNDS = Number(process.argv[2] ?? 5);
@@ -53,14 +53,6 @@ function dockerCli(args: readonly string[], cwd?: string): Promise<string> {
     child.once('error', reject);
     child.once('exit', (code) => (code === 0 ? resolve(out) : reject(new Error(`docker ${args[0]} exited with ${code}: ${err.trim()}`))));
   });
-}
-
-async function freePort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((r) => server.listen(0, '127.0.0.1', () => r()));
-  const { port } = server.address() as AddressInfo;
-  await new Promise<void>((r) => server.close(() => r()));
-  return port;
 }
 
 async function waitHealthy(port: number): Promise<void> {

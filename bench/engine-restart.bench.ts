@@ -16,6 +16,7 @@ import { performance } from 'node:perf_hooks';
 import { startTestDaemon } from '../test/helpers/daemon';
 import { BUSYBOX, TEST_LABEL, testRun } from '../test/helpers/docker-fixtures';
 import { startPrivateEngine } from '../test/helpers/private-engine';
+import { median } from './lib/stats';
 
 const RESTARTS = Number(process.argv[2] ?? 3);
 const DOWN_MS = Number(process.argv[3] ?? 2000);
@@ -86,8 +87,6 @@ function plainFollower(host: string, id: string, clock: LineClock): { stop(): vo
     },
   };
 }
-
-const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
 
 async function main(): Promise<void> {
   const run = testRun('bbbench-engine');

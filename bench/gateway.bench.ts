@@ -17,7 +17,6 @@
 import { execFileSync, spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import * as http from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { cpus, loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { startGateways, type RunningGateways } from '../daemon/src/gateway/setup';
@@ -26,6 +25,7 @@ import { nullLogger } from '../daemon/src/runtime/log';
 import { PortAllocator } from '../daemon/src/sandbox/ports';
 import { SandboxStore } from '../daemon/src/sandbox/sandbox-store';
 import { openStore } from '../daemon/src/state/store';
+import { freePort } from './lib/net';
 
 const SECONDS = Number(process.argv[2] ?? 6);
 const CONNECTIONS = Number(process.argv[3] ?? 32);
@@ -68,14 +68,6 @@ function ensureTool(cmd: string, packages: string[]): boolean {
     if (spawnSync('apt-get', ['install', '-y', '-qq', '--no-install-recommends', pkg], { stdio: 'ignore', env }).status === 0 && has(cmd)) return true;
   }
   return false;
-}
-
-async function freePort(): Promise<number> {
-  const server = http.createServer();
-  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
-  const { port } = server.address() as AddressInfo;
-  await new Promise<void>((r) => server.close(() => r()));
-  return port;
 }
 
 /** Resolves once `url` answers 200 (polling: the process behind it is starting). */

@@ -11,19 +11,17 @@
  *
  *   node --import tsx bench/logs-panel.bench.ts [lines]
  */
-import { randomBytes } from 'node:crypto';
 import type Docker from 'dockerode';
 import { Window } from 'happy-dom';
 import { LogFeed } from '../extension/src/panels/log-feed';
 import type { LogsBatch, ToWebview } from '../schemas/src/webview';
 import { startTestDaemon, type TestDaemon } from '../test/helpers/daemon';
-import { BUSYBOX, docker } from '../test/helpers/docker-fixtures';
+import { benchRun } from './lib/docker';
 
 const LINES = Number(process.argv[2] ?? 1_000_000);
 
 async function main(): Promise<void> {
-  const runId = `bblogpanel-${randomBytes(4).toString('hex')}`;
-  const filters = JSON.stringify({ label: [`branchbox.bench=${runId}`] });
+  const run = benchRun('bblogpanel');
   let daemon: TestDaemon | undefined;
   const window = new Window();
   Object.assign(globalThis, { document: window.document });
@@ -33,8 +31,7 @@ async function main(): Promise<void> {
   const { LogList } = await import('../webviews/src/logs/log-list');
   try {
     const script = `seq 1 ${LINES} | sed 's/.*/\\x1b[32mINFO\\x1b[0m request & served in 12ms path=\\/api\\/items user=alice status=200/'`;
-    const container: Docker.Container = await docker.createContainer({ Image: BUSYBOX, Cmd: ['sh', '-c', script], Labels: { 'branchbox.bench': runId } });
-    await container.start();
+    const container: Docker.Container = await run.createContainer({ Cmd: ['sh', '-c', script] });
     await container.wait();
     console.log(`container ${container.id.slice(0, 12)} printed ${LINES} lines`);
 
@@ -104,8 +101,7 @@ async function main(): Promise<void> {
     view.setQuery('request 999999 ');
     console.log(`search over all lines:   ${(performance.now() - firstMatch).toFixed(0)} ms, ${view.matchCount} match(es)`);
   } finally {
-    const left = await docker.listContainers({ all: true, filters });
-    await Promise.all(left.map((c) => docker.getContainer(c.Id).remove({ force: true }).catch(() => undefined)));
+    await run.cleanup();
     await daemon?.stop();
     await daemon?.dispose();
     await window.happyDOM.close();

@@ -18,7 +18,7 @@ import { StatsCollector } from '../daemon/src/docker/streams/stats';
 import { dockerStreamHandlers } from '../daemon/src/methods/docker-streams';
 import type { RequestContext } from '../daemon/src/rpc/handlers';
 import { Session } from '../daemon/src/rpc/session';
-import type { Logger } from '../daemon/src/runtime/log';
+import { nullLogger } from '../daemon/src/runtime/log';
 import { ProtocolError } from '../schemas/src/client';
 import { startTestDaemon, type TestDaemon } from '../test/helpers/daemon';
 import { docker } from '../test/helpers/docker-fixtures';
@@ -55,15 +55,6 @@ const library: Reader = async (id) => {
   return lines;
 };
 
-const quietLog: Logger = {
-  trace: () => undefined,
-  debug: () => undefined,
-  info: () => undefined,
-  warn: () => undefined,
-  error: () => undefined,
-  child: () => quietLog,
-};
-
 /** The handler and the core's subscriptions in-process, notifications serialized and parsed back. */
 const inProcessProtocol: Reader = (id) =>
   new Promise((resolve, reject) => {
@@ -80,10 +71,10 @@ const inProcessProtocol: Reader = (id) =>
         whenDrained: async () => undefined,
         close: () => undefined,
       },
-      quietLog,
+      nullLogger,
     );
     const handlers = dockerStreamHandlers({ docker: () => docker, stats: new StatsCollector(() => docker) });
-    const ctx: RequestContext = { signal: new AbortController().signal, session, log: quietLog };
+    const ctx: RequestContext = { signal: new AbortController().signal, session, log: nullLogger };
     Promise.resolve(handlers['container/logs']({ id }, ctx)).catch(reject);
   });
 

@@ -34,7 +34,7 @@ git -C "$repo" checkout --quiet feature/x
 cli "$@" sandbox get demo >/dev/null 2>&1 || cli "$@" sandbox create demo --repo "$repo" >/dev/null
 (cd "$repo" && cli "$@" deploy --sandbox demo)
 
-gateway=$(cli "$@" route ls demo -o json | json 'v.gateway?.url ?? v.gatewayUrl ?? ""')
+gateway=$(cli "$@" route ls demo -o json | json 'v.gateway?.url ?? ""')
 echo
 echo "Sandbox \"demo\" runs the branch feature/x of $repo"
 echo "Gateway: $gateway"

@@ -11,10 +11,10 @@ export function benchRun(prefix: string) {
   const filters = JSON.stringify({ label: [`branchbox.bench=${runId}`] });
   return {
     runId,
-    /** Creates and starts a busybox container (unless `Image` says otherwise) labelled with this run. */
-    async createContainer(opts: Docker.ContainerCreateOptions): Promise<Docker.Container> {
+    /** Creates and starts (unless `start: false`) a busybox container (unless `Image` says otherwise) labelled with this run. */
+    async createContainer({ start = true, ...opts }: Docker.ContainerCreateOptions & { start?: boolean }): Promise<Docker.Container> {
       const c = await docker.createContainer({ Image: BUSYBOX, ...opts, Labels: { ...opts.Labels, 'branchbox.bench': runId } });
-      await c.start();
+      if (start) await c.start();
       return c;
     },
     /** Removes every container of this run. */

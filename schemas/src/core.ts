@@ -41,6 +41,12 @@ export const NoParams = Obj({});
 /** The result of a method that answers with nothing of interest. */
 export const Ok = Type.Null({ description: 'Always null.' });
 
+/** A point in time: RFC 3339 text (`format: date-time`). */
+export const Timestamp = (description: string) => Type.String({ format: 'date-time', description });
+
+/** The errors any method that calls the Docker engine may answer with. */
+export const engineErrors = ['DockerUnavailable', 'DockerError'] as const satisfies readonly ApplicationErrorName[];
+
 /** The params every subscription notification carries: the subscription id and a batch of items. */
 export const Batch = <T extends TSchema>(item: T, description: string) =>
   Obj(

@@ -7,9 +7,8 @@
  * work is followed through `deploy/subscribe` (`deploy/progress` items) and `deploy/get`.
  */
 import { Type, type Static } from '@sinclair/typebox';
-import { Batch, Obj, SubscriptionResult, defineMethods, defineNotifications } from './core';
+import { Batch, Obj, SubscriptionResult, Timestamp, defineMethods, defineNotifications } from './core';
 
-const Timestamp = (description: string) => Type.String({ format: 'date-time', description });
 
 export const DeploymentStatus = Type.Union(
   [

@@ -4,10 +4,7 @@
  * an exec session is a subscription for its output plus requests for its input.
  */
 import { Type, type Static } from '@sinclair/typebox';
-import { Batch, Obj, Ok, SubscriptionResult, defineMethods, defineNotifications } from './core';
-import type { ApplicationErrorName } from './errors';
-
-const engineErrors: readonly ApplicationErrorName[] = ['DockerUnavailable', 'DockerError'];
+import { Batch, Obj, Ok, SubscriptionResult, Timestamp, defineMethods, defineNotifications, engineErrors } from './core';
 
 const ContainerRef = Type.String({ minLength: 1, description: 'Container id (full or unambiguous prefix) or name.' });
 const Since = Type.Union([Type.String({ minLength: 1 }), Type.Number({ minimum: 0 })], {
@@ -35,7 +32,7 @@ export const StatsSample = Obj(
     id: Type.String({
       description: 'The full container id; in a sandbox sum (`stats/history` with `sandbox`), the sandbox name.',
     }),
-    t: Type.String({ format: 'date-time', description: 'When the engine read these numbers.' }),
+    t: Timestamp('When the engine read these numbers.'),
     cpuPercent: Type.Number({
       minimum: 0,
       description: 'CPU use as the docker CLI computes it: 100 is one CPU fully busy; up to 100 × the number of CPUs.',

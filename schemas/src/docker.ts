@@ -5,9 +5,8 @@
  * versions.
  */
 import { Type, type Static } from '@sinclair/typebox';
-import { Batch, Obj, Ok, SubscriptionResult, defineMethods, defineNotifications } from './core';
+import { Batch, Obj, Ok, SubscriptionResult, Timestamp, defineMethods, defineNotifications, engineErrors } from './core';
 
-const Timestamp = (description: string) => Type.String({ format: 'date-time', description });
 const Labels = Type.Record(Type.String(), Type.String(), { description: 'Docker labels, as set on the object.' });
 
 export const ContainerState = Type.Union(
@@ -183,7 +182,6 @@ const LabelFilter = Type.Optional(
     description: 'Only objects with every one of these labels: `key` or `key=value`.',
   }),
 );
-const dockerErrors = ['DockerUnavailable', 'DockerError'] as const;
 
 export const dockerMethods = defineMethods({
   'container/list': {
@@ -191,7 +189,7 @@ export const dockerMethods = defineMethods({
     description:
       "Answered from a model kept current by the engine's event stream (no call to Docker), so it is cheap to call. " +
       'Like `docker ps`, only running containers unless `all` is true.',
-    errors: [...dockerErrors],
+    errors: [...engineErrors],
     params: Obj({
       all: Type.Optional(Type.Boolean({ description: 'Include containers that are not running.' })),
       label: LabelFilter,
@@ -207,14 +205,14 @@ export const dockerMethods = defineMethods({
   'container/inspect': {
     summary:
       'Everything about one container: configuration (secrets masked), mounts, networks, exit and health details.',
-    errors: ['ContainerNotFound', ...dockerErrors],
+    errors: ['ContainerNotFound', ...engineErrors],
     params: Obj({ id: Id('container') }),
     result: ContainerDetails,
   },
   'container/start': {
     summary: 'Starts a container; starting a running container does nothing.',
     mutating: true,
-    errors: ['ContainerNotFound', ...dockerErrors],
+    errors: ['ContainerNotFound', ...engineErrors],
     params: Obj({ id: Id('container') }),
     result: Ok,
   },
@@ -222,7 +220,7 @@ export const dockerMethods = defineMethods({
     summary:
       'Stops a container: SIGTERM, then SIGKILL after `timeout` seconds; stopping a stopped container does nothing.',
     mutating: true,
-    errors: ['ContainerNotFound', ...dockerErrors],
+    errors: ['ContainerNotFound', ...engineErrors],
     params: Obj({
       id: Id('container'),
       timeout: Type.Optional(
@@ -237,7 +235,7 @@ export const dockerMethods = defineMethods({
   'container/restart': {
     summary: 'Stops (as `container/stop`) and starts a container.',
     mutating: true,
-    errors: ['ContainerNotFound', ...dockerErrors],
+    errors: ['ContainerNotFound', ...engineErrors],
     params: Obj({
       id: Id('container'),
       timeout: Type.Optional(Type.Integer({ minimum: 0, description: 'Seconds to wait before killing.' })),
@@ -247,7 +245,7 @@ export const dockerMethods = defineMethods({
   'container/remove': {
     summary: 'Removes a container. A running container is refused unless `force` (which kills it).',
     mutating: true,
-    errors: ['ContainerNotFound', 'ContainerRunning', 'Conflict', ...dockerErrors],
+    errors: ['ContainerNotFound', 'ContainerRunning', 'Conflict', ...engineErrors],
     params: Obj({
       id: Id('container'),
       force: Type.Optional(Type.Boolean({ description: 'Kill the container first if it runs.' })),
@@ -257,7 +255,7 @@ export const dockerMethods = defineMethods({
   },
   'image/list': {
     summary: 'Lists images.',
-    errors: [...dockerErrors],
+    errors: [...engineErrors],
     params: Obj({
       all: Type.Optional(Type.Boolean({ description: 'Include intermediate images.' })),
       label: LabelFilter,
@@ -267,7 +265,7 @@ export const dockerMethods = defineMethods({
   'image/remove': {
     summary: 'Removes an image reference (untag) or image. Refused while a container uses it, unless `force`.',
     mutating: true,
-    errors: ['ImageNotFound', 'Conflict', ...dockerErrors],
+    errors: ['ImageNotFound', 'Conflict', ...engineErrors],
     params: Obj({
       image: Type.String({ minLength: 1, description: 'Image id or reference (repository:tag).' }),
       force: Type.Optional(Type.Boolean()),
@@ -278,7 +276,7 @@ export const dockerMethods = defineMethods({
     summary:
       'Removes dangling images, or every unused image with `all`. Branchbox base images are kept unless `includeBase`.',
     mutating: true,
-    errors: [...dockerErrors],
+    errors: [...engineErrors],
     params: Obj({
       all: Type.Optional(
         Type.Boolean({ description: 'Remove every image no container uses, not only dangling ones.' }),
@@ -294,7 +292,7 @@ export const dockerMethods = defineMethods({
   'image/load': {
     summary: "Loads images from a `docker save` tarball on the daemon's disk (for machines without a registry).",
     mutating: true,
-    errors: ['FileNotFound', ...dockerErrors],
+    errors: ['FileNotFound', ...engineErrors],
     params: Obj({ path: Type.String({ minLength: 1, description: 'Absolute path of the tarball.' }) }),
     result: Obj({
       images: Type.Array(Type.String(), { description: 'The references (or ids, for untagged images) loaded.' }),
@@ -302,13 +300,13 @@ export const dockerMethods = defineMethods({
   },
   'network/list': {
     summary: 'Lists networks.',
-    errors: [...dockerErrors],
+    errors: [...engineErrors],
     params: Obj({ label: LabelFilter }),
     result: Obj({ networks: Type.Array(NetworkSummary) }),
   },
   'volume/list': {
     summary: 'Lists volumes.',
-    errors: [...dockerErrors],
+    errors: [...engineErrors],
     params: Obj({ label: LabelFilter }),
     result: Obj({ volumes: Type.Array(VolumeSummary) }),
   },

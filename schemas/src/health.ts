@@ -5,9 +5,7 @@
  * module because both `sandbox.ts` and `lifecycle-sandbox.ts` use it.
  */
 import { Type, type Static } from '@sinclair/typebox';
-import { Obj } from './core';
-
-const Timestamp = (description: string) => Type.String({ format: 'date-time', description });
+import { Obj, Timestamp } from './core';
 
 export const SandboxHealthState = Type.Union([Type.Literal('healthy'), Type.Literal('degraded'), Type.Literal('unhealthy')], {
   description:

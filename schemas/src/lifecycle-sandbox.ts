@@ -11,7 +11,7 @@
  * computed is also the `health` field of a `Sandbox` (schemas in `health.ts`).
  */
 import { Type, type Static } from '@sinclair/typebox';
-import { Batch, Obj, SubscriptionResult, defineMethods, defineNotifications } from './core';
+import { Batch, Obj, SubscriptionResult, Timestamp, defineMethods, defineNotifications, engineErrors } from './core';
 import { DURATION_PATTERN } from './project';
 import { Sandbox } from './sandbox';
 
@@ -19,7 +19,6 @@ import { SandboxHealth } from './health';
 
 export { SandboxHealth, SandboxHealthState, ServiceHealth, ServiceHealthState } from './health';
 
-const Timestamp = (description: string) => Type.String({ format: 'date-time', description });
 const SandboxName = Type.String({ minLength: 1 });
 
 export const ServiceResumeOutcome = Obj(
@@ -57,8 +56,6 @@ export const ExpiryNotice = Obj(
 );
 export type ExpiryNotice = Static<typeof ExpiryNotice>;
 
-const dockerErrors = ['DockerUnavailable', 'DockerError'] as const;
-
 export const sandboxLifecycleMethods = defineMethods({
   'sandbox/suspend': {
     summary: 'Stops every container of a sandbox, keeping its containers, images, rows and ports; state `suspended`.',
@@ -67,7 +64,7 @@ export const sandboxLifecycleMethods = defineMethods({
       'suspended its gateways send the services it serves to the baseline (503 naming the state when there is none), and ' +
       'deploy/start into it answers Conflict.',
     mutating: true,
-    errors: ['SandboxNotFound', 'Conflict', ...dockerErrors],
+    errors: ['SandboxNotFound', 'Conflict', ...engineErrors],
     params: Obj({ name: SandboxName }),
     result: Obj({
       sandbox: Sandbox,
@@ -80,7 +77,7 @@ export const sandboxLifecycleMethods = defineMethods({
       'The sandbox is `active` once its containers run; `services` says which passed their health check (a service whose ' +
       'container is gone or cannot start is reported, not thrown). Resuming an active sandbox does nothing.',
     mutating: true,
-    errors: ['SandboxNotFound', 'Conflict', ...dockerErrors],
+    errors: ['SandboxNotFound', 'Conflict', ...engineErrors],
     params: Obj({ name: SandboxName }),
     result: Obj({ sandbox: Sandbox, services: Type.Array(ServiceResumeOutcome) }),
   },

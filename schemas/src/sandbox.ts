@@ -7,11 +7,10 @@
  * as `***`.
  */
 import { Type, type Static } from '@sinclair/typebox';
-import { Batch, Obj, Ok, SubscriptionResult, defineMethods, defineNotifications } from './core';
+import { Batch, Obj, Ok, SubscriptionResult, Timestamp, defineMethods, defineNotifications, engineErrors } from './core';
 import { SandboxHealth } from './health';
 import { DURATION_PATTERN, ENV_KEY_PATTERN, NAME_RULE, Project, Resources, RouteKind, TemplateSpec, TtlBasis } from './project';
 
-const Timestamp = (description: string) => Type.String({ format: 'date-time', description });
 /** Names are checked by the daemon (InvalidName with the rule), not by the params schema, so the error says what is wrong. */
 const Name = (what: string) =>
   Type.String({ minLength: 1, maxLength: 200, description: `The ${what} name (${NAME_RULE}).` });
@@ -187,7 +186,6 @@ export const AuditRecord = Obj({
 export type AuditRecord = Static<typeof AuditRecord>;
 
 const sandboxErrors = ['SandboxNotFound'] as const;
-const dockerErrors = ['DockerUnavailable', 'DockerError'] as const;
 
 export const sandboxMethods = defineMethods({
   'project/load': {
@@ -217,7 +215,7 @@ export const sandboxMethods = defineMethods({
       'from its branchbox.yaml; `fromTemplate` is looked up there first, then among saved templates. Deployment failures ' +
       'are reported in `deployments`; the sandbox stays.',
     mutating: true,
-    errors: ['InvalidName', 'NameTaken', 'TemplateNotFound', 'ConfigInvalid', 'FileNotFound', ...dockerErrors],
+    errors: ['InvalidName', 'NameTaken', 'TemplateNotFound', 'ConfigInvalid', 'FileNotFound', ...engineErrors],
     params: Obj({
       name: Name('sandbox'),
       repoPath: Type.Optional(
@@ -249,7 +247,7 @@ export const sandboxMethods = defineMethods({
       'The sandbox is `deleting` until everything is gone; if a step fails, calling again finishes the job. Afterwards no ' +
       'Docker object labelled `branchbox.sandbox=<name>` remains. Snapshots of it are kept.',
     mutating: true,
-    errors: [...sandboxErrors, ...dockerErrors],
+    errors: [...sandboxErrors, ...engineErrors],
     params: Obj({ name: Type.String({ minLength: 1 }) }),
     result: Obj({
       containers: Type.Integer({ description: 'Containers removed.' }),
@@ -260,7 +258,7 @@ export const sandboxMethods = defineMethods({
   'sandbox/clone': {
     summary: 'Copies a sandbox into a new one: the same branches and commits, environment and routes, on new ports.',
     mutating: true,
-    errors: [...sandboxErrors, 'InvalidName', 'NameTaken', ...dockerErrors],
+    errors: [...sandboxErrors, 'InvalidName', 'NameTaken', ...engineErrors],
     params: Obj({ name: Type.String({ minLength: 1 }), newName: Name('new sandbox'), wait: Wait }),
     result: SandboxWithDeploys,
   },
@@ -277,7 +275,7 @@ export const sandboxMethods = defineMethods({
       "`into` defaults to the sandbox the snapshot was taken of. An existing sandbox gets the snapshot's environment and " +
       'routes and its commits redeployed; a missing one is created first.',
     mutating: true,
-    errors: ['SnapshotNotFound', 'InvalidName', ...dockerErrors],
+    errors: ['SnapshotNotFound', 'InvalidName', ...engineErrors],
     params: Obj({ snapshot: Type.String({ minLength: 1 }), into: Type.Optional(Name('target sandbox')), wait: Wait }),
     result: SandboxWithDeploys,
   },
