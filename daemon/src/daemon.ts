@@ -116,6 +116,7 @@ export async function startDaemon(opts: DaemonOptions, version: string): Promise
       redactor,
       log: logger,
       extraLabels: labels,
+      ensureNetwork: (sandbox) => sandboxModule.docker.ensureNetwork(sandbox),
     });
     await deploys.recover();
     const stopReaping = engine.on('connected', () => void deploys.reap());

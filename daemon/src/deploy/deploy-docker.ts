@@ -116,8 +116,6 @@ export interface DeployDocker {
   imageExists(ref: string): Promise<boolean>;
   /** Builds and tags the image; output lines go to `onLine` as they come. Throws BuildFailure. */
   buildImage(spec: BuildSpec): Promise<void>;
-  /** Creates the network unless it exists. */
-  ensureNetwork(name: string, labels: Readonly<Record<string, string>>): Promise<void>;
   /** Creates the container (not started); answers its id. */
   createContainer(spec: ContainerSpec): Promise<string>;
   startContainer(id: string): Promise<void>;
@@ -226,21 +224,6 @@ export class DockerodeDeployDocker implements DeployDocker {
     }
     if (error !== undefined) throw new BuildFailure(error, tail);
     if (!(await this.imageExists(spec.tag))) throw new BuildFailure('the build ended without producing the image', tail);
-  }
-
-  async ensureNetwork(name: string, labels: Readonly<Record<string, string>>): Promise<void> {
-    const target = this.target('create', 'network', name);
-    try {
-      await this.docker.getNetwork(name).inspect();
-      return;
-    } catch (e) {
-      if ((e as { statusCode?: number }).statusCode !== 404) throw engineError(e, target);
-    }
-    try {
-      await this.docker.createNetwork({ Name: name, CheckDuplicate: true, Labels: { ...labels } });
-    } catch (e) {
-      if ((e as { statusCode?: number }).statusCode !== 409) throw engineError(e, target);
-    }
   }
 
   createContainer(spec: ContainerSpec): Promise<string> {

@@ -15,8 +15,6 @@ import { join } from 'node:path';
 import { RpcError } from '../rpc/errors';
 import { nullLogger, type Logger, type Redactor } from '../runtime/log';
 import { TypedEmitter } from '../docker/typed-emitter';
-import { LABELS } from '../docker/labels';
-import { networkName } from '../sandbox/names';
 import type { DeployDocker } from './deploy-docker';
 export { deployDockerOf } from './deploy-docker';
 import { DeploymentStore, isFinal, type ListFilter } from './deployment-store';
@@ -54,8 +52,10 @@ export interface DeployPipelineOptions {
   readonly now?: () => Date;
   /** Runs git (tests may point it elsewhere). */
   readonly git?: GitSource;
-  /** Labels added to every container, network and image a deployment creates (e.g. `branchbox.test=<run>` in tests). */
+  /** Labels added to every container and image a deployment creates (e.g. `branchbox.test=<run>` in tests). */
   readonly extraLabels?: Readonly<Record<string, string>>;
+  /** Creates the sandbox's network or adopts this daemon's own (the sandbox module's, so both follow one rule). */
+  readonly ensureNetwork: (sandbox: string) => Promise<unknown>;
 }
 
 export interface DeployPipelineEvents {
@@ -375,13 +375,13 @@ export class DeployPipeline extends TypedEmitter<DeployPipelineEvents> implement
     }
   }
 
-  /** Creates `sandbox-{name}` unless it exists; concurrent deployments of one sandbox share the call. */
+  /** Makes sure of the sandbox's network; concurrent deployments of one sandbox share the call. */
   private ensureNetwork(sandbox: string): Promise<void> {
     let pending = this.networks.get(sandbox);
     if (!pending) {
       pending = this.opts
-        .docker()
-        .ensureNetwork(networkName(sandbox), { ...this.opts.extraLabels, [LABELS.managed]: 'true', [LABELS.sandbox]: sandbox })
+        .ensureNetwork(sandbox)
+        .then(() => undefined)
         .finally(() => this.networks.delete(sandbox));
       this.networks.set(sandbox, pending);
     }

@@ -81,6 +81,7 @@ export class FakeDocker implements DeployDocker {
     spec.onLine(`Successfully tagged ${spec.tag}`);
   }
 
+  /** What the sandbox module's ensureNetwork does to the engine. */
   async ensureNetwork(name: string): Promise<void> {
     this.networks.add(name);
   }

@@ -12,7 +12,7 @@ import { DeployPipeline } from '../../../daemon/src/deploy/pipeline';
 import type { DeployProgress } from '../../../daemon/src/deploy/types';
 import { loadProject } from '../../../daemon/src/project/load';
 import { EnvironmentStore } from '../../../daemon/src/sandbox/environment';
-import { validateSandboxName } from '../../../daemon/src/sandbox/names';
+import { networkName, validateSandboxName } from '../../../daemon/src/sandbox/names';
 import { PortAllocator } from '../../../daemon/src/sandbox/ports';
 import { SandboxStore } from '../../../daemon/src/sandbox/sandbox-store';
 import { SecretBox } from '../../../daemon/src/sandbox/secrets';
@@ -44,6 +44,7 @@ function makePipeline(): DeployPipeline {
     validateSandboxName,
     stateDir,
     redactor,
+    ensureNetwork: (sandbox) => docker.ensureNetwork(networkName(sandbox)),
   });
   p.on('progress', (item) => progress.push(item));
   return p;
