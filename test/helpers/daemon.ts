@@ -96,6 +96,20 @@ export async function startTestDaemon(opts: StartOptions = {}): Promise<TestDaem
   };
 }
 
+/**
+ * Port ranges for a daemon under test, picked at random above `base` and away from the
+ * defaults, so daemons of tests running at the same time on this host do not reach for the
+ * same ports.
+ */
+export function portWindows(base = { service: 44_000, gateway: 49_000 }): Record<string, string> {
+  const service = base.service + 200 * Math.floor(Math.random() * 25);
+  const gateway = base.gateway + 50 * Math.floor(Math.random() * 20);
+  return {
+    BRANCHBOX_SERVICE_PORTS: `${service}-${service + 199}`,
+    BRANCHBOX_GATEWAY_PORTS: `${gateway}-${gateway + 49}`,
+  };
+}
+
 /** Opens a WebSocket with the token and wraps it in a typed client; `initialize`s unless told not to. */
 export async function connectClient(
   url: string,

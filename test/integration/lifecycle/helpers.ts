@@ -4,7 +4,7 @@
  */
 import { afterAll, afterEach, beforeAll, expect } from 'vitest';
 import type { Params } from '../../../schemas/src/index';
-import { startTestDaemon, type TestClient, type TestDaemon } from '../../helpers/daemon';
+import { portWindows as sharedPortWindows, startTestDaemon, type TestClient, type TestDaemon } from '../../helpers/daemon';
 import { testRun, TEST_LABEL } from '../../helpers/docker-fixtures';
 import { createFixtureRepo, type FixtureRepo } from '../../helpers/fixture-repo';
 
@@ -25,15 +25,9 @@ export async function deployAndWait(client: TestClient, params: Params<'deploy/s
   }
 }
 
-/** Port ranges picked at random away from the defaults (other daemons may run at the same time). */
+/** Port ranges away from the sandbox tests' (helpers/daemon.ts portWindows), without the shared gateway. */
 export function portWindows(): Record<string, string> {
-  const service = 45_000 + 200 * Math.floor(Math.random() * 25);
-  const gateway = 50_000 + 50 * Math.floor(Math.random() * 20);
-  return {
-    BRANCHBOX_SERVICE_PORTS: `${service}-${service + 199}`,
-    BRANCHBOX_GATEWAY_PORTS: `${gateway}-${gateway + 49}`,
-    BRANCHBOX_GATEWAY_PORT: 'off',
-  };
+  return { ...sharedPortWindows({ service: 45_000, gateway: 50_000 }), BRANCHBOX_GATEWAY_PORT: 'off' };
 }
 
 /** What {@link useLifecycleDaemon} gives a test file once its `beforeAll` ran. */

@@ -7,10 +7,10 @@
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { startTestDaemon, type TestClient, type TestDaemon } from '../../helpers/daemon';
+import { portWindows, startTestDaemon, type TestClient, type TestDaemon } from '../../helpers/daemon';
 import { testRun, TEST_LABEL } from '../../helpers/docker-fixtures';
 import { createFixtureRepo, type FixtureRepo } from '../../helpers/fixture-repo';
-import { labelled, portWindows } from './helpers';
+import { labelled } from './helpers';
 
 const run = testRun('bbsbxd');
 const suffix = run.runId.slice(-8);

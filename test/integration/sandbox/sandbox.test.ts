@@ -10,9 +10,9 @@ import Database from 'better-sqlite3';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { ProtocolError } from '../../../schemas/src/client';
 import type { StreamItem } from '../../../schemas/src/index';
-import { startTestDaemon, type TestClient, type TestDaemon } from '../../helpers/daemon';
+import { portWindows, startTestDaemon, type TestClient, type TestDaemon } from '../../helpers/daemon';
 import { docker, testRun, TEST_LABEL } from '../../helpers/docker-fixtures';
-import { labelled, portWindows } from './helpers';
+import { labelled } from './helpers';
 
 const SHOP = resolve(__dirname, '../../fixtures/projects/shop');
 const SECRET = `s3cr3t-${Math.random().toString(36).slice(2)}-value`;
