@@ -7,12 +7,11 @@
  * `engineError` (`ImageNotFound`, `DockerUnavailable`, `DockerError` with the engine's reason).
  */
 import type Docker from 'dockerode';
-import { appendFileSync, existsSync, readFileSync, statSync, writeFileSync } from 'node:fs';
-import { join, relative, sep } from 'node:path';
 import { PassThrough, type Readable } from 'node:stream';
 import { pack } from 'tar-fs';
 import { engineCall, engineError, type EngineTarget } from '../docker/dockerode/engine-error';
-import { dockerignoreMatcher, hasExceptions } from './dockerignore';
+import { contextFilter, writeLabelledDockerfile } from './build-context';
+import { abortError, readJsonLines, type BuildMessage } from './json-lines';
 
 export type LineSink = (line: string) => void;
 
@@ -74,43 +73,6 @@ export class BuildFailure extends Error {
 
 export const isBuildFailure = (e: unknown): e is BuildFailure =>
   e instanceof BuildFailure || (e instanceof Error && e.name === 'BuildFailure' && Array.isArray((e as BuildFailure).lastLines));
-
-/**
- * What `tar-fs` leaves out of the build context: what `.dockerignore` excludes, except the
- * Dockerfile and `.dockerignore` themselves, which the engine needs (and drops itself).
- */
-export function contextFilter(contextDir: string, dockerfile: string): (name: string) => boolean {
-  const ignoreFile = join(contextDir, '.dockerignore');
-  const text = existsSync(ignoreFile) ? readFileSync(ignoreFile, 'utf8') : '';
-  const excluded = dockerignoreMatcher(text);
-  const walkExcludedFolders = hasExceptions(text);
-  return (name) => {
-    const rel = relative(contextDir, name).split(sep).join('/');
-    if (rel === '' || rel === dockerfile || rel === '.dockerignore') return false;
-    if (!excluded(rel)) return false;
-    return !(walkExcludedFolders && statSync(name, { throwIfNoEntry: false })?.isDirectory());
-  };
-}
-
-/** The Dockerfile Branchbox writes beside the user's, in its own copy of the source. */
-export const LABELLED_DOCKERFILE = '.branchbox.Dockerfile';
-
-/**
- * Writes a copy of the Dockerfile with the image labels appended as one `LABEL` instruction
- * (the build API's `labels` option adds one build step per label), and keeps that copy out
- * of `COPY`/`ADD` through `.dockerignore`. `contextDir` must be the daemon's own copy of the
- * source. Answers the copy's path relative to the context.
- */
-export function writeLabelledDockerfile(contextDir: string, dockerfile: string, labels: Readonly<Record<string, string>>): string {
-  const original = readFileSync(join(contextDir, dockerfile), 'utf8');
-  const entries = Object.entries(labels);
-  const label = entries.length ? `\nLABEL ${entries.map(([k, v]) => `${JSON.stringify(k)}=${JSON.stringify(v)}`).join(' ')}\n` : '\n';
-  writeFileSync(join(contextDir, LABELLED_DOCKERFILE), `${original.replace(/\s*$/, '')}${label}`);
-  const ignore = join(contextDir, '.dockerignore');
-  if (existsSync(ignore)) appendFileSync(ignore, `\n${LABELLED_DOCKERFILE}\n`);
-  else writeFileSync(ignore, `${LABELLED_DOCKERFILE}\n.dockerignore\n`);
-  return LABELLED_DOCKERFILE;
-}
 
 export interface DeployDocker {
   imageExists(ref: string): Promise<boolean>;
@@ -365,50 +327,6 @@ export class DockerodeDeployDocker implements DeployDocker {
   }
 }
 
-interface BuildMessage {
-  stream?: string;
-  status?: string;
-  error?: string;
-  errorDetail?: { message?: string };
-  aux?: unknown;
-}
-
-/** Reads a stream of JSON objects separated by newlines (the build API's answer). */
-function readJsonLines(stream: Readable, onMessage: (m: BuildMessage) => void, signal: AbortSignal): Promise<void> {
-  return new Promise((resolvePromise, reject) => {
-    let buffered = '';
-    const parse = (text: string) => {
-      if (!text.trim()) return;
-      try {
-        onMessage(JSON.parse(text) as BuildMessage);
-      } catch {
-        onMessage({ stream: `${text}\n` });
-      }
-    };
-    stream.on('data', (chunk: Buffer | string) => {
-      buffered += chunk.toString();
-      let nl: number;
-      while ((nl = buffered.indexOf('\n')) >= 0) {
-        parse(buffered.slice(0, nl));
-        buffered = buffered.slice(nl + 1);
-      }
-    });
-    stream.on('end', () => {
-      parse(buffered);
-      resolvePromise();
-    });
-    stream.on('error', (e) => reject(e));
-    stream.on('close', () => {
-      if (signal.aborted) reject(abortError(signal));
-    });
-  });
-}
-
-function abortError(signal: AbortSignal): Error {
-  const reason: unknown = signal.reason;
-  if (reason instanceof Error) return reason;
-  return Object.assign(new Error('The operation was aborted'), { name: 'AbortError' });
-}
 
 /** Collects text into lines; `flush` emits the unterminated rest. */
 function splitLines(onLine: LineSink): { push(text: string): void; flush(): void } {

@@ -7,7 +7,7 @@ import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { extract, pack } from 'tar-fs';
 import { afterAll, describe, expect, it } from 'vitest';
-import { contextFilter, writeLabelledDockerfile } from '../../../daemon/src/deploy/deploy-docker';
+import { contextFilter, writeLabelledDockerfile } from '../../../daemon/src/deploy/build-context';
 import { dockerignoreMatcher } from '../../../daemon/src/deploy/dockerignore';
 
 describe('dockerignore patterns', () => {
