@@ -12,25 +12,16 @@ npm run --silent lint
 
 mkdir -p test-results
 status=0
+# This run's id: every Docker object a test creates carries it (test/helpers/docker-fixtures.ts).
+BRANCHBOX_TEST_SUITE=$(od -An -N3 -tx1 /dev/urandom | tr -d ' \n')
+export BRANCHBOX_TEST_SUITE
 npx vitest run --reporter=default --reporter=json --outputFile.json=test-results/vitest.json || status=$?
 
 # End to end: the packaged extension in code-server, driven through its UI in Chromium.
 rm -f test-results/e2e/results.json
 bash scripts/e2e.sh || status=1
 
-# Tests label what they create (branchbox.test=<run>) and must remove it, even when failing:
-# containers, networks, and images (those the daemons under test built carry the label too).
-leftovers=$(docker ps -aq --filter label=branchbox.test; docker network ls -q --filter label=branchbox.test
-  docker images -q --filter label=branchbox.test)
-if [ -n "$leftovers" ]; then
-  echo "Tests left Docker objects behind:" >&2
-  docker ps -a --filter label=branchbox.test --format 'container {{.Names}} {{.Labels}}' >&2
-  docker network ls --filter label=branchbox.test --format 'network {{.Name}} {{.Labels}}' >&2
-  docker images --filter label=branchbox.test --format 'image {{.Repository}}:{{.Tag}} {{.ID}}' >&2
-  docker ps -aq --filter label=branchbox.test | xargs -r docker rm -f >/dev/null
-  docker network ls -q --filter label=branchbox.test | xargs -r docker network rm >/dev/null
-  docker images -q --filter label=branchbox.test | sort -u | xargs -r docker rmi -f >/dev/null
-  status=1
-fi
+# Tests must remove what they created, even when failing; this run's leftovers fail it.
+bash scripts/test-leftovers.sh "$BRANCHBOX_TEST_SUITE" || status=1
 node scripts/test-summary.mjs test-results/vitest.json test-results/e2e/results.json || status=1
 exit $status

@@ -20,6 +20,7 @@ import { createServer as createNetServer } from 'node:net';
 import { homedir, tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { chromium, type Browser, type Locator, type Page } from 'playwright-core';
+import { newRunId } from '../helpers/docker-fixtures';
 import { createFixtureRepo, type FixtureRepo } from '../helpers/fixture-repo';
 
 const REPO = resolve(__dirname, '../..');
@@ -29,7 +30,7 @@ const DAEMON_JS = join(REPO, 'dist', 'branchboxd.js');
 const CODE_SERVER =
   process.env.BRANCHBOX_E2E_CODE_SERVER ?? join(homedir(), '.cache', 'branchbox-e2e', 'code-server', 'node_modules', 'code-server', 'out', 'node', 'entry.js');
 const CHROMIUM = process.env.BRANCHBOX_E2E_CHROMIUM ?? '/usr/bin/chromium';
-const RUN = `e2e-${randomBytes(4).toString('hex')}`;
+const RUN = newRunId('e2e');
 const SANDBOX = `e2e-${randomBytes(3).toString('hex')}`;
 const LABEL = `branchbox.test=${RUN}`;
 /** The fixture's project name, this run's own (images are tagged branchbox/<project>-<service>). */

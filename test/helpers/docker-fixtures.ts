@@ -15,9 +15,19 @@ const BASE_LABEL = 'branchbox.base';
 
 export const docker = new Docker();
 
+/**
+ * The id of this whole test run (`scripts/test.sh` sets BRANCHBOX_TEST_SUITE, 6 hex digits);
+ * every run id below embeds it, so the run's leftover check finds its own objects and never
+ * another run's on a shared engine.
+ */
+export const SUITE = process.env.BRANCHBOX_TEST_SUITE ?? randomBytes(3).toString('hex');
+
+/** A run id of this suite: `<prefix>-<suite><8 random hex digits>` (see {@link SUITE}). */
+export const newRunId = (prefix: string): string => `${prefix}-${SUITE}${randomBytes(4).toString('hex')}`;
+
 /** One id per test file run; pass `labels()` to everything you create. */
 export function testRun(prefix = 'bbtest') {
-  const runId = `${prefix}-${randomBytes(4).toString('hex')}`;
+  const runId = newRunId(prefix);
   const labels = (extra: Record<string, string> = {}) => ({ [TEST_LABEL]: runId, ...extra });
 
   async function createContainer(
