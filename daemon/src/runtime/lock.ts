@@ -4,7 +4,8 @@
  *
  * The lock file appears atomically with its content (written to a private temp file, then
  * hard-linked into place, which fails if the lock exists), so nobody ever reads a half-written
- * lock. A lock whose pid is dead, or whose content is not a pid, is stale and is taken over.
+ * lock. A lock whose pid is dead (or a zombie: killed, never reaped), or whose content is not a
+ * pid, is stale and is taken over.
  * Removing a stale lock is serialised by a short-lived second lock file
  * (`branchboxd.lock.takeover`) and re-checked under it, so two processes racing for a stale
  * lock cannot both remove it and both win: exactly one ends up owning it.
@@ -138,14 +139,31 @@ function isLiveOwner(pid: number, lockPath: string): boolean {
   return pid === process.pid ? heldByThisProcess.has(lockPath) : isAlive(pid);
 }
 
-/** Whether a process with this pid exists (EPERM: it exists but is not ours). */
+/**
+ * Whether a process with this pid runs (EPERM: it exists but is not ours). A zombie — killed,
+ * not yet reaped by its parent, which may never happen when that parent does not wait — is
+ * not running and holds nothing.
+ */
 function isAlive(pid: number): boolean {
   try {
     process.kill(pid, 0);
-    return true;
   } catch (e) {
-    return (e as NodeJS.ErrnoException).code === 'EPERM';
+    if ((e as NodeJS.ErrnoException).code !== 'EPERM') return false;
   }
+  return !isZombie(pid);
+}
+
+/** Whether /proc says the process has exited and waits to be reaped (Linux; false elsewhere). */
+function isZombie(pid: number): boolean {
+  let stat: string;
+  try {
+    stat = fs.readFileSync(`/proc/${pid}/stat`, 'utf8');
+  } catch {
+    return false;
+  }
+  // "pid (comm) S ...": the state follows the last ')' (comm may itself contain one).
+  const state = stat.slice(stat.lastIndexOf(')') + 2, stat.lastIndexOf(')') + 3);
+  return state === 'Z' || state === 'X';
 }
 
 /**
