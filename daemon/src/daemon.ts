@@ -13,7 +13,7 @@ import type { Connection } from './rpc/transport';
 import { startWsServer, type WsServer } from './rpc/ws-server';
 import { lifecycleHandlers } from './methods/lifecycle';
 import { acquireInstanceLock } from './runtime/lock';
-import { createFileLogger, Redactor, type FileLogger } from './runtime/log';
+import { createFileLogger, Redactor, type FileLogger, type Logger } from './runtime/log';
 import { LogTap } from './runtime/log-tap';
 import { createToken, ensureStateDir, removeRuntimeFile, writeRuntimeFile } from './runtime/runtime-file';
 import { AuditTrail } from './state/audit';
@@ -43,6 +43,8 @@ export interface RunningDaemon {
   readonly stateDir: string;
   /** Resolves once the daemon has fully stopped. */
   readonly stopped: Promise<void>;
+  /** The daemon log, for what the entry point reports (faults nothing else caught). */
+  readonly log: Logger;
   shutdown(reason: string): Promise<void>;
 }
 
@@ -289,7 +291,7 @@ export async function startDaemon(opts: DaemonOptions, version: string): Promise
       return stopping;
     }
 
-    return { port: server.port, stateDir: opts.stateDir, stopped, shutdown };
+    return { port: server.port, stateDir: opts.stateDir, stopped, log: logger, shutdown };
   } catch (e) {
     log?.error('start failed', { error: (e as Error).message });
     await unwind();
