@@ -8,7 +8,7 @@ import type { DaemonOptions } from './config';
 import { Dispatcher } from './rpc/dispatcher';
 import type { Handlers } from './rpc/handlers';
 import { Session } from './rpc/session';
-import { FrameReader, readFrames, stdioConnection } from './rpc/stdio';
+import { serveStdio } from './rpc/stdio';
 import type { Connection } from './rpc/transport';
 import { startWsServer, type WsServer } from './rpc/ws-server';
 import { lifecycleHandlers } from './methods/lifecycle';
@@ -260,15 +260,13 @@ export async function startDaemon(opts: DaemonOptions, version: string): Promise
     logger.info('branchboxd started', { version, port: server.port, stateDir: opts.stateDir, instance, pid: process.pid });
 
     if (opts.stdio) {
-      const session = accept(stdioConnection(process.stdout));
-      const reader = new FrameReader(
-        opts.maxPayload,
-        (text) => session.message(text),
-        (reason) => logger.warn('unreadable stdio frame skipped', { reason }),
-      );
-      readFrames(process.stdin, reader, () => {
-        session.closed();
-        void shutdown('stdin closed');
+      serveStdio({
+        input: process.stdin,
+        output: process.stdout,
+        maxPayload: opts.maxPayload,
+        log: logger,
+        accept,
+        onEnd: () => void shutdown('stdin closed'),
       });
       // An open stdin keeps the process alive after a stop by `shutdown` or a signal.
       undo.push(() => void process.stdin.destroy());
