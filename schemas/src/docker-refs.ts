@@ -37,6 +37,8 @@ export const ContainerRef = (description: string) =>
     minLength: 1,
     maxLength: MAX_REF_LENGTH,
     pattern: CONTAINER_REF_PATTERN,
+    'x-message':
+      'must be a container name (letters, digits, "_", "." and "-", not starting with "." or "-") or id, e.g. "web" or "3f2a91c0d4e5"',
     description: `${description} A name (letters, digits, "_", "." and "-", not starting with "." or "-"; a leading "/" is ignored), or a full or unambiguous id prefix.`,
   });
 
@@ -45,14 +47,27 @@ export const ImageRef = (description: string) =>
     minLength: 1,
     maxLength: MAX_REF_LENGTH,
     pattern: IMAGE_REF_PATTERN,
+    'x-message': 'must be an image reference such as "registry.example.com/team/app:1.2" (lowercase repository) or an image id',
     description: `${description} A reference (\`[registry/]repository[:tag][@digest]\`, lowercase repository) or an id (\`sha256:…\` or a hex prefix).`,
   });
 
 export const NetworkRef = (description: string) =>
-  Type.String({ minLength: 1, maxLength: MAX_REF_LENGTH, pattern: OBJECT_NAME_PATTERN, description });
+  Type.String({
+    minLength: 1,
+    maxLength: MAX_REF_LENGTH,
+    pattern: OBJECT_NAME_PATTERN,
+    'x-message': 'must be a network name (letters, digits, "_", "." and "-", not starting with "." or "-") or id',
+    description,
+  });
 
 export const VolumeRef = (description: string) =>
-  Type.String({ minLength: 2, maxLength: MAX_REF_LENGTH, pattern: VOLUME_NAME_PATTERN, description });
+  Type.String({
+    minLength: 2,
+    maxLength: MAX_REF_LENGTH,
+    pattern: VOLUME_NAME_PATTERN,
+    'x-message': 'must be a volume name: two or more letters, digits, "_", "." and "-", not starting with "." or "-"',
+    description,
+  });
 
 /** The container name or id a client sent, as the engine's URL takes it: without a leading `/`. */
 export const containerRefForEngine = (ref: string): string => (ref.startsWith('/') ? ref.slice(1) : ref);

@@ -40,7 +40,7 @@ describe('Docker id grammar', () => {
 
   it('is checked by the params schemas of the container and image methods', () => {
     expect(validateParams('container/inspect', { id: '..' })).toEqual([
-      { path: '/id', message: `must match pattern "${CONTAINER_REF_PATTERN}"` },
+      { path: '/id', message: expect.stringMatching(/^must be a container name \(letters, digits/) },
     ]);
     expect(validateParams('stats/history', { id: '/web' })).toEqual([]);
     expect(validateParams('image/remove', { image: '../x' })).toHaveLength(1);
