@@ -32,7 +32,12 @@ const builds = [
   },
   {
     ...common,
-    entryPoints: { branchboxd: 'daemon/src/main.ts', branchbox: 'daemon/src/cli/main.ts' },
+    // project-worker: the worker thread that reads branchbox.yaml off the daemon's event loop.
+    entryPoints: {
+      branchboxd: 'daemon/src/main.ts',
+      branchbox: 'daemon/src/cli/main.ts',
+      'project-worker': 'daemon/src/project/project-worker.ts',
+    },
     platform: 'node',
     format: 'cjs',
     target: 'node20',

@@ -8,12 +8,12 @@ import type { DaemonOptions } from './config';
 import { Dispatcher } from './rpc/dispatcher';
 import type { Handlers } from './rpc/handlers';
 import { Session } from './rpc/session';
-import { FrameReader, readFrames, stdioConnection } from './rpc/stdio';
+import { serveStdio } from './rpc/stdio';
 import type { Connection } from './rpc/transport';
 import { startWsServer, type WsServer } from './rpc/ws-server';
 import { lifecycleHandlers } from './methods/lifecycle';
 import { acquireInstanceLock } from './runtime/lock';
-import { createFileLogger, Redactor, type FileLogger } from './runtime/log';
+import { createFileLogger, Redactor, type FileLogger, type Logger } from './runtime/log';
 import { LogTap } from './runtime/log-tap';
 import { createToken, ensureStateDir, removeRuntimeFile, writeRuntimeFile } from './runtime/runtime-file';
 import { AuditTrail } from './state/audit';
@@ -43,6 +43,8 @@ export interface RunningDaemon {
   readonly stateDir: string;
   /** Resolves once the daemon has fully stopped. */
   readonly stopped: Promise<void>;
+  /** The daemon log, for what the entry point reports (faults nothing else caught). */
+  readonly log: Logger;
   shutdown(reason: string): Promise<void>;
 }
 
@@ -258,15 +260,13 @@ export async function startDaemon(opts: DaemonOptions, version: string): Promise
     logger.info('branchboxd started', { version, port: server.port, stateDir: opts.stateDir, instance, pid: process.pid });
 
     if (opts.stdio) {
-      const session = accept(stdioConnection(process.stdout));
-      const reader = new FrameReader(
-        opts.maxPayload,
-        (text) => session.message(text),
-        (reason) => logger.warn('unreadable stdio frame skipped', { reason }),
-      );
-      readFrames(process.stdin, reader, () => {
-        session.closed();
-        void shutdown('stdin closed');
+      serveStdio({
+        input: process.stdin,
+        output: process.stdout,
+        maxPayload: opts.maxPayload,
+        log: logger,
+        accept,
+        onEnd: () => void shutdown('stdin closed'),
       });
       // An open stdin keeps the process alive after a stop by `shutdown` or a signal.
       undo.push(() => void process.stdin.destroy());
@@ -289,7 +289,7 @@ export async function startDaemon(opts: DaemonOptions, version: string): Promise
       return stopping;
     }
 
-    return { port: server.port, stateDir: opts.stateDir, stopped, shutdown };
+    return { port: server.port, stateDir: opts.stateDir, stopped, log: logger, shutdown };
   } catch (e) {
     log?.error('start failed', { error: (e as Error).message });
     await unwind();

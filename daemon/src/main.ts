@@ -1,14 +1,43 @@
 /**
  * branchboxd: the entry point. Parses options, starts the daemon (or, with --stdio while
  * another daemon owns the state directory, bridges stdio to it), and turns signals into a
- * graceful shutdown. Exit codes: 0 stopped cleanly, 1 could not start, 2 usage error.
+ * graceful shutdown. Exit codes: 0 stopped cleanly, 1 could not start (or stopped because
+ * unexpected errors came too fast, see runtime/faults.ts), 2 usage error.
+ *
+ * An error nothing caught never ends the process by itself: the fault policy logs it and the
+ * daemon keeps serving.
  */
 import { join } from 'node:path';
 import { USAGE, UsageError, parseOptions } from './config';
-import { startDaemon } from './daemon';
+import { startDaemon, type RunningDaemon } from './daemon';
 import { bridgeStdioToDaemon } from './stdio-bridge';
 import { InstanceLockedError } from './runtime/lock';
+import { describeFault, faultDetail, installFaultPolicy } from './runtime/faults';
 import { VERSION } from './version';
+
+/** How long a stop forced by a fault storm may take before the process exits anyway. */
+const FATAL_STOP_GRACE_MS = 10_000;
+
+let daemon: RunningDaemon | undefined;
+let fatalReason: string | undefined;
+
+// A diagnostic that cannot be written (stderr closed by whoever started us) is not a fault.
+process.stderr.on('error', () => undefined);
+
+installFaultPolicy(process, {
+  report: ({ kind, error, recent }) => {
+    process.stderr.write(`branchboxd: ${kind}, still serving: ${describeFault(error)}\n`);
+    daemon?.log.error(`Unexpected ${kind}; the daemon keeps serving`, { error: faultDetail(error), recent });
+  },
+  fatal: (reason) => {
+    fatalReason = reason;
+    process.stderr.write(`branchboxd: stopping: ${reason}\n`);
+    daemon?.log.error('Stopping: unexpected errors come too fast to keep serving', { reason });
+    setTimeout(() => process.exit(1), FATAL_STOP_GRACE_MS).unref();
+    if (daemon) void daemon.shutdown(`fatal: ${reason}`);
+    else process.exit(1);
+  },
+});
 
 async function main(): Promise<number> {
   let options;
@@ -21,10 +50,9 @@ async function main(): Promise<number> {
     }
     throw e;
   }
-  if (options === 'help') return void process.stdout.write(USAGE), 0;
-  if (options === 'version') return void process.stdout.write(`${VERSION}\n`), 0;
+  if (options === 'help') return (void process.stdout.write(USAGE), 0);
+  if (options === 'version') return (void process.stdout.write(`${VERSION}\n`), 0);
 
-  let daemon;
   try {
     daemon = await startDaemon(options, VERSION);
   } catch (e) {
@@ -32,18 +60,19 @@ async function main(): Promise<number> {
     process.stderr.write(`branchboxd: ${(e as Error).message}\n`);
     return 1;
   }
+  const running = daemon;
   if (!options.stdio) {
     process.stderr.write(
-      `branchboxd ${VERSION} listening on ws://127.0.0.1:${daemon.port} (state: ${daemon.stateDir})\n` +
-        `  connect: token and port in ${join(daemon.stateDir, 'runtime.json')}, header "Authorization: Bearer <token>"\n` +
+      `branchboxd ${VERSION} listening on ws://127.0.0.1:${running.port} (state: ${running.stateDir})\n` +
+        `  connect: token and port in ${join(running.stateDir, 'runtime.json')}, header "Authorization: Bearer <token>"\n` +
         `  protocol: JSON-RPC 2.0, call "initialize" first, "rpc.discover" returns the OpenRPC document\n`,
     );
   }
   for (const signal of ['SIGTERM', 'SIGINT', 'SIGHUP'] as const) {
-    process.once(signal, () => void daemon.shutdown(`signal ${signal}`));
+    process.once(signal, () => void running.shutdown(`signal ${signal}`));
   }
-  await daemon.stopped;
-  return 0;
+  await running.stopped;
+  return fatalReason === undefined ? 0 : 1;
 }
 
 main().then(

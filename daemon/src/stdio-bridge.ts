@@ -6,7 +6,7 @@
 import WebSocket from 'ws';
 import { DEFAULT_MAX_PAYLOAD } from './config';
 import { readRuntimeFile } from './runtime/runtime-file';
-import { FrameReader, frame, readFrames } from './rpc/stdio';
+import { FrameReader, frame, parseErrorText, readFrames } from './rpc/stdio';
 
 export async function bridgeStdioToDaemon(stateDir: string): Promise<number> {
   const runtime = readRuntimeFile(stateDir);
@@ -22,10 +22,14 @@ export async function bridgeStdioToDaemon(stateDir: string): Promise<number> {
     ws.once('open', resolve);
     ws.once('error', reject);
   });
+  // An unreadable frame is answered here, as the daemon itself would answer it over stdio.
   const reader = new FrameReader(
     DEFAULT_MAX_PAYLOAD,
     (text) => ws.send(text),
-    (reason) => process.stderr.write(`branchboxd: unreadable frame skipped: ${reason}\n`),
+    (reason) => {
+      process.stderr.write(`branchboxd: unreadable frame skipped: ${reason}\n`);
+      process.stdout.write(frame(parseErrorText(reason)));
+    },
   );
   ws.on('message', (data) => process.stdout.write(frame(data.toString())));
   return new Promise<number>((resolve) => {

@@ -5,8 +5,9 @@
  */
 import { Type, type Static } from '@sinclair/typebox';
 import { Batch, Obj, Ok, SubscriptionResult, Timestamp, defineMethods, defineNotifications, engineErrors } from './core';
+import { ContainerRef as ContainerRefOf } from './docker-refs';
 
-const ContainerRef = Type.String({ minLength: 1, description: 'Container id (full or unambiguous prefix) or name.' });
+const ContainerRef = ContainerRefOf('The container.');
 const Since = Type.Union([Type.String({ minLength: 1 }), Type.Number({ minimum: 0 })], {
   description: 'A time: RFC 3339 text (e.g. 2024-05-01T10:00:00Z) or unix seconds (fractions allowed).',
 });

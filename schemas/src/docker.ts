@@ -6,6 +6,7 @@
  */
 import { Type, type Static } from '@sinclair/typebox';
 import { Batch, Obj, Ok, SubscriptionResult, Timestamp, defineMethods, defineNotifications, engineErrors } from './core';
+import { ContainerRef, ImageRef } from './docker-refs';
 
 const Labels = Type.Record(Type.String(), Type.String(), { description: 'Docker labels, as set on the object.' });
 
@@ -176,7 +177,6 @@ export const ResyncEvent = Obj(
 );
 export type ResyncEvent = Static<typeof ResyncEvent>;
 
-const Id = (what: string) => Type.String({ minLength: 1, description: `The ${what} id or name.` });
 const LabelFilter = Type.Optional(
   Type.Array(Type.String({ minLength: 1 }), {
     description: 'Only objects with every one of these labels: `key` or `key=value`.',
@@ -206,14 +206,14 @@ export const dockerMethods = defineMethods({
     summary:
       'Everything about one container: configuration (secrets masked), mounts, networks, exit and health details.',
     errors: ['ContainerNotFound', ...engineErrors],
-    params: Obj({ id: Id('container') }),
+    params: Obj({ id: ContainerRef('The container.') }),
     result: ContainerDetails,
   },
   'container/start': {
     summary: 'Starts a container; starting a running container does nothing.',
     mutating: true,
     errors: ['ContainerNotFound', ...engineErrors],
-    params: Obj({ id: Id('container') }),
+    params: Obj({ id: ContainerRef('The container.') }),
     result: Ok,
   },
   'container/stop': {
@@ -222,7 +222,7 @@ export const dockerMethods = defineMethods({
     mutating: true,
     errors: ['ContainerNotFound', ...engineErrors],
     params: Obj({
-      id: Id('container'),
+      id: ContainerRef('The container.'),
       timeout: Type.Optional(
         Type.Integer({
           minimum: 0,
@@ -237,7 +237,7 @@ export const dockerMethods = defineMethods({
     mutating: true,
     errors: ['ContainerNotFound', ...engineErrors],
     params: Obj({
-      id: Id('container'),
+      id: ContainerRef('The container.'),
       timeout: Type.Optional(Type.Integer({ minimum: 0, description: 'Seconds to wait before killing.' })),
     }),
     result: Ok,
@@ -247,7 +247,7 @@ export const dockerMethods = defineMethods({
     mutating: true,
     errors: ['ContainerNotFound', 'ContainerRunning', 'Conflict', ...engineErrors],
     params: Obj({
-      id: Id('container'),
+      id: ContainerRef('The container.'),
       force: Type.Optional(Type.Boolean({ description: 'Kill the container first if it runs.' })),
       volumes: Type.Optional(Type.Boolean({ description: 'Also remove its anonymous volumes.' })),
     }),
@@ -267,7 +267,7 @@ export const dockerMethods = defineMethods({
     mutating: true,
     errors: ['ImageNotFound', 'Conflict', ...engineErrors],
     params: Obj({
-      image: Type.String({ minLength: 1, description: 'Image id or reference (repository:tag).' }),
+      image: ImageRef('The image.'),
       force: Type.Optional(Type.Boolean()),
     }),
     result: Obj({ untagged: Type.Array(Type.String()), deleted: Type.Array(Type.String()) }),

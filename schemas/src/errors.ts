@@ -4,7 +4,7 @@
  * JSON-RPC and LSP reserve -32768..-32000 (and -32899..-32800 inside it); the application
  * codes below live in 1000..1999, grouped by hundreds: not found (10xx), conflict (11xx),
  * Docker (12xx), ports (13xx), build and deploy (14xx), configuration and source (15xx),
- * daemon lifecycle (19xx). Names and numbers never change once published.
+ * protocol limits (16xx), daemon lifecycle (19xx). Names and numbers never change once published.
  */
 export const protocolErrors = {
   ParseError: { code: -32700, description: 'The message is not valid JSON.' },
@@ -57,6 +57,12 @@ export const applicationErrors = {
 
   ConfigInvalid: { code: 1501, description: 'The project file is invalid; `data.errors` names file, line and field.' },
   GitError: { code: 1502, description: 'A git command failed; the message carries its output.' },
+
+  ResponseTooLarge: {
+    code: 1601,
+    description:
+      'The answer would exceed the largest message (`data.limit` bytes): ask for less (a filter, a limit), or send the request alone rather than in a batch.',
+  },
 
   ShuttingDown: { code: 1901, description: 'The daemon is shutting down and takes no new work.' },
 } as const;

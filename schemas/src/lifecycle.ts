@@ -34,6 +34,19 @@ export const lifecycleMethods = defineMethods({
         methods: Type.Array(Type.String(), { description: 'Every method this daemon answers.' }),
         notifications: Type.Array(Type.String(), { description: 'Every notification this daemon may send.' }),
         docker: Type.Boolean({ description: 'Whether a Docker engine answered when the session opened.' }),
+        limits: Type.Optional(
+          Obj(
+            {
+              maxMessageBytes: Type.Integer({
+                description:
+                  'The largest message in either direction (bytes of UTF-8); a larger answer is replaced by ResponseTooLarge.',
+              }),
+              maxBatchLength: Type.Integer({ description: 'The most messages one batch may hold.' }),
+              maxIntegerId: Type.Integer({ description: 'Number ids beyond ± this value answer InvalidRequest.' }),
+            },
+            'The limits of this daemon (docs/protocol.md, "Limits"); absent from daemons older than the limits.',
+          ),
+        ),
       }),
     }),
   },
@@ -47,6 +60,7 @@ export const lifecycleMethods = defineMethods({
   },
   'rpc.discover': {
     summary: 'Returns the OpenRPC document describing every method, notification and error of this daemon.',
+    description: 'Like every method without params, it takes `params` omitted, `{}` or `[]`.',
     beforeInitialize: true,
     params: NoParams,
     result: Type.Unsafe<Record<string, unknown>>(Type.Object({}, { description: 'An OpenRPC 1.x document.' })),

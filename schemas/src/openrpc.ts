@@ -5,6 +5,7 @@
  */
 import { errorTable, applicationErrors, protocolErrors, type ErrorName } from './errors';
 import { PROTOCOL_VERSION } from './lifecycle';
+import { PROTOCOL_LIMITS } from './limits';
 import { methods, notifications } from './index';
 import type { MethodSpec, NotificationSpec } from './core';
 import type { TSchema } from '@sinclair/typebox';
@@ -37,7 +38,7 @@ function methodEntry(name: string, spec: MethodSpec): Json {
     params: paramDescriptors(spec.params),
     result: { name: `${name}Result`, schema: plain(spec.result) },
     errors: [
-      ...(['InvalidParams', 'InternalError'] as const).map(errorRef),
+      ...(['InvalidParams', 'InternalError', 'ResponseTooLarge'] as const).map(errorRef),
       ...(spec.beforeInitialize ? [] : [errorRef('ServerNotInitialized'), errorRef('RequestCancelled')]),
       ...(spec.errors ?? []).map(errorRef),
     ],
@@ -68,6 +69,7 @@ export function buildOpenRpcDocument(version: string): Json {
         `served by branchboxd ${version}. Params are objects. Call \`initialize\` first. Subscriptions answer ` +
         `\`{subscription}\` and deliver batches \`{subscription, items}\` through the notification named in ` +
         `\`x-notification\`; \`subscription/cancel\` ends one; all end when the connection closes.`,
+      'x-limits': { ...PROTOCOL_LIMITS },
     },
     methods: [
       ...Object.entries(methods).map(([name, spec]) => methodEntry(name, spec as MethodSpec)),

@@ -13,6 +13,7 @@ import { readFile } from 'node:fs/promises';
 import { existsSync } from 'node:fs';
 import { homedir } from 'node:os';
 import { join } from 'node:path';
+import { guardEnginePaths } from './dockerode/path-guard';
 
 export const DEFAULT_SOCKET = '/var/run/docker.sock';
 export const DEFAULT_PING_TIMEOUT_MS = 3000;
@@ -97,7 +98,7 @@ export async function discoverEngine(opts: DiscoverOptions = {}): Promise<Discov
       continue;
     }
     try {
-      const docker = new Docker(attempt.options);
+      const docker = guardEnginePaths(new Docker(attempt.options));
       await (docker as unknown as AbortablePing).ping({ abortSignal: AbortSignal.timeout(timeoutMs) });
       return { strategy: attempt.strategy, endpoint: attempt.endpoint, docker };
     } catch (e) {

@@ -5,6 +5,7 @@
  */
 import type Docker from 'dockerode';
 import type { dockerStreamMethods } from '../../../schemas/src/docker-streams';
+import { containerRefForEngine } from '../../../schemas/src/docker-refs';
 import type { NotificationName } from '../../../schemas/src/index';
 import type { EngineRecovery } from '../docker/engine';
 import { ContainerExec, type ExecSession } from '../docker/streams/exec';
@@ -42,7 +43,7 @@ export function dockerStreamHandlers(deps: DockerStreamDeps): HandlerGroup<Docke
 
   return {
     'container/logs': async (p, ctx) => {
-      const stream = await logs.open(p.id, {
+      const stream = await logs.open(containerRefForEngine(p.id), {
         tail: p.tail,
         since: p.since,
         follow: p.follow,
@@ -99,7 +100,7 @@ export function dockerStreamHandlers(deps: DockerStreamDeps): HandlerGroup<Docke
     },
 
     'container/exec': async (p, ctx) => {
-      const exec = await execs.open(p.id, {
+      const exec = await execs.open(containerRefForEngine(p.id), {
         cmd: p.cmd,
         tty: p.tty,
         cols: p.cols,
@@ -204,7 +205,7 @@ function oneTarget(p: { id?: string; sandbox?: string }): StatsTarget {
       ],
     });
   }
-  return p.id !== undefined ? { id: p.id } : { sandbox: p.sandbox as string };
+  return p.id !== undefined ? { id: containerRefForEngine(p.id) } : { sandbox: p.sandbox as string };
 }
 
 /** A protocol time (RFC 3339 or unix seconds) in milliseconds since the epoch. */

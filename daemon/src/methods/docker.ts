@@ -5,6 +5,7 @@
  * daemon with secret-looking values masked.
  */
 import type { dockerMethods } from '../../../schemas/src/docker';
+import { containerRefForEngine } from '../../../schemas/src/docker-refs';
 import type { ContainerModel } from '../docker/container-model';
 import type { DockerEngine } from '../docker/engine';
 import type { ContainerDetails, DockerObjectType } from '../docker/types';
@@ -27,24 +28,24 @@ export function dockerHandlers(deps: DockerHandlerDeps): HandlerGroup<DockerMeth
     'container/list': async (p) => ({
       containers: await deps.model.list({ all: p.all, label: p.label, state: p.state, sandbox: p.sandbox }),
     }),
-    'container/inspect': async (p) => maskEnvironment(await docker().containers.inspect(p.id)),
+    'container/inspect': async (p) => maskEnvironment(await docker().containers.inspect(containerRefForEngine(p.id))),
     'container/start': async (p, ctx) => {
-      await docker().containers.start(p.id);
+      await docker().containers.start(containerRefForEngine(p.id));
       ctx.log.info('Started container', { container: p.id });
       return null;
     },
     'container/stop': async (p, ctx) => {
-      await docker().containers.stop(p.id, { timeoutSeconds: p.timeout, signal: ctx.signal });
+      await docker().containers.stop(containerRefForEngine(p.id), { timeoutSeconds: p.timeout, signal: ctx.signal });
       ctx.log.info('Stopped container', { container: p.id });
       return null;
     },
     'container/restart': async (p, ctx) => {
-      await docker().containers.restart(p.id, { timeoutSeconds: p.timeout, signal: ctx.signal });
+      await docker().containers.restart(containerRefForEngine(p.id), { timeoutSeconds: p.timeout, signal: ctx.signal });
       ctx.log.info('Restarted container', { container: p.id });
       return null;
     },
     'container/remove': async (p, ctx) => {
-      await docker().containers.remove(p.id, { force: p.force, volumes: p.volumes });
+      await docker().containers.remove(containerRefForEngine(p.id), { force: p.force, volumes: p.volumes });
       ctx.log.info('Removed container', { container: p.id, force: p.force ?? false });
       return null;
     },

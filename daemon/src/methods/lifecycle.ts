@@ -1,5 +1,6 @@
 /** Handlers of the lifecycle and daemon-wide methods (schemas/src/lifecycle.ts). */
 import { PROTOCOL_VERSION, methods, notifications, type Result } from '../../../schemas/src/index';
+import { PROTOCOL_LIMITS } from '../../../schemas/src/limits';
 import { buildOpenRpcDocument } from '../../../schemas/src/openrpc';
 import type { HandlerGroup } from '../rpc/handlers';
 import type { LogTap } from '../runtime/log-tap';
@@ -34,6 +35,7 @@ export function lifecycleHandlers(deps: LifecycleDeps): HandlerGroup<LifecycleMe
             .filter(([, spec]) => spec.direction === 'toClient')
             .map(([name]) => name),
           docker: deps.dockerStatus().available,
+          limits: { ...PROTOCOL_LIMITS },
         },
       };
     },

@@ -20,6 +20,8 @@ export interface SandboxHandlerDeps {
   readonly templates: TemplateStore;
   readonly snapshots: SnapshotStore;
   readonly loadProject: (path: string) => Project;
+  /** `loadProject` off the event loop, for the requests that only read a project (default: loadProject). */
+  readonly readProject?: (path: string) => Promise<Project>;
   /** How a sandbox is shown to clients (e.g. with its health); as stored by default. */
   readonly view?: SandboxView;
 }
@@ -37,6 +39,7 @@ const requester = (ctx: RequestContext): Requester => ({
 export function sandboxHandlers(deps: SandboxHandlerDeps): HandlerGroup<SandboxMethod> {
   const { sandboxes, service, environments, templates, snapshots } = deps;
   const view = deps.view ?? ((s: Sandbox) => s);
+  const readProject = deps.readProject ?? (async (path: string) => deps.loadProject(path));
   const viewed = async <R extends { sandbox: Sandbox }>(result: Promise<R>): Promise<R> => {
     const r = await result;
     return { ...r, sandbox: view(r.sandbox) };
@@ -47,7 +50,7 @@ export function sandboxHandlers(deps: SandboxHandlerDeps): HandlerGroup<SandboxM
     if (p.service !== undefined) validateServiceName(p.service);
   };
   return {
-    'project/load': (p) => deps.loadProject(p.path),
+    'project/load': (p) => readProject(p.path),
 
     'sandbox/list': () => ({ sandboxes: sandboxes.list().map(view) }),
     'sandbox/get': (p) => view(sandboxes.require(p.name)),
@@ -94,11 +97,11 @@ export function sandboxHandlers(deps: SandboxHandlerDeps): HandlerGroup<SandboxM
       return { deleted };
     },
 
-    'template/list': (p) => ({
-      templates: templates.list(p.repoPath !== undefined ? deps.loadProject(p.repoPath) : undefined),
+    'template/list': async (p) => ({
+      templates: templates.list(p.repoPath !== undefined ? await readProject(p.repoPath) : undefined),
     }),
-    'template/get': (p) =>
-      templates.require(p.name, p.repoPath !== undefined ? deps.loadProject(p.repoPath) : undefined),
+    'template/get': async (p) =>
+      templates.require(p.name, p.repoPath !== undefined ? await readProject(p.repoPath) : undefined),
     'template/save': (p) => templates.save(p.name, p.spec),
     'template/delete': (p) => {
       templates.delete(p.name);

@@ -3,13 +3,19 @@
  * protocol's `ProjectFile` schema, checks what a schema cannot (names that must refer to
  * services, commands, sizes) and answers the normalized {@link Project}. Every problem is
  * reported at once, each as `{file, line, column, field, message}` in a ConfigInvalid error.
+ * The limits of PROJECT_FILE_LIMITS come first (limits.ts): the size before reading, alias
+ * expansion while the YAML becomes data, entry counts before validation and normalization.
+ * Content already parsed and validated is not parsed again (a small cache by content hash).
  */
+import { createHash } from 'node:crypto';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import Ajv, { type ErrorObject } from 'ajv';
 import { LineCounter, isMap, isPair, isScalar, isSeq, parseDocument, type Document, type Node } from 'yaml';
+import { PROJECT_FILE_LIMITS } from '../../../schemas/src/limits';
 import { ProjectFile, type ConfigProblem, type Project } from '../../../schemas/src/project';
 import { RpcError } from '../rpc/errors';
+import { aliasFailure, countProblems } from './limits';
 import { normalizeProject, type PathProblem } from './normalize';
 
 export const PROJECT_FILE_NAMES = ['branchbox.yaml', 'branchbox.yml'] as const;
@@ -44,17 +50,56 @@ export function projectFilePath(p: string): string {
  */
 export function loadProject(p: string): Project {
   const file = projectFilePath(p);
-  let text: string;
+  return parseProject(readProjectText(file), file);
+}
+
+/**
+ * Contents already parsed and validated, by SHA-256 of the text (a deployment reads the same
+ * file again from each export of the commit; the health monitor, the gateway and the resource
+ * gate read it again and again): only normalization, which is cheap, runs again. The least
+ * recently used go first.
+ */
+const validated = new Map<string, ProjectFile>();
+const VALIDATED_KEPT = 16;
+/** The file's text; a file over the size limit is refused before any of it is read. */
+function readProjectText(file: string): string {
+  let fd: number;
   try {
-    text = fs.readFileSync(file, 'utf8');
+    fd = fs.openSync(file, 'r');
   } catch (e) {
     throw new RpcError('FileNotFound', `Cannot read ${file}: ${(e as Error).message}`, { path: file });
   }
-  return parseProject(text, file);
+  try {
+    const { size } = fs.fstatSync(fd);
+    const max = PROJECT_FILE_LIMITS.maxBytes;
+    const tooLarge = (bytes: number | string) =>
+      invalid(file, [{ file, line: 1, column: 1, field: '', message: `the file is ${bytes} bytes, more than the ${max} allowed` }]);
+    if (size > max) throw tooLarge(size);
+    // Read at most one byte past the limit: a file that grew since fstat is refused too.
+    const buffer = Buffer.alloc(max + 1);
+    let length = 0;
+    for (let n = -1; n !== 0 && length < buffer.length; length += n) n = fs.readSync(fd, buffer, length, buffer.length - length, null);
+    if (length > max) throw tooLarge(`over ${max}`);
+    return buffer.subarray(0, length).toString('utf8');
+  } catch (e) {
+    if (e instanceof RpcError) throw e;
+    throw new RpcError('FileNotFound', `Cannot read ${file}: ${(e as Error).message}`, { path: file });
+  } finally {
+    fs.closeSync(fd);
+  }
 }
 
 /** Parses and validates project text as if read from `file` (whose directory is the root). */
 export function parseProject(text: string, file: string): Project {
+  const key = createHash('sha256').update(text).digest('hex');
+  const known = validated.get(key);
+  if (known) {
+    validated.delete(key);
+    validated.set(key, known);
+    const result = normalizeProject(known, { file, root: path.dirname(file) });
+    // Problems are located in the text by the full parse below.
+    if ('project' in result) return structuredClone(result.project);
+  }
   const lineCounter = new LineCounter();
   const doc = parseDocument(text, { lineCounter, prettyErrors: false, uniqueKeys: true });
   const at = (offset: number) => {
@@ -70,7 +115,15 @@ export function parseProject(text: string, file: string): Project {
   }));
   if (syntax.length) throw invalid(file, syntax);
 
-  const data: unknown = doc.toJS({ maxAliasCount: 100 });
+  let data: unknown;
+  try {
+    // Aliases may repeat an anchor's content at most this many times (nested ones multiply):
+    // "billion laughs" stops here instead of exhausting memory.
+    data = doc.toJS({ maxAliasCount: PROJECT_FILE_LIMITS.maxAliasExpansion });
+  } catch (e) {
+    const failure = aliasFailure(doc, e);
+    throw invalid(file, [{ file, ...at(failure.offset), field: '', message: failure.message }]);
+  }
   if (data === null || typeof data !== 'object' || Array.isArray(data)) {
     throw invalid(file, [
       { file, line: 1, column: 1, field: '', message: 'the file must be a mapping with version, project and services' },
@@ -83,10 +136,14 @@ export function parseProject(text: string, file: string): Project {
     message: problem.message,
   });
 
+  const tooMany = countProblems(data as Record<string, unknown>);
+  if (tooMany.length) throw invalid(file, tooMany.map(locate));
   if (!validateFile(data)) throw invalid(file, schemaProblems(validateFile.errors ?? []).map(locate));
+  validated.set(key, structuredClone(data));
+  if (validated.size > VALIDATED_KEPT) validated.delete(validated.keys().next().value!);
   const result = normalizeProject(data, { file, root: path.dirname(file) });
   if ('problems' in result) throw invalid(file, result.problems.map(locate));
-  return result.project;
+  return structuredClone(result.project);
 }
 
 function invalid(file: string, problems: ConfigProblem[]): RpcError {

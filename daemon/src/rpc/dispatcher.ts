@@ -7,20 +7,23 @@
  *   → cancellation (-32800 on `$/cancelRequest`)
  *   → audit of state-changing methods → the handler.
  * Errors are mapped in one place: RpcError keeps its documented code; anything else is
- * InternalError (-32603), never code 0.
+ * InternalError (-32603), never code 0. Nothing a message does escapes `receive`: the limits of
+ * PROTOCOL_LIMITS (batch length, answer size, exact ids) are applied here, and answers are
+ * written within the largest message by answer-text.ts.
  */
 import {
   JSONRPCErrorException,
   JSONRPCServer,
   createJSONRPCErrorResponse,
-  type JSONRPCID,
   type JSONRPCRequest,
   type JSONRPCResponse,
 } from 'json-rpc-2.0';
-import { errorNameOf, methods, notifications, type MethodName } from '../../../schemas/src/index';
+import { methods, notifications, type MethodName } from '../../../schemas/src/index';
 import type { MethodSpec } from '../../../schemas/src/core';
+import { PROTOCOL_LIMITS } from '../../../schemas/src/limits';
 import type { Logger } from '../runtime/log';
-import { RpcError, toErrorObject } from './errors';
+import { answerText, errorResponse as named } from './answer-text';
+import { RpcError, describeThrown, toErrorObject } from './errors';
 import type { Handlers, RequestContext } from './handlers';
 import type { Session } from './session';
 import { resultViolations, validateParams } from './validation';
@@ -42,6 +45,8 @@ export interface DispatcherOptions {
   readonly isShuttingDown?: () => boolean;
   /** Check every result against its schema (tests): a mismatch answers InternalError. */
   readonly validateResults?: boolean;
+  /** The largest answer in bytes (default: PROTOCOL_LIMITS.maxMessageBytes). */
+  readonly maxAnswerBytes?: number;
 }
 
 const specOf = (method: string): MethodSpec | undefined =>
@@ -68,7 +73,7 @@ export class Dispatcher {
     this.server.mapErrorToJSONRPCErrorResponse = (id, error: unknown) => {
       if (error instanceof JSONRPCErrorException) return createJSONRPCErrorResponse(id, error.code, error.message, error.data);
       const { code, message, data } = toErrorObject(error);
-      if (!(error instanceof RpcError)) opts.log.error('handler failed', { error: String((error as Error)?.stack ?? error) });
+      if (!(error instanceof RpcError)) opts.log.error('handler failed', { error: describeThrown(error, { stack: true }) });
       return createJSONRPCErrorResponse(id, code, message, data);
     };
     this.server.applyMiddleware((next, request, session) => this.apply(next, request, session));
@@ -101,20 +106,29 @@ export class Dispatcher {
     return this.active === 0 ? Promise.resolve() : new Promise((r) => this.idleWaiters.push(r));
   }
 
-  /** Handles one incoming message (a request, a notification or a batch); answers through the session. */
+  /**
+   * Handles one incoming message (a request, a notification or a batch); answers through the
+   * session. Never rejects: whatever fails on the way is answered (or logged), never thrown.
+   */
   async receive(text: string, session: Session): Promise<void> {
-    let response: JSONRPCResponse | JSONRPCResponse[] | null;
+    let out: string | undefined;
     this.active++;
     try {
-      response = await this.answer(text, session);
+      const response = await this.answer(text, session);
+      const empty = response === null || (Array.isArray(response) && response.length === 0);
+      if (!empty) out = answerText(response, this.opts.maxAnswerBytes ?? PROTOCOL_LIMITS.maxMessageBytes);
     } catch (e) {
-      session.log.error('dispatch failed', { error: String(e) });
-      response = named(null, -32603, `Internal error: ${String(e)}`);
+      session.log.error('dispatch failed', { error: describeThrown(e, { stack: true }) });
+      out = JSON.stringify(named(null, -32603, `Internal error: ${describeThrown(e)}`));
     } finally {
       if (--this.active === 0) this.idleWaiters.splice(0).forEach((r) => r());
     }
-    if (response === null || (Array.isArray(response) && response.length === 0)) return;
-    if (!session.isClosed) session.connection.send(JSON.stringify(response));
+    if (out === undefined || session.isClosed) return;
+    try {
+      session.connection.send(out);
+    } catch (e) {
+      session.log.warn('answer could not be sent', { error: describeThrown(e) });
+    }
   }
 
   /**
@@ -131,6 +145,14 @@ export class Dispatcher {
     }
     if (!Array.isArray(message)) return this.answerOne(message, session);
     if (message.length === 0) return named(null, -32600, 'Invalid Request: empty batch');
+    if (message.length > PROTOCOL_LIMITS.maxBatchLength) {
+      return named(
+        null,
+        -32600,
+        `Invalid Request: a batch of ${message.length} messages exceeds the limit of ${PROTOCOL_LIMITS.maxBatchLength}; nothing in it was run`,
+        { limit: PROTOCOL_LIMITS.maxBatchLength },
+      );
+    }
     const answers = await Promise.all(message.map((m) => this.answerOne(m, session)));
     const responses = answers.filter((r): r is JSONRPCResponse => r !== null);
     return responses.length > 0 ? responses : null;
@@ -163,7 +185,16 @@ export class Dispatcher {
     if (this.opts.isShuttingDown?.() && request.method !== 'shutdown') {
       throw new RpcError('ShuttingDown', 'The daemon is shutting down and takes no new requests');
     }
-    const params = request.params === undefined ? {} : request.params;
+    // Params are by name. An empty array is a by-position call with no arguments: the same as none.
+    if (Array.isArray(request.params) && request.params.length > 0) {
+      return error(
+        request,
+        -32602,
+        `Invalid params for ${request.method}: params by position are not supported; pass an object of named params`,
+        { violations: [{ path: '', message: 'must be an object of named params (by-position params are not supported)' }] },
+      );
+    }
+    const params = request.params === undefined || Array.isArray(request.params) ? {} : request.params;
     const violations = validateParams(request.method as MethodName, params);
     if (violations.length > 0) {
       const summary = violations.map((v) => `${v.path || 'params'} ${v.message}`).join('; ');
@@ -198,8 +229,11 @@ export class Dispatcher {
 
 }
 
+/** A number id must come back exactly as sent, which JSON numbers guarantee only within ±(2^53 − 1). */
+const isExactNumber = (id: number) => Number.isFinite(id) && Math.abs(id) <= PROTOCOL_LIMITS.maxIntegerId;
+
 const isValidId = (id: unknown): id is string | number | null =>
-  typeof id === 'string' || id === null || (typeof id === 'number' && Number.isFinite(id));
+  typeof id === 'string' || id === null || (typeof id === 'number' && isExactNumber(id));
 
 /** Why `message` is not a JSON-RPC 2.0 request or notification; undefined when it is one. */
 function envelopeProblem(message: unknown): string | undefined {
@@ -207,6 +241,9 @@ function envelopeProblem(message: unknown): string | undefined {
   const m = message as Record<string, unknown>;
   if (m.jsonrpc !== '2.0') return '"jsonrpc" must be "2.0"';
   if (typeof m.method !== 'string') return '"method" must be a string';
+  if (typeof m.id === 'number' && Number.isFinite(m.id) && !isExactNumber(m.id)) {
+    return `"id" ${JSON.stringify(m.id)} is beyond ±${PROTOCOL_LIMITS.maxIntegerId} and would not come back exactly: use a smaller number or a string`;
+  }
   if (m.id !== undefined && !isValidId(m.id)) return '"id" must be a string, a number or null';
   if (m.params !== undefined && (typeof m.params !== 'object' || m.params === null)) return '"params" must be an object';
   if (m.result !== undefined || m.error !== undefined) return 'a response is not a request';
@@ -216,11 +253,6 @@ function envelopeProblem(message: unknown): string | undefined {
 function error(request: JSONRPCRequest, code: number, message: string, data?: Record<string, unknown>): JSONRPCResponse | null {
   if (request.id === undefined) return null; // notifications are never answered
   return named(request.id, code, message, data);
-}
-
-/** An error response whose `data.name` is the code's stable name, like every other error. */
-function named(id: JSONRPCID, code: number, message: string, data?: Record<string, unknown>): JSONRPCResponse {
-  return createJSONRPCErrorResponse(id, code, message, { name: errorNameOf(code), ...data });
 }
 
 function raceAbort<T>(work: Promise<T>, signal: AbortSignal): Promise<T> {

@@ -27,6 +27,18 @@ export const isRpcError = (e: unknown): e is RpcError => e instanceof RpcError;
 /** The JSON-RPC error object for anything a handler threw. */
 export function toErrorObject(e: unknown): { code: number; message: string; data: Record<string, unknown> } {
   if (isRpcError(e)) return e.toJSON();
-  const message = e instanceof Error ? e.message : String(e);
-  return { code: errorTable.InternalError.code, message: `Internal error: ${message}`, data: { name: 'InternalError' } };
+  return { code: errorTable.InternalError.code, message: `Internal error: ${describeThrown(e)}`, data: { name: 'InternalError' } };
+}
+
+/**
+ * What was thrown, in words, whatever it is: an Error's message (or stack), or the value —
+ * even one `String()` cannot convert (`Object.create(null)`, a Symbol).
+ */
+export function describeThrown(e: unknown, opts: { stack?: boolean } = {}): string {
+  if (e instanceof Error) return (opts.stack ? e.stack : undefined) ?? e.message;
+  try {
+    return String(e);
+  } catch {
+    return `a thrown ${typeof e}`;
+  }
 }

@@ -12,6 +12,12 @@ import type { Connection } from './transport';
 import type { RpcError } from './errors';
 
 export const HIGH_WATER_BYTES = 1 << 20;
+/**
+ * The items of one notification stay within this many bytes of JSON (an item larger than it
+ * goes alone), so a batch of long log lines never outgrows the 4 MiB a client accepts in one
+ * message (PROTOCOL_LIMITS.maxMessageBytes).
+ */
+export const MAX_BATCH_BYTES = 1 << 20;
 
 export interface SubscriptionOptions {
   /** Drop the oldest items when the client cannot keep up, instead of asking the producer to wait. */
@@ -127,7 +133,7 @@ export class Subscription<T> {
     try {
       while (this.queue.length > 0) {
         if (this.sink.connection.bufferedAmount() > HIGH_WATER_BYTES) await this.sink.connection.whenDrained();
-        const items = this.queue.splice(0, this.opts.maxBatch);
+        const items = this.takeBatch();
         const dropped = this.dropped;
         this.dropped = 0;
         this.sink.notify(this.notification, { subscription: this.id, items, ...(dropped ? { dropped } : {}) });
@@ -142,6 +148,20 @@ export class Subscription<T> {
     } finally {
       this.flushing = false;
     }
+  }
+
+  /** The next batch: at most `maxBatch` items and MAX_BATCH_BYTES of them, at least one. */
+  private takeBatch(): T[] {
+    const most = Math.min(this.opts.maxBatch, this.queue.length);
+    let bytes = 0;
+    let n = 0;
+    while (n < most) {
+      const size = Buffer.byteLength(JSON.stringify(this.queue[n]) ?? '', 'utf8');
+      if (n > 0 && bytes + size > MAX_BATCH_BYTES) break;
+      bytes += size;
+      n++;
+    }
+    return this.queue.splice(0, n);
   }
 
   private releaseWaiters(): void {

@@ -13,7 +13,8 @@ export interface Violation {
   readonly message: string;
 }
 
-const ajv = new Ajv({ allErrors: true, strict: false, coerceTypes: false, useDefaults: false });
+// verbose: errors carry their schema, whose `x-message` (when it has one) says the rule in words.
+const ajv = new Ajv({ allErrors: true, strict: false, coerceTypes: false, useDefaults: false, verbose: true });
 addFormats(ajv);
 
 const validators = new Map<string, ValidateFunction>(
@@ -28,8 +29,10 @@ function describe(e: ErrorObject): Violation {
       return { path: `${path}/${String(e.params.additionalProperty)}`, message: 'is not a known property' };
     case 'required':
       return { path: `${path}/${String(e.params.missingProperty)}`, message: 'is required' };
-    default:
-      return { path, message: e.message ?? e.keyword };
+    default: {
+      const words = (e.parentSchema as Record<string, unknown> | undefined)?.['x-message'];
+      return { path, message: e.keyword === 'pattern' && typeof words === 'string' ? words : (e.message ?? e.keyword) };
+    }
   }
 }
 

@@ -9,6 +9,7 @@ import type { Store } from '../state/store';
 import { auditHandlers } from '../methods/audit';
 import { sandboxHandlers, type SandboxView } from '../methods/sandbox';
 import { loadProject } from '../project/load';
+import { loadProjectOffThread } from '../project/off-thread';
 import type { DeployControl } from './deploy-control';
 import { EnvironmentStore } from './environment';
 import { PortAllocator, type PortPurpose, type PortRange } from './ports';
@@ -67,7 +68,10 @@ export function openSandboxModule(opts: SandboxModuleOptions): SandboxModule {
         log: opts.log,
         redact: (text) => opts.redactor.redactText(text),
       });
-      return { ...sandboxHandlers({ ...module, service, ...(view ? { view } : {}) }), ...auditHandlers({ store: opts.store }) };
+      return {
+        ...sandboxHandlers({ ...module, service, readProject: loadProjectOffThread, ...(view ? { view } : {}) }),
+        ...auditHandlers({ store: opts.store }),
+      };
     },
   };
 }

@@ -10,6 +10,7 @@
  */
 import { validateParams } from '../../../daemon/src/rpc/validation';
 import { errorTable, methods, type MethodName } from '../../../schemas/src/index';
+import { PROTOCOL_LIMITS } from '../../../schemas/src/limits';
 import type { Message } from '../../helpers/stdio-client';
 
 const DEFAULT_SEED = 0x5eed_b0b;
@@ -75,6 +76,36 @@ const ODD_METHODS = [
   '../../etc/passwd',
   'x'.repeat(10_000),
   'system/info\n',
+];
+/** Container ids and names that must never reach an Engine API URL (`container/inspect ..` ended the daemon). */
+const BAD_CONTAINER_IDS = [
+  '..',
+  '.',
+  '../json',
+  '../../containers/json',
+  'a/../b',
+  '/..',
+  '//x',
+  'x/',
+  '%2e%2e',
+  'x?all=1',
+  'x#y',
+  '-x',
+  '',
+];
+/** Image references outside the distribution grammar. */
+const BAD_IMAGES = ['..', '../x', 'a/../b', 'Alpine', 'a//b', 'x:', '%2e%2e', 'sha256:../x', 'x@sha256:zz'];
+/** Every method that takes a container id (`id`), with what else it needs to be otherwise valid. */
+const CONTAINER_ID_METHODS: readonly [string, Record<string, unknown>][] = [
+  ['container/inspect', {}],
+  ['container/start', {}],
+  ['container/stop', {}],
+  ['container/restart', {}],
+  ['container/remove', { force: true }],
+  ['container/logs', { follow: true }],
+  ['container/stats', {}],
+  ['stats/history', {}],
+  ['container/exec', { cmd: ['sh'] }],
 ];
 const KEYS = [
   '__proto__',
@@ -185,6 +216,8 @@ export class Generator {
   /** Params for `method`: for harmless methods sometimes valid; otherwise certainly invalid. */
   params(method: string): unknown {
     const r = this.rng;
+    // `[]` is a call by position without arguments: the same as no params.
+    if (HARMLESS.includes(method) && r.chance(0.1)) return [];
     if (HARMLESS.includes(method) && r.chance(0.5)) {
       if (method === 'initialize')
         return {
@@ -232,6 +265,15 @@ export class Generator {
     return objectOf(entries.filter(([, v]) => v !== undefined));
   }
 
+  /** A container or image method with an id Docker's grammar refuses (and otherwise valid params). */
+  badDockerId(): Record<string, unknown> {
+    const r = this.rng;
+    if (r.chance(0.2))
+      return { jsonrpc: '2.0', id: this.id(), method: 'image/remove', params: { image: r.pick(BAD_IMAGES) } };
+    const [method, extra] = r.pick(CONTAINER_ID_METHODS);
+    return { jsonrpc: '2.0', id: this.id(), method, params: { ...extra, id: r.pick(BAD_CONTAINER_IDS) } };
+  }
+
   private validRequest(): Record<string, unknown> {
     const method = this.rng.pick(['system/info', 'rpc.discover', 'subscription/cancel']);
     return {
@@ -277,7 +319,9 @@ export class Generator {
     if (roll < 24) return this.rawUnicode();
     if (roll < 42) return JSON.stringify(this.batch());
     if (roll < 50) return JSON.stringify(this.validRequest());
-    if (roll < 52)
+    if (roll < 55)
+      return JSON.stringify(r.chance(0.7) ? this.badDockerId() : [this.badDockerId(), this.validRequest()]);
+    if (roll < 57)
       return r.pick([
         '[]',
         'null',
@@ -329,6 +373,9 @@ export class Generator {
 }
 
 /** Messages every run includes, whatever the seed: the cases worth never losing. */
+const batchOf = (n: number, element: (i: number) => string) =>
+  `[${Array.from({ length: n }, (_, i) => element(i)).join(',')}]`;
+
 export function fixedMessages(): (string | Buffer)[] {
   const deepArrays = (n: number) => '['.repeat(n) + ']'.repeat(n);
   const deepObject = (n: number) => '{"a":'.repeat(n) + '1' + '}'.repeat(n);
@@ -352,6 +399,26 @@ export function fixedMessages(): (string | Buffer)[] {
     '{"jsonrpc":"2.0","id":"cancel-self","method":"$/cancelRequest","params":{"id":"cancel-self"}}',
     '{"jsonrpc":"2.0","method":"$/cancelRequest","params":{"id":"same"}}',
     `{"jsonrpc":"2.0","id":"${'k'.repeat(200_000)}","method":"system/info"}`,
+    // Batches past the length limit (one answer, nothing run), and one whose answer outgrows a message.
+    batchOf(PROTOCOL_LIMITS.maxBatchLength + 1, (i) => `{"jsonrpc":"2.0","id":"over${i}","method":"system/info"}`),
+    batchOf(10_000, (i) => `{"jsonrpc":"2.0","id":"discover-all${i}","method":"rpc.discover","params":{}}`),
+    batchOf(PROTOCOL_LIMITS.maxBatchLength, (i) => `{"jsonrpc":"2.0","id":"discover${i}","method":"rpc.discover"}`),
+    // Number ids that JSON numbers cannot carry exactly, and the largest one they can.
+    '{"jsonrpc":"2.0","id":9007199254740993,"method":"system/info"}',
+    '{"jsonrpc":"2.0","id":-9007199254740993,"method":"system/info"}',
+    '{"jsonrpc":"2.0","id":9007199254740991,"method":"system/info"}',
+    // By-position params: none (as `{}`), and some (refused).
+    '{"jsonrpc":"2.0","id":"pos0","method":"rpc.discover","params":[]}',
+    '{"jsonrpc":"2.0","id":"pos1","method":"system/info","params":[{}]}',
+    // Every container and image method, with an id outside Docker's grammar.
+    ...CONTAINER_ID_METHODS.flatMap(([method, extra]) =>
+      BAD_CONTAINER_IDS.map((id, i) =>
+        JSON.stringify({ jsonrpc: '2.0', id: `bad-${method}-${i}`, method, params: { ...extra, id } }),
+      ),
+    ),
+    ...BAD_IMAGES.map((image, i) =>
+      JSON.stringify({ jsonrpc: '2.0', id: `bad-image-${i}`, method: 'image/remove', params: { image } }),
+    ),
     Buffer.from([0xef, 0xbb, 0xbf, 0x7b, 0x7d]),
     Buffer.from([0xff, 0xfe, 0x00]),
   ];
@@ -369,8 +436,15 @@ interface Expected {
 type Deserves = { kind: 'nothing' } | { kind: 'single'; answer: Expected } | { kind: 'batch'; answers: Expected[] };
 
 const isObject = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
+/** A number id must come back exactly: within ±(2^53 − 1). */
 const isUsableId = (id: unknown) =>
-  typeof id === 'string' || id === null || (typeof id === 'number' && Number.isFinite(id));
+  typeof id === 'string' ||
+  id === null ||
+  (typeof id === 'number' && Number.isFinite(id) && Math.abs(id) <= PROTOCOL_LIMITS.maxIntegerId);
+
+/** Params as the daemon validates them: absent or `[]` (by position, no arguments) are `{}`. */
+const namedParams = (element: Record<string, unknown>): unknown =>
+  !('params' in element) || (Array.isArray(element.params) && element.params.length === 0) ? {} : element.params;
 const idKey = (id: unknown) => JSON.stringify(id);
 
 /** The text the daemon reads: UTF-8 decoded, invalid sequences and lone surrogates as U+FFFD. */
@@ -390,6 +464,11 @@ function deservedBy(element: unknown): Expected | undefined {
   if (invalid) return { id: usable && 'id' in element ? idKey(element.id) : 'null', code: -32600 };
   if (!('id' in element)) return undefined;
   if (!Object.hasOwn(methods, element.method as string)) return { id: idKey(element.id), code: -32601 };
+  // The connection is initialized: params are checked next (by-position arguments are refused).
+  const params = namedParams(element);
+  if (Array.isArray(params) || validateParams(element.method as MethodName, params).length > 0) {
+    return { id: idKey(element.id), code: -32602 };
+  }
   return { id: idKey(element.id), code: 'any' };
 }
 
@@ -404,7 +483,9 @@ export function deserves(wire: string | Buffer): Deserves {
     const answer = deservedBy(message);
     return answer ? { kind: 'single', answer } : { kind: 'nothing' };
   }
-  if (message.length === 0) return { kind: 'single', answer: { id: 'null', code: -32600 } };
+  if (message.length === 0 || message.length > PROTOCOL_LIMITS.maxBatchLength) {
+    return { kind: 'single', answer: { id: 'null', code: -32600 } };
+  }
   const answers = message.map(deservedBy).filter((a): a is Expected => a !== undefined);
   return answers.length > 0 ? { kind: 'batch', answers } : { kind: 'nothing' };
 }
@@ -422,8 +503,7 @@ export function assertHarmless(wire: string | Buffer): void {
     const method = element.method as string;
     if (method === 'shutdown') throw new Error(`generator made a shutdown: ${asDecoded(wire).slice(0, 200)}`);
     if (!Object.hasOwn(methods, method) || HARMLESS.includes(method)) continue;
-    const params = 'params' in element ? element.params : {};
-    if (validateParams(method as MethodName, params).length === 0) {
+    if (validateParams(method as MethodName, namedParams(element)).length === 0) {
       throw new Error(`generator made a valid call of ${method}: ${asDecoded(wire).slice(0, 200)}`);
     }
   }

@@ -84,6 +84,23 @@ describe('fuzzing the protocol', () => {
       kind: 'single',
       answer: { id: '"t"', code: -32601 },
     });
+    expect(deserves('{"jsonrpc":"2.0","method":"system/info","id":9007199254740993}')).toEqual({
+      kind: 'single',
+      answer: { id: 'null', code: -32600 },
+    });
+    expect(deserves(`[${Array(1001).fill('{"jsonrpc":"2.0","method":"system/info","id":1}').join(',')}]`)).toEqual({
+      kind: 'single',
+      answer: { id: 'null', code: -32600 },
+    });
+    expect(deserves('{"jsonrpc":"2.0","method":"container/inspect","id":"d","params":{"id":".."}}')).toEqual({
+      kind: 'single',
+      answer: { id: '"d"', code: -32602 },
+    });
+    expect(deserves('{"jsonrpc":"2.0","method":"rpc.discover","id":"p","params":[]}')).toEqual({
+      kind: 'single',
+      answer: { id: '"p"', code: 'any' },
+    });
+    expect(() => assertHarmless('{"jsonrpc":"2.0","method":"image/prune","id":1,"params":[]}')).toThrow(/valid call/);
     expect(() => assertHarmless('{"jsonrpc":"2.0","method":"image/prune","id":1,"params":{}}')).toThrow(/valid call/);
     expect(() => assertHarmless('{"jsonrpc":"2.0","method":"image/prune","id":1}')).toThrow(/valid call/);
     expect(() => assertHarmless('{"jsonrpc":"2.0","method":"shutdown"}')).toThrow(/shutdown/);

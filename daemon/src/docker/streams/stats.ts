@@ -194,14 +194,20 @@ export class StatsCollector {
         .map((f) => f.history.since(sinceMs));
       return sumBySecond(series).map((p) => ({ ...toSample(target.sandbox, p), containers: p.containers }));
     }
-    const feed = this.lookup(target.id);
-    if (feed) return feed.history.since(sinceMs).map((p) => toSample(feed.id, p));
-    try {
-      await this.docker().getContainer(target.id).inspect();
-    } catch (e) {
-      throw engineError(e, { action: 'read stats history of', kind: 'container', ref: target.id });
+    let feed = this.lookup(target.id);
+    if (!feed) {
+      // A name (or a prefix) is the engine's to resolve: containers are renamed (a deployment
+      // renames its new container into place), so a name seen when collection began may be stale.
+      let id: string;
+      try {
+        id = (await this.docker().getContainer(target.id).inspect()).Id;
+      } catch (e) {
+        throw engineError(e, { action: 'read stats history of', kind: 'container', ref: target.id });
+      }
+      feed = this.feeds.get(id);
     }
-    return [];
+    const found = feed;
+    return found ? found.history.since(sinceMs).map((p) => toSample(found.id, p)) : [];
   }
 
   /** Stops every stream and drops all history (the daemon is stopping). */
@@ -240,19 +246,12 @@ export class StatsCollector {
     return feed;
   }
 
-  /** A collected container by full id, name or unambiguous id prefix. */
+  /**
+   * A collected container by its full id. Names and id prefixes are resolved by the engine
+   * (`inspect`), which knows the current names: a name remembered here could be stale.
+   */
   private lookup(ref: string): ContainerFeed | undefined {
-    const exact = this.feeds.get(ref);
-    if (exact) return exact;
-    let found: ContainerFeed | undefined;
-    for (const feed of this.feeds.values()) {
-      if (feed.name === ref.replace(/^\//, '')) return feed;
-      if (ref.length >= 4 && feed.id.startsWith(ref)) {
-        if (found) return undefined;
-        found = feed;
-      }
-    }
-    return found;
+    return this.feeds.get(ref);
   }
 
   private release(feed: ContainerFeed): void {
