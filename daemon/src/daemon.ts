@@ -160,7 +160,7 @@ export async function startDaemon(opts: DaemonOptions, version: string): Promise
       instance,
       docker: () => engine.dockerode(),
       loadProject: sandboxModule.loadProject,
-      cancelDeploys: (sandbox, reason) => deploys.cancelSandbox(sandbox, reason),
+      cancelInFlight: (sandbox, reason) => deploys.cancelInFlight(sandbox, reason),
       log: logger,
       healthIntervalMs: opts.lifecycle?.healthIntervalMs,
       restartPolicy: {

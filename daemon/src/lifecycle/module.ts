@@ -31,7 +31,7 @@ export interface LifecycleModuleOptions {
   /** The connected engine's dockerode (throws DockerUnavailable when there is none). */
   readonly docker: () => Docker;
   readonly loadProject: (repoPath: string) => Pick<Project, 'services'>;
-  readonly cancelDeploys: (sandbox: string, reason: string) => Promise<void>;
+  readonly cancelInFlight: (sandbox: string, reason: string) => Promise<void>;
   readonly log: Logger;
   readonly healthIntervalMs?: number;
   readonly restartPolicy?: Partial<RestartPolicy>;
@@ -65,7 +65,7 @@ export function openLifecycleModule(opts: LifecycleModuleOptions): LifecycleModu
   const suspension = new SandboxSuspension({
     sandboxes: opts.sandboxes,
     docker,
-    cancelDeploys: opts.cancelDeploys,
+    cancelInFlight: opts.cancelInFlight,
     loadProject: opts.loadProject,
     log,
     // Called only after a resume, long after `expiry` below exists.

@@ -283,10 +283,26 @@ describe('lanes', () => {
     const [otherService] = deploy('main', ['payment']);
     await pipeline.waitFinal(otherService!.id);
     sandboxes.update('qa', { state: 'deleting' });
-    await pipeline.cancelSandbox('qa');
+    await pipeline.stopSandbox('qa');
     expect(pipeline.get(slow!.id)).toMatchObject({ status: 'cancelled', diagnosis: 'build cancelled: the sandbox is being deleted' });
     expect(pipeline.get(otherService!.id).status).toBe('stopped');
     expect(() => deploy('main')).toThrow(/being deleted/);
+  });
+
+  it('cancelling a sandbox in flight (suspend) leaves its running deployments running, with their containers and sources', async () => {
+    const [served] = await finalOf('main', ['payment']);
+    expect(served!.status).toBe('running');
+    const building = docker.nextBuild();
+    const [slow] = deploy('slow-build');
+    await building;
+    await pipeline.cancelInFlight('qa', 'the sandbox is being suspended');
+    expect(pipeline.get(slow!.id)).toMatchObject({ status: 'cancelled', diagnosis: 'build cancelled: the sandbox is being suspended' });
+    expect(pipeline.get(served!.id).status).toBe('running');
+    expect(docker.containers.has(served!.containerId!)).toBe(true);
+    expect(progress.some((p) => p.deployment === served!.id && p.status === 'stopped')).toBe(false);
+    // A restart's reaper keeps what a running deployment owns.
+    await pipeline.reap();
+    expect(docker.containers.has(served!.containerId!)).toBe(true);
   });
 
   it('shutdown cancels what runs and refuses new work', async () => {
