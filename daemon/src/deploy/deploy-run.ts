@@ -11,8 +11,8 @@ import { isAbsolute, join, relative, resolve } from 'node:path';
 import { isRpcError } from '../rpc/errors';
 import type { Logger } from '../runtime/log';
 import { LABELS } from '../docker/labels';
-import { containerName, networkName } from '../sandbox/names';
-import { isBuildFailure, type DeployDocker } from './deploy-docker';
+import { deploymentContainerName, networkName, serviceAliases, servingContainerName } from '../sandbox/names';
+import { isBuildFailure, type DeployContainerState, type DeployDocker } from './deploy-docker';
 import type { DeploymentRow, DeploymentStore } from './deployment-store';
 import type { GitSource } from './git-source';
 import { TCP_DEFAULTS, waitHealthy, type HealthSpec, type ProbeResult } from './health-probe';
@@ -48,7 +48,7 @@ export interface RunDeps {
   readonly now: () => Date;
   /** Announces a change of another deployment (the one superseded at switch-over). */
   readonly emit: (item: DeployProgress) => void;
-  /** Added to every container and image label set. */
+  /** This instance's labels (and the --label extras), put on every image a build makes (containers get them from the Docker client). */
   readonly extraLabels: Readonly<Record<string, string>>;
 }
 
@@ -308,19 +308,15 @@ async function startContainer(
   });
   created.hostPort = hostPort;
 
-  const name = `${containerName(ctx.sandbox, ctx.service)}-${ctx.id.slice(0, 8)}`;
+  // Beside the serving container, under its own name and with no network alias: siblings
+  // reach it by the service's aliases only once it serves (switch-over).
+  const name = deploymentContainerName(ctx.sandbox, ctx.service, ctx.id);
   const id = await docker.createContainer({
     name,
     image: built.image,
     env,
-    labels: {
-      ...deps.extraLabels,
-      [LABELS.managed]: 'true',
-      [LABELS.sandbox]: ctx.sandbox,
-      [LABELS.service]: ctx.service,
-      [LABELS.deployment]: ctx.id,
-      [LABELS.commit]: p.commit,
-    },
+    owner: { sandbox: ctx.sandbox, service: ctx.service },
+    labels: { [LABELS.deployment]: ctx.id, [LABELS.commit]: p.commit },
     network: networkName(ctx.sandbox),
     containerPort: p.config.port,
     hostPort,
@@ -334,7 +330,7 @@ async function startContainer(
   rec.log('daemon', `Created container ${name} (${id.slice(0, 12)}) from ${built.image}, publishing 127.0.0.1:${hostPort} -> ${p.config.port}`);
   ctx.signal.throwIfAborted();
   try {
-    await docker.startContainer(id);
+    await docker.startContainer(id, { sandbox: ctx.sandbox, service: ctx.service });
   } catch (e) {
     const message = causeOf(e);
     if (/port is already allocated|address already in use|bind for/i.test(message)) {
@@ -399,53 +395,39 @@ async function checkHealth(ctx: RunContext, deps: RunDeps, p: Prepared, created:
 
 // ---- switch-over ----
 
+/**
+ * The new container takes the service over: the container serving it now — the one the
+ * sandbox's serving record names, and whatever else holds the serving name — is set aside
+ * under its deployment's name; the new one takes the serving name and, on the sandbox network,
+ * the service's aliases; the switch is recorded; the replaced containers are removed. Every
+ * rename and removal is refused unless the container is this instance's, of this sandbox and
+ * service. A failure before the record puts the replaced containers back.
+ */
 async function switchOver(ctx: RunContext, deps: RunDeps, p: Prepared, created: { containerId?: string; hostPort?: number; keepSource: boolean }): Promise<void> {
   const rec = ctx.recorder;
   const docker = deps.docker();
   const id = created.containerId!;
-  const name = containerName(ctx.sandbox, ctx.service);
+  const owner = { sandbox: ctx.sandbox, service: ctx.service };
   rec.beginStage('switch-over');
   try {
-    const old = await docker.inspectContainer(name);
-    let renamedOld = false;
-    if (old && old.id !== id) {
-      const aside = `${name}-old-${ctx.id.slice(0, 8)}`;
-      await docker.renameContainer(old.id, aside);
-      renamedOld = true;
-      deps.store.update(ctx.id, { previousContainer: old.id });
-      rec.log('daemon', `Renamed the serving container ${old.id.slice(0, 12)} to ${aside}`);
-    }
+    const olds = await servingNow(ctx, deps, docker, id);
+    const aside: DeployContainerState[] = [];
     try {
-      await docker.renameContainer(id, name);
+      for (const old of olds) {
+        await docker.renameContainer(old.id, asideName(ctx, old), owner);
+        aside.push(old);
+        rec.log('daemon', `Set the serving container ${old.id.slice(0, 12)} aside as ${asideName(ctx, old)}`);
+      }
+      if (aside[0]) deps.store.update(ctx.id, { previousContainer: aside[0].id });
+      await takeService(ctx, docker, id);
     } catch (e) {
-      if (renamedOld && old) await docker.renameContainer(old.id, name).catch(() => undefined);
+      await putBack(ctx, docker, id, aside);
       throw e;
     }
-    rec.log('daemon', `Renamed container ${id.slice(0, 12)} to ${name}`);
-
-    const replaced: DeploymentRow[] = [];
-    deps.store.transaction(() => {
-      for (const row of deps.store.running(ctx.sandbox)) {
-        if (row.service !== ctx.service || row.id === ctx.id) continue;
-        deps.store.update(row.id, { status: 'superseded', supersededBy: ctx.id });
-        if (row.hostPort !== null) deps.ports.release(row.hostPort);
-        replaced.push(row);
-      }
-      deps.sandboxes.recordServing(ctx.sandbox, ctx.service, {
-        deploymentId: ctx.id,
-        branch: p.ref,
-        commit: p.commit,
-        containerId: id,
-        hostPort: created.hostPort!,
-      });
-      rec.endStage('switch-over', 'ok');
-      // Recorded now (a crash from here on leaves the new container serving and the old one
-      // to the reaper); announced once the old container is gone.
-      rec.status('running', { containerName: name, finishedAt: deps.now().toISOString() }, { announce: false });
-    });
-    if (old && old.id !== id) {
+    const replaced = recordSwitch(ctx, deps, p, created);
+    for (const old of olds) {
       try {
-        await docker.removeContainer(old.id);
+        await docker.removeContainer(old.id, owner);
         rec.log('daemon', `Removed the previous container ${old.id.slice(0, 12)}`);
       } catch (e) {
         rec.log('daemon', `Could not remove the previous container ${old.id.slice(0, 12)}: ${causeOf(e)} (it is removed at the next daemon start)`);
@@ -464,6 +446,72 @@ async function switchOver(ctx: RunContext, deps: RunDeps, p: Prepared, created: 
   }
 }
 
+/**
+ * The containers to replace: the one the serving record names (found by id, whatever its
+ * name: containers of earlier versions are named `sandbox-{sandbox}-{service}`) and the one
+ * holding the serving name, if another.
+ */
+async function servingNow(ctx: RunContext, deps: RunDeps, docker: DeployDocker, id: string): Promise<DeployContainerState[]> {
+  const recorded = deps.sandboxes.get(ctx.sandbox)?.services.find((s) => s.service === ctx.service)?.containerId;
+  const found: DeployContainerState[] = [];
+  for (const ref of [recorded, servingContainerName(ctx.sandbox, ctx.service)]) {
+    if (ref === undefined) continue;
+    const c = await docker.inspectContainer(ref);
+    if (c && c.id !== id && !found.some((f) => f.id === c.id)) found.push(c);
+  }
+  return found;
+}
+
+/** Where a replaced container waits for its removal: its deployment's name (its id's, without the label). */
+function asideName(ctx: RunContext, old: DeployContainerState): string {
+  return deploymentContainerName(ctx.sandbox, ctx.service, old.labels[LABELS.deployment] ?? old.id);
+}
+
+/** The new container takes the serving name and the service's aliases on the sandbox network. */
+async function takeService(ctx: RunContext, docker: DeployDocker, id: string): Promise<void> {
+  const name = servingContainerName(ctx.sandbox, ctx.service);
+  const aliases = serviceAliases(ctx.sandbox, ctx.service);
+  await docker.renameContainer(id, name, { sandbox: ctx.sandbox, service: ctx.service });
+  await docker.reattach(networkName(ctx.sandbox), id, aliases, { sandbox: ctx.sandbox, service: ctx.service });
+  ctx.recorder.log('daemon', `Renamed container ${id.slice(0, 12)} to ${name}, reachable in the sandbox as ${aliases.join(' and ')}`);
+}
+
+/** After a failed take-over: the new container gives the serving name back, the replaced ones get their names back. */
+async function putBack(ctx: RunContext, docker: DeployDocker, id: string, aside: readonly DeployContainerState[]): Promise<void> {
+  const owner = { sandbox: ctx.sandbox, service: ctx.service };
+  await docker.renameContainer(id, deploymentContainerName(ctx.sandbox, ctx.service, ctx.id), owner).catch(() => undefined);
+  for (const old of aside) await docker.renameContainer(old.id, old.name, owner).catch(() => undefined);
+}
+
+/**
+ * Records the switch in one transaction: the service's other running deployments become
+ * superseded (their ports released), the sandbox's serving record names the new container,
+ * the deployment is running. Answers the superseded rows.
+ */
+function recordSwitch(ctx: RunContext, deps: RunDeps, p: Prepared, created: { containerId?: string; hostPort?: number }): DeploymentRow[] {
+  const replaced: DeploymentRow[] = [];
+  deps.store.transaction(() => {
+    for (const row of deps.store.running(ctx.sandbox)) {
+      if (row.service !== ctx.service || row.id === ctx.id) continue;
+      deps.store.update(row.id, { status: 'superseded', supersededBy: ctx.id });
+      if (row.hostPort !== null) deps.ports.release(row.hostPort);
+      replaced.push(row);
+    }
+    deps.sandboxes.recordServing(ctx.sandbox, ctx.service, {
+      deploymentId: ctx.id,
+      branch: p.ref,
+      commit: p.commit,
+      containerId: created.containerId!,
+      hostPort: created.hostPort!,
+    });
+    ctx.recorder.endStage('switch-over', 'ok');
+    // Recorded now (a crash from here on leaves the new container serving and the old one
+    // to the reaper); announced once the old container is gone.
+    ctx.recorder.status('running', { containerName: servingContainerName(ctx.sandbox, ctx.service), finishedAt: deps.now().toISOString() }, { announce: false });
+  });
+  return replaced;
+}
+
 // ---- failure ----
 
 async function rollBack(
@@ -477,7 +525,7 @@ async function rollBack(
   created.keepSource = false;
   if (created.containerId) {
     try {
-      await deps.docker().removeContainer(created.containerId);
+      await deps.docker().removeContainer(created.containerId, { sandbox: ctx.sandbox, service: ctx.service });
       rec.log('daemon', `Removed the new container ${created.containerId.slice(0, 12)}; the previous one (if any) keeps serving`);
     } catch (e) {
       rec.log('daemon', `Could not remove the new container ${created.containerId.slice(0, 12)}: ${causeOf(e)} (it is removed at the next daemon start)`);

@@ -90,6 +90,8 @@ export interface ServingRecord {
 export interface DeploySandboxes {
   /** Throws RpcError SandboxNotFound. */
   require(name: string): unknown;
+  /** The sandbox with the container serving each service, if any (switch-over replaces that one). */
+  get(name: string): { readonly services: readonly { readonly service: string; readonly containerId?: string }[] } | undefined;
   recordServing(sandbox: string, service: string, serving: ServingRecord): void;
 }
 

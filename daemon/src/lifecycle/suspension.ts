@@ -57,7 +57,7 @@ export class SandboxSuspension {
       this.deps.sandboxes.update(name, { state: to });
       const containers = await this.deps.docker.sandboxContainers(name);
       const running = containers.filter((c) => c.state === 'running' || c.state === 'restarting' || c.state === 'paused');
-      await Promise.all(running.map((c) => this.deps.docker.stop(c.id, STOP_TIMEOUT_S)));
+      await Promise.all(running.map((c) => this.deps.docker.stop(c.id, STOP_TIMEOUT_S, { sandbox: name })));
       this.log.info(`Suspended sandbox ${name}`, { sandbox: name, stopped: running.length });
       return { sandbox: this.deps.sandboxes.require(name), stopped: running.length };
     });
@@ -103,7 +103,7 @@ export class SandboxSuspension {
       return { ...base, healthy: false, detail: `its container ${id.slice(0, 12)} no longer exists; deploy the service again` };
     }
     try {
-      await this.deps.docker.start(id);
+      await this.deps.docker.start(id, { sandbox, service: s.service });
     } catch (e) {
       const reason = isRpcError(e) ? e.message : String(e);
       this.log.warn(`Cannot start ${sandbox}/${s.service}: ${reason}`, { sandbox, service: s.service });

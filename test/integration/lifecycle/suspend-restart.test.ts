@@ -4,12 +4,14 @@
  * (SIGTERM + start, and SIGKILL + start: recovery, the deploy reaper and the reconciler all
  * run), and resume brings back the very same containers — same ids, same commits, same host
  * ports — answering HTTP, while `deploy/list` still says `running` and the command build's
- * mounted source is still there.
+ * mounted source is still there. Inside the sandbox, a sibling still reaches each service by
+ * its network aliases (`{service}`, and `sandbox-{name}-{service}` of earlier versions).
  */
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { docker } from '../../helpers/docker-fixtures';
+import { demuxBuffer } from '../../../daemon/src/docker/dockerode/container-output';
+import { NODE, docker } from '../../helpers/docker-fixtures';
 import { deployAndWait, useLifecycleDaemon } from './helpers';
 
 const t = useLifecycleDaemon('bblsr', 'suspend-restart-test', {
@@ -45,6 +47,16 @@ async function answers(url: string): Promise<string> {
   return (await fetch(url)).text();
 }
 
+/** What a container on the sandbox's network gets for `GET http://{host}:8080/`, for each host. */
+async function fromSibling(sandbox: string, hosts: readonly string[]): Promise<string[]> {
+  const script = `(async () => { for (const h of ${JSON.stringify(hosts)}) console.log(await fetch('http://' + h + ':8080/').then((r) => r.text(), (e) => 'no answer from ' + h + ': ' + e.cause?.code)); })()`;
+  const sibling = await t.run.createContainer({ Image: NODE, Cmd: ['node', '-e', script], HostConfig: { NetworkMode: `sandbox-${sandbox}` } });
+  await sibling.wait();
+  const out = (await sibling.logs({ stdout: true, stderr: true })) as unknown as Buffer;
+  await sibling.remove({ force: true });
+  return demuxBuffer(out).split('\n').filter(Boolean);
+}
+
 describe.each([
   ['a graceful stop and start', { kill: false }],
   ['a kill -9 and start', { kill: true }],
@@ -72,6 +84,7 @@ describe.each([
     );
     expect(await answers(serving[0]!.url!)).toBe('feature/x');
     expect(await answers(serving[1]!.url!)).toBe('built on the host');
+    expect(await fromSibling(name, ['account', `sandbox-${name}-account`, 'tool'])).toEqual(['feature/x', 'feature/x', 'built on the host']);
     const after = await t.client.request('sandbox/get', { name });
     expect(after.services).toEqual(before.services);
     const { deployments } = await t.client.request('deploy/list', { sandbox: name });

@@ -10,6 +10,7 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import type { LifecycleDocker, ManagedContainer, ManagedImage, ManagedNetwork } from '../../../daemon/src/lifecycle/lifecycle-docker';
+import { DeploymentStore } from '../../../daemon/src/deploy/deployment-store';
 import { Reconciler } from '../../../daemon/src/lifecycle/reconciler';
 import { PortAllocator } from '../../../daemon/src/sandbox/ports';
 import { SandboxStore } from '../../../daemon/src/sandbox/sandbox-store';
@@ -89,7 +90,7 @@ function deployment(id: string, sandbox: string, status: string, image: string |
 }
 
 function reconciler(extraLabels: Record<string, string> = OURS) {
-  return new Reconciler({ store, sandboxes, ports, docker, graceMs: 1_000, now: () => now, extraLabels });
+  return new Reconciler({ deployments: new DeploymentStore(store), sandboxes, ports, docker, graceMs: 1_000, now: () => now, extraLabels });
 }
 
 beforeEach(() => {
