@@ -187,6 +187,11 @@ export class DeploymentStore {
     return new Set(rows.filter((r) => exists(r.sandbox) || !isFinal(r.status)).map((r) => r.image));
   }
 
+  /** How many deployments are preparing or building (a build may be reusing any image's layers from the cache). */
+  buildsInFlight(): number {
+    return (this.store.db.prepare("SELECT count(*) AS n FROM deployments WHERE status IN ('preparing', 'building')").get() as { n: number }).n;
+  }
+
   /** Services with a deployment in flight that has not yet picked its image (it may reuse any of its service's). */
   servicesChoosingImage(): Set<string> {
     const placeholders = FINAL_STATUSES.map(() => '?').join(', ');

@@ -38,7 +38,7 @@ export const DEFAULT_RECONCILE_INTERVAL_MS = 60_000;
 export const DEFAULT_ORPHAN_GRACE_MS = 5 * 60_000;
 
 /** What the reconciler reads of the deployments. */
-export type ReconcilerDeployments = Pick<DeploymentStore, 'row' | 'inFlight' | 'imagesReferenced' | 'servicesChoosingImage'>;
+export type ReconcilerDeployments = Pick<DeploymentStore, 'row' | 'inFlight' | 'imagesReferenced' | 'servicesChoosingImage' | 'buildsInFlight'>;
 
 export interface ReconcilerOptions {
   readonly deployments: ReconcilerDeployments;
@@ -235,8 +235,13 @@ export class Reconciler {
     }
   }
 
-  /** Images built by deployments that nothing needs any more. */
+  /**
+   * Images built by deployments that nothing needs any more — never while a build runs:
+   * removing an image removes its untagged parent layers, which a build may be reusing from
+   * the cache at that moment (it then fails with "failed to get digest").
+   */
   private async reapImages(round: Round): Promise<void> {
+    if (this.opts.deployments.buildsInFlight() > 0) return;
     const images = await this.opts.docker.managedImages(this.selectors);
     if (!images.length) return;
     const inUse = await this.opts.docker.imagesInUse();
@@ -245,6 +250,7 @@ export class Reconciler {
       if (image.labels[LABELS.base] === 'true' || inUse.has(image.id) || needed(image)) continue;
       if (!this.expired(image.id, round)) continue;
       // Asked again right before removal: a deployment may have started meanwhile.
+      if (this.opts.deployments.buildsInFlight() > 0) return;
       if (this.imagesNeeded(new Map(this.opts.sandboxes.list().map((s) => [s.name, s])))(image)) continue;
       await this.removeImage(image, round.report);
     }

@@ -204,6 +204,19 @@ describe('Reconciler', () => {
     expect((await r.reconcile()).removedImages).toEqual(['branchbox/shop-account:old']);
   });
 
+  it('removes no image at all while a build runs (a build may be reusing the layers under any image)', async () => {
+    docker.images.push({ id: 'sha256:old', tags: ['branchbox/shop-account:old'], labels: imageLabels('old') });
+    deployment('d11', 'qa', 'building', 'branchbox/shop-payment:new');
+    const r = reconciler();
+    await r.reconcile();
+    now = 5_000;
+    expect(await r.reconcile()).toMatchObject({ removedImages: [], pending: 0 });
+    store.db.prepare("UPDATE deployments SET status = 'running' WHERE id = 'd11'").run();
+    expect(await r.reconcile()).toMatchObject({ removedImages: [], pending: 1 });
+    now = 6_000;
+    expect((await r.reconcile()).removedImages).toEqual(['branchbox/shop-account:old']);
+  });
+
   it('forgets a serving container that vanished and releases its port; releases ports of no sandbox', async () => {
     deployment('d6', 'qa', 'running');
     const port = ports.allocate({ sandbox: 'qa', service: 'account', purpose: 'service', deploymentId: 'd6' });
