@@ -98,7 +98,15 @@ export class FakeDocker implements DeployDocker {
     return id;
   }
 
+  /** Set to make the next re-attachment fail (as the engine might). */
+  failReattach: string | undefined;
+
   async reattach(network: string, id: string, aliases: readonly string[]): Promise<void> {
+    if (this.failReattach !== undefined) {
+      const reason = this.failReattach;
+      this.failReattach = undefined;
+      throw new RpcError('DockerError', reason);
+    }
     if (!this.networks.has(network)) throw new RpcError('NetworkNotFound', `No network "${network}"`);
     this.get(id).aliases[network] = [...aliases];
   }

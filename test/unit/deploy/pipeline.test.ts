@@ -149,6 +149,19 @@ describe('a deployment', () => {
     expect(await get(second!.url!)).toEqual({ status: 200, body: 'feature/x' });
   });
 
+  it('rolls back when the new container cannot take the service’s aliases: the old one keeps its name and serves', async () => {
+    const [good] = await finalOf('main');
+    docker.failReattach = 'Cannot connect a container to network "sandbox-qa": endpoint with name x already exists';
+    const [bad] = await finalOf('feature/x');
+    expect(bad).toMatchObject({ status: 'failed', diagnosis: expect.stringMatching(/^switch-over failed: Cannot connect a container to network/) });
+    expect(bad!.stages.at(-1)).toMatchObject({ stage: 'switch-over', outcome: 'failed' });
+    expect(docker.containers.size).toBe(1);
+    expect(docker.byName('sandbox-qa_account')?.labels['branchbox.deployment']).toBe(good!.id);
+    expect(pipeline.get(good!.id).status).toBe('running');
+    expect(sandboxes.require('qa').services.find((s) => s.service === 'account')?.deploymentId).toBe(good!.id);
+    expect(await get(good!.url!)).toEqual({ status: 200, body: 'main' });
+  });
+
   it('rolls back when the health check fails: the old container keeps serving, the diagnosis names the probe', async () => {
     const [good] = await finalOf('main');
     const [bad] = await finalOf('broken-health');
