@@ -153,7 +153,9 @@ export class ScopedDocker {
   async reattach(network: string, container: string, aliases: readonly string[], scope: OwnerScope): Promise<void> {
     const n = await this.ownNetwork('connect a container to', network, { sandbox: scope.sandbox });
     const c = await this.ownContainer('connect', container, scope);
-    if (n.containers.includes(c.id)) await this.client().networks.disconnect(n.id, c.id, { force: true });
+    // Asked of the container: a stopped one keeps its endpoint, which the network does not list.
+    const attached = (await this.client().containers.inspect(c.id)).networks.some((e) => e.id === n.id || e.name === n.name);
+    if (attached) await this.client().networks.disconnect(n.id, c.id, { force: true });
     await this.client().networks.connect(n.id, c.id, { aliases });
   }
 

@@ -5,6 +5,7 @@
  * naming the owner and is left exactly as it was; removing what is gone is not an error; the
  * `user` view refuses only another Branchbox instance's containers.
  */
+import { createServer, type AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DockerEngine } from '../../../daemon/src/docker/engine';
 import { Ownership } from '../../../daemon/src/docker/ownership';
@@ -96,6 +97,36 @@ describe('the label-scoped Docker client', () => {
     const foreignNet = await fixtureDocker.createNetwork({ Name: `${run.runId}-net2`, Labels: { ...labelsOf(THEIRS, 'qa'), [TEST_LABEL]: run.runId } });
     expect((await rpcErrorOf(scoped.removeNetwork(foreignNet.id))).errorName).toBe('Conflict');
     expect((await foreignNet.inspect()).Name).toBe(`${run.runId}-net2`);
+  });
+
+  it('re-attaches its container to its network under aliases, running or stopped, keeping the published port', async () => {
+    // A fixed host port, as deployments publish (an engine-chosen one would be chosen again).
+    const free = createServer();
+    await new Promise<void>((r) => free.listen(0, '127.0.0.1', r));
+    const hostPort = String((free.address() as AddressInfo).port);
+    await new Promise((r) => free.close(r));
+    const network = await scoped.createNetwork(`${run.runId}-alias`, { sandbox: 'qa' });
+    const id = await scoped.createContainer(
+      {
+        Name: `${run.runId}-web`,
+        Image: 'branchbox/busybox:1',
+        Cmd: ['httpd', '-f', '-p', '8080'],
+        ExposedPorts: { '8080/tcp': {} },
+        HostConfig: { NetworkMode: `${run.runId}-alias`, PortBindings: { '8080/tcp': [{ HostIp: '127.0.0.1', HostPort: hostPort }] } },
+      },
+      { sandbox: 'qa', service: 'web' },
+    );
+    const aliasesOf = async () => (await fixtureDocker.getContainer(id).inspect()).NetworkSettings.Networks[`${run.runId}-alias`]?.Aliases ?? [];
+    await scoped.reattach(network, id, ['web', 'sandbox-qa-web'], { sandbox: 'qa', service: 'web' });
+    expect(await aliasesOf()).toEqual(expect.arrayContaining(['web', 'sandbox-qa-web']));
+    await scoped.start(id);
+    await scoped.reattach(network, id, ['web2'], { sandbox: 'qa', service: 'web' });
+    expect(await aliasesOf()).toEqual(expect.arrayContaining(['web2']));
+    expect(await aliasesOf()).not.toContain('web');
+    expect((await fixtureDocker.getContainer(id).inspect()).NetworkSettings.Ports['8080/tcp']?.[0]?.HostPort).toBe(hostPort);
+    expect((await fetch(`http://127.0.0.1:${hostPort}/`)).status).toBe(404); // httpd answers (no index)
+    await scoped.removeContainer(id);
+    await scoped.removeNetwork(network);
   });
 
   it('the user view acts on any container but another Branchbox instance’s', async () => {
