@@ -21,6 +21,8 @@ import { openStore } from './state/store';
 import { instanceId, LABELS } from './docker/labels';
 import { ContainerModel } from './docker/container-model';
 import { DockerEngine } from './docker/engine';
+import { Ownership } from './docker/ownership';
+import { ScopedDocker } from './docker/scoped-docker';
 import { trackManagedContainers } from './docker/managed-stats';
 import { StatsCollector } from './docker/streams/stats';
 import { dockerHandlers } from './methods/docker';
@@ -72,9 +74,10 @@ export async function startDaemon(opts: DaemonOptions, version: string): Promise
     undo.push(() => store.close());
     const audit = new AuditTrail(store, redactor);
     // Everything the daemon creates in Docker carries its instance label (and the --label
-    // extras); what it removes or stops by label is limited to objects carrying them.
+    // extras); it renames, stops or removes only objects whose labels say they are its own.
     const instance = instanceId(opts.stateDir);
     const labels = { ...opts.extraLabels, [LABELS.instance]: instance };
+    const ownership = new Ownership(instance, opts.extraLabels);
 
     // --- Docker (daemon/src/docker/): one engine connection (reconnecting by itself), the
     // container model fed by its event stream, the shared stats collector. The daemon runs
@@ -87,8 +90,10 @@ export async function startDaemon(opts: DaemonOptions, version: string): Promise
     const stats = new StatsCollector(() => engine.dockerode(), { recovery: engine });
     undo.push(() => stats.close());
     undo.push(trackManagedContainers(model, stats, logger));
+    // The one label-scoped client every feature (and container/start|stop|restart|remove) goes through.
+    const scoped = new ScopedDocker(() => engine.client(), ownership);
     const dockerMethods = {
-      ...dockerHandlers({ engine, model }),
+      ...dockerHandlers({ engine, model, containers: scoped.user }),
       ...dockerStreamHandlers({ docker: () => engine.dockerode(), recovery: engine, stats }),
     };
 
@@ -98,9 +103,7 @@ export async function startDaemon(opts: DaemonOptions, version: string): Promise
       stateDir: opts.stateDir,
       redactor,
       log: logger,
-      docker: () => engine.dockerode(),
-      extraLabels: labels,
-      instance,
+      docker: scoped,
       portRanges: opts.portRanges,
     });
     // --- The deploy pipeline (daemon/src/deploy/): deploy/* handlers; at
@@ -109,7 +112,7 @@ export async function startDaemon(opts: DaemonOptions, version: string): Promise
     const deploys = new DeployPipeline({
       store,
       stateDir: opts.stateDir,
-      docker: deployDockerOf(() => engine.dockerode(), () => engine.connection?.endpoint),
+      docker: deployDockerOf(() => engine.dockerode(), scoped, () => engine.connection?.endpoint),
       loadProject: sandboxModule.loadProject,
       sandboxes: sandboxModule.sandboxes,
       ports: sandboxModule.ports,
@@ -117,7 +120,7 @@ export async function startDaemon(opts: DaemonOptions, version: string): Promise
       validateSandboxName,
       redactor,
       log: logger,
-      extraLabels: labels,
+      extraLabels: ownership.labels(),
       ensureNetwork: (sandbox) => sandboxModule.docker.ensureNetwork(sandbox),
     });
     await deploys.recover();
@@ -156,13 +159,13 @@ export async function startDaemon(opts: DaemonOptions, version: string): Promise
     const expiryDeletes = new SandboxService({ ...sandboxModule, deploys, log: logger });
     const lifecycle = openLifecycleModule({
       store,
+      deployments: deploys.deployments,
       sandboxes: sandboxModule.sandboxes,
       ports: sandboxModule.ports,
       extraLabels: labels,
-      instance,
-      docker: () => engine.dockerode(),
+      docker: scoped,
       loadProject: sandboxModule.loadProject,
-      cancelDeploys: (sandbox, reason) => deploys.cancelSandbox(sandbox, reason),
+      cancelInFlight: (sandbox, reason) => deploys.cancelInFlight(sandbox, reason),
       log: logger,
       healthIntervalMs: opts.lifecycle?.healthIntervalMs,
       restartPolicy: {

@@ -10,6 +10,7 @@
  * the change sets are exact; there are tens of sandboxes, not thousands.
  */
 import type { ContainerSummary } from '../../schemas/src/docker';
+import { servingContainerName } from '../../schemas/src/docker-names';
 import type { DeployProgress, DeploymentStatus } from '../../schemas/src/deploy';
 import type { SandboxHealth as HealthVerdict, ServiceHealth as ServiceVerdict } from '../../schemas/src/health';
 import type { Sandbox, SandboxEvent, SandboxServiceView } from '../../schemas/src/sandbox';
@@ -358,7 +359,7 @@ export class SandboxTreeModel {
     if (view?.containerId) {
       const ckey = `container:${s.name}/${service}`;
       children.push(ckey);
-      const name = container?.name ?? `sandbox-${s.name}-${service}`;
+      const name = container?.name ?? servingContainerName(s.name, service);
       rows.set(ckey, {
         key: ckey,
         kind: 'container',

@@ -83,7 +83,7 @@ export const DeploymentRecord = Obj(
     image: Type.Optional(Type.String({ description: 'The image the container runs.' })),
     buildReused: Type.Optional(Type.Boolean({ description: 'The image was already built for this source and was not rebuilt.' })),
     containerId: Type.Optional(Type.String({ description: 'The new container, once created.' })),
-    containerName: Type.Optional(Type.String({ description: 'Its name: `sandbox-{name}-{service}` once serving.' })),
+    containerName: Type.Optional(Type.String({ description: 'Its container\'s name: `sandbox-{name}_{service}_{8 hex digits of the deployment id}` until it serves, `sandbox-{name}_{service}` from then on.' })),
     hostPort: Type.Optional(Type.Integer({ description: 'The port published on 127.0.0.1.' })),
     url: Type.Optional(Type.String({ description: '`http://127.0.0.1:{hostPort}`, where the service is reached directly.' })),
     supersededBy: Type.Optional(Type.String({ description: 'The deployment that replaced this one.' })),

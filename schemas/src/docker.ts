@@ -183,6 +183,12 @@ const LabelFilter = Type.Optional(
   }),
 );
 
+/** What container/start|stop|restart|remove say about containers of another Branchbox daemon. */
+const OTHER_INSTANCE =
+  'Acts on any container the id or name designates, as the docker CLI does, except one managed by another Branchbox ' +
+  'daemon (labels `branchbox.managed=true` and a `branchbox.instance` other than this daemon\'s, see `system/info`): ' +
+  'that is refused with `Conflict`, whose message and `data.owner` name the owning instance and sandbox.';
+
 export const dockerMethods = defineMethods({
   'container/list': {
     summary: "Lists containers with their state, health, ports and labels, from the daemon's live model.",
@@ -211,16 +217,18 @@ export const dockerMethods = defineMethods({
   },
   'container/start': {
     summary: 'Starts a container; starting a running container does nothing.',
+    description: OTHER_INSTANCE,
     mutating: true,
-    errors: ['ContainerNotFound', ...engineErrors],
+    errors: ['ContainerNotFound', 'Conflict', ...engineErrors],
     params: Obj({ id: ContainerRef('The container.') }),
     result: Ok,
   },
   'container/stop': {
     summary:
       'Stops a container: SIGTERM, then SIGKILL after `timeout` seconds; stopping a stopped container does nothing.',
+    description: OTHER_INSTANCE,
     mutating: true,
-    errors: ['ContainerNotFound', ...engineErrors],
+    errors: ['ContainerNotFound', 'Conflict', ...engineErrors],
     params: Obj({
       id: ContainerRef('The container.'),
       timeout: Type.Optional(
@@ -234,8 +242,9 @@ export const dockerMethods = defineMethods({
   },
   'container/restart': {
     summary: 'Stops (as `container/stop`) and starts a container.',
+    description: OTHER_INSTANCE,
     mutating: true,
-    errors: ['ContainerNotFound', ...engineErrors],
+    errors: ['ContainerNotFound', 'Conflict', ...engineErrors],
     params: Obj({
       id: ContainerRef('The container.'),
       timeout: Type.Optional(Type.Integer({ minimum: 0, description: 'Seconds to wait before killing.' })),
@@ -244,6 +253,7 @@ export const dockerMethods = defineMethods({
   },
   'container/remove': {
     summary: 'Removes a container. A running container is refused unless `force` (which kills it).',
+    description: OTHER_INSTANCE,
     mutating: true,
     errors: ['ContainerNotFound', 'ContainerRunning', 'Conflict', ...engineErrors],
     params: Obj({

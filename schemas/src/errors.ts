@@ -39,7 +39,12 @@ export const applicationErrors = {
   NameTaken: { code: 1101, description: 'The name is already used by another object of the same kind.' },
   InvalidName: { code: 1102, description: 'The name breaks the naming rules; the message states them.' },
   ContainerRunning: { code: 1103, description: 'The container is running; stop it first or pass `force`.' },
-  Conflict: { code: 1104, description: 'The object is in a state that does not allow this request.' },
+  Conflict: {
+    code: 1104,
+    description:
+      'The object is in a state that does not allow this request, or belongs to someone else: a Docker object of another ' +
+      'Branchbox instance or sandbox, or not Branchbox\'s at all (`data.owner` names the owner, null for none).',
+  },
   AlreadyInitialized: { code: 1105, description: '`initialize` was already called on this connection.' },
 
   DockerUnavailable: { code: 1201, description: 'No Docker engine answers; `data.tried` lists what was tried.' },

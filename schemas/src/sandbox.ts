@@ -2,7 +2,8 @@
  * Projects, sandboxes, their environments, templates, snapshots and the audit trail.
  *
  * A sandbox is a named, isolated set of deployed services: Docker network `sandbox-{name}`,
- * containers `sandbox-{name}-{service}`, everything labelled `branchbox.sandbox=<name>`.
+ * the container serving a service `sandbox-{name}_{service}` (see ./docker-names.ts),
+ * everything labelled `branchbox.sandbox=<name>`.
  * Secrets set with `env/set {secret: true}` are stored encrypted and every answer shows them
  * as `***`.
  */

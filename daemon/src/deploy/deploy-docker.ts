@@ -1,15 +1,19 @@
 /**
  * Every Docker call the deploy pipeline makes, behind one interface ({@link DeployDocker}) so
- * the pipeline's logic is testable without an engine. The dockerode implementation streams
- * image builds (a `tar-fs` pack of the context, output line by line, cancelled by aborting the
- * request), creates and starts containers, renames and removes them, waits for them to exit
- * and reads their last log lines. Engine failures are mapped by the Docker layer's
+ * the pipeline's logic is testable without an engine. The implementation streams image
+ * builds over dockerode (a `tar-fs` pack of the context, output line by line, cancelled by
+ * aborting the request) and does everything else through the daemon's one label-scoped
+ * client (`docker/scoped-docker.ts`): containers are created with this instance's labels, and
+ * only this instance's containers of the deployment's sandbox and service are started,
+ * renamed, re-attached or removed. Engine failures are mapped by the Docker layer's
  * `engineError` (`ImageNotFound`, `DockerUnavailable`, `DockerError` with the engine's reason).
  */
 import type Docker from 'dockerode';
-import { PassThrough, type Readable } from 'node:stream';
+import type { Readable } from 'node:stream';
 import { pack } from 'tar-fs';
-import { engineCall, engineError, type EngineTarget } from '../docker/dockerode/engine-error';
+import { engineError, type EngineTarget } from '../docker/dockerode/engine-error';
+import type { OwnerScope, ScopedDocker } from '../docker/scoped-docker';
+import type { ContainerCreateSpec } from '../docker/types';
 import { contextFilter, writeLabelledDockerfile } from './build-context';
 import { abortError, readJsonLines, type BuildMessage } from './json-lines';
 
@@ -30,6 +34,9 @@ export interface ContainerSpec {
   readonly name: string;
   readonly image: string;
   readonly env: Readonly<Record<string, string>>;
+  /** The sandbox and service it is created for: it carries their labels and this instance's. */
+  readonly owner: Required<OwnerScope>;
+  /** Labels besides the owner's (the deployment, the commit). */
   readonly labels: Readonly<Record<string, string>>;
   readonly network: string;
   readonly containerPort: number;
@@ -52,6 +59,8 @@ export interface DeployContainerState {
   /** The engine's reason when it could not run the container. */
   readonly error?: string;
   readonly labels: Readonly<Record<string, string>>;
+  /** Its aliases on each network it is attached to, by network name. */
+  readonly aliases: Readonly<Record<string, readonly string[]>>;
 }
 
 export interface LabelledContainer {
@@ -78,12 +87,18 @@ export interface DeployDocker {
   imageExists(ref: string): Promise<boolean>;
   /** Builds and tags the image; output lines go to `onLine` as they come. Throws BuildFailure. */
   buildImage(spec: BuildSpec): Promise<void>;
-  /** Creates the container (not started); answers its id. */
+  /** Creates the container (not started), labelled for this instance and `spec.owner`; answers its id. */
   createContainer(spec: ContainerSpec): Promise<string>;
-  startContainer(id: string): Promise<void>;
-  renameContainer(id: string, name: string): Promise<void>;
+  /**
+   * Like every action below: refused (`Conflict` naming the owner) unless the container is
+   * this instance's, and of `owner`'s sandbox and service when given.
+   */
+  startContainer(id: string, owner: OwnerScope): Promise<void>;
+  renameContainer(id: string, name: string, owner: OwnerScope): Promise<void>;
   /** Removes the container (killing it); a container already gone is not an error. */
-  removeContainer(id: string): Promise<void>;
+  removeContainer(id: string, owner?: OwnerScope): Promise<void>;
+  /** Attaches the container to the network again, reachable there under `aliases` too. */
+  reattach(network: string, id: string, aliases: readonly string[], owner: OwnerScope): Promise<void>;
   /** The container by id or name, or undefined when there is none. */
   inspectContainer(idOrName: string): Promise<DeployContainerState | undefined>;
   /** Resolves with the exit code once the container is not running; undefined when `signal` aborts first. */
@@ -92,7 +107,7 @@ export interface DeployDocker {
   followLogs(id: string, signal: AbortSignal, onLine: LineSink): Promise<void>;
   /** The container's last `n` output lines. */
   lastLogLines(id: string, n: number): Promise<string[]>;
-  /** Containers (any state) carrying every label selector (`key` or `key=value`). */
+  /** This instance's containers (any state) carrying every label selector (`key` or `key=value`). */
   listContainers(labels: readonly string[]): Promise<LabelledContainer[]>;
 }
 
@@ -103,18 +118,15 @@ const STEP_REMOVAL_WAIT_MS = 10_000;
 
 export class DockerodeDeployDocker implements DeployDocker {
   constructor(
+    /** For image builds (streamed). */
     private readonly docker: Docker,
+    /** For everything else. */
+    private readonly scoped: ScopedDocker,
     private readonly endpoint: string = 'the Docker engine',
   ) {}
 
-  async imageExists(ref: string): Promise<boolean> {
-    try {
-      await this.docker.getImage(ref).inspect();
-      return true;
-    } catch (e) {
-      if ((e as { statusCode?: number }).statusCode === 404) return false;
-      throw engineError(e, this.target('inspect', 'image', ref));
-    }
+  imageExists(ref: string): Promise<boolean> {
+    return this.scoped.imageExists(ref);
   }
 
   async buildImage(spec: BuildSpec): Promise<void> {
@@ -133,7 +145,7 @@ export class DockerodeDeployDocker implements DeployDocker {
     // container is removed here so nothing of a cancelled build outlives the cancellation.
     const stopStep = async () => {
       if (!stepContainer) return;
-      await this.removeContainer(stepContainer).catch(() => undefined);
+      await this.removeStepContainer(stepContainer).catch(() => undefined);
       await this.waitRemoved(stepContainer, STEP_REMOVAL_WAIT_MS);
     };
     const dockerfile = writeLabelledDockerfile(spec.contextDir, spec.dockerfile, spec.labels);
@@ -189,46 +201,34 @@ export class DockerodeDeployDocker implements DeployDocker {
   }
 
   createContainer(spec: ContainerSpec): Promise<string> {
-    const port = `${spec.containerPort}/tcp`;
-    return engineCall(this.target('create', 'container', spec.name), async () => {
-      const container = await this.docker.createContainer({
-        name: spec.name,
-        Image: spec.image,
-        Env: Object.entries(spec.env).map(([k, v]) => `${k}=${v}`),
-        Labels: { ...spec.labels },
-        ExposedPorts: { [port]: {} },
-        ...(spec.cmd ? { Cmd: [...spec.cmd] } : {}),
-        HostConfig: {
-          NetworkMode: spec.network,
-          PortBindings: { [port]: [{ HostIp: spec.hostIp ?? '127.0.0.1', HostPort: String(spec.hostPort) }] },
-          ...(spec.binds?.length ? { Binds: [...spec.binds] } : {}),
-          ...(spec.nanoCpus ? { NanoCpus: spec.nanoCpus } : {}),
-          ...(spec.memoryBytes ? { Memory: spec.memoryBytes } : {}),
-          RestartPolicy: { Name: 'no' },
-        },
-      });
-      return container.id;
-    });
+    return this.scoped.createContainer(containerConfig(spec), spec.owner);
   }
 
-  startContainer(id: string): Promise<void> {
-    return engineCall(this.target('start', 'container', id), async () => {
-      await this.docker.getContainer(id).start();
-    });
+  startContainer(id: string, owner: OwnerScope): Promise<void> {
+    return this.scoped.start(id, owner);
   }
 
-  renameContainer(id: string, name: string): Promise<void> {
-    return engineCall(this.target('rename', 'container', id), async () => {
-      await this.docker.getContainer(id).rename({ name });
-    });
+  renameContainer(id: string, name: string, owner: OwnerScope): Promise<void> {
+    return this.scoped.rename(id, name, owner);
   }
 
-  async removeContainer(id: string): Promise<void> {
+  removeContainer(id: string, owner: OwnerScope = {}): Promise<void> {
+    return this.scoped.removeContainer(id, owner);
+  }
+
+  reattach(network: string, id: string, aliases: readonly string[], owner: OwnerScope): Promise<void> {
+    return this.scoped.reattach(network, id, aliases, owner);
+  }
+
+  /**
+   * A container the engine's builder made for the step of this build that runs now (its id
+   * comes from the build's own output): removed as such, whatever its labels.
+   */
+  private async removeStepContainer(id: string): Promise<void> {
     try {
       await this.docker.getContainer(id).remove({ force: true, v: true });
     } catch (e) {
       const status = (e as { statusCode?: number }).statusCode;
-      // 404: already gone; 409 "removal already in progress": someone else is removing it.
       if (status === 404 || (status === 409 && /already in progress/i.test(String((e as Error).message)))) return;
       throw engineError(e, this.target('remove', 'container', id));
     }
@@ -245,81 +245,34 @@ export class DockerodeDeployDocker implements DeployDocker {
   }
 
   async inspectContainer(idOrName: string): Promise<DeployContainerState | undefined> {
-    try {
-      const info = await this.docker.getContainer(idOrName).inspect();
-      return {
-        id: info.Id,
-        name: info.Name.replace(/^\//, ''),
-        running: info.State.Running || info.State.Restarting,
-        exitCode: info.State.ExitCode,
-        oomKilled: info.State.OOMKilled,
-        ...(info.State.Error ? { error: info.State.Error } : {}),
-        labels: info.Config?.Labels ?? {},
-      };
-    } catch (e) {
-      if ((e as { statusCode?: number }).statusCode === 404) return undefined;
-      throw engineError(e, this.target('inspect', 'container', idOrName));
-    }
+    const c = await this.scoped.inspectContainer(idOrName);
+    if (!c) return undefined;
+    return {
+      id: c.id,
+      name: c.name,
+      running: c.state === 'running' || c.state === 'restarting',
+      exitCode: c.exitCode ?? 0,
+      oomKilled: c.oomKilled,
+      ...(c.error ? { error: c.error } : {}),
+      labels: c.labels,
+      aliases: Object.fromEntries(c.networks.map((n) => [n.name, n.aliases])),
+    };
   }
 
-  async waitExit(id: string, signal: AbortSignal): Promise<number | undefined> {
-    try {
-      const answer = (await this.docker.getContainer(id).wait({ condition: 'not-running', abortSignal: signal })) as { StatusCode?: number };
-      return answer.StatusCode ?? -1;
-    } catch (e) {
-      if (signal.aborted) return undefined;
-      if ((e as { statusCode?: number }).statusCode === 404) return -1;
-      throw engineError(e, this.target('wait for', 'container', id));
-    }
+  waitExit(id: string, signal: AbortSignal): Promise<number | undefined> {
+    return this.scoped.waitNotRunning(id, signal);
   }
 
-  async followLogs(id: string, signal: AbortSignal, onLine: LineSink): Promise<void> {
-    let stream: NodeJS.ReadableStream;
-    try {
-      stream = (await this.docker.getContainer(id).logs({
-        follow: true,
-        stdout: true,
-        stderr: true,
-        abortSignal: signal,
-      } as Docker.ContainerLogsOptions & { follow: true })) as NodeJS.ReadableStream;
-    } catch (e) {
-      if (signal.aborted) return;
-      throw engineError(e, this.target('read the logs of', 'container', id));
-    }
-    const out = new PassThrough();
-    this.docker.modem.demuxStream(stream, out, out);
-    const lines = splitLines(onLine);
-    out.on('data', (c: Buffer) => lines.push(c.toString('utf8')));
-    await new Promise<void>((resolvePromise) => {
-      const end = () => {
-        lines.flush();
-        resolvePromise();
-      };
-      stream.on('end', end);
-      stream.on('close', end);
-      stream.on('error', end);
-      if (signal.aborted) end();
-      else signal.addEventListener('abort', end, { once: true });
-    });
+  followLogs(id: string, signal: AbortSignal, onLine: LineSink): Promise<void> {
+    return this.scoped.followLines(id, signal, onLine);
   }
 
-  async lastLogLines(id: string, n: number): Promise<string[]> {
-    try {
-      const raw = (await this.docker.getContainer(id).logs({ stdout: true, stderr: true, tail: n, follow: false })) as unknown as Buffer;
-      return demuxBuffer(Buffer.isBuffer(raw) ? raw : Buffer.from(String(raw)))
-        .split(/\r?\n/)
-        .filter((l) => l.trim() !== '')
-        .slice(-n);
-    } catch {
-      return [];
-    }
+  lastLogLines(id: string, n: number): Promise<string[]> {
+    return this.scoped.lastLines(id, n);
   }
 
-  listContainers(labels: readonly string[]): Promise<LabelledContainer[]> {
-    return engineCall(this.target('list', 'container'), async () => {
-      const list = await this.docker.listContainers({ all: true, filters: JSON.stringify({ label: labels }) });
-      return list.map((c) => ({ id: c.Id, name: (c.Names?.[0] ?? '').replace(/^\//, ''), labels: c.Labels ?? {} }));
-    });
+  async listContainers(labels: readonly string[]): Promise<LabelledContainer[]> {
+    return (await this.scoped.containers(labels)).map((c) => ({ id: c.id, name: c.name, labels: c.labels }));
   }
 
   private target(action: string, kind: EngineTarget['kind'], ref?: string): EngineTarget {
@@ -327,50 +280,45 @@ export class DockerodeDeployDocker implements DeployDocker {
   }
 }
 
-
-/** Collects text into lines; `flush` emits the unterminated rest. */
-function splitLines(onLine: LineSink): { push(text: string): void; flush(): void } {
-  let partial = '';
+/**
+ * What the engine is asked to create for a deployment's container: its one port published
+ * on 127.0.0.1 (unless told otherwise), attached to the sandbox's network (with no alias:
+ * those come at switch-over), never restarted by the engine (the health monitor decides).
+ */
+export function containerConfig(spec: ContainerSpec): ContainerCreateSpec {
+  const port = `${spec.containerPort}/tcp`;
   return {
-    push(text) {
-      const lines = (partial + text).split(/\r?\n/);
-      partial = lines.pop() ?? '';
-      for (const line of lines) onLine(line);
-    },
-    flush() {
-      if (partial) onLine(partial);
-      partial = '';
+    Name: spec.name,
+    Image: spec.image,
+    Env: Object.entries(spec.env).map(([k, v]) => `${k}=${v}`),
+    Labels: { ...spec.labels },
+    ExposedPorts: { [port]: {} },
+    ...(spec.cmd ? { Cmd: [...spec.cmd] } : {}),
+    HostConfig: {
+      NetworkMode: spec.network,
+      PortBindings: { [port]: [{ HostIp: spec.hostIp ?? '127.0.0.1', HostPort: String(spec.hostPort) }] },
+      ...(spec.binds?.length ? { Binds: [...spec.binds] } : {}),
+      ...(spec.nanoCpus ? { NanoCpus: spec.nanoCpus } : {}),
+      ...(spec.memoryBytes ? { Memory: spec.memoryBytes } : {}),
+      RestartPolicy: { Name: 'no' },
     },
   };
 }
 
-/** The text of a multiplexed (non-TTY) log answer: 8-byte frame headers stripped. */
-export function demuxBuffer(raw: Buffer): string {
-  const parts: Buffer[] = [];
-  let offset = 0;
-  while (offset + 8 <= raw.length) {
-    const type = raw[offset];
-    const size = raw.readUInt32BE(offset + 4);
-    if ((type !== 0 && type !== 1 && type !== 2) || offset + 8 + size > raw.length) {
-      // Not multiplexed (a TTY container): the whole answer is text.
-      return raw.toString('utf8');
-    }
-    parts.push(raw.subarray(offset + 8, offset + 8 + size));
-    offset += 8 + size;
-  }
-  return Buffer.concat(parts).toString('utf8');
-}
-
 /**
  * The pipeline's `docker` option over the daemon's engine connection: one
- * {@link DockerodeDeployDocker} per dockerode instance (a reconnect makes a new one).
- * `dockerode()` throws RpcError DockerUnavailable when there is no engine.
+ * {@link DockerodeDeployDocker} per dockerode instance (a reconnect makes a new one), over the
+ * daemon's label-scoped client. `dockerode()` throws RpcError DockerUnavailable when there is no engine.
  */
-export function deployDockerOf(dockerode: () => Docker, endpoint: () => string | undefined = () => undefined): () => DeployDocker {
+export function deployDockerOf(
+  dockerode: () => Docker,
+  scoped: ScopedDocker,
+  endpoint: () => string | undefined = () => undefined,
+): () => DeployDocker {
   let cached: { docker: Docker; client: DockerodeDeployDocker } | undefined;
   return () => {
     const docker = dockerode();
-    if (cached?.docker !== docker) cached = { docker, client: new DockerodeDeployDocker(docker, endpoint()) };
+    if (cached?.docker !== docker) cached = { docker, client: new DockerodeDeployDocker(docker, scoped, endpoint()) };
     return cached.client;
   };
 }

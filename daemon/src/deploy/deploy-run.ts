@@ -4,21 +4,22 @@
  * created (its container, its port, its source folder) and leaves the old container serving;
  * the deployment ends with a one-line diagnosis "<stage> failed: <cause>" and its full log.
  *
- * Switch-over is not cancellable: once it begins, the deployment completes or rolls back.
+ * Switch-over (./switch-over.ts) is not cancellable: once it begins, the deployment completes or rolls back.
  */
 import { rmSync } from 'node:fs';
 import { isAbsolute, join, relative, resolve } from 'node:path';
 import { isRpcError } from '../rpc/errors';
 import type { Logger } from '../runtime/log';
 import { LABELS } from '../docker/labels';
-import { containerName, networkName } from '../sandbox/names';
+import { deploymentContainerName, networkName } from '../sandbox/names';
 import { isBuildFailure, type DeployDocker } from './deploy-docker';
-import type { DeploymentRow, DeploymentStore } from './deployment-store';
+import type { DeploymentStore } from './deployment-store';
 import type { GitSource } from './git-source';
 import { TCP_DEFAULTS, waitHealthy, type HealthSpec, type ProbeResult } from './health-probe';
 import { runHostCommand } from './host-build';
 import { DeployCause, buildNoiseRemoved, causeOf, withLines } from './diagnosis';
 import type { RunRecorder } from './run-recorder';
+import { switchOver } from './switch-over';
 import type {
   DeployEnvironments,
   DeployPorts,
@@ -48,7 +49,7 @@ export interface RunDeps {
   readonly now: () => Date;
   /** Announces a change of another deployment (the one superseded at switch-over). */
   readonly emit: (item: DeployProgress) => void;
-  /** Added to every container and image label set. */
+  /** This instance's labels (and the --label extras), put on every image a build makes (containers get them from the Docker client). */
   readonly extraLabels: Readonly<Record<string, string>>;
 }
 
@@ -78,7 +79,7 @@ const EXIT_TAIL = 5;
 /** How many build lines a "build failed" diagnosis quotes. */
 const BUILD_TAIL = 4;
 
-interface Prepared {
+export interface Prepared {
   readonly ref: string | null;
   readonly commit: string;
   readonly sourceHash: string | null;
@@ -308,19 +309,15 @@ async function startContainer(
   });
   created.hostPort = hostPort;
 
-  const name = `${containerName(ctx.sandbox, ctx.service)}-${ctx.id.slice(0, 8)}`;
+  // Beside the serving container, under its own name and with no network alias: siblings
+  // reach it by the service's aliases only once it serves (switch-over).
+  const name = deploymentContainerName(ctx.sandbox, ctx.service, ctx.id);
   const id = await docker.createContainer({
     name,
     image: built.image,
     env,
-    labels: {
-      ...deps.extraLabels,
-      [LABELS.managed]: 'true',
-      [LABELS.sandbox]: ctx.sandbox,
-      [LABELS.service]: ctx.service,
-      [LABELS.deployment]: ctx.id,
-      [LABELS.commit]: p.commit,
-    },
+    owner: { sandbox: ctx.sandbox, service: ctx.service },
+    labels: { [LABELS.deployment]: ctx.id, [LABELS.commit]: p.commit },
     network: networkName(ctx.sandbox),
     containerPort: p.config.port,
     hostPort,
@@ -334,7 +331,7 @@ async function startContainer(
   rec.log('daemon', `Created container ${name} (${id.slice(0, 12)}) from ${built.image}, publishing 127.0.0.1:${hostPort} -> ${p.config.port}`);
   ctx.signal.throwIfAborted();
   try {
-    await docker.startContainer(id);
+    await docker.startContainer(id, { sandbox: ctx.sandbox, service: ctx.service });
   } catch (e) {
     const message = causeOf(e);
     if (/port is already allocated|address already in use|bind for/i.test(message)) {
@@ -397,73 +394,6 @@ async function checkHealth(ctx: RunContext, deps: RunDeps, p: Prepared, created:
   }
 }
 
-// ---- switch-over ----
-
-async function switchOver(ctx: RunContext, deps: RunDeps, p: Prepared, created: { containerId?: string; hostPort?: number; keepSource: boolean }): Promise<void> {
-  const rec = ctx.recorder;
-  const docker = deps.docker();
-  const id = created.containerId!;
-  const name = containerName(ctx.sandbox, ctx.service);
-  rec.beginStage('switch-over');
-  try {
-    const old = await docker.inspectContainer(name);
-    let renamedOld = false;
-    if (old && old.id !== id) {
-      const aside = `${name}-old-${ctx.id.slice(0, 8)}`;
-      await docker.renameContainer(old.id, aside);
-      renamedOld = true;
-      deps.store.update(ctx.id, { previousContainer: old.id });
-      rec.log('daemon', `Renamed the serving container ${old.id.slice(0, 12)} to ${aside}`);
-    }
-    try {
-      await docker.renameContainer(id, name);
-    } catch (e) {
-      if (renamedOld && old) await docker.renameContainer(old.id, name).catch(() => undefined);
-      throw e;
-    }
-    rec.log('daemon', `Renamed container ${id.slice(0, 12)} to ${name}`);
-
-    const replaced: DeploymentRow[] = [];
-    deps.store.transaction(() => {
-      for (const row of deps.store.running(ctx.sandbox)) {
-        if (row.service !== ctx.service || row.id === ctx.id) continue;
-        deps.store.update(row.id, { status: 'superseded', supersededBy: ctx.id });
-        if (row.hostPort !== null) deps.ports.release(row.hostPort);
-        replaced.push(row);
-      }
-      deps.sandboxes.recordServing(ctx.sandbox, ctx.service, {
-        deploymentId: ctx.id,
-        branch: p.ref,
-        commit: p.commit,
-        containerId: id,
-        hostPort: created.hostPort!,
-      });
-      rec.endStage('switch-over', 'ok');
-      // Recorded now (a crash from here on leaves the new container serving and the old one
-      // to the reaper); announced once the old container is gone.
-      rec.status('running', { containerName: name, finishedAt: deps.now().toISOString() }, { announce: false });
-    });
-    if (old && old.id !== id) {
-      try {
-        await docker.removeContainer(old.id);
-        rec.log('daemon', `Removed the previous container ${old.id.slice(0, 12)}`);
-      } catch (e) {
-        rec.log('daemon', `Could not remove the previous container ${old.id.slice(0, 12)}: ${causeOf(e)} (it is removed at the next daemon start)`);
-      }
-    }
-    for (const row of replaced) rmSync(join(deps.sourcesDir, row.id), { recursive: true, force: true });
-    rec.log('daemon', `Serving ${ctx.service}@${p.commit.slice(0, 12)} at http://127.0.0.1:${created.hostPort}`);
-    for (const row of replaced) {
-      deps.emit({ deployment: row.id, service: row.service, sandbox: row.sandbox, kind: 'status', status: 'superseded', t: deps.now().toISOString() });
-    }
-    rec.announce('running');
-  } catch (e) {
-    // The stage row is still open unless the commit happened (then nothing throws after it).
-    if (deps.store.openStage(ctx.id) === 'switch-over') rec.endStage('switch-over', 'failed');
-    throw e;
-  }
-}
-
 // ---- failure ----
 
 async function rollBack(
@@ -477,7 +407,7 @@ async function rollBack(
   created.keepSource = false;
   if (created.containerId) {
     try {
-      await deps.docker().removeContainer(created.containerId);
+      await deps.docker().removeContainer(created.containerId, { sandbox: ctx.sandbox, service: ctx.service });
       rec.log('daemon', `Removed the new container ${created.containerId.slice(0, 12)}; the previous one (if any) keeps serving`);
     } catch (e) {
       rec.log('daemon', `Could not remove the new container ${created.containerId.slice(0, 12)}: ${causeOf(e)} (it is removed at the next daemon start)`);

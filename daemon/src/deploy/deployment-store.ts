@@ -162,6 +162,45 @@ export class DeploymentStore {
     return out;
   }
 
+  /** How many deployments of the sandbox (and service) are in flight: queued or in a stage before running. */
+  inFlight(sandbox: string, service?: string): number {
+    const placeholders = FINAL_STATUSES.map(() => '?').join(', ');
+    const row = (
+      service === undefined
+        ? this.store.db.prepare(`SELECT count(*) AS n FROM deployments WHERE sandbox = ? AND status NOT IN (${placeholders})`).get(sandbox, ...FINAL_STATUSES)
+        : this.store.db
+            .prepare(`SELECT count(*) AS n FROM deployments WHERE sandbox = ? AND service = ? AND status NOT IN (${placeholders})`)
+            .get(sandbox, service, ...FINAL_STATUSES)
+    ) as { n: number };
+    return row.n;
+  }
+
+  /**
+   * The images (tags or ids) deployments reference that may still be needed: those of
+   * deployments of sandboxes that `exists`, and of deployments in flight (whose sandbox may be
+   * on its way out).
+   */
+  imagesReferenced(exists: (sandbox: string) => boolean): Set<string> {
+    const rows = this.store.db
+      .prepare('SELECT DISTINCT sandbox, image, status FROM deployments WHERE image IS NOT NULL')
+      .all() as { sandbox: string; image: string; status: DeploymentStatus }[];
+    return new Set(rows.filter((r) => exists(r.sandbox) || !isFinal(r.status)).map((r) => r.image));
+  }
+
+  /** How many deployments are preparing or building (a build may be reusing any image's layers from the cache). */
+  buildsInFlight(): number {
+    return (this.store.db.prepare("SELECT count(*) AS n FROM deployments WHERE status IN ('preparing', 'building')").get() as { n: number }).n;
+  }
+
+  /** Services with a deployment in flight that has not yet picked its image (it may reuse any of its service's). */
+  servicesChoosingImage(): Set<string> {
+    const placeholders = FINAL_STATUSES.map(() => '?').join(', ');
+    const rows = this.store.db
+      .prepare(`SELECT DISTINCT service FROM deployments WHERE image IS NULL AND status NOT IN (${placeholders})`)
+      .all(...FINAL_STATUSES) as { service: string }[];
+    return new Set(rows.map((r) => r.service));
+  }
+
   /** Running deployments (the ones serving), optionally of one sandbox. */
   running(sandbox?: string): DeploymentRow[] {
     const rows = sandbox === undefined

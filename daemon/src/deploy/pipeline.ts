@@ -182,13 +182,24 @@ export class DeployPipeline extends TypedEmitter<DeployPipelineEvents> implement
   }
 
   /**
-   * For sandbox deletion: cancels every deployment of the sandbox that is not final and waits
-   * for them; then the serving ones become `stopped` (their containers are about to be removed
-   * with the sandbox). New deployments into a sandbox being deleted are refused by `start`.
+   * For suspend and expiry: cancels every deployment of the sandbox still in flight (queued or
+   * in a stage before switch-over) and waits until they are final. Running deployments are
+   * left as they are — `running`, with their containers, ports and source folders — since
+   * a suspended sandbox resumes with them.
    */
-  async cancelSandbox(sandbox: string, reason: CancelReason = 'the sandbox is being deleted'): Promise<void> {
+  async cancelInFlight(sandbox: string, reason: CancelReason): Promise<void> {
     const runs = [...this.runs.values()].filter((r) => r.sandbox === sandbox);
     await Promise.all(runs.map((r) => this.cancel(r.id, reason)));
+  }
+
+  /**
+   * For sandbox deletion, the only path that ends running deployments: cancels those in
+   * flight and waits for them; then the serving ones become `stopped` (their containers are
+   * about to be removed with the sandbox) and their source folders go. New deployments into a
+   * sandbox being deleted are refused by `start`.
+   */
+  async stopSandbox(sandbox: string): Promise<void> {
+    await this.cancelInFlight(sandbox, 'the sandbox is being deleted');
     const at = this.now().toISOString();
     for (const row of this.deployments.running(sandbox)) {
       this.deployments.update(row.id, { status: 'stopped' });

@@ -5,22 +5,23 @@
  * 1. `recoverInterrupted` (SQLite only): every deployment not in a final status becomes
  *    `failed` with "interrupted: the daemon stopped during <stage>", its open stage ends as
  *    `interrupted`, and the port it held is released — in one transaction.
- * 2. `reapOrphans` (Docker): every container labelled with a deployment of this state
- *    database that is not serving (status other than `running`) is removed; a serving
- *    container that an interrupted switch-over had renamed away gets its name back; source
- *    folders of deployments that no longer need them are deleted.
+ * 2. `reapOrphans` (Docker): every container of this instance labelled with a deployment of
+ *    this state database that is not `running` is removed; a running deployment's container
+ *    that an interrupted switch-over had set aside gets its serving name and its network
+ *    aliases back; source folders of deployments that no longer need them are deleted.
+ *    A `running` deployment keeps its container whatever the container's state: a suspended
+ *    sandbox's are stopped on purpose.
  *
- * Containers labelled with deployment ids this database does not know are left alone: they
- * belong to another daemon (another state directory) on the same engine. Deployment ids are
- * random UUIDs, so this scope is as narrow as the `branchbox.instance` label; this daemon's own
- * containers of deployments its database lost (a wiped state directory) are the reconciler's.
+ * Only this instance's containers are listed (the label-scoped Docker client); this daemon's
+ * own containers of deployments its database does not know (a wiped state directory) are the
+ * reconciler's.
  */
 import { readdirSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Logger } from '../runtime/log';
 import { LABELS } from '../docker/labels';
-import { containerName } from '../sandbox/names';
-import type { DeployDocker } from './deploy-docker';
+import { networkName, serviceAliases, servingContainerName } from '../sandbox/names';
+import type { DeployDocker, LabelledContainer } from './deploy-docker';
 import type { DeploymentRow, DeploymentStore } from './deployment-store';
 import type { DeployPorts, DeployStage, DeploymentStatus } from './types';
 
@@ -59,7 +60,7 @@ export function recoverInterrupted(deps: { store: DeploymentStore; ports: Deploy
 export interface ReapReport {
   /** Names of the containers removed. */
   readonly removed: string[];
-  /** Names given back to serving containers. */
+  /** Serving names given back to the containers of running deployments. */
   readonly restored: string[];
 }
 
@@ -92,20 +93,41 @@ export async function reapOrphans(deps: {
   for (const c of containers) {
     const row = rows.get(c.labels[LABELS.deployment]!);
     if (!row || row.status !== 'running') continue;
-    const name = containerName(row.sandbox, row.service);
-    if (c.name === name) continue;
-    if (await deps.docker.inspectContainer(name)) continue;
-    try {
-      await deps.docker.renameContainer(c.id, name);
-      restored.push(name);
-      deps.log.info(`Gave container ${c.id.slice(0, 12)} of deployment ${row.id} its name ${name} back`);
-    } catch (e) {
-      deps.log.warn(`Could not rename container ${c.name} back to ${name}`, { error: (e as Error).message });
-    }
+    if (await restoreServing(deps, c, row)) restored.push(servingContainerName(row.sandbox, row.service));
   }
 
   removeStaleSources(deps);
   return { removed, restored };
+}
+
+/**
+ * Gives a running deployment's container its serving identity back — the serving name and
+ * the service's aliases on the sandbox network — when an interrupted switch-over left it
+ * without (containers of earlier versions, named `sandbox-{sandbox}-{service}`, get them too,
+ * so the old hostname keeps answering). Answers whether the name was given back.
+ */
+async function restoreServing(deps: { docker: DeployDocker; log: Logger }, c: LabelledContainer, row: DeploymentRow): Promise<boolean> {
+  const name = servingContainerName(row.sandbox, row.service);
+  const owner = { sandbox: row.sandbox, service: row.service };
+  let renamed = false;
+  try {
+    if (c.name !== name && !(await deps.docker.inspectContainer(name))) {
+      await deps.docker.renameContainer(c.id, name, owner);
+      renamed = true;
+      deps.log.info(`Gave container ${c.id.slice(0, 12)} of deployment ${row.id} its name ${name} back`);
+    }
+    const aliases = serviceAliases(row.sandbox, row.service);
+    const state = await deps.docker.inspectContainer(c.id);
+    const network = networkName(row.sandbox);
+    const current = state?.aliases[network];
+    if (state && current && !aliases.every((a) => current.includes(a))) {
+      await deps.docker.reattach(network, c.id, aliases, owner);
+      deps.log.info(`Gave container ${c.id.slice(0, 12)} of deployment ${row.id} the aliases ${aliases.join(', ')} on ${network}`);
+    }
+  } catch (e) {
+    deps.log.warn(`Could not give container ${c.name} of deployment ${row.id} its serving name and aliases back`, { error: (e as Error).message });
+  }
+  return renamed;
 }
 
 /** Source folders are kept only for running deployments (command builds mount them) and active ones. */

@@ -36,8 +36,11 @@ export interface DeployControl {
   start(req: DeployRequest): { deployments: { id: string; service: string }[] };
   /** Resolves when the deployment is in a final state. */
   waitFinal(id: string): Promise<DeploymentRecord>;
-  /** Cancels every non-final deployment of the sandbox and resolves once all are final. */
-  cancelSandbox(sandbox: string): Promise<void>;
+  /**
+   * For sandbox deletion: cancels every deployment of the sandbox in flight, waits until
+   * they are final, and ends the running ones (`stopped`).
+   */
+  stopSandbox(sandbox: string): Promise<void>;
 }
 
 /** The statuses a deployment ends in. */
@@ -87,6 +90,8 @@ export interface ServingRecord {
 export interface DeploySandboxes {
   /** Throws RpcError SandboxNotFound. */
   require(name: string): unknown;
+  /** The sandbox with the container serving each service, if any (switch-over replaces that one). */
+  get(name: string): { readonly services: readonly { readonly service: string; readonly containerId?: string }[] } | undefined;
   recordServing(sandbox: string, service: string, serving: ServingRecord): void;
 }
 

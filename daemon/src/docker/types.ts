@@ -39,6 +39,39 @@ export interface Cancellable {
 /** Labels to match: `key` (present with any value) or `key=value`. */
 export type LabelSelector = readonly string[];
 
+/**
+ * What `POST /containers/create` takes, in the Engine API's own field names (the subset
+ * Branchbox sets). Labels are given by the caller; the label-scoped client adds its instance's.
+ */
+export interface ContainerCreateSpec {
+  readonly Name: string;
+  readonly Image: string;
+  /** `KEY=value` entries. */
+  readonly Env?: readonly string[];
+  readonly Labels?: Readonly<Record<string, string>>;
+  readonly Cmd?: readonly string[];
+  /** Unset: the image's user. */
+  readonly User?: string;
+  readonly ExposedPorts?: Readonly<Record<string, object>>;
+  readonly HostConfig: ContainerHostConfig;
+}
+
+/** The `HostConfig` of {@link ContainerCreateSpec}: resources, network, ports, mounts and the container's privileges. */
+export interface ContainerHostConfig {
+  readonly NetworkMode?: string;
+  readonly PortBindings?: Readonly<Record<string, readonly { readonly HostIp: string; readonly HostPort: string }[]>>;
+  readonly Binds?: readonly string[];
+  readonly NanoCpus?: number;
+  readonly Memory?: number;
+  readonly RestartPolicy?: { readonly Name: string; readonly MaximumRetryCount?: number };
+  readonly SecurityOpt?: readonly string[];
+  readonly CapDrop?: readonly string[];
+  readonly CapAdd?: readonly string[];
+  readonly PidsLimit?: number;
+  readonly Privileged?: boolean;
+  readonly ReadonlyRootfs?: boolean;
+}
+
 export interface ContainerClient {
   /** Containers as the engine lists them (running only unless `all`). */
   list(opts?: { all?: boolean; label?: LabelSelector }): Promise<ContainerSummary[]>;
@@ -53,6 +86,22 @@ export interface ContainerClient {
   restart(id: string, opts?: { timeoutSeconds?: number } & Cancellable): Promise<void>;
   /** Removes the container; a running one only with `force` (else `ContainerRunning`). */
   remove(id: string, opts?: { force?: boolean; volumes?: boolean }): Promise<void>;
+  /** Creates the container (not started); answers its id. */
+  create(spec: ContainerCreateSpec): Promise<string>;
+  rename(id: string, name: string): Promise<void>;
+  /**
+   * Resolves with the exit code once the container is not running (-1 when it is gone);
+   * undefined when `signal` aborts first.
+   */
+  waitNotRunning(id: string, signal: AbortSignal): Promise<number | undefined>;
+  /** Resolves once the container no longer exists, or after `ms` (whichever comes first). */
+  waitRemoved(id: string, ms: number): Promise<void>;
+  /** The container's last `n` output lines (stdout and stderr); none when they cannot be read. */
+  lastLines(id: string, n: number): Promise<string[]>;
+  /** Streams the container's output lines (stdout and stderr) until it stops or `signal` aborts. */
+  followLines(id: string, signal: AbortSignal, onLine: (line: string) => void): Promise<void>;
+  /** The ids of the images some container (any state, any labels) was created from. */
+  imagesInUse(): Promise<Set<string>>;
 }
 
 export interface ImageRemoval {
@@ -66,6 +115,8 @@ export interface ImagePruneResult {
 }
 
 export interface ImageClient {
+  /** One image by id or reference. */
+  inspect(ref: string): Promise<ImageSummary>;
   list(opts?: { all?: boolean; label?: LabelSelector }): Promise<ImageSummary[]>;
   /** Removes a reference or an image; refused (`Conflict`) while in use unless `force`. */
   remove(image: string, opts?: { force?: boolean }): Promise<ImageRemoval>;
@@ -80,12 +131,29 @@ export interface ImageClient {
   load(path: string, opts?: Cancellable): Promise<string[]>;
 }
 
+/** A network with the containers attached to it. */
+export interface NetworkDetails extends NetworkSummary {
+  /** Ids of the containers attached. */
+  readonly containers: readonly string[];
+}
+
 export interface NetworkClient {
   list(opts?: { label?: LabelSelector }): Promise<NetworkSummary[]>;
+  /** One network by id or exact name. */
+  inspect(ref: string): Promise<NetworkDetails>;
+  /** Creates a bridge network; answers its id. */
+  create(spec: { name: string; labels: Readonly<Record<string, string>> }): Promise<string>;
+  /** Attaches the container, reachable inside the network under `aliases` too. */
+  connect(network: string, container: string, opts?: { aliases?: readonly string[] }): Promise<void>;
+  disconnect(network: string, container: string, opts?: { force?: boolean }): Promise<void>;
+  remove(id: string): Promise<void>;
 }
 
 export interface VolumeClient {
   list(opts?: { label?: LabelSelector }): Promise<VolumeSummary[]>;
+  inspect(name: string): Promise<VolumeSummary>;
+  create(spec: { name: string; labels: Readonly<Record<string, string>> }): Promise<VolumeSummary>;
+  remove(name: string): Promise<void>;
 }
 
 export interface EventClient {

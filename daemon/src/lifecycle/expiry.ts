@@ -23,6 +23,7 @@ import type { AuditEntry } from '../rpc/dispatcher';
 import { isRpcError, RpcError } from '../rpc/errors';
 import { nullLogger, type Logger } from '../runtime/log';
 import type { SandboxStore } from '../sandbox/sandbox-store';
+import type { DeploymentStore } from '../deploy/deployment-store';
 import type { Store } from '../state/store';
 import { PeriodicRound } from './periodic';
 import type { SandboxSuspension } from './suspension';
@@ -83,6 +84,8 @@ export function deadlinesOf(
 
 export interface ExpiryReaperOptions {
   readonly store: Store;
+  /** Whether a sandbox has deployments in flight (the deploy pipeline's store): they hold its expiry. */
+  readonly deployments: Pick<DeploymentStore, 'inFlight'>;
   readonly sandboxes: SandboxStore;
   readonly suspension: SandboxSuspension;
   readonly deleteSandbox: (name: string) => Promise<unknown>;
@@ -111,9 +114,6 @@ export class ExpiryReaper extends TypedEmitter<{ notice: [ExpiryNotice] }> {
       extend: db.prepare<[number, string]>('UPDATE sandbox_expiry SET extended_ms = extended_ms + ?, warned_at = NULL WHERE sandbox = ?'),
       warned: db.prepare<[string, string]>('UPDATE sandbox_expiry SET warned_at = ? WHERE sandbox = ?'),
       expired: db.prepare<[string, string]>('UPDATE sandbox_expiry SET expired_at = ?, extended_ms = 0 WHERE sandbox = ?'),
-      deploying: db.prepare<[string], { n: number }>(
-        `SELECT count(*) AS n FROM deployments WHERE sandbox = ? AND status IN ('queued', 'preparing', 'building', 'starting', 'health-checking')`,
-      ),
       requested: db.prepare<[string, string]>(
         'INSERT INTO sandbox_expiry (sandbox, request_at) VALUES (?, ?) ON CONFLICT (sandbox) DO UPDATE SET request_at = excluded.request_at',
       ),
@@ -197,7 +197,7 @@ export class ExpiryReaper extends TypedEmitter<{ notice: [ExpiryNotice] }> {
     const { expiresAt, deletesAt } = this.deadlines(sandbox, record);
     if (sandbox.state === 'active' && expiresAt !== undefined) {
       // A deployment in progress is activity: the sandbox is not idle meanwhile.
-      if ((this.sql.deploying.get(name)?.n ?? 0) > 0) return;
+      if (this.opts.deployments.inFlight(name) > 0) return;
       if (now >= expiresAt) {
         await this.opts.suspension.suspend(name, 'expired');
         this.sql.ensure.run(name);

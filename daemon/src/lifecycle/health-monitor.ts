@@ -182,7 +182,7 @@ export class HealthMonitor extends TypedEmitter<{ health: [SandboxHealth] }> {
     // Published first, so watchers see the unhealthy state that caused the restart.
     this.publish(sandbox, true);
     try {
-      await this.opts.docker.restart(t.containerId, RESTART_STOP_TIMEOUT_S);
+      await this.opts.docker.restart(t.containerId, RESTART_STOP_TIMEOUT_S, { sandbox, service: t.service });
       trackers.set(t.service, afterRestart(t));
     } catch (e) {
       const reason = isRpcError(e) ? e.message : String(e);

@@ -3,7 +3,6 @@
  * store and Docker, the health monitor with its uptime history, the reconciler, the expiry
  * reaper, the resource gate of deploys, and their handlers.
  */
-import type Docker from 'dockerode';
 import type { Project } from '../../../schemas/src/project';
 import { sandboxLifecycleHandlers } from '../methods/sandbox-lifecycle';
 import type { Logger } from '../runtime/log';
@@ -12,9 +11,10 @@ import type { Store } from '../state/store';
 import { HealthMonitor } from './health-monitor';
 import type { RestartPolicy } from './health-state';
 import type { PortAllocator } from '../sandbox/ports';
-import { DockerodeLifecycleDocker } from './lifecycle-docker';
+import type { ScopedDocker } from '../docker/scoped-docker';
+import { lifecycleDockerOf } from './lifecycle-docker';
 import { ExpiryReaper } from './expiry';
-import { Reconciler } from './reconciler';
+import { Reconciler, type ReconcilerDeployments } from './reconciler';
 import { ResourceGate, type ResourceLimits } from './resource-gate';
 import type { AuditEntry } from '../rpc/dispatcher';
 import { SandboxSuspension } from './suspension';
@@ -22,16 +22,16 @@ import { UptimeHistory } from './uptime';
 
 export interface LifecycleModuleOptions {
   readonly store: Store;
+  /** The deployments (the deploy pipeline's store): what reconciliation and expiry read of them. */
+  readonly deployments: ReconcilerDeployments;
   readonly sandboxes: SandboxStore;
   readonly ports: PortAllocator;
   /** The daemon's labels (its instance label and the --label extras): reconciliation only touches objects carrying them. */
   readonly extraLabels?: Readonly<Record<string, string>>;
-  /** The daemon's instance id (`branchbox.instance`): suspend and resume only touch containers carrying it. */
-  readonly instance: string;
-  /** The connected engine's dockerode (throws DockerUnavailable when there is none). */
-  readonly docker: () => Docker;
+  /** The daemon's label-scoped Docker client: suspend, resume, restarts and reaping only touch this instance's objects. */
+  readonly docker: ScopedDocker;
   readonly loadProject: (repoPath: string) => Pick<Project, 'services'>;
-  readonly cancelDeploys: (sandbox: string, reason: string) => Promise<void>;
+  readonly cancelInFlight: (sandbox: string, reason: string) => Promise<void>;
   readonly log: Logger;
   readonly healthIntervalMs?: number;
   readonly restartPolicy?: Partial<RestartPolicy>;
@@ -61,11 +61,11 @@ export interface LifecycleModule {
 
 export function openLifecycleModule(opts: LifecycleModuleOptions): LifecycleModule {
   const log = opts.log.child({ component: 'lifecycle' });
-  const docker = new DockerodeLifecycleDocker(opts.docker, opts.instance);
+  const docker = lifecycleDockerOf(opts.docker);
   const suspension = new SandboxSuspension({
     sandboxes: opts.sandboxes,
     docker,
-    cancelDeploys: opts.cancelDeploys,
+    cancelInFlight: opts.cancelInFlight,
     loadProject: opts.loadProject,
     log,
     // Called only after a resume, long after `expiry` below exists.
@@ -73,6 +73,7 @@ export function openLifecycleModule(opts: LifecycleModuleOptions): LifecycleModu
   });
   const expiry = new ExpiryReaper({
     store: opts.store,
+    deployments: opts.deployments,
     sandboxes: opts.sandboxes,
     suspension,
     deleteSandbox: opts.deleteSandbox,
@@ -93,7 +94,7 @@ export function openLifecycleModule(opts: LifecycleModuleOptions): LifecycleModu
     ...(opts.restartPolicy ? { policy: opts.restartPolicy } : {}),
   });
   const reconciler = new Reconciler({
-    store: opts.store,
+    deployments: opts.deployments,
     sandboxes: opts.sandboxes,
     ports: opts.ports,
     docker,

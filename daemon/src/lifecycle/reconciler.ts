@@ -18,24 +18,30 @@
  * Scope: only objects carrying every one of the daemon's labels — its `branchbox.instance`
  * (one per state directory) and the `--label` extras (e.g. `branchbox.test=<run>`) — are
  * looked at, so daemons of different state directories sharing the engine never reap each
- * other's objects.
+ * other's objects (and the Docker client refuses to remove anything else anyway). A
+ * suspended sandbox's containers are stopped on purpose: they are kept like running ones.
+ *
+ * The reconciler reads deployments and ports through their stores (`DeploymentStore`,
+ * `PortAllocator`), never their tables.
  */
+import type { Sandbox } from '../../../schemas/src/sandbox';
+import type { DeploymentStore } from '../deploy/deployment-store';
 import { LABELS } from '../docker/labels';
 import { isRpcError } from '../rpc/errors';
 import { nullLogger, type Logger } from '../runtime/log';
 import type { PortAllocator } from '../sandbox/ports';
 import type { SandboxStore } from '../sandbox/sandbox-store';
-import type { Store } from '../state/store';
-import type { LifecycleDocker, ManagedContainer, ManagedImage } from './lifecycle-docker';
+import type { LifecycleDocker, ManagedContainer, ManagedImage, ManagedNetwork } from './lifecycle-docker';
 import { PeriodicRound } from './periodic';
 
 export const DEFAULT_RECONCILE_INTERVAL_MS = 60_000;
 export const DEFAULT_ORPHAN_GRACE_MS = 5 * 60_000;
-const NON_FINAL = ['queued', 'preparing', 'building', 'starting', 'health-checking'];
-const NON_FINAL_SQL = NON_FINAL.map((s) => `'${s}'`).join(', ');
+
+/** What the reconciler reads of the deployments. */
+export type ReconcilerDeployments = Pick<DeploymentStore, 'row' | 'inFlight' | 'imagesReferenced' | 'servicesChoosingImage' | 'buildsInFlight'>;
 
 export interface ReconcilerOptions {
-  readonly store: Store;
+  readonly deployments: ReconcilerDeployments;
   readonly sandboxes: SandboxStore;
   readonly ports: PortAllocator;
   readonly docker: LifecycleDocker;
@@ -59,40 +65,30 @@ export interface ReconcileReport {
   readonly pending: number;
 }
 
+type Report = { -readonly [K in keyof ReconcileReport]: ReconcileReport[K] };
+
+/** What one round sees: this daemon's labelled objects and its sandboxes. */
+interface Round {
+  readonly containers: readonly ManagedContainer[];
+  readonly networks: readonly ManagedNetwork[];
+  readonly sandboxes: ReadonlyMap<string, Sandbox>;
+  /** Orphans seen this round (the others' grace periods start over). */
+  readonly seen: Set<string>;
+  readonly report: Report;
+}
+
 export class Reconciler {
   private readonly log: Logger;
   private readonly now: () => number;
   private readonly selectors: string[];
   /** Orphan object id → when it was first seen. */
   private readonly firstSeen = new Map<string, number>();
-  private readonly sql;
   private readonly rounds: PeriodicRound;
 
   constructor(private readonly opts: ReconcilerOptions) {
     this.log = opts.log ?? nullLogger;
     this.now = opts.now ?? Date.now;
     this.selectors = Object.entries(opts.extraLabels ?? {}).map(([k, v]) => `${k}=${v}`);
-    const db = opts.store.db;
-    this.sql = {
-      deployment: db.prepare<[string], { status: string; commit_sha: string | null; ref: string | null }>(
-        'SELECT status, commit_sha, ref FROM deployments WHERE id = ?',
-      ),
-      inFlight: db.prepare<[string, string], { n: number }>(
-        `SELECT count(*) AS n FROM deployments WHERE sandbox = ? AND service = ? AND status IN (${NON_FINAL_SQL})`,
-      ),
-      // Deployments of sandboxes that exist, and those in flight (whose sandbox may be on its way out).
-      referencedImages: db.prepare<[], { image: string }>(
-        `SELECT DISTINCT image FROM deployments WHERE image IS NOT NULL AND (sandbox IN (SELECT name FROM sandboxes) OR status IN (${NON_FINAL_SQL}))`,
-      ),
-      // In flight and not yet decided on an image: it may be about to reuse any image of its service.
-      undecidedServices: db.prepare<[], { service: string }>(
-        `SELECT DISTINCT service FROM deployments WHERE image IS NULL AND status IN (${NON_FINAL_SQL})`,
-      ),
-      orphanPorts: db.prepare<[], { sandbox: string }>(
-        'SELECT DISTINCT sandbox FROM ports WHERE sandbox NOT IN (SELECT name FROM sandboxes)',
-      ),
-      portOf: db.prepare<[string], { port: number }>('SELECT port FROM ports WHERE deployment_id = ?'),
-    };
     this.rounds = new PeriodicRound(
       () => this.reconcile(),
       opts.intervalMs ?? DEFAULT_RECONCILE_INTERVAL_MS,
@@ -115,24 +111,42 @@ export class Reconciler {
   }
 
   async reconcile(): Promise<ReconcileReport> {
-    const report = {
-      adopted: [] as string[],
-      vanished: [] as string[],
-      removedContainers: [] as string[],
-      removedNetworks: [] as string[],
-      removedImages: [] as string[],
-      releasedPorts: 0,
-      pending: 0,
-    };
+    const round = await this.look();
+    const serving = await this.checkServing(round);
+    await this.adoptOrReapContainers(round, serving);
+    await this.reapNetworks(round);
+    await this.reapImages(round);
+    for (const id of [...this.firstSeen.keys()]) if (!round.seen.has(id)) this.firstSeen.delete(id);
+    this.releaseOrphanPorts(round);
+    const { report } = round;
+    if (report.adopted.length || report.vanished.length || report.removedContainers.length || report.removedNetworks.length || report.removedImages.length || report.releasedPorts) {
+      this.log.info('Reconciled with Docker', { ...report });
+    }
+    return report;
+  }
+
+  /** This daemon's labelled containers and networks, and its sandboxes. */
+  private async look(): Promise<Round> {
     const containers = await this.opts.docker.managedContainers(this.selectors);
     const networks = await this.opts.docker.managedNetworks(this.selectors);
-    const byId = new Map(containers.map((c) => [c.id, c]));
-    const sandboxes = new Map(this.opts.sandboxes.list().map((s) => [s.name, s]));
-    const seenOrphans = new Set<string>();
+    return {
+      containers,
+      networks,
+      sandboxes: new Map(this.opts.sandboxes.list().map((s) => [s.name, s])),
+      seen: new Set(),
+      report: { adopted: [], vanished: [], removedContainers: [], removedNetworks: [], removedImages: [], releasedPorts: 0, pending: 0 },
+    };
+  }
 
-    // Recorded serving containers that are gone; services a running deployment's container could serve.
+  /**
+   * Each recorded serving container: kept when it exists (in any state), else replaced by the
+   * container of the service's running deployment if there is one (adopted), else forgotten
+   * with its port. Answers the ids of the containers serving.
+   */
+  private async checkServing(round: Round): Promise<Set<string>> {
+    const byId = new Set(round.containers.map((c) => c.id));
     const serving = new Set<string>();
-    for (const sandbox of sandboxes.values()) {
+    for (const sandbox of round.sandboxes.values()) {
       if (sandbox.state === 'deleting') continue;
       for (const s of sandbox.services) {
         if (s.containerId === undefined) continue;
@@ -140,115 +154,122 @@ export class Reconciler {
           serving.add(s.containerId);
           continue;
         }
-        if ((this.sql.inFlight.get(sandbox.name, s.service)?.n ?? 0) > 0) continue;
-        const adoptable = containers.find(
+        if (this.opts.deployments.inFlight(sandbox.name, s.service) > 0) continue;
+        const adoptable = round.containers.find(
           (c) =>
             c.labels[LABELS.sandbox] === sandbox.name &&
             c.labels[LABELS.service] === s.service &&
-            this.sql.deployment.get(c.labels[LABELS.deployment] ?? '')?.status === 'running',
+            this.opts.deployments.row(c.labels[LABELS.deployment] ?? '')?.status === 'running',
         );
         if (adoptable) {
           this.adopt(sandbox.name, s.service, adoptable);
           serving.add(adoptable.id);
-          report.adopted.push(adoptable.name);
+          round.report.adopted.push(adoptable.name);
           continue;
         }
-        this.opts.sandboxes.transaction(() => {
-          if (s.deploymentId !== undefined) for (const { port } of this.sql.portOf.all(s.deploymentId)) this.opts.ports.release(port);
-          this.opts.sandboxes.clearServing(sandbox.name, s.service);
-        });
-        report.vanished.push(`${sandbox.name}/${s.service}`);
-        this.log.warn(`The container of ${sandbox.name}/${s.service} (${s.containerId.slice(0, 12)}) was removed outside Branchbox; the service is no longer served`, {
-          sandbox: sandbox.name,
-          service: s.service,
-          deployment: s.deploymentId,
-        });
+        this.forgetVanished(sandbox.name, s.service, s.containerId, s.deploymentId);
+        round.report.vanished.push(`${sandbox.name}/${s.service}`);
       }
     }
+    return serving;
+  }
 
-    // Labelled containers nobody accounts for.
-    for (const c of containers) {
+  /** The service's container was removed behind the daemon's back: it is no longer served, its deployment's port goes. */
+  private forgetVanished(sandbox: string, service: string, containerId: string, deploymentId: string | undefined): void {
+    this.opts.sandboxes.transaction(() => {
+      if (deploymentId !== undefined) for (const port of this.opts.ports.heldByDeployment(deploymentId)) this.opts.ports.release(port);
+      this.opts.sandboxes.clearServing(sandbox, service);
+    });
+    this.log.warn(`The container of ${sandbox}/${service} (${containerId.slice(0, 12)}) was removed outside Branchbox; the service is no longer served`, {
+      sandbox,
+      service,
+      deployment: deploymentId,
+    });
+  }
+
+  /**
+   * Labelled containers nobody accounts for: a running deployment's, not recorded as serving,
+   * is adopted; the rest of a known deployment's is the deploy reaper's; one of no sandbox or
+   * no deployment is removed after the grace period.
+   */
+  private async adoptOrReapContainers(round: Round, serving: ReadonlySet<string>): Promise<void> {
+    for (const c of round.containers) {
       if (serving.has(c.id)) continue;
       const sandboxName = c.labels[LABELS.sandbox]!;
-      const sandbox = sandboxes.get(sandboxName);
-      const deployment = this.sql.deployment.get(c.labels[LABELS.deployment] ?? '');
+      const sandbox = round.sandboxes.get(sandboxName);
       if (sandbox?.state === 'deleting') continue; // sandbox/delete's job
+      const deployment = this.opts.deployments.row(c.labels[LABELS.deployment] ?? '');
       if (sandbox && deployment) {
-        // Known deployment: a running one not recorded as serving is adopted; the rest is the deploy reaper's.
         const row = sandbox.services.find((s) => s.service === c.labels[LABELS.service]);
-        if (deployment.status === 'running' && row && row.containerId === undefined && (this.sql.inFlight.get(sandboxName, row.service)?.n ?? 0) === 0) {
+        if (deployment.status === 'running' && row && row.containerId === undefined && this.opts.deployments.inFlight(sandboxName, row.service) === 0) {
           this.adopt(sandboxName, row.service, c);
-          report.adopted.push(c.name);
+          round.report.adopted.push(c.name);
         }
         continue;
       }
-      if (await this.expired(c.id, seenOrphans, report)) {
-        await this.opts.docker.removeContainer(c.id);
-        report.removedContainers.push(c.name);
-        this.log.warn(`Removed container ${c.name}: labelled for ${sandbox ? `sandbox ${sandboxName} but no deployment of it` : `sandbox ${sandboxName}, which does not exist`}`, {
-          container: c.id.slice(0, 12),
-          sandbox: sandboxName,
-        });
-      }
+      if (!this.expired(c.id, round)) continue;
+      await this.opts.docker.removeContainer(c.id);
+      round.report.removedContainers.push(c.name);
+      this.log.warn(`Removed container ${c.name}: labelled for ${sandbox ? `sandbox ${sandboxName} but no deployment of it` : `sandbox ${sandboxName}, which does not exist`}`, {
+        container: c.id.slice(0, 12),
+        sandbox: sandboxName,
+      });
     }
-
-    // Networks of sandboxes that do not exist.
-    const removedIds = new Set(report.removedContainers);
-    for (const n of networks) {
-      if (sandboxes.has(n.labels[LABELS.sandbox]!)) continue;
-      const attached = containers.some((c) => c.labels[LABELS.sandbox] === n.labels[LABELS.sandbox] && !removedIds.has(c.name));
-      if (attached) continue;
-      if (await this.expired(n.id, seenOrphans, report)) {
-        try {
-          await this.opts.docker.removeNetwork(n.id);
-          report.removedNetworks.push(n.name);
-          this.log.warn(`Removed network ${n.name}: labelled for sandbox ${n.labels[LABELS.sandbox]}, which does not exist`);
-        } catch (e) {
-          this.log.warn(`Could not remove network ${n.name}`, { error: isRpcError(e) ? e.message : String(e) });
-        }
-      }
-    }
-    await this.reapImages(seenOrphans, report);
-    for (const id of [...this.firstSeen.keys()]) if (!seenOrphans.has(id)) this.firstSeen.delete(id);
-
-    // Ports of sandboxes that do not exist.
-    for (const { sandbox } of this.sql.orphanPorts.all()) {
-      const n = this.opts.ports.releaseSandbox(sandbox);
-      report.releasedPorts += n;
-      this.log.info(`Released ${n} port(s) held for sandbox ${sandbox}, which does not exist`, { sandbox });
-    }
-
-    if (report.adopted.length || report.vanished.length || report.removedContainers.length || report.removedNetworks.length || report.removedImages.length || report.releasedPorts) {
-      this.log.info('Reconciled with Docker', { ...report });
-    }
-    return report;
   }
 
-  /** Images built by deployments that nothing needs any more. */
-  private async reapImages(seen: Set<string>, report: { removedImages: string[]; pending: number }): Promise<void> {
+  /** Networks of sandboxes that do not exist, once nothing of theirs is attached, after the grace period. */
+  private async reapNetworks(round: Round): Promise<void> {
+    const removed = new Set(round.report.removedContainers);
+    for (const n of round.networks) {
+      const sandbox = n.labels[LABELS.sandbox]!;
+      if (round.sandboxes.has(sandbox)) continue;
+      if (round.containers.some((c) => c.labels[LABELS.sandbox] === sandbox && !removed.has(c.name))) continue;
+      if (!this.expired(n.id, round)) continue;
+      try {
+        await this.opts.docker.removeNetwork(n.id);
+        round.report.removedNetworks.push(n.name);
+        this.log.warn(`Removed network ${n.name}: labelled for sandbox ${sandbox}, which does not exist`);
+      } catch (e) {
+        this.log.warn(`Could not remove network ${n.name}`, { error: isRpcError(e) ? e.message : String(e) });
+      }
+    }
+  }
+
+  /**
+   * Images built by deployments that nothing needs any more — never while a build runs:
+   * removing an image removes its untagged parent layers, which a build may be reusing from
+   * the cache at that moment (it then fails with "failed to get digest").
+   */
+  private async reapImages(round: Round): Promise<void> {
+    if (this.opts.deployments.buildsInFlight() > 0) return;
     const images = await this.opts.docker.managedImages(this.selectors);
     if (!images.length) return;
     const inUse = await this.opts.docker.imagesInUse();
-    const needed = this.imagesNeeded();
+    const needed = this.imagesNeeded(round.sandboxes);
     for (const image of images) {
       if (image.labels[LABELS.base] === 'true' || inUse.has(image.id) || needed(image)) continue;
-      if (!(await this.expired(image.id, seen, report))) continue;
+      if (!this.expired(image.id, round)) continue;
       // Asked again right before removal: a deployment may have started meanwhile.
-      if (this.imagesNeeded()(image)) continue;
-      const name = image.tags[0] ?? image.id.replace(/^sha256:/, '').slice(0, 12);
-      try {
-        if ((await this.opts.docker.removeImage(image)) === 'in-use') {
-          this.log.debug(`Kept image ${name}: a container uses it`);
-          continue;
-        }
-        report.removedImages.push(name);
-        const { [LABELS.project]: project, [LABELS.service]: service, [LABELS.commit]: commit } = image.labels;
-        this.log.warn(`Removed image ${name}${service ? ` (${project ?? '?'}/${service} at ${commit?.slice(0, 12) ?? '?'})` : ''}: no deployment of an existing sandbox uses it`, {
-          image: image.id.replace(/^sha256:/, '').slice(0, 12),
-        });
-      } catch (e) {
-        this.log.warn(`Could not remove image ${name}`, { error: isRpcError(e) ? e.message : String(e) });
+      if (this.opts.deployments.buildsInFlight() > 0) return;
+      if (this.imagesNeeded(new Map(this.opts.sandboxes.list().map((s) => [s.name, s])))(image)) continue;
+      await this.removeImage(image, round.report);
+    }
+  }
+
+  private async removeImage(image: ManagedImage, report: Report): Promise<void> {
+    const name = image.tags[0] ?? image.id.replace(/^sha256:/, '').slice(0, 12);
+    try {
+      if ((await this.opts.docker.removeImage(image)) === 'in-use') {
+        this.log.debug(`Kept image ${name}: a container uses it`);
+        return;
       }
+      report.removedImages.push(name);
+      const { [LABELS.project]: project, [LABELS.service]: service, [LABELS.commit]: commit } = image.labels;
+      this.log.warn(`Removed image ${name}${service ? ` (${project ?? '?'}/${service} at ${commit?.slice(0, 12) ?? '?'})` : ''}: no deployment of an existing sandbox uses it`, {
+        image: image.id.replace(/^sha256:/, '').slice(0, 12),
+      });
+    } catch (e) {
+      this.log.warn(`Could not remove image ${name}`, { error: isRpcError(e) ? e.message : String(e) });
     }
   }
 
@@ -257,9 +278,9 @@ export class Reconciler {
    * flight, references an image (by tag or id), or one in flight has yet to pick its image
    * and may reuse one of its service (of any service, for an image without the label).
    */
-  private imagesNeeded(): (image: ManagedImage) => boolean {
-    const referenced = new Set(this.sql.referencedImages.all().map((r) => r.image));
-    const undecided = new Set(this.sql.undecidedServices.all().map((r) => r.service));
+  private imagesNeeded(sandboxes: ReadonlyMap<string, Sandbox>): (image: ManagedImage) => boolean {
+    const referenced = this.opts.deployments.imagesReferenced((name) => sandboxes.has(name));
+    const undecided = this.opts.deployments.servicesChoosingImage();
     return (image) => {
       if (image.tags.some((t) => referenced.has(t)) || referenced.has(image.id)) return true;
       const service = image.labels[LABELS.service];
@@ -267,16 +288,27 @@ export class Reconciler {
     };
   }
 
+  /** Ports held for sandboxes that do not exist. */
+  private releaseOrphanPorts(round: Round): void {
+    const existing = new Set(this.opts.sandboxes.list().map((s) => s.name));
+    for (const sandbox of this.opts.ports.sandboxesHolding()) {
+      if (existing.has(sandbox)) continue;
+      const n = this.opts.ports.releaseSandbox(sandbox);
+      round.report.releasedPorts += n;
+      this.log.info(`Released ${n} port(s) held for sandbox ${sandbox}, which does not exist`, { sandbox });
+    }
+  }
+
   /** Whether the orphan has been seen for the grace period (it is recorded as seen now). */
-  private async expired(id: string, seen: Set<string>, report: { pending: number }): Promise<boolean> {
-    seen.add(id);
+  private expired(id: string, round: Round): boolean {
+    round.seen.add(id);
     const first = this.firstSeen.get(id) ?? this.now();
     this.firstSeen.set(id, first);
     if (this.now() - first >= (this.opts.graceMs ?? DEFAULT_ORPHAN_GRACE_MS)) {
       this.firstSeen.delete(id);
       return true;
     }
-    report.pending++;
+    round.report.pending++;
     return false;
   }
 
@@ -287,11 +319,11 @@ export class Reconciler {
 
   private adopt(sandbox: string, service: string, c: ManagedContainer): void {
     const deploymentId = c.labels[LABELS.deployment]!;
-    const deployment = this.sql.deployment.get(deploymentId);
+    const deployment = this.opts.deployments.row(deploymentId);
     this.opts.sandboxes.recordServing(sandbox, service, {
       deploymentId,
       branch: deployment?.ref ?? null,
-      commit: c.labels[LABELS.commit] ?? deployment?.commit_sha ?? null,
+      commit: c.labels[LABELS.commit] ?? deployment?.commit ?? null,
       containerId: c.id,
       hostPort: c.hostPort ?? null,
     });

@@ -1,7 +1,10 @@
 /**
- * Suspend and resume a sandbox. Suspend cancels its deployments in flight, stops every
- * container labelled for it and marks it `suspended`: containers, images, rows and ports all
- * stay, so resume starts the very same containers — the same commits on the same host ports —
+ * Suspend and resume a sandbox. Suspension is a state of the sandbox, not a cancellation of
+ * its deployments: suspend cancels only the deployments still in flight, stops every
+ * container labelled for it and marks it `suspended`; running deployments stay `running`
+ * with their containers, images, ports and source folders (a daemon restart in between
+ * changes nothing of that: the deploy reaper and the reconciler keep what a running
+ * deployment owns), so resume starts the very same containers — the same commits on the same host ports —
  * waits until each serving one passes its health check, and marks it `active`. The gateways
  * read the state and send its services to the baseline meanwhile (503 "sandbox <name> is
  * suspended" when the project has none).
@@ -23,8 +26,8 @@ export const STOP_TIMEOUT_S = 10;
 export interface SuspensionDeps {
   readonly sandboxes: SandboxStore;
   readonly docker: LifecycleDocker;
-  /** Cancels the sandbox's deployments that are not final and waits until they are. */
-  readonly cancelDeploys: (sandbox: string, reason: string) => Promise<void>;
+  /** Cancels the sandbox's deployments in flight and waits until they are final (running ones stay running). */
+  readonly cancelInFlight: (sandbox: string, reason: string) => Promise<void>;
   readonly loadProject: (repoPath: string) => Pick<Project, 'services'>;
   readonly log?: Logger;
   /** Called once a resumed sandbox is active again (the expiry clock restarts). */
@@ -48,13 +51,13 @@ export class SandboxSuspension {
       if (sandbox.state === 'deleting') throw deleting(name, 'suspend');
       if (sandbox.state !== 'active' && (sandbox.state === to || to === 'suspended')) return { sandbox, stopped: 0 };
       this.log.info(`Suspending sandbox ${name}`, { sandbox: name, to });
-      await this.deps.cancelDeploys(name, `the sandbox is being ${to === 'expired' ? 'expired' : 'suspended'}`);
+      await this.deps.cancelInFlight(name, `the sandbox is being ${to === 'expired' ? 'expired' : 'suspended'}`);
       // Marked first: the gateways stop routing to containers about to stop, and a failure
       // on the way leaves it suspended, which a second suspend (or a resume) completes.
       this.deps.sandboxes.update(name, { state: to });
       const containers = await this.deps.docker.sandboxContainers(name);
       const running = containers.filter((c) => c.state === 'running' || c.state === 'restarting' || c.state === 'paused');
-      await Promise.all(running.map((c) => this.deps.docker.stop(c.id, STOP_TIMEOUT_S)));
+      await Promise.all(running.map((c) => this.deps.docker.stop(c.id, STOP_TIMEOUT_S, { sandbox: name })));
       this.log.info(`Suspended sandbox ${name}`, { sandbox: name, stopped: running.length });
       return { sandbox: this.deps.sandboxes.require(name), stopped: running.length };
     });
@@ -100,7 +103,7 @@ export class SandboxSuspension {
       return { ...base, healthy: false, detail: `its container ${id.slice(0, 12)} no longer exists; deploy the service again` };
     }
     try {
-      await this.deps.docker.start(id);
+      await this.deps.docker.start(id, { sandbox, service: s.service });
     } catch (e) {
       const reason = isRpcError(e) ? e.message : String(e);
       this.log.warn(`Cannot start ${sandbox}/${s.service}: ${reason}`, { sandbox, service: s.service });

@@ -8,12 +8,15 @@ import type { dockerMethods } from '../../../schemas/src/docker';
 import { containerRefForEngine } from '../../../schemas/src/docker-refs';
 import type { ContainerModel } from '../docker/container-model';
 import type { DockerEngine } from '../docker/engine';
+import type { UserContainerActions } from '../docker/scoped-docker';
 import type { ContainerDetails, DockerObjectType } from '../docker/types';
 import type { HandlerGroup } from '../rpc/handlers';
 
 export interface DockerHandlerDeps {
   readonly engine: DockerEngine;
   readonly model: ContainerModel;
+  /** start/stop/restart/remove of what the user names: refused (Conflict) on another Branchbox instance's containers. */
+  readonly containers: UserContainerActions;
 }
 
 type DockerMethod = keyof typeof dockerMethods;
@@ -30,22 +33,22 @@ export function dockerHandlers(deps: DockerHandlerDeps): HandlerGroup<DockerMeth
     }),
     'container/inspect': async (p) => maskEnvironment(await docker().containers.inspect(containerRefForEngine(p.id))),
     'container/start': async (p, ctx) => {
-      await docker().containers.start(containerRefForEngine(p.id));
+      await deps.containers.start(containerRefForEngine(p.id));
       ctx.log.info('Started container', { container: p.id });
       return null;
     },
     'container/stop': async (p, ctx) => {
-      await docker().containers.stop(containerRefForEngine(p.id), { timeoutSeconds: p.timeout, signal: ctx.signal });
+      await deps.containers.stop(containerRefForEngine(p.id), { timeoutSeconds: p.timeout, signal: ctx.signal });
       ctx.log.info('Stopped container', { container: p.id });
       return null;
     },
     'container/restart': async (p, ctx) => {
-      await docker().containers.restart(containerRefForEngine(p.id), { timeoutSeconds: p.timeout, signal: ctx.signal });
+      await deps.containers.restart(containerRefForEngine(p.id), { timeoutSeconds: p.timeout, signal: ctx.signal });
       ctx.log.info('Restarted container', { container: p.id });
       return null;
     },
     'container/remove': async (p, ctx) => {
-      await docker().containers.remove(containerRefForEngine(p.id), { force: p.force, volumes: p.volumes });
+      await deps.containers.remove(containerRefForEngine(p.id), { force: p.force, volumes: p.volumes });
       ctx.log.info('Removed container', { container: p.id, force: p.force ?? false });
       return null;
     },

@@ -29,6 +29,9 @@ export interface DeployControl {
   start(req: DeployRequest): { deployments: { id: string; service: string }[] };
   /** Resolves when the deployment is in a final state. */
   waitFinal(id: string): Promise<FinalDeployment>;
-  /** Cancels every deployment of the sandbox that is not final, and waits until they are. */
-  cancelSandbox(sandbox: string): Promise<void>;
+  /**
+   * For sandbox deletion: cancels every deployment of the sandbox in flight, waits until
+   * they are final, and ends the running ones (`stopped`).
+   */
+  stopSandbox(sandbox: string): Promise<void>;
 }

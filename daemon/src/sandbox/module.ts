@@ -3,7 +3,7 @@
  * state database, the port allocator, the environment with its secret box, Docker access
  * for sandbox networks — and, once the deploy pipeline is built from those, the handlers.
  */
-import type Docker from 'dockerode';
+import type { ScopedDocker } from '../docker/scoped-docker';
 import type { Logger, Redactor } from '../runtime/log';
 import type { Store } from '../state/store';
 import { auditHandlers } from '../methods/audit';
@@ -25,12 +25,8 @@ export interface SandboxModuleOptions {
   readonly stateDir: string;
   readonly redactor: Redactor;
   readonly log: Logger;
-  /** The connected engine's dockerode (throws DockerUnavailable when there is none). */
-  readonly docker: () => Docker;
-  /** Labels added to every Docker object created for sandboxes. */
-  readonly extraLabels?: Readonly<Record<string, string>>;
-  /** The daemon's instance id (`branchbox.instance`): sandbox/delete removes only objects carrying it. */
-  readonly instance: string;
+  /** The daemon's label-scoped Docker client: sandbox networks are created with its labels, sandbox/delete removes only its objects. */
+  readonly docker: ScopedDocker;
   readonly portRanges?: Partial<Record<PortPurpose, PortRange>>;
 }
 
@@ -57,7 +53,7 @@ export function openSandboxModule(opts: SandboxModuleOptions): SandboxModule {
   if (secrets) opts.log.debug('Registered stored secrets for masking', { count: secrets });
   const templates = new TemplateStore(opts.store);
   const snapshots = new SnapshotStore(opts.store);
-  const docker = new SandboxDocker({ docker: opts.docker, extraLabels: opts.extraLabels, instance: opts.instance });
+  const docker = new SandboxDocker(opts.docker);
   const module = { sandboxes, ports, environments, templates, snapshots, docker, loadProject };
   return {
     ...module,

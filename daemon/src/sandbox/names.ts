@@ -1,8 +1,8 @@
 /**
  * The naming rules of Branchbox objects, checked by the daemon so the error says which rule
  * was broken: sandbox, template and snapshot names are DNS labels (they become Docker names
- * and hostnames: `sandbox-{name}`, `sandbox-{name}-{service}`); environment keys are what a
- * shell accepts as a variable name.
+ * and hostnames: `sandbox-{name}`, `sandbox-{name}_{service}`, `{service}`; see
+ * schemas/src/docker-names.ts); environment keys are what a shell accepts as a variable name.
  */
 import { ENV_KEY_PATTERN, NAME_RULE } from '../../../schemas/src/project';
 import { RpcError } from '../rpc/errors';
@@ -49,6 +49,5 @@ export function validateEnvKey(key: string): void {
   }
 }
 
-/** Docker names of a sandbox's objects. */
-export const networkName = (sandbox: string): string => `sandbox-${sandbox}`;
-export const containerName = (sandbox: string, service: string): string => `sandbox-${sandbox}-${service}`;
+/** Docker names of a sandbox's objects (one rule with the clients). */
+export { deploymentContainerName, networkName, serviceAliases, servingContainerName } from '../../../schemas/src/docker-names';

@@ -90,6 +90,8 @@ export class PortAllocator {
         }
       >('SELECT * FROM ports WHERE sandbox = ? ORDER BY port'),
       releaseSandbox: db.prepare<[string]>('DELETE FROM ports WHERE sandbox = ?'),
+      sandboxes: db.prepare<[], { sandbox: string }>('SELECT DISTINCT sandbox FROM ports'),
+      ofDeployment: db.prepare<[string], { port: number }>('SELECT port FROM ports WHERE deployment_id = ?'),
     };
   }
 
@@ -142,6 +144,16 @@ export class PortAllocator {
     const released = this.sql.releaseSandbox.run(sandbox).changes;
     if (released > 0) this.opts.onChange?.(sandbox);
     return released;
+  }
+
+  /** The sandboxes holding at least one port. */
+  sandboxesHolding(): string[] {
+    return this.sql.sandboxes.all().map((r) => r.sandbox);
+  }
+
+  /** The ports held for a deployment. */
+  heldByDeployment(deploymentId: string): number[] {
+    return this.sql.ofDeployment.all(deploymentId).map((r) => r.port);
   }
 
   heldBy(sandbox: string): PortLease[] {

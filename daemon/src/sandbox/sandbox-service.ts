@@ -130,7 +130,7 @@ export class SandboxService {
     if (sandbox.state !== 'deleting') sandboxes.update(name, { state: 'deleting' });
     this.log.info(`Deleting sandbox ${name}`, { sandbox: name });
     try {
-      await this.deps.deploys?.cancelSandbox(name);
+      await this.deps.deploys?.stopSandbox(name);
       const removed = await docker.removeAll(name);
       let released = 0;
       this.deps.sandboxes.transaction(() => {

@@ -4,7 +4,9 @@
  * the pending ones, each in its own transaction together with the version bump.
  *
  * To change the schema, append a migration with the next version number. Never edit or
- * reorder one that has shipped: existing state files have already run it.
+ * reorder one that has shipped: existing state files have already run it. Each migration
+ * lives beside the code that owns its tables: v1 here (meta, audit), v2 `sandbox/migration.ts`,
+ * v3 `deploy/migration.ts`, v4 and v5 `lifecycle/migration*.ts`.
  *
  * `up` runs inside a transaction, so statements that cannot run in one (`PRAGMA foreign_keys`,
  * `VACUUM`, `PRAGMA journal_mode`) do nothing or fail there.
@@ -13,9 +15,10 @@
  */
 import type { Database } from 'better-sqlite3';
 import { deployMigration } from '../deploy/migration';
+import { lifecycleMigration } from '../lifecycle/migration';
+import { gatewayActivityMigration } from '../lifecycle/migration-expiry-requests';
 import { sandboxMigration } from '../sandbox/migration';
-import { gatewayActivityMigration } from '../sandbox/migration-gateway-activity';
-import { lifecycleMigration } from '../sandbox/migration-lifecycle';
+import { coreMigration } from './migration-core';
 
 export interface Migration {
   /** 1 for the first migration, then consecutive. Becomes `user_version` once applied. */
@@ -27,31 +30,7 @@ export interface Migration {
 }
 
 export const migrations: readonly Migration[] = [
-  {
-    version: 1,
-    name: 'core tables: meta, audit',
-    up(db) {
-      db.exec(`
-        CREATE TABLE meta (
-          key   TEXT PRIMARY KEY,
-          value TEXT NOT NULL
-        ) STRICT;
-
-        CREATE TABLE audit (
-          id      INTEGER PRIMARY KEY,
-          at      TEXT NOT NULL,
-          client  TEXT,
-          os_user TEXT,
-          method  TEXT NOT NULL,
-          target  TEXT,
-          outcome TEXT NOT NULL,
-          detail  TEXT
-        ) STRICT;
-
-        CREATE INDEX audit_at ON audit (at);
-      `);
-    },
-  },
+  coreMigration,
   sandboxMigration,
   deployMigration,
   lifecycleMigration,

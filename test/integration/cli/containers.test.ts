@@ -89,10 +89,10 @@ describe('errors', () => {
     }
   });
 
-  it('a service of a sandbox is its container sandbox-S-SERVICE', async () => {
+  it('a service of a sandbox is its serving container sandbox-S_SERVICE', async () => {
     const r = await cli(['logs', '--sandbox', 'bbcli-nosuch', 'web']);
     expect(r.code).toBe(1);
-    expect(r.stderr).toMatch(/^branchbox: ContainerNotFound: .*sandbox-bbcli-nosuch-web/);
+    expect(r.stderr).toMatch(/^branchbox: ContainerNotFound: .*sandbox-bbcli-nosuch_web/);
   });
 });
 

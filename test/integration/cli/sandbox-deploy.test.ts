@@ -76,7 +76,7 @@ describe('deploy, wait and the sandbox', () => {
     const waited = await cli(['wait', '--for', 'healthy', '--timeout', '30s', branch, '-o', 'json']);
     expect(waited.code).toBe(0);
     const { containers } = valid('container/list', waited.stdout) as { containers: { name: string; state: string; health?: string }[] };
-    expect(containers.map((c) => [c.name, c.state])).toEqual([[`sandbox-${branch}-account`, 'running']]);
+    expect(containers.map((c) => [c.name, c.state])).toEqual([[`sandbox-${branch}_account`, 'running']]);
 
     const sandbox = valid('sandbox/get', (await cli(['sandbox', 'get', branch, '-o', 'json'])).stdout) as {
       services: { service: string; branch?: string; url?: string }[];

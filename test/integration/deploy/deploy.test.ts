@@ -119,7 +119,7 @@ describe('deploying a branch', () => {
     const sandbox = await createSandbox('fx');
     const followed = await deploy({ sandbox, ref: 'feature/x', services: ['account', 'payment'] });
     for (const { final, items } of followed) {
-      expect(final).toMatchObject({ status: 'running', ref: 'feature/x', commit: repo.commitOf('feature/x'), containerName: `sandbox-${sandbox}-${final.service}` });
+      expect(final).toMatchObject({ status: 'running', ref: 'feature/x', commit: repo.commitOf('feature/x'), containerName: `sandbox-${sandbox}_${final.service}` });
       expect(final.url).toBe(`http://127.0.0.1:${final.hostPort}`);
       expect(await get(final.url!)).toEqual({ status: 200, body: 'feature/x' });
       expect(items.filter((i) => i.kind === 'status').map((i) => i.status)).toEqual(['queued', 'preparing', 'building', 'starting', 'health-checking', 'running']);
@@ -134,7 +134,7 @@ describe('deploying a branch', () => {
       for (const end of ends) expect(end.durationMs).toBeGreaterThanOrEqual(0);
       expect(new Set(items.filter((i) => i.kind === 'log').map((i) => i.source))).toEqual(new Set(['git', 'build', 'runtime', 'daemon']));
       const inspected = await docker.getContainer(final.containerId!).inspect();
-      expect(inspected.Name).toBe(`/sandbox-${sandbox}-${final.service}`);
+      expect(inspected.Name).toBe(`/sandbox-${sandbox}_${final.service}`);
       expect(inspected.Config.Labels).toMatchObject({
         'branchbox.managed': 'true',
         'branchbox.sandbox': sandbox,
@@ -145,6 +145,10 @@ describe('deploying a branch', () => {
       });
       expect(inspected.HostConfig.PortBindings?.['8080/tcp']).toEqual([{ HostIp: '127.0.0.1', HostPort: String(final.hostPort) }]);
       expect(inspected.HostConfig).toMatchObject({ NanoCpus: 500_000_000, Memory: 128 * 1024 * 1024, NetworkMode: `sandbox-${sandbox}` });
+      // Siblings reach it by its service's name, and by the hostname of earlier versions.
+      expect(inspected.NetworkSettings.Networks[`sandbox-${sandbox}`]?.Aliases).toEqual(
+        expect.arrayContaining([final.service, `sandbox-${sandbox}-${final.service}`]),
+      );
     }
     const { deployments } = await client.request('deploy/list', { sandbox });
     expect(deployments.map((d) => d.service).sort()).toEqual(['account', 'payment']);
@@ -155,14 +159,27 @@ describe('deploying a branch', () => {
   it('keeps the previous container serving when the new one fails its health check, and says why in one line', async () => {
     const sandbox = await createSandbox('bh');
     const { final: good } = await deployOne({ sandbox, ref: 'main' });
-    const { final: bad } = await deployOne({ sandbox, ref: 'broken-health' });
+    const { deployments } = await client.request('deploy/start', { repoPath: repo.root, sandbox, ref: 'broken-health', services: ['account'] });
+    // While it is health-checked, the new container has its own name and none of the service's aliases: siblings do not reach it.
+    let candidate: Promise<{ name: string; aliases: string[] }> | undefined;
+    const { final: bad } = await follow(deployments[0]!.id, client, (item) => {
+      if (item.kind !== 'status' || item.status !== 'health-checking') return;
+      candidate ??= client
+        .request('deploy/get', { id: item.deployment })
+        .then((d) => docker.getContainer(d.containerId!).inspect())
+        .then((i) => ({ name: i.Name, aliases: i.NetworkSettings.Networks[`sandbox-${sandbox}`]?.Aliases ?? [] }));
+    });
+    const checked = await candidate;
+    expect(checked?.name).toBe(`/sandbox-${sandbox}_account_${bad.id.slice(0, 8)}`);
+    expect(checked?.aliases).not.toContain('account');
+    expect(checked?.aliases).not.toContain(`sandbox-${sandbox}-account`);
     expect(bad.status).toBe('failed');
     expect(bad.diagnosis).toMatch(/^health-check failed: GET \/healthz answered 500: unhealthy on purpose — still failing after \d+ probes over [\d.]+ s$/);
     expect(bad.diagnosis).not.toContain('\n');
     expect(await get(good.url!)).toEqual({ status: 200, body: 'main' });
     expect((await client.request('deploy/get', { id: good.id })).status).toBe('running');
     expect(await containersOf(bad.id)).toEqual([]);
-    const serving = await docker.getContainer(`sandbox-${sandbox}-account`).inspect();
+    const serving = await docker.getContainer(`sandbox-${sandbox}_account`).inspect();
     expect(serving.Config.Labels['branchbox.deployment']).toBe(good.id);
     const { lines } = await client.request('deploy/logs', { id: bad.id });
     expect(lines.map((l) => l.line)).toEqual(expect.arrayContaining(['account broken-health listening on 8080', bad.diagnosis]));
@@ -408,7 +425,7 @@ describe('a daemon killed mid-deploy', () => {
       expect((await docker.listContainers({ all: true })).filter((c) => c.Command.includes(repo.nonce))).toEqual([]);
       expect(await get(serving.url!)).toEqual({ status: 200, body: 'main' });
       const left = await docker.listContainers({ all: true, filters: JSON.stringify({ label: [`branchbox.sandbox=${sandbox}`] }) });
-      expect(left.map((c) => c.Names[0])).toEqual([`/sandbox-${sandbox}-account`]);
+      expect(left.map((c) => c.Names[0])).toEqual([`/sandbox-${sandbox}_account`]);
       await c2.request('sandbox/delete', { name: sandbox });
       await c2.closeSocket();
     } finally {

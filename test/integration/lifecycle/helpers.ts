@@ -40,8 +40,11 @@ export interface LifecycleFixture {
   daemon: TestDaemon;
   client: TestClient;
   repo: FixtureRepo;
-  /** Stops the daemon (SIGTERM) and starts it again on the same state directory, with a new `client`. */
-  restart(): Promise<void>;
+  /**
+   * Stops the daemon (SIGTERM, or SIGKILL with `kill`) and starts it again on the same state
+   * directory, with a new `client`.
+   */
+  restart(how?: { kill?: boolean }): Promise<void>;
 }
 
 /**
@@ -54,9 +57,14 @@ export function useLifecycleDaemon(prefix: string, clientName: string, env: Node
   const run = testRun(prefix);
   const fixture = { run, suffix: run.runId.slice(-8), created: new Set<string>() } as LifecycleFixture;
   const daemonEnv = { BRANCHBOX_EXTRA_LABELS: `${TEST_LABEL}=${run.runId}`, ...env, ...portWindows() };
-  fixture.restart = async () => {
+  fixture.restart = async (how = {}) => {
     await fixture.client.closeSocket();
-    await fixture.daemon.stop();
+    if (how.kill) {
+      fixture.daemon.process.kill('SIGKILL');
+      await fixture.daemon.exited;
+    } else {
+      await fixture.daemon.stop();
+    }
     fixture.daemon = await startTestDaemon({ stateDir: fixture.daemon.stateDir, env: daemonEnv });
     fixture.client = await fixture.daemon.connect(clientName);
   };

@@ -1,6 +1,7 @@
 /** When `wait` is satisfied, and how every failure becomes one line and an exit code. */
 import { describe, expect, it } from 'vitest';
-import { pending } from '../../../daemon/src/cli/commands/wait';
+import { containerRef } from '../../../daemon/src/cli/commands/containers';
+import { pending, servedService } from '../../../daemon/src/cli/commands/wait';
 import { CliError, ExitCode, UsageError, describeError } from '../../../daemon/src/cli/errors';
 import { ProtocolError } from '../../../schemas/src/client';
 import type { Result } from '../../../schemas/src/index';
@@ -20,6 +21,21 @@ describe('wait conditions', () => {
 
   it('running: health checks do not matter', () => {
     expect(pending('running', 'account', container({ health: 'unhealthy' }))).toBeUndefined();
+  });
+
+  it('a service is known by its serving container: sandbox-S_SERVICE, or the old sandbox-S-SERVICE labelled for S', () => {
+    expect(servedService('ho1', { name: 'sandbox-ho1_x-web' })).toBe('x-web');
+    // Another sandbox whose name starts the same, and a deployment's container before it serves.
+    expect(servedService('ho1', { name: 'sandbox-ho1-x_web' })).toBeUndefined();
+    expect(servedService('ho1', { name: 'sandbox-ho1_x-web_0a1b2c3d' })).toBeUndefined();
+    expect(servedService('ho1', { name: 'sandbox-ho1-web', sandbox: 'ho1' })).toBe('web');
+    expect(servedService('ho1', { name: 'sandbox-ho1-x-web', sandbox: 'ho1-x' })).toBeUndefined();
+  });
+
+  it('--sandbox S SERVICE names the serving container', () => {
+    expect(containerRef('web', 'ho1-x')).toBe('sandbox-ho1-x_web');
+    expect(containerRef('sandbox-ho1-x_web', 'ho1-x')).toBe('sandbox-ho1-x_web');
+    expect(containerRef('3f9a1b2c3d4e', undefined)).toBe('3f9a1b2c3d4e');
   });
 });
 

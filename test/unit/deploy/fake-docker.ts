@@ -25,6 +25,8 @@ interface FakeContainer {
   name: string;
   spec: ContainerSpec;
   labels: Record<string, string>;
+  /** Network aliases, by network name. */
+  aliases: Record<string, string[]>;
   running: boolean;
   exitCode: number;
   server?: Server;
@@ -91,8 +93,22 @@ export class FakeDocker implements DeployDocker {
     if (!this.networks.has(spec.network)) throw new RpcError('NetworkNotFound', `No network "${spec.network}"`);
     if ([...this.containers.values()].some((c) => c.name === spec.name)) throw new RpcError('Conflict', `name ${spec.name} in use`);
     const id = `${(++this.seq).toString(16).padStart(4, '0')}${'f'.repeat(60)}`;
-    this.containers.set(id, { id, name: spec.name, spec, labels: { ...spec.labels }, running: false, exitCode: 0, exitWaiters: [] });
+    const labels = { ...spec.labels, 'branchbox.managed': 'true', 'branchbox.sandbox': spec.owner.sandbox, 'branchbox.service': spec.owner.service };
+    this.containers.set(id, { id, name: spec.name, spec, labels, aliases: {}, running: false, exitCode: 0, exitWaiters: [] });
     return id;
+  }
+
+  /** Set to make the next re-attachment fail (as the engine might). */
+  failReattach: string | undefined;
+
+  async reattach(network: string, id: string, aliases: readonly string[]): Promise<void> {
+    if (this.failReattach !== undefined) {
+      const reason = this.failReattach;
+      this.failReattach = undefined;
+      throw new RpcError('DockerError', reason);
+    }
+    if (!this.networks.has(network)) throw new RpcError('NetworkNotFound', `No network "${network}"`);
+    this.get(id).aliases[network] = [...aliases];
   }
 
   async startContainer(id: string): Promise<void> {
@@ -132,7 +148,7 @@ export class FakeDocker implements DeployDocker {
   async inspectContainer(idOrName: string): Promise<DeployContainerState | undefined> {
     const c = this.containers.get(idOrName) ?? [...this.containers.values()].find((o) => o.name === idOrName);
     if (!c) return undefined;
-    return { id: c.id, name: c.name, running: c.running, exitCode: c.exitCode, oomKilled: false, labels: c.labels };
+    return { id: c.id, name: c.name, running: c.running, exitCode: c.exitCode, oomKilled: false, labels: c.labels, aliases: c.aliases };
   }
 
   async waitExit(id: string, signal: AbortSignal): Promise<number | undefined> {
@@ -147,7 +163,7 @@ export class FakeDocker implements DeployDocker {
   async followLogs(id: string, signal: AbortSignal, onLine: (line: string) => void): Promise<void> {
     const c = this.get(id);
     const behaviour = this.images.get(c.spec.image)!;
-    onLine(`${c.spec.labels['branchbox.service']} starting with API_TOKEN=${c.spec.env.API_TOKEN ?? 'none'}`);
+    onLine(`${c.labels['branchbox.service']} starting with API_TOKEN=${c.spec.env.API_TOKEN ?? 'none'}`);
     if (behaviour.kind === 'crash') for (const l of behaviour.lines) onLine(l);
     if (!signal.aborted) await new Promise<void>((r) => signal.addEventListener('abort', () => r(), { once: true }));
   }
@@ -167,8 +183,9 @@ export class FakeDocker implements DeployDocker {
   /** Adds a container as if an earlier daemon had made it (recovery tests). */
   adopt(name: string, labels: Record<string, string>): string {
     const id = `${(++this.seq).toString(16).padStart(4, '0')}${'e'.repeat(60)}`;
-    const spec = { name, image: 'branchbox/node:20', env: {}, labels, network: 'x', containerPort: 8080, hostPort: 0 };
-    this.containers.set(id, { id, name, spec, labels, running: true, exitCode: 0, exitWaiters: [] });
+    const owner = { sandbox: labels['branchbox.sandbox'] ?? '', service: labels['branchbox.service'] ?? '' };
+    const spec = { name, image: 'branchbox/node:20', env: {}, owner, labels, network: 'x', containerPort: 8080, hostPort: 0 };
+    this.containers.set(id, { id, name, spec, labels, aliases: {}, running: true, exitCode: 0, exitWaiters: [] });
     return id;
   }
 

@@ -86,7 +86,7 @@ describe('a deployment', () => {
   it('runs every stage, publishes the service on 127.0.0.1 and records what serves', async () => {
     const [account, payment] = await finalOf('feature/x', ['account', 'payment']);
     for (const [d, service] of [[account!, 'account'], [payment!, 'payment']] as const) {
-      expect(d).toMatchObject({ status: 'running', service, ref: 'feature/x', commit: repo.commitOf('feature/x'), buildReused: false, containerName: `sandbox-qa-${service}` });
+      expect(d).toMatchObject({ status: 'running', service, ref: 'feature/x', commit: repo.commitOf('feature/x'), buildReused: false, containerName: `sandbox-qa_${service}` });
       expect(d.stages.map((s) => [s.stage, s.outcome])).toEqual([
         ['prepare', 'ok'],
         ['build', 'ok'],
@@ -97,13 +97,16 @@ describe('a deployment', () => {
       for (const s of d.stages) expect(s.durationMs).toBeGreaterThanOrEqual(0);
       expect(d.image).toBe(`branchbox/shop-${service}:${repo.commitOf('feature/x').slice(0, 12)}`);
       expect(await get(d.url!)).toEqual({ status: 200, body: 'feature/x' });
-      expect(docker.byName(`sandbox-qa-${service}`)?.spec).toMatchObject({
+      expect(docker.byName(`sandbox-qa_${service}`)?.spec).toMatchObject({
         network: 'sandbox-qa',
         env: { SERVICE_NAME: service, LOG_LEVEL: 'debug' },
-        labels: { 'branchbox.managed': 'true', 'branchbox.sandbox': 'qa', 'branchbox.service': service, 'branchbox.deployment': d.id },
+        owner: { sandbox: 'qa', service },
+        labels: { 'branchbox.deployment': d.id, 'branchbox.commit': repo.commitOf('feature/x') },
         nanoCpus: 500_000_000,
         memoryBytes: 128 * 1024 * 1024,
       });
+      // Siblings reach it by the service's name (and the hostname of earlier versions) once it serves.
+      expect(docker.byName(`sandbox-qa_${service}`)?.aliases).toEqual({ 'sandbox-qa': [service, `sandbox-qa-${service}`] });
     }
     expect(sandboxes.require('qa').services).toEqual(
       expect.arrayContaining([expect.objectContaining({ service: 'account', deploymentId: account!.id, branch: 'feature/x', hostPort: account!.hostPort })]),
@@ -126,9 +129,37 @@ describe('a deployment', () => {
     expect(docker.builds).toHaveLength(1);
     expect(pipeline.get(first!.id)).toMatchObject({ status: 'superseded', supersededBy: second!.id });
     expect(docker.containers.size).toBe(1);
-    expect(docker.byName('sandbox-qa-account')?.labels['branchbox.deployment']).toBe(second!.id);
+    expect(docker.byName('sandbox-qa_account')?.labels['branchbox.deployment']).toBe(second!.id);
     expect(heldPorts()).toEqual([{ port: second!.hostPort, d: second!.id }]);
     expect(await get(second!.url!)).toEqual({ status: 200, body: 'main' });
+  });
+
+  it('replaces the container the serving record names, whatever its name (a container of an earlier version)', async () => {
+    const [first] = await finalOf('main');
+    const legacy = docker.byName('sandbox-qa_account')!;
+    await docker.renameContainer(legacy.id, 'sandbox-qa-account');
+    // Someone else's container that merely has an old-style name of this sandbox is not the one serving.
+    const other = docker.adopt('sandbox-qa-x-account', { 'branchbox.managed': 'true', 'branchbox.sandbox': 'qa-x', 'branchbox.service': 'account' });
+    const [second] = await finalOf('feature/x');
+    expect(second).toMatchObject({ status: 'running', containerName: 'sandbox-qa_account' });
+    expect(docker.containers.has(legacy.id)).toBe(false);
+    expect(pipeline.get(first!.id)).toMatchObject({ status: 'superseded', supersededBy: second!.id });
+    expect(docker.byName('sandbox-qa_account')?.labels['branchbox.deployment']).toBe(second!.id);
+    expect(docker.containers.has(other)).toBe(true);
+    expect(await get(second!.url!)).toEqual({ status: 200, body: 'feature/x' });
+  });
+
+  it('rolls back when the new container cannot take the service’s aliases: the old one keeps its name and serves', async () => {
+    const [good] = await finalOf('main');
+    docker.failReattach = 'Cannot connect a container to network "sandbox-qa": endpoint with name x already exists';
+    const [bad] = await finalOf('feature/x');
+    expect(bad).toMatchObject({ status: 'failed', diagnosis: expect.stringMatching(/^switch-over failed: Cannot connect a container to network/) });
+    expect(bad!.stages.at(-1)).toMatchObject({ stage: 'switch-over', outcome: 'failed' });
+    expect(docker.containers.size).toBe(1);
+    expect(docker.byName('sandbox-qa_account')?.labels['branchbox.deployment']).toBe(good!.id);
+    expect(pipeline.get(good!.id).status).toBe('running');
+    expect(sandboxes.require('qa').services.find((s) => s.service === 'account')?.deploymentId).toBe(good!.id);
+    expect(await get(good!.url!)).toEqual({ status: 200, body: 'main' });
   });
 
   it('rolls back when the health check fails: the old container keeps serving, the diagnosis names the probe', async () => {
@@ -137,7 +168,7 @@ describe('a deployment', () => {
     expect(bad).toMatchObject({ status: 'failed' });
     expect(bad!.diagnosis).toMatch(/^health-check failed: GET \/healthz answered 500: unhealthy on purpose — still failing after \d+ probes over \d+\.\d s$/);
     expect(bad!.stages.at(-1)).toMatchObject({ stage: 'health-check', outcome: 'failed' });
-    expect(docker.byName('sandbox-qa-account')?.labels['branchbox.deployment']).toBe(good!.id);
+    expect(docker.byName('sandbox-qa_account')?.labels['branchbox.deployment']).toBe(good!.id);
     expect(docker.containers.size).toBe(1);
     expect(await get(good!.url!)).toEqual({ status: 200, body: 'main' });
     expect(pipeline.get(good!.id).status).toBe('running');
@@ -181,7 +212,7 @@ describe('a deployment', () => {
     const [d] = await finalOf('main', ['tool']);
     expect(d).toMatchObject({ status: 'running', image: 'branchbox/node:20' });
     const source = join(stateDir, 'deploy', 'src', d!.id, 'services', 'tool');
-    expect(docker.byName('sandbox-qa-tool')?.spec).toMatchObject({ cmd: ['node', '/src/app.js'], binds: [`${source}:/src:ro`] });
+    expect(docker.byName('sandbox-qa_tool')?.spec).toMatchObject({ cmd: ['node', '/src/app.js'], binds: [`${source}:/src:ro`] });
     expect(fs.readFileSync(join(source, 'app.js'), 'utf8')).toBe('built');
     expect(pipeline.logs(d!.id).lines).toEqual(expect.arrayContaining([expect.objectContaining({ source: 'build', line: 'compiled ok' })]));
     // Replaced: its source folder goes with it.
@@ -283,10 +314,26 @@ describe('lanes', () => {
     const [otherService] = deploy('main', ['payment']);
     await pipeline.waitFinal(otherService!.id);
     sandboxes.update('qa', { state: 'deleting' });
-    await pipeline.cancelSandbox('qa');
+    await pipeline.stopSandbox('qa');
     expect(pipeline.get(slow!.id)).toMatchObject({ status: 'cancelled', diagnosis: 'build cancelled: the sandbox is being deleted' });
     expect(pipeline.get(otherService!.id).status).toBe('stopped');
     expect(() => deploy('main')).toThrow(/being deleted/);
+  });
+
+  it('cancelling a sandbox in flight (suspend) leaves its running deployments running, with their containers and sources', async () => {
+    const [served] = await finalOf('main', ['payment']);
+    expect(served!.status).toBe('running');
+    const building = docker.nextBuild();
+    const [slow] = deploy('slow-build');
+    await building;
+    await pipeline.cancelInFlight('qa', 'the sandbox is being suspended');
+    expect(pipeline.get(slow!.id)).toMatchObject({ status: 'cancelled', diagnosis: 'build cancelled: the sandbox is being suspended' });
+    expect(pipeline.get(served!.id).status).toBe('running');
+    expect(docker.containers.has(served!.containerId!)).toBe(true);
+    expect(progress.some((p) => p.deployment === served!.id && p.status === 'stopped')).toBe(false);
+    // A restart's reaper keeps what a running deployment owns.
+    await pipeline.reap();
+    expect(docker.containers.has(served!.containerId!)).toBe(true);
   });
 
   it('shutdown cancels what runs and refuses new work', async () => {
@@ -304,7 +351,7 @@ describe('secrets', () => {
     const secret = 's3cr3t-Value-42';
     env.set('qa', undefined, 'API_TOKEN', secret, true);
     const [d] = await finalOf('main');
-    expect(docker.byName('sandbox-qa-account')?.spec.env.API_TOKEN).toBe(secret);
+    expect(docker.byName('sandbox-qa_account')?.spec.env.API_TOKEN).toBe(secret);
     const everything = JSON.stringify([progress, pipeline.logs(d!.id), pipeline.list({})]);
     expect(everything).not.toContain(secret);
     expect(pipeline.logs(d!.id).lines.map((l) => l.line)).toContain('account starting with API_TOKEN=***');
@@ -326,10 +373,11 @@ describe('recovery at start', () => {
     rows.beginStage('d-switch', 'switch-over', new Date());
     const held = ports.allocate({ sandbox: 'qa', service: 'account', purpose: 'service', deploymentId: 'd-build' });
     rows.update('d-build', { hostPort: held });
-    const servingId = docker.byName('sandbox-qa-account')!.id;
-    await docker.renameContainer(servingId, 'sandbox-qa-account-old-dswitch0');
-    docker.adopt('sandbox-qa-account', { 'branchbox.managed': 'true', 'branchbox.deployment': 'd-switch', 'branchbox.sandbox': 'qa', 'branchbox.service': 'account' });
-    docker.adopt('sandbox-qa-account-dbuild00', { 'branchbox.managed': 'true', 'branchbox.deployment': 'd-build' });
+    const servingId = docker.byName('sandbox-qa_account')!.id;
+    // An interrupted switch-over: the serving container set aside, the new one holding the name.
+    await docker.renameContainer(servingId, `sandbox-qa_account_${serving!.id.slice(0, 8)}`);
+    docker.adopt('sandbox-qa_account', { 'branchbox.managed': 'true', 'branchbox.deployment': 'd-switch', 'branchbox.sandbox': 'qa', 'branchbox.service': 'account' });
+    docker.adopt('sandbox-qa_account_dbuild00', { 'branchbox.managed': 'true', 'branchbox.deployment': 'd-build' });
     const foreign = docker.adopt('sandbox-zz-account', { 'branchbox.managed': 'true', 'branchbox.deployment': 'not-ours' });
 
     const restarted = makePipeline();
@@ -339,9 +387,9 @@ describe('recovery at start', () => {
     expect(restarted.get('d-switch')).toMatchObject({ status: 'failed', diagnosis: 'interrupted: the daemon stopped during switch-over' });
     expect(restarted.get('d-build').stages).toEqual([expect.objectContaining({ stage: 'build', outcome: 'interrupted' })]);
     expect(heldPorts()).toEqual([{ port: serving!.hostPort, d: serving!.id }]);
-    expect(report?.removed.sort()).toEqual(['sandbox-qa-account', 'sandbox-qa-account-dbuild00']);
-    expect(report?.restored).toEqual(['sandbox-qa-account']);
-    expect(docker.byName('sandbox-qa-account')?.id).toBe(servingId);
+    expect(report?.removed.sort()).toEqual(['sandbox-qa_account', 'sandbox-qa_account_dbuild00']);
+    expect(report?.restored).toEqual(['sandbox-qa_account']);
+    expect(docker.byName('sandbox-qa_account')?.id).toBe(servingId);
     expect(docker.containers.has(foreign)).toBe(true);
     expect(restarted.list({ status: ['queued', 'preparing', 'building', 'starting', 'health-checking'] })).toEqual([]);
     await restarted.shutdown();

@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import type { ContainerModel, ContainerModelEvents } from '../../../daemon/src/docker/container-model';
+import type { UserContainerActions } from '../../../daemon/src/docker/scoped-docker';
 import type { DockerEngine } from '../../../daemon/src/docker/engine';
 import { TypedEmitter } from '../../../daemon/src/docker/typed-emitter';
 import type { DockerEvent } from '../../../daemon/src/docker/types';
@@ -47,7 +48,7 @@ const event = (n: number, type: DockerEvent['type'] = 'container'): DockerEvent 
 });
 
 function subscribe(model: FakeModel, fake: ReturnType<typeof fakeSubscription>, types?: DockerEvent['type'][]) {
-  const handlers = dockerHandlers({ engine: {} as DockerEngine, model: model as unknown as ContainerModel });
+  const handlers = dockerHandlers({ engine: {} as DockerEngine, model: model as unknown as ContainerModel, containers: {} as UserContainerActions });
   const ctx = {
     signal: new AbortController().signal,
     log: nullLogger,

@@ -10,6 +10,7 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import type { LifecycleDocker, ManagedContainer, ManagedImage, ManagedNetwork } from '../../../daemon/src/lifecycle/lifecycle-docker';
+import { DeploymentStore } from '../../../daemon/src/deploy/deployment-store';
 import { Reconciler } from '../../../daemon/src/lifecycle/reconciler';
 import { PortAllocator } from '../../../daemon/src/sandbox/ports';
 import { SandboxStore } from '../../../daemon/src/sandbox/sandbox-store';
@@ -89,7 +90,7 @@ function deployment(id: string, sandbox: string, status: string, image: string |
 }
 
 function reconciler(extraLabels: Record<string, string> = OURS) {
-  return new Reconciler({ store, sandboxes, ports, docker, graceMs: 1_000, now: () => now, extraLabels });
+  return new Reconciler({ deployments: new DeploymentStore(store), sandboxes, ports, docker, graceMs: 1_000, now: () => now, extraLabels });
 }
 
 beforeEach(() => {
@@ -200,6 +201,19 @@ describe('Reconciler', () => {
     store.db.prepare("UPDATE deployments SET status = 'failed' WHERE id = 'd10'").run();
     expect(await r.reconcile()).toMatchObject({ removedImages: [], pending: 1 });
     now = 11_000;
+    expect((await r.reconcile()).removedImages).toEqual(['branchbox/shop-account:old']);
+  });
+
+  it('removes no image at all while a build runs (a build may be reusing the layers under any image)', async () => {
+    docker.images.push({ id: 'sha256:old', tags: ['branchbox/shop-account:old'], labels: imageLabels('old') });
+    deployment('d11', 'qa', 'building', 'branchbox/shop-payment:new');
+    const r = reconciler();
+    await r.reconcile();
+    now = 5_000;
+    expect(await r.reconcile()).toMatchObject({ removedImages: [], pending: 0 });
+    store.db.prepare("UPDATE deployments SET status = 'running' WHERE id = 'd11'").run();
+    expect(await r.reconcile()).toMatchObject({ removedImages: [], pending: 1 });
+    now = 6_000;
     expect((await r.reconcile()).removedImages).toEqual(['branchbox/shop-account:old']);
   });
 

@@ -37,7 +37,7 @@ function suspension() {
   return new SandboxSuspension({
     sandboxes,
     docker,
-    cancelDeploys: (sandbox, reason) => (calls.push(`cancel ${sandbox}: ${reason}`), Promise.resolve()),
+    cancelInFlight: (sandbox, reason) => (calls.push(`cancel ${sandbox}: ${reason}`), Promise.resolve()),
     loadProject: () => ({ services: {} }),
     waitHealthy: (port) => Promise.resolve({ healthy: true, probes: 1, elapsedMs: 1, last: { ok: true, detail: `port ${port} ok` } }),
   });

@@ -80,7 +80,7 @@ class RecordingDeploys implements DeployControl {
   async waitFinal(id: string): Promise<FinalDeployment> {
     return this.finals.get(id)!;
   }
-  async cancelSandbox(sandbox: string): Promise<void> {
+  async stopSandbox(sandbox: string): Promise<void> {
     this.cancelled.push(sandbox);
   }
 }

@@ -1,8 +1,9 @@
 /**
  * Containers: `ps`, `container start|stop|restart|rm|inspect`, `logs`, `stats`. A container is
- * named by id or name; with `--sandbox S`, a bare service name means the sandbox's container
- * `sandbox-{S}-{service}`.
+ * named by id or name; with `--sandbox S`, a bare service name means the container serving it,
+ * `sandbox-{S}_{service}`.
  */
+import { servingContainerName } from '../../../../schemas/src/docker-names';
 import type { Result, StreamItem } from '../../../../schemas/src/index';
 import { defineCommand, type CommandContext } from '../command';
 import { ExitCode, UsageError } from '../errors';
@@ -11,9 +12,9 @@ import type { Output } from '../output';
 
 type Container = Result<'container/list'>['containers'][number];
 
-/** `SERVICE` of `--sandbox S` → `sandbox-S-SERVICE`; anything else is a container id or name. */
+/** `SERVICE` of `--sandbox S` → `sandbox-S_SERVICE`; anything else is a container id or name. */
 export function containerRef(target: string, sandbox: string | undefined): string {
-  return sandbox !== undefined && !target.startsWith(`sandbox-${sandbox}-`) ? `sandbox-${sandbox}-${target}` : target;
+  return sandbox !== undefined && !target.startsWith(`sandbox-${sandbox}_`) ? servingContainerName(sandbox, target) : target;
 }
 
 function stateText(out: Output, c: Container): string {

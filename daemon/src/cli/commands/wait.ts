@@ -1,7 +1,8 @@
 /**
  * `branchbox wait --for healthy SANDBOX`: returns once every service the sandbox runs has its
- * container (`sandbox-{name}-{service}`) running and, if it has a health check, healthy. It
- * listens to the daemon's container events — no polling — and gives up after --timeout.
+ * serving container (`sandbox-{name}_{service}`; `sandbox-{name}-{service}` for one deployed
+ * by an earlier version) running and, if it has a health check, healthy. It listens to the
+ * daemon's container events — no polling — and gives up after --timeout.
  */
 import type { Result, StreamItem } from '../../../../schemas/src/index';
 import { defineCommand } from '../command';
@@ -10,6 +11,21 @@ import { duration, parseDuration } from '../format';
 
 type Container = Result<'container/list'>['containers'][number];
 type Condition = 'healthy' | 'running';
+
+/**
+ * The service whose serving container this is, or undefined (a deployment's container before
+ * it serves, another sandbox's): `sandbox-{sandbox}_{service}`, or, labelled for the sandbox,
+ * `sandbox-{sandbox}-{service}` (earlier versions). Names are DNS labels: no `_` in them.
+ */
+export function servedService(sandbox: string, c: { name: string; sandbox?: string }): string | undefined {
+  const current = `sandbox-${sandbox}_`;
+  if (c.name.startsWith(current)) {
+    const rest = c.name.slice(current.length);
+    return rest.includes('_') ? undefined : rest;
+  }
+  const legacy = `sandbox-${sandbox}-`;
+  return c.sandbox === sandbox && c.name.startsWith(legacy) ? c.name.slice(legacy.length) : undefined;
+}
 
 /** What keeps `service` from meeting the condition, or undefined when it does. */
 export function pending(condition: Condition, service: string, c: Container | undefined): string | undefined {
@@ -39,7 +55,6 @@ export const waitCommands = [
       const timeoutMs = parseDuration(values.timeout ?? '5m');
       if (timeoutMs === undefined) throw new UsageError(`--timeout: "${values.timeout}" is not a duration (90s, 5m, 1h)`);
       const name = positionals[0]!;
-      const prefix = `sandbox-${name}-`;
       const containers = new Map<string, Container>(); // by service
       let services: string[] = [];
       let settled: ((outcome: 'met' | 'timeout') => void) | undefined;
@@ -50,7 +65,10 @@ export const waitCommands = [
       const refetch = async () => {
         const { containers: list } = await ctx.call('container/list', { sandbox: name });
         containers.clear();
-        for (const c of list) if (c.name.startsWith(prefix)) containers.set(c.name.slice(prefix.length), c);
+        for (const c of list) {
+          const service = servedService(name, c);
+          if (service !== undefined) containers.set(service, c);
+        }
         check();
       };
       let ready = false;
@@ -60,8 +78,8 @@ export const waitCommands = [
             if (ready) void refetch();
             continue;
           }
-          if (!e.name?.startsWith(prefix)) continue;
-          const service = e.name.slice(prefix.length);
+          const service = e.name === undefined ? undefined : servedService(name, { name: e.name, ...(e.container?.sandbox ? { sandbox: e.container.sandbox } : {}) });
+          if (service === undefined) continue;
           if (e.action === 'destroy') containers.delete(service);
           else if (e.container) containers.set(service, e.container);
         }

@@ -1,8 +1,16 @@
 /** {@link ContainerClient} over dockerode. */
 import type Docker from 'dockerode';
-import type { ContainerClient, ContainerDetails, ContainerSummary, Cancellable, LabelSelector } from '../types';
+import type {
+  Cancellable,
+  ContainerClient,
+  ContainerCreateSpec,
+  ContainerDetails,
+  ContainerSummary,
+  LabelSelector,
+} from '../types';
 import { detailsFromInspect, summaryFromInspect, summaryFromListEntry } from './container-mapping';
-import { engineCall, type EngineTarget } from './engine-error';
+import { followLines, lastLines, type LineSink } from './container-output';
+import { engineCall, engineError, type EngineTarget } from './engine-error';
 
 export class DockerodeContainerClient implements ContainerClient {
   constructor(
@@ -53,6 +61,54 @@ export class DockerodeContainerClient implements ContainerClient {
   remove(id: string, opts: { force?: boolean; volumes?: boolean } = {}): Promise<void> {
     return engineCall(this.target('remove', id), async () => {
       await this.docker.getContainer(id).remove({ force: opts.force ?? false, v: opts.volumes ?? false });
+    });
+  }
+
+  create(spec: ContainerCreateSpec): Promise<string> {
+    return engineCall(this.target('create', spec.Name), async () => {
+      const { Name: name, ...body } = spec;
+      const container = await this.docker.createContainer({ name, ...body } as Docker.ContainerCreateOptions);
+      return container.id;
+    });
+  }
+
+  rename(id: string, name: string): Promise<void> {
+    return engineCall(this.target('rename', id), async () => {
+      await this.docker.getContainer(id).rename({ name });
+    });
+  }
+
+  async waitNotRunning(id: string, signal: AbortSignal): Promise<number | undefined> {
+    try {
+      const answer = (await this.docker.getContainer(id).wait({ condition: 'not-running', abortSignal: signal })) as { StatusCode?: number };
+      return answer.StatusCode ?? -1;
+    } catch (e) {
+      if (signal.aborted) return undefined;
+      if ((e as { statusCode?: number }).statusCode === 404) return -1;
+      throw engineError(e, this.target('wait for', id));
+    }
+  }
+
+  async waitRemoved(id: string, ms: number): Promise<void> {
+    try {
+      await this.docker.getContainer(id).wait({ condition: 'removed', abortSignal: AbortSignal.timeout(ms) });
+    } catch {
+      // 404: already gone; or the time is up.
+    }
+  }
+
+  lastLines(id: string, n: number): Promise<string[]> {
+    return lastLines(this.docker, id, n);
+  }
+
+  followLines(id: string, signal: AbortSignal, onLine: LineSink): Promise<void> {
+    return followLines(this.docker, id, signal, onLine, this.target('read the logs of', id));
+  }
+
+  imagesInUse(): Promise<Set<string>> {
+    return engineCall(this.target('list'), async () => {
+      const list = await this.docker.listContainers({ all: true });
+      return new Set(list.map((c) => c.ImageID));
     });
   }
 

@@ -13,6 +13,22 @@ export class DockerodeImageClient implements ImageClient {
     private readonly endpoint: string,
   ) {}
 
+  inspect(ref: string): Promise<ImageSummary> {
+    return engineCall(this.target('inspect', ref), async () => {
+      const i = await this.docker.getImage(ref).inspect();
+      const tags = (i.RepoTags ?? []).filter((t) => t !== '<none>:<none>');
+      return {
+        id: i.Id,
+        tags,
+        digests: (i.RepoDigests ?? []).filter((d) => d !== '<none>@<none>'),
+        created: new Date(Date.parse(i.Created) || 0).toISOString(),
+        size: i.Size,
+        labels: i.Config?.Labels ?? {},
+        dangling: tags.length === 0,
+      };
+    });
+  }
+
   list(opts: { all?: boolean; label?: LabelSelector } = {}): Promise<ImageSummary[]> {
     return engineCall(this.target('list'), async () => {
       const images = await this.docker.listImages({
