@@ -141,6 +141,7 @@ def stream_logs(client, container, lines_wanted, timeout, follow=True):
     came (then cancels); without, the last `lines_wanted` lines there are (at least one)."""
     sub = client.call("container/logs", {"id": container, "follow": follow, "tail": lines_wanted})["subscription"]
     got = 0
+    cancelled = False
     for message in client.notifications(sub, timeout):
         if message["method"] == "subscription/end":
             reason = message["params"]["reason"]
@@ -151,8 +152,10 @@ def stream_logs(client, container, lines_wanted, timeout, follow=True):
         for item in message["params"]["items"]:
             got += 1
             log("log", "[%s] %s" % (item["stream"], item["line"]))
-        if follow and got >= lines_wanted:
-            client.call("subscription/cancel", {"subscription": sub})  # subscription/end follows
+        if follow and got >= lines_wanted and not cancelled:
+            # Batches already on their way still arrive; subscription/end follows them.
+            client.call("subscription/cancel", {"subscription": sub})
+            cancelled = True
     return got
 
 

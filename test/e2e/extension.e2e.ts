@@ -20,6 +20,7 @@ import { createServer as createNetServer } from 'node:net';
 import { homedir, tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { chromium, type Browser, type Locator, type Page } from 'playwright-core';
+import { servingContainerName } from '../../schemas/src/docker-names';
 import { newRunId } from '../helpers/docker-fixtures';
 import { createFixtureRepo, type FixtureRepo } from '../helpers/fixture-repo';
 
@@ -494,7 +495,7 @@ async function main(): Promise<void> {
   await step(6, 'Attach Shell → echo e2e-$((6*7)) → e2e-42', async () => {
     const accountRow = row('account');
     await expand(accountRow);
-    const container = treeRows().filter({ hasText: `${SANDBOX}-account` }).first();
+    const container = treeRows().filter({ hasText: servingContainerName(SANDBOX, 'account') }).first();
     await container.waitFor({ state: 'visible', timeout: 15_000 });
     await contextMenu(container, 'Attach Shell');
     const terminal = page!.locator('.terminal-wrapper.active .xterm, .terminal .xterm').first();
