@@ -182,6 +182,14 @@ export const AuditRecord = Obj({
   method: Type.String(),
   target: Type.Optional(Type.String({ description: 'What it acted on, e.g. `sandbox=qa1`.' })),
   outcome: Type.String({ description: '`ok`, or `error <Name>: <message>` (secrets masked).' }),
+  detail: Type.Optional(
+    Type.Record(Type.String(), Type.Unknown(), {
+      description:
+        'What changed, by method: ref, commit and deployments of a deploy; kind and URL of a route; TTL, resources or ' +
+        'owner of a sandbox update; `by` of an extend; the key (never the value) of an environment change; counts of a ' +
+        'delete or prune; ... Secrets masked.',
+    }),
+  ),
 });
 export type AuditRecord = Static<typeof AuditRecord>;
 
