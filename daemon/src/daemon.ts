@@ -13,7 +13,8 @@ import type { Connection } from './rpc/transport';
 import { startWsServer, type WsServer } from './rpc/ws-server';
 import { lifecycleHandlers } from './methods/lifecycle';
 import { acquireInstanceLock } from './runtime/lock';
-import { createFileLogger, Redactor, type FileLogger, type Logger } from './runtime/log';
+import { createFileLogger, type FileLogger, type Logger } from './runtime/log';
+import { Redactor, redactedConnection } from './runtime/redactor';
 import { LogTap } from './runtime/log-tap';
 import { createToken, ensureStateDir, removeRuntimeFile, writeRuntimeFile } from './runtime/runtime-file';
 import { AuditTrail } from './state/audit';
@@ -93,8 +94,8 @@ export async function startDaemon(opts: DaemonOptions, version: string): Promise
     // The one label-scoped client every feature (and container/start|stop|restart|remove) goes through.
     const scoped = new ScopedDocker(() => engine.client(), ownership);
     const dockerMethods = {
-      ...dockerHandlers({ engine, model, containers: scoped.user }),
-      ...dockerStreamHandlers({ docker: () => engine.dockerode(), recovery: engine, stats }),
+      ...dockerHandlers({ engine, model, containers: scoped.user, redactor }),
+      ...dockerStreamHandlers({ docker: () => engine.dockerode(), recovery: engine, stats, redactor }),
     };
 
     // --- Sandboxes (daemon/src/sandbox/): ports, environments, templates, snapshots, audit/list.
@@ -226,7 +227,9 @@ export async function startDaemon(opts: DaemonOptions, version: string): Promise
       validateResults: opts.validateResults,
     });
 
-    const accept = (connection: Connection) => {
+    const accept = (transport: Connection) => {
+      // The last net: no message reaches a client with a secret value in it.
+      const connection = redactedConnection(transport, redactor);
       const session = new Session(connection, logger.child({ conn: connection.label }));
       sessions.add(session);
       logger.debug('connection opened', { conn: connection.label });

@@ -287,9 +287,14 @@ async function setEnv(ctx: Ctx, c: Connected, sandbox: string, secret: boolean, 
     ignoreFocusOut: secret,
   });
   if (value === undefined) return;
-  await c.client.request('env/set', { sandbox, key, value, ...(service ? { service } : {}), ...(secret ? { secret: true } : {}) });
+  const set = await c.client.request('env/set', { sandbox, key, value, ...(service ? { service } : {}), ...(secret ? { secret: true } : {}) });
   // The value is never logged: a secret must not reach any log.
   ctx.log.info(`Environment of ${sandbox}: set ${secret ? 'secret' : 'variable'} ${key}${service ? ` of ${service}` : ''}; used by the next deployment`);
+  if (set.warning) {
+    ctx.log.warn(set.warning);
+    void vscode.window.showWarningMessage(set.warning);
+    return;
+  }
   void vscode.window.showInformationMessage(`${secret ? 'Secret' : 'Variable'} ${key} set in ${sandbox}${service ? ` for ${service}` : ''}; the next deployment uses it.`);
 }
 

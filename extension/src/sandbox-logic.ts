@@ -132,8 +132,20 @@ export function explainText(path: string, d: RouteDecisionView): string {
 /** The audit trail as text, one record a line, newest first. */
 export function auditText(sandbox: string, entries: readonly AuditRecord[]): string {
   const header = `Audit trail of sandbox ${sandbox} (${entries.length} entries, newest first)\n`;
-  const lines = entries.map((e) => `${e.at}  ${e.method.padEnd(18)} ${(e.target ?? '').padEnd(40)} ${e.outcome}  by ${e.client ?? '?'}${e.osUser ? ` (${e.osUser})` : ''}`);
+  const lines = entries.map(
+    (e) =>
+      `${e.at}  ${e.method.padEnd(18)} ${(e.target ?? '').padEnd(40)} ${e.outcome}  by ${e.client ?? '?'}${e.osUser ? ` (${e.osUser})` : ''}` +
+      (e.detail ? `\n    ${detailText(e.detail)}` : ''),
+  );
   return header + '\n' + (lines.length ? lines.join('\n') : '(nothing recorded)') + '\n';
+}
+
+/** An audit entry's detail as `key=value` pairs; lists joined with ", ", objects as JSON. */
+export function detailText(detail: Readonly<Record<string, unknown>>): string {
+  const text = (v: unknown): string => (typeof v === 'string' ? v : JSON.stringify(v));
+  return Object.entries(detail)
+    .map(([k, v]) => `${k}=${Array.isArray(v) ? v.map(text).join(', ') : text(v)}`)
+    .join('  ');
 }
 
 /** A deployment's stored log as text, headed by its status and diagnosis. */

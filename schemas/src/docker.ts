@@ -97,7 +97,9 @@ export const ContainerDetails = Obj(
     tty: Type.Boolean(),
     env: Type.Array(Type.String(), {
       description:
-        'The environment as `KEY=value`; values of keys that look secret (secret, token, password, key) read `***`.',
+        'The environment as `KEY=value`. A value reads `***` when it is or contains a secret value of any sandbox, or ' +
+        'when its key names a secret (secret, token, password, passphrase, authorization, credential, api/private/access ' +
+        'key, any `*_KEY`).',
     }),
     mounts: Type.Array(Mount),
     networks: Type.Array(NetworkAttachment),
@@ -210,7 +212,8 @@ export const dockerMethods = defineMethods({
   },
   'container/inspect': {
     summary:
-      'Everything about one container: configuration (secrets masked), mounts, networks, exit and health details.',
+      'Everything about one container: configuration (secrets masked: in the environment, and as `***` wherever a ' +
+      'secret value appears — labels, command, entrypoint, health probe output), mounts, networks, exit and health details.',
     errors: ['ContainerNotFound', ...engineErrors],
     params: Obj({ id: ContainerRef('The container.') }),
     result: ContainerDetails,

@@ -183,6 +183,14 @@ export const AuditRecord = Obj({
   method: Type.String(),
   target: Type.Optional(Type.String({ description: 'What it acted on, e.g. `sandbox=qa1`.' })),
   outcome: Type.String({ description: '`ok`, or `error <Name>: <message>` (secrets masked).' }),
+  detail: Type.Optional(
+    Type.Record(Type.String(), Type.Unknown(), {
+      description:
+        'What changed, by method: ref, commit and deployments of a deploy; kind and URL of a route; TTL, resources or ' +
+        'owner of a sandbox update; `by` of an extend; the key (never the value) of an environment change; counts of a ' +
+        'delete or prune; ... Secrets masked.',
+    }),
+  ),
 });
 export type AuditRecord = Static<typeof AuditRecord>;
 
@@ -316,7 +324,11 @@ export const sandboxMethods = defineMethods({
   },
   'env/set': {
     summary: 'Sets a variable or a secret of a sandbox or of one of its services; used by the next deployment.',
-    description: 'A secret is stored encrypted (AES-256-GCM) and never answered, logged or audited in clear.',
+    description:
+      'A secret is stored encrypted (AES-256-GCM) and never answered, logged or audited in clear; its value is masked ' +
+      'as `***` in everything that leaves the daemon (container logs, exec output, inspect, errors, the daemon log), ' +
+      'whichever sandbox\'s container prints it. A secret shorter than 6 characters is not masked inside output (it ' +
+      'would mask ordinary text): the answer then carries a `warning`.',
     mutating: true,
     errors: [...sandboxErrors, 'InvalidName'],
     params: Obj({
@@ -325,7 +337,15 @@ export const sandboxMethods = defineMethods({
       value: Type.String({ maxLength: 65536 }),
       secret: Type.Optional(Type.Boolean({ description: 'Store encrypted and mask everywhere (default false).' })),
     }),
-    result: EnvEntry,
+    result: Obj(
+      {
+        ...EnvEntry.properties,
+        warning: Type.Optional(
+          Type.String({ description: 'Set for a secret too short to be masked inside output; says why.' }),
+        ),
+      },
+      'The entry as set (a secret masked).',
+    ),
   },
   'env/delete': {
     summary: 'Removes an environment entry; removing one that is not set does nothing.',

@@ -45,14 +45,20 @@ export interface StartOptions {
   stateDir?: string;
   args?: string[];
   env?: NodeJS.ProcessEnv;
+  /** Run the daemon under this umask (through /bin/sh), e.g. 0 to check the modes of its files. */
+  umask?: number;
 }
 
 /** Starts a daemon and resolves once it listens (it says so on stderr). */
 export async function startTestDaemon(opts: StartOptions = {}): Promise<TestDaemon> {
   const stateDir = opts.stateDir ?? mkdtempSync(join(tmpdir(), 'bbd-'));
+  const argv = [DAEMON_JS, '--state-dir', stateDir, '--port', '0', '--log-level', 'debug', ...(opts.args ?? [])];
+  const command: [string, string[]] =
+    opts.umask === undefined
+      ? [process.execPath, argv]
+      : ['/bin/sh', ['-c', `umask ${opts.umask.toString(8).padStart(3, '0')} && exec "$0" "$@"`, process.execPath, ...argv]];
   const child = spawn(
-    process.execPath,
-    [DAEMON_JS, '--state-dir', stateDir, '--port', '0', '--log-level', 'debug', ...(opts.args ?? [])],
+    ...command,
     {
       env: { ...process.env, BRANCHBOX_VALIDATE_RESULTS: '1', ...opts.env },
       stdio: ['ignore', 'pipe', 'pipe'],

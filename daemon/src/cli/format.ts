@@ -44,3 +44,12 @@ export function parseDuration(text: string): number | undefined {
   const factor = { ms: 1, s: 1000, m: 60_000, h: 3_600_000 }[match[2] ?? 's'] ?? 1000;
   return Math.round(Number(match[1]) * factor);
 }
+
+/** An audit entry's detail on one line: `key=value`, lists joined with ", ", objects as JSON. */
+export function auditDetail(detail: Readonly<Record<string, unknown>> | undefined): string {
+  if (!detail) return '';
+  const text = (v: unknown): string => (typeof v === 'string' ? v : JSON.stringify(v));
+  return Object.entries(detail)
+    .map(([k, v]) => `${k}=${Array.isArray(v) ? v.map(text).join(', ') : text(v)}`)
+    .join(' ');
+}

@@ -3,30 +3,32 @@
  * lines go to SQLite first, then out as `deploy/progress` items — every text masked on the
  * way (the sandbox's secret values, and whatever the daemon's Redactor knows).
  */
-import type { Redactor } from '../runtime/log';
+import { isMaskable, maskText, type Redactor } from '../runtime/redactor';
 import type { DeploymentStore, DeploymentUpdate } from './deployment-store';
 import type { DeploymentStatus, DeployProgress, DeployStage, LogSource, StageOutcome } from './types';
 
 /** The most characters one stored log line keeps. */
 const MAX_LINE = 4_000;
 
-/** Masks secrets in text: registered secret values and the daemon redactor's. */
+/**
+ * Masks secrets in a deployment's text: the daemon's Redactor (every sandbox's secrets), plus
+ * values added here (the sandbox's own, read as the deployment starts), under the same rules.
+ */
 export class SecretMask {
   private values: string[] = [];
 
   constructor(private readonly redactor?: Redactor) {}
 
-  /** Adds values to mask (longest first, so a secret containing another is masked whole). */
+  /** Adds values to mask; values too short to mask in text are left out, as by the Redactor. */
   add(values: Iterable<string>): void {
     const next = new Set(this.values);
-    for (const v of values) if (v.length > 0) next.add(v);
-    this.values = [...next].sort((a, b) => b.length - a.length);
+    for (const v of values) if (isMaskable(v)) next.add(v);
+    this.values = [...next];
   }
 
   apply(text: string): string {
-    let out = text;
-    for (const secret of this.values) if (out.includes(secret)) out = out.split(secret).join('***');
-    return this.redactor ? this.redactor.redactText(out) : out;
+    const all = this.redactor ? [...this.values, ...this.redactor.secrets.texts] : this.values;
+    return maskText(text, all);
   }
 }
 

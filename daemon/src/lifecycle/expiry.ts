@@ -225,7 +225,7 @@ export class ExpiryReaper extends TypedEmitter<{ notice: [ExpiryNotice] }> {
   private done(name: string, kind: ExpiryNotice['kind'], why: string, deadlines: ExpiryDeadlines): void {
     const method = { warning: 'sandbox/expiry-warning', expired: 'sandbox/expire', deleted: 'sandbox/expiry-delete' }[kind];
     this.log.info(`Sandbox ${name}: ${kind} (${why})`, { sandbox: name, ...iso(deadlines) });
-    this.opts.audit?.({ client: 'branchboxd', osUser: 'branchboxd', method, target: `sandbox=${name}`, outcome: 'ok' });
+    this.opts.audit?.({ client: 'branchboxd', osUser: 'branchboxd', method, target: `sandbox=${name}`, outcome: 'ok', detail: { reason: why, ...iso(deadlines) } });
     this.emit('notice', { sandbox: name, kind, reason: why, at: new Date(this.now()).toISOString(), ...iso(deadlines) });
   }
 }

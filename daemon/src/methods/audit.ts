@@ -25,6 +25,7 @@ interface AuditRow {
   method: string;
   target: string | null;
   outcome: string;
+  detail: string | null;
 }
 
 export const DEFAULT_AUDIT_LIMIT = 200;
@@ -61,7 +62,7 @@ export function queryAudit(store: Store, filter: AuditFilter): AuditRecord[] {
     where.push('at < ?');
     values.push(new Date(filter.until).toISOString());
   }
-  const sql = `SELECT id, at, client, os_user, method, target, outcome FROM audit ${where.length ? `WHERE ${where.join(' AND ')}` : ''} ORDER BY id DESC LIMIT ?`;
+  const sql = `SELECT id, at, client, os_user, method, target, outcome, detail FROM audit ${where.length ? `WHERE ${where.join(' AND ')}` : ''} ORDER BY id DESC LIMIT ?`;
   const rows = store.db.prepare(sql).all(...values, filter.limit ?? DEFAULT_AUDIT_LIMIT) as AuditRow[];
   return rows.map((row) => ({
     id: row.id,
@@ -71,7 +72,19 @@ export function queryAudit(store: Store, filter: AuditFilter): AuditRecord[] {
     method: row.method,
     ...(row.target !== null ? { target: row.target } : {}),
     outcome: row.outcome,
+    ...(row.detail !== null ? { detail: parseDetail(row.detail) } : {}),
   }));
+}
+
+/** The stored detail (a JSON object); a row written otherwise shows as `{ text }`. */
+function parseDetail(text: string): Record<string, unknown> {
+  try {
+    const value = JSON.parse(text) as unknown;
+    if (typeof value === 'object' && value !== null && !Array.isArray(value)) return value as Record<string, unknown>;
+  } catch {
+    // fall through
+  }
+  return { text };
 }
 
 export function auditHandlers(deps: { readonly store: Store }): HandlerGroup<'audit/list'> {

@@ -1,7 +1,8 @@
 /**
  * Handlers of the container streams (schemas/src/docker-streams.ts): logs and stats as
  * subscriptions, stats history, and interactive exec sessions owned by the connection that
- * opened them (closed when it closes).
+ * opened them (closed when it closes). Log lines and exec output pass the daemon's Redactor
+ * before they reach a client.
  */
 import type Docker from 'dockerode';
 import type { dockerStreamMethods } from '../../../schemas/src/docker-streams';
@@ -13,6 +14,7 @@ import { ContainerLogs, invalidSince } from '../docker/streams/logs';
 import type { StatsCollector, StatsListener, StatsTarget } from '../docker/streams/stats';
 import { RpcError, isRpcError } from '../rpc/errors';
 import type { HandlerGroup } from '../rpc/handlers';
+import type { Redactor } from '../runtime/redactor';
 import type { Session } from '../rpc/session';
 import type { StreamItemOf, Subscription, SubscriptionOptions } from '../rpc/subscriptions';
 
@@ -24,6 +26,8 @@ export interface DockerStreamDeps {
   readonly recovery?: EngineRecovery;
   /** The daemon-wide stats collector; the daemon `track`s Branchbox-managed containers in it. */
   readonly stats: StatsCollector;
+  /** Masks secrets in log lines and exec output. */
+  readonly redactor?: Redactor;
 }
 
 type DockerStreamMethod = keyof typeof dockerStreamMethods;
@@ -37,8 +41,8 @@ const STATS_QUEUE = 1000;
  * collector so that every connection watching a container shares one engine stream.
  */
 export function dockerStreamHandlers(deps: DockerStreamDeps): HandlerGroup<DockerStreamMethod> {
-  const logs = new ContainerLogs(deps.docker, deps.recovery);
-  const execs = new ContainerExec(deps.docker);
+  const logs = new ContainerLogs(deps.docker, deps.recovery, deps.redactor);
+  const execs = new ContainerExec(deps.docker, deps.redactor);
   const sessions = new ExecRegistry();
 
   return {

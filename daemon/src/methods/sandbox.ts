@@ -6,7 +6,7 @@
 import type { Sandbox, sandboxMethods } from '../../../schemas/src/sandbox';
 import type { Project } from '../../../schemas/src/project';
 import type { HandlerGroup, RequestContext } from '../rpc/handlers';
-import type { EnvironmentStore } from '../sandbox/environment';
+import { unmaskedSecretWarning, type EnvironmentStore } from '../sandbox/environment';
 import { validateServiceName } from '../sandbox/names';
 import type { Requester, SandboxService } from '../sandbox/sandbox-service';
 import type { SandboxStore } from '../sandbox/sandbox-store';
@@ -84,11 +84,12 @@ export function sandboxHandlers(deps: SandboxHandlerDeps): HandlerGroup<SandboxM
     'env/set': (p, ctx) => {
       envTarget(p);
       const entry = environments.set(p.sandbox, p.service, p.key, p.value, p.secret ?? false);
-      ctx.log.info(
-        `Set ${entry.secret ? 'secret' : 'variable'} ${p.key} of ${p.sandbox}${p.service ? `/${p.service}` : ''}`,
-      );
+      const where = `${p.sandbox}${p.service ? `/${p.service}` : ''}`;
+      ctx.log.info(`Set ${entry.secret ? 'secret' : 'variable'} ${p.key} of ${where}`);
+      const warning = entry.secret ? unmaskedSecretWarning(p.key, p.value) : undefined;
+      if (warning) ctx.log.warn(`Secret ${p.key} of ${where} is too short to be masked in output`, { sandbox: p.sandbox, key: p.key });
       sandboxes.changed(p.sandbox);
-      return entry;
+      return warning ? { ...entry, warning } : entry;
     },
     'env/delete': (p) => {
       envTarget(p);

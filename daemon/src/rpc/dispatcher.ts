@@ -34,6 +34,11 @@ export interface AuditEntry {
   readonly method: string;
   readonly target: string | undefined;
   readonly outcome: 'ok' | string;
+  /** The request's params and, when it succeeded, its result: the trail takes what changed from them. */
+  readonly params?: unknown;
+  readonly result?: unknown;
+  /** What changed, for entries that are not requests (e.g. an expiry), given directly. */
+  readonly detail?: Readonly<Record<string, unknown>>;
 }
 
 export interface DispatcherOptions {
@@ -222,6 +227,8 @@ export class Dispatcher {
         method: request.method,
         target: targetOf(params),
         outcome: failure ? `error ${failure.data?.name ?? failure.code}: ${failure.message}` : 'ok',
+        params,
+        result: failure ? undefined : response?.result,
       });
     }
     return response;

@@ -4,15 +4,18 @@
  * `<stateDir>/branchboxd.log`, rotated by size (`branchboxd.log.1` … `.N`), optionally
  * mirrored to stderr (`--log-stderr`).
  *
- * Secrets never reach the file: every message and field value goes through a {@link Redactor}
- * that masks registered secret values and the values of secret-looking keys (token, secret,
- * password, authorization).
+ * Secrets never reach the file: every message and field value goes through the daemon's
+ * {@link Redactor} (./redactor.ts), which masks the secret values in force and the values of
+ * keys its one rule calls secret.
  *
  * Appends are synchronous (`fs.writeSync` on one descriptor opened with 'a'), so a line is in
  * the file before the call returns and nothing is lost when the process dies right after.
  */
 import * as fs from 'node:fs';
 import * as path from 'node:path';
+import { Redactor } from './redactor';
+
+export { REDACTED, Redactor } from './redactor';
 
 export type LogLevel = 'trace' | 'debug' | 'info' | 'warn' | 'error';
 
@@ -47,122 +50,6 @@ const LOG_LEVELS: readonly LogLevel[] = ['trace', 'debug', 'info', 'warn', 'erro
 /** Whether `value` names a log level (for parsing `--log-level`). */
 export function isLogLevel(value: string): value is LogLevel {
   return (LOG_LEVELS as readonly string[]).includes(value);
-}
-
-/** The mask that replaces a redacted value. */
-export const REDACTED = '***';
-const SECRET_KEY = /token|secret|password|authorization/i;
-const MAX_DEPTH = 8;
-
-/**
- * Masks secrets in log output: values registered with {@link Redactor.addSecret} wherever they
- * occur in a string, and the whole value of any field whose key looks secret.
- */
-export class Redactor {
-  /** Registered secrets, longest first so a secret containing another is masked whole. */
-  private secrets: string[] = [];
-
-  /** Masks every later occurrence of `value`. Empty strings are ignored. */
-  addSecret(value: string): void {
-    if (value.length === 0 || this.secrets.includes(value)) return;
-    this.secrets = [...this.secrets, value].sort((a, b) => b.length - a.length);
-  }
-
-  /** Stops masking `value` (e.g. a secret that was deleted). */
-  removeSecret(value: string): void {
-    this.secrets = this.secrets.filter((s) => s !== value);
-  }
-
-  /** Whether `key` names a field whose value is always masked. */
-  isSecretKey(key: string): boolean {
-    return SECRET_KEY.test(key);
-  }
-
-  /** `text` with every registered secret replaced by `***`. */
-  redactText(text: string): string {
-    let out = text;
-    for (const secret of this.secrets) {
-      if (out.includes(secret)) out = out.split(secret).join(REDACTED);
-    }
-    return out;
-  }
-
-  /**
-   * A JSON-safe, redacted copy of `value`: strings masked, secret-looking keys masked at any
-   * depth, Errors expanded to `{ name, message, code?, stack? }`, bigints as strings, cycles and
-   * depth beyond 8 cut off.
-   */
-  redactValue(value: unknown): unknown {
-    return this.copy(value, 0, new WeakSet<object>());
-  }
-
-  /** Redacted copy of a field set, masking secret-looking keys. */
-  redactFields(fields: LogFields): Record<string, unknown> {
-    const out: Record<string, unknown> = {};
-    const seen = new WeakSet<object>();
-    for (const [key, value] of Object.entries(fields)) {
-      out[this.redactText(key)] = this.isSecretKey(key) && value !== undefined ? REDACTED : this.copy(value, 0, seen);
-    }
-    return out;
-  }
-
-  private copy(value: unknown, depth: number, seen: WeakSet<object>): unknown {
-    switch (typeof value) {
-      case 'string':
-        return this.redactText(value);
-      case 'number':
-      case 'boolean':
-      case 'undefined':
-        return value;
-      case 'bigint':
-        return value.toString();
-      case 'symbol':
-      case 'function':
-        return this.redactText(String(value));
-    }
-    if (value === null) return null;
-    if (typeof value !== 'object') return this.redactText(String(value));
-    if (seen.has(value)) return '[Circular]';
-    if (depth >= MAX_DEPTH) return '[Truncated]';
-    seen.add(value);
-    try {
-      if (value instanceof Error) return this.copyError(value, depth, seen);
-      if (value instanceof Date) return value.toISOString();
-      if (Array.isArray(value)) return value.map((v: unknown) => this.copy(v, depth + 1, seen));
-      if (value instanceof Map)
-        return this.copyEntries(
-          [...value.entries()].map(([k, v]) => [String(k), v]),
-          depth,
-          seen,
-        );
-      if (value instanceof Set) return [...value].map((v: unknown) => this.copy(v, depth + 1, seen));
-      if (Buffer.isBuffer(value)) return `[Buffer ${value.length} bytes]`;
-      return this.copyEntries(Object.entries(value), depth, seen);
-    } finally {
-      seen.delete(value);
-    }
-  }
-
-  private copyEntries(
-    entries: readonly (readonly [string, unknown])[],
-    depth: number,
-    seen: WeakSet<object>,
-  ): Record<string, unknown> {
-    const out: Record<string, unknown> = {};
-    for (const [key, v] of entries) {
-      out[this.redactText(key)] = this.isSecretKey(key) && v !== undefined ? REDACTED : this.copy(v, depth + 1, seen);
-    }
-    return out;
-  }
-
-  private copyError(error: Error, depth: number, seen: WeakSet<object>): Record<string, unknown> {
-    const out: Record<string, unknown> = { name: error.name, message: this.redactText(error.message) };
-    const code = (error as Error & { code?: unknown }).code;
-    if (typeof code === 'string' || typeof code === 'number') out.code = code;
-    if (error.stack !== undefined) out.stack = this.redactText(error.stack);
-    if (error.cause !== undefined) out.cause = this.copy(error.cause, depth + 1, seen);
-    return out;
-  }
 }
 
 export interface FileLoggerOptions {
@@ -202,8 +89,10 @@ class RotatingLogFile {
     private readonly maxBytes: number,
     private readonly keep: number,
   ) {
-    this.fd = fs.openSync(path, 'a', 0o600);
+    this.fd = openPrivate(path);
     this.size = fs.fstatSync(this.fd).size;
+    // Files rotated by an earlier daemon (or left by one that ran under a loose umask).
+    for (let i = 1; i <= keep; i++) chmodIfExists(`${path}.${i}`);
   }
 
   /** Appends `line` (with its newline), rotating first if it would not fit. */
@@ -253,9 +142,32 @@ class RotatingLogFile {
       }
     } finally {
       // Even if a rename failed, keep logging (into the old file if it is still there).
-      this.fd = fs.openSync(this.path, 'a', 0o600);
+      this.fd = openPrivate(this.path);
       this.size = fs.fstatSync(this.fd).size;
     }
+  }
+}
+
+/**
+ * Opens the log for appending with mode 0600 — also an existing file, whatever mode it was
+ * created with (the umask, an older daemon): the log may quote anything the daemon saw.
+ */
+function openPrivate(file: string): number {
+  const fd = fs.openSync(file, 'a', 0o600);
+  try {
+    fs.fchmodSync(fd, 0o600);
+  } catch (e) {
+    fs.closeSync(fd);
+    throw e;
+  }
+  return fd;
+}
+
+function chmodIfExists(file: string): void {
+  try {
+    fs.chmodSync(file, 0o600);
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code !== 'ENOENT') throw e;
   }
 }
 

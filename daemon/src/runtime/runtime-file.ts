@@ -43,10 +43,18 @@ export function createToken(): string {
 
 /**
  * Creates `dir` and its missing parents with mode 0700. An existing directory keeps its mode
- * (it may be one the user chose, such as a shared folder given with --state-dir).
+ * (it may be one the user chose, such as a shared folder given with --state-dir); the files
+ * the daemon keeps there are private whatever it is. A runtime file left there (by a daemon
+ * that did not stop cleanly, or an older one) is set to 0600 at once.
  */
 export function ensureStateDir(dir: string): void {
   fs.mkdirSync(dir, { recursive: true, mode: DIR_MODE });
+  if (process.platform === 'win32') return;
+  try {
+    fs.chmodSync(runtimeFilePath(dir), FILE_MODE);
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code !== 'ENOENT') throw e;
+  }
 }
 
 /** Path of the runtime file in `stateDir`. */

@@ -1,14 +1,47 @@
 /**
  * The environment of sandboxes: variables and secrets per sandbox (every service) and per
  * service, injected at deploy. Secrets are stored encrypted ({@link SecretBox}); every
- * reader outside the deploy path gets them as `***`, and every clear value this module ever
- * sees is registered with the daemon's Redactor, so logs and errors mask it too.
+ * reader outside the deploy path gets them as `***`.
+ *
+ * The store keeps the daemon's Redactor current: after every change (and at start) it hands
+ * it the clear value of every secret of every sandbox, plus the values retired in the last
+ * {@link RETIRED_SECRET_DAYS} days — a secret changed or deleted (or whose sandbox was
+ * deleted) may still be in the environment of a container deployed before, and in its output.
+ * Retired values are kept encrypted in the meta table so a restarted daemon masks them too.
  */
 import type { EnvEntry } from '../../../schemas/src/sandbox';
-import { REDACTED, type Redactor } from '../runtime/log';
+import { isMaskable, MIN_SECRET_LENGTH, REDACTED, type Redactor } from '../runtime/redactor';
 import type { Store } from '../state/store';
 import { validateEnvKey } from './names';
 import type { SecretBox } from './secrets';
+
+/** How long a secret value stays masked after it was changed or deleted. */
+export const RETIRED_SECRET_DAYS = 30;
+/** At most this many retired values are kept (the newest). */
+const MAX_RETIRED = 200;
+/** The meta key of the retired values (`[{v, at}]`, encrypted). */
+const RETIRED_META = 'environment.retired-secrets';
+/** The Redactor source this store fills. */
+export const ENVIRONMENT_SECRETS = 'environment';
+
+interface Retired {
+  readonly v: string;
+  /** When it stopped being a current secret (ms since the epoch). */
+  readonly at: number;
+}
+
+/**
+ * Why a secret value will not be masked in output (it is shorter than
+ * {@link MIN_SECRET_LENGTH}); undefined for a value that will be.
+ */
+export function unmaskedSecretWarning(key: string, value: string): string | undefined {
+  if (isMaskable(value)) return undefined;
+  return (
+    `The value of secret ${key} is shorter than ${MIN_SECRET_LENGTH} characters: it is stored encrypted and never ` +
+    'answered, but it is not masked where it appears inside logs or other output (a value that short would mask ' +
+    'ordinary text). Use a longer value if it must not appear there.'
+  );
+}
 
 /** An entry as stored: a secret's value is its ciphertext. Snapshots and clones copy these. */
 export interface StoredEnvEntry {
@@ -32,6 +65,10 @@ const SANDBOX_LEVEL = '';
 
 export class EnvironmentStore {
   private readonly sql;
+  /** The current secret values handed to the Redactor last time. */
+  private current = new Set<string>();
+  /** How many retired values the meta table holds. */
+  private retiredCount = 0;
 
   constructor(
     private readonly store: Store,
@@ -75,7 +112,6 @@ export class EnvironmentStore {
   /** Sets a variable or secret; answers the entry as clients see it (a secret masked). */
   set(sandbox: string, service: string | undefined, key: string, value: string, secret: boolean): EnvEntry {
     validateEnvKey(key);
-    if (secret) this.redactor.addSecret(value);
     this.sql.upsert.run({
       sandbox,
       service: service ?? SANDBOX_LEVEL,
@@ -84,17 +120,20 @@ export class EnvironmentStore {
       secret: secret ? 1 : 0,
       at: this.now().toISOString(),
     });
+    this.publishSecrets();
     return this.get(sandbox, service, key)!;
   }
 
   delete(sandbox: string, service: string | undefined, key: string): boolean {
     validateEnvKey(key);
-    return this.sql.remove.run(sandbox, service ?? SANDBOX_LEVEL, key).changes > 0;
+    const deleted = this.sql.remove.run(sandbox, service ?? SANDBOX_LEVEL, key).changes > 0;
+    if (deleted) this.publishSecrets();
+    return deleted;
   }
 
   /**
    * What a deployment of `service` passes to Docker: sandbox-level entries overridden by the
-   * service's own, secrets decrypted (and registered with the Redactor).
+   * service's own, secrets decrypted (the Redactor already knows them).
    */
   resolve(sandbox: string, service: string): Record<string, string> {
     const out: Record<string, string> = {};
@@ -138,21 +177,43 @@ export class EnvironmentStore {
         });
       }
     });
-    for (const e of entries) if (e.secret) this.redactor.addSecret(this.secrets.decrypt(e.value));
+    this.publishSecrets();
   }
 
-  /** Registers every stored secret with the Redactor (at start, so nothing logged before a deploy leaks one). */
-  registerAll(): number {
-    const rows = this.sql.secrets.all();
-    for (const row of rows) this.clear(row);
-    return rows.length;
+  /**
+   * Hands the Redactor every secret of every sandbox and the recently retired ones; a value
+   * that was current last time and is not now (changed, deleted, its sandbox deleted) is
+   * retired. Called after each change here, at start, and when a sandbox is deleted (its
+   * entries go with it). Answers how many secrets are current.
+   */
+  publishSecrets(): number {
+    const now = this.now().getTime();
+    const current = new Set(this.sql.secrets.all().map((row) => this.secrets.decrypt(row.value)));
+    const gone = [...this.current].filter((v) => !current.has(v));
+    const retired = this.retired(now).filter((r) => !current.has(r.v) && !gone.includes(r.v));
+    const kept = [...retired, ...gone.map((v) => ({ v, at: now }))].slice(-MAX_RETIRED);
+    if (gone.length > 0 || kept.length !== this.retiredCount) this.saveRetired(kept);
+    this.current = current;
+    this.redactor.setSecrets(ENVIRONMENT_SECRETS, [...current, ...kept.map((r) => r.v)]);
+    return current.size;
+  }
+
+  /** The retired values still within their time, oldest first. */
+  private retired(now: number): Retired[] {
+    const stored = this.store.getMeta(RETIRED_META);
+    if (stored === undefined) return [];
+    const list = JSON.parse(this.secrets.decrypt(stored)) as Retired[];
+    this.retiredCount = list.length;
+    return list.filter((r) => now - r.at < RETIRED_SECRET_DAYS * 86_400_000);
+  }
+
+  private saveRetired(list: readonly Retired[]): void {
+    this.store.setMeta(RETIRED_META, this.secrets.encrypt(JSON.stringify(list)));
+    this.retiredCount = list.length;
   }
 
   private clear(row: EnvRow): string {
-    if (row.secret !== 1) return row.value;
-    const value = this.secrets.decrypt(row.value);
-    this.redactor.addSecret(value);
-    return value;
+    return row.secret === 1 ? this.secrets.decrypt(row.value) : row.value;
   }
 }
 

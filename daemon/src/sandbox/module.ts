@@ -4,7 +4,8 @@
  * for sandbox networks — and, once the deploy pipeline is built from those, the handlers.
  */
 import type { ScopedDocker } from '../docker/scoped-docker';
-import type { Logger, Redactor } from '../runtime/log';
+import type { Logger } from '../runtime/log';
+import type { Redactor } from '../runtime/redactor';
 import type { Store } from '../state/store';
 import { auditHandlers } from '../methods/audit';
 import { sandboxHandlers, type SandboxView } from '../methods/sandbox';
@@ -48,9 +49,15 @@ export interface SandboxModule {
 export function openSandboxModule(opts: SandboxModuleOptions): SandboxModule {
   const sandboxes = new SandboxStore(opts.store);
   const ports = new PortAllocator(opts.store, { ranges: opts.portRanges, onChange: (name) => sandboxes.changed(name) });
-  const environments = new EnvironmentStore(opts.store, new SecretBox(opts.stateDir), opts.redactor);
-  const secrets = environments.registerAll();
+  const secretBox = new SecretBox(opts.stateDir);
+  secretBox.protectKeyFile();
+  const environments = new EnvironmentStore(opts.store, secretBox, opts.redactor);
+  const secrets = environments.publishSecrets();
   if (secrets) opts.log.debug('Registered stored secrets for masking', { count: secrets });
+  // A deleted sandbox's entries go with its row: its secrets become retired values.
+  sandboxes.onChange((event) => {
+    if (event.kind === 'deleted') environments.publishSecrets();
+  });
   const templates = new TemplateStore(opts.store);
   const snapshots = new SnapshotStore(opts.store);
   const docker = new SandboxDocker(opts.docker);

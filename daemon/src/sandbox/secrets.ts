@@ -24,6 +24,16 @@ export class SecretBox {
     return path.join(this.stateDir, SECRET_KEY_FILE);
   }
 
+  /** Sets an existing key file to mode 0600 (at start: it may come from a looser umask or a copy). */
+  protectKeyFile(): void {
+    if (process.platform === 'win32') return;
+    try {
+      fs.chmodSync(this.keyPath, 0o600);
+    } catch (e) {
+      if ((e as NodeJS.ErrnoException).code !== 'ENOENT') throw e;
+    }
+  }
+
   encrypt(clear: string): string {
     const iv = randomBytes(IV_BYTES);
     const cipher = createCipheriv('aes-256-gcm', this.loadKey(), iv);
@@ -56,6 +66,7 @@ export class SecretBox {
     try {
       const fd = fs.openSync(file, 'wx', 0o600);
       try {
+        if (process.platform !== 'win32') fs.fchmodSync(fd, 0o600);
         key = randomBytes(KEY_BYTES);
         fs.writeSync(fd, key);
         fs.fsyncSync(fd);

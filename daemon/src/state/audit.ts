@@ -1,10 +1,12 @@
 /**
  * The audit trail: one row per state-changing request, with who (client, OS user), what
- * (method, target), when and the outcome. Values reaching here are already free of secrets:
- * targets are names and ids, outcomes are error messages that the redactor has masked.
+ * (method, target), when, the outcome, and the detail of what changed (./audit-detail.ts:
+ * ref and commit of a deploy, a route's target, a TTL, environment keys — never values).
+ * Target, outcome and detail pass the daemon's Redactor before they are stored.
  */
 import type { AuditEntry } from '../rpc/dispatcher';
-import type { Redactor } from '../runtime/log';
+import type { Redactor } from '../runtime/redactor';
+import { auditDetail } from './audit-detail';
 import type { Store } from './store';
 
 export class AuditTrail {
@@ -15,11 +17,12 @@ export class AuditTrail {
     private readonly redactor: Redactor,
   ) {
     this.insert = store.db.prepare(
-      'INSERT INTO audit (at, client, os_user, method, target, outcome) VALUES (?, ?, ?, ?, ?, ?)',
+      'INSERT INTO audit (at, client, os_user, method, target, outcome, detail) VALUES (?, ?, ?, ?, ?, ?, ?)',
     );
   }
 
   record(entry: AuditEntry, at = new Date()): void {
+    const detail = entry.detail ?? auditDetail(entry.method, entry.params, entry.result);
     this.insert.run(
       at.toISOString(),
       entry.client ?? null,
@@ -27,6 +30,7 @@ export class AuditTrail {
       entry.method,
       entry.target === undefined ? null : this.redactor.redactText(entry.target),
       this.redactor.redactText(entry.outcome),
+      detail === undefined ? null : JSON.stringify(this.redactor.redactValue(detail)),
     );
   }
 }

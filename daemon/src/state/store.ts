@@ -5,6 +5,11 @@
  * corrupt file or one written by a newer daemon is refused with an error that says what to do,
  * and is left byte-for-byte untouched. Only then is it opened read-write in WAL mode and
  * migrated (see ./migrations).
+ *
+ * The file and its `-wal` and `-shm` companions are private (mode 0600) whatever the umask
+ * or the mode of the state directory: a new file is created 0600 before SQLite opens it (SQLite
+ * gives its companions the database's mode), and existing ones are set to 0600 before anything
+ * reads them — they hold the audit trail and the deployment logs.
  */
 import * as fs from 'node:fs';
 import * as nodePath from 'node:path';
@@ -109,7 +114,12 @@ export function openStore(path: string, opts: OpenStoreOptions = {}): Store {
   const supported = latestVersion(list);
   const file = nodePath.resolve(path);
 
-  if (fs.existsSync(file)) checkExistingFile(file, supported);
+  if (fs.existsSync(file)) {
+    for (const f of [file, `${file}-wal`, `${file}-shm`]) makePrivate(f);
+    checkExistingFile(file, supported);
+  } else {
+    createPrivate(file);
+  }
 
   const db = new Database(file);
   try {
@@ -121,11 +131,38 @@ export function openStore(path: string, opts: OpenStoreOptions = {}): Store {
     db.pragma('synchronous = NORMAL');
     db.pragma('foreign_keys = ON');
     const version = migrate(db, file, list, found, log);
+    for (const f of [file, `${file}-wal`, `${file}-shm`]) makePrivate(f);
     log.info('Opened state database', { path: file, schemaVersion: version });
     return new SqliteStore(db, file, version, log);
   } catch (e) {
     db.close();
     throw e;
+  }
+}
+
+/** The file's mode set to 0600 (owner read and write only), if it exists. */
+export function makePrivate(file: string): void {
+  if (process.platform === 'win32') return;
+  try {
+    fs.chmodSync(file, 0o600);
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code !== 'ENOENT') throw e;
+  }
+}
+
+/** Creates an empty file with mode 0600 whatever the umask (SQLite takes an empty file as a new database). */
+function createPrivate(file: string): void {
+  let fd: number;
+  try {
+    fd = fs.openSync(file, 'wx', 0o600);
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code === 'EEXIST') return makePrivate(file); // appeared meanwhile
+    throw e;
+  }
+  try {
+    if (process.platform !== 'win32') fs.fchmodSync(fd, 0o600);
+  } finally {
+    fs.closeSync(fd);
   }
 }
 

@@ -1,6 +1,6 @@
 /** Formatters of the CLI's text output and the parsing of duration flags. */
 import { describe, expect, it } from 'vitest';
-import { ago, bytes, duration, parseDuration, ports, shortId } from '../../../daemon/src/cli/format';
+import { ago, auditDetail, bytes, duration, parseDuration, ports, shortId } from '../../../daemon/src/cli/format';
 import { Output, truncateVisible, visibleLength } from '../../../daemon/src/cli/output';
 
 describe('formatters', () => {
@@ -22,6 +22,13 @@ describe('formatters', () => {
     expect(ports([{ container: 8080, host: 42001, hostIp: '127.0.0.1', protocol: 'tcp' }, { container: 53, protocol: 'udp' }])).toBe(
       '127.0.0.1:42001->8080/tcp, 53/udp',
     );
+  });
+
+  it("an audit entry's detail on one line", () => {
+    expect(auditDetail({ ref: 'feature/x', services: ['web', 'api'], ttl: { idle: '3d' }, removed: true })).toBe(
+      'ref=feature/x services=web, api ttl={"idle":"3d"} removed=true',
+    );
+    expect(auditDetail(undefined)).toBe('');
   });
 
   it('parses duration flags, seconds by default', () => {

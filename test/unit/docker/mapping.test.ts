@@ -6,7 +6,8 @@ import type Docker from 'dockerode';
 import { DockerodeEventClient, normalizeEvent } from '../../../daemon/src/docker/dockerode/events';
 import { matchesLabels } from '../../../daemon/src/docker/labels';
 import type { ContainerDetails } from '../../../daemon/src/docker/types';
-import { maskEnvironment } from '../../../daemon/src/methods/docker';
+import { maskContainer } from '../../../daemon/src/methods/docker';
+import { Redactor } from '../../../daemon/src/runtime/redactor';
 
 const T0 = Date.parse('2025-01-01T00:00:00Z');
 const ago = (ms: number) => new Date(T0 - ms).toISOString();
@@ -183,17 +184,50 @@ describe('labels and secrets', () => {
     expect(matchesLabels(labels, undefined)).toBe(true);
   });
 
-  it('masks the values of secret-looking environment keys', () => {
-    const masked = maskEnvironment({
-      env: ['PATH=/bin', 'API_KEY=abc', 'DB_PASSWORD=hunter2', 'GITHUB_TOKEN=ghp_x', 'client_secret=s', 'EMPTY'],
-    } as ContainerDetails);
+  it('masks environment values by the secret-key rule and by secret value, and secret values everywhere else', () => {
+    const redactor = new Redactor();
+    redactor.setSecrets('environment', ['postgres://app:Zq9-db-pass@db:5432/app', 'Zq9-db-pass', 'tiny']);
+    const masked = maskContainer(
+      {
+        env: [
+          'PATH=/bin',
+          'API_KEY=abc',
+          'DB_PASSWORD=hunter2',
+          'GITHUB_TOKEN=ghp_x',
+          'client_secret=s',
+          'SSH_KEY=k',
+          'EMPTY',
+          // A secret stored under an innocent key: masked by its value.
+          'DATABASE_URL=postgres://app:Zq9-db-pass@db:5432/app',
+          'PASSLESS_COPY=user Zq9-db-pass inside',
+          // Too short to search for in text, but equal to a secret value as a whole.
+          'FLAG=tiny',
+          'KEYBOARD=us',
+        ],
+        labels: { note: 'uses Zq9-db-pass' },
+        command: ['--password=Zq9-db-pass'],
+        entrypoint: ['/bin/sh', '-c', 'echo Zq9-db-pass'],
+        lastHealthProbe: { start: '', end: '', exitCode: 0, output: 'ok Zq9-db-pass' },
+      } as unknown as ContainerDetails,
+      redactor,
+    );
     expect(masked.env).toEqual([
       'PATH=/bin',
       'API_KEY=***',
       'DB_PASSWORD=***',
       'GITHUB_TOKEN=***',
       'client_secret=***',
+      'SSH_KEY=***',
       'EMPTY',
+      'DATABASE_URL=***',
+      'PASSLESS_COPY=***',
+      'FLAG=***',
+      'KEYBOARD=us',
     ]);
+    expect(masked.labels).toEqual({ note: 'uses ***' });
+    expect(masked.command).toEqual(['--password=***']);
+    expect(masked.entrypoint).toEqual(['/bin/sh', '-c', 'echo ***']);
+    expect(masked.lastHealthProbe?.output).toBe('ok ***');
+    expect(JSON.stringify(masked)).not.toContain('Zq9-db-pass');
   });
 });

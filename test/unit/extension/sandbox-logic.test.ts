@@ -116,6 +116,8 @@ describe('text', () => {
     const audit = auditText('rec-demo', entries);
     expect(audit.split('\n')[0]).toBe('Audit trail of sandbox rec-demo (5 entries, newest first)');
     expect(audit).toMatch(/env\/set +sandbox=rec-demo service=account key=API_TOKEN +ok {2}by recorder \(root\)/);
+    const detailed = auditText('qa', [{ id: 1, at: 't', method: 'deploy/start', target: 'sandbox=qa', outcome: 'ok', detail: { ref: 'main', deployments: ['web: d1'] } }]);
+    expect(detailed.split('\n').slice(2)).toEqual([expect.stringMatching(/^t {2}deploy\/start +sandbox=qa +ok {2}by \?$/), '    ref=main  deployments=web: d1', '']);
     const record = results('deploy/get')[0] as DeploymentRecord;
     const { lines, more } = results('deploy/logs')[0] as { lines: DeployLogLine[]; more: boolean };
     const text = deploymentLogText(record, lines, more).split('\n');

@@ -2,7 +2,8 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { Redactor } from '../../../daemon/src/runtime/log';
+import { Redactor } from '../../../daemon/src/runtime/redactor';
+import { RETIRED_SECRET_DAYS, unmaskedSecretWarning } from '../../../daemon/src/sandbox/environment';
 import { EnvironmentStore } from '../../../daemon/src/sandbox/environment';
 import { SandboxStore } from '../../../daemon/src/sandbox/sandbox-store';
 import { SecretBox } from '../../../daemon/src/sandbox/secrets';
@@ -115,8 +116,47 @@ describe('EnvironmentStore', () => {
     expect(env.resolve('other', 'web')).toEqual({ MODE: 'x', API_TOKEN: SECRET });
 
     const fresh = new Redactor();
-    expect(new EnvironmentStore(store, new SecretBox(dir), fresh).registerAll()).toBe(2);
+    expect(new EnvironmentStore(store, new SecretBox(dir), fresh).publishSecrets()).toBe(1);
     expect(fresh.redactText(SECRET)).toBe('***');
+  });
+
+  it('keeps the redactor current: a secret is masked once set, and an old value stays masked after a change or delete', () => {
+    let now = Date.parse('2025-01-01T00:00:00Z');
+    const clock = () => new Date(now);
+    const live = new Redactor();
+    const e = new EnvironmentStore(store, new SecretBox(dir), live, clock);
+    e.publishSecrets();
+    const masked = (text: string) => live.redactText(text) !== text;
+
+    e.set('qa', undefined, 'DATABASE_URL', 'postgres://u:first-pass@db/app', true);
+    expect(masked('postgres://u:first-pass@db/app')).toBe(true);
+    // Changed: the new value is masked at once, the old one still (a running container has it).
+    e.set('qa', undefined, 'DATABASE_URL', 'postgres://u:second-pass@db/app', true);
+    expect(masked('postgres://u:second-pass@db/app')).toBe(true);
+    expect(masked('postgres://u:first-pass@db/app')).toBe(true);
+    // Deleted, and a sandbox deleted with its secrets: still masked, also by a restarted daemon.
+    e.set('other', 'web', 'API_TOKEN', SECRET, true);
+    expect(e.delete('qa', undefined, 'DATABASE_URL')).toBe(true);
+    new SandboxStore(store).remove('other');
+    e.publishSecrets();
+    const restarted = new Redactor();
+    new EnvironmentStore(store, new SecretBox(dir), restarted, clock).publishSecrets();
+    for (const r of [live, restarted]) {
+      expect(r.redactText(`a postgres://u:second-pass@db/app b ${SECRET}`)).toBe('a *** b ***');
+    }
+    // Retired values are dropped after their time, and never stored in clear.
+    now += (RETIRED_SECRET_DAYS + 1) * 86_400_000;
+    e.publishSecrets();
+    expect(masked(SECRET)).toBe(false);
+    expect(JSON.stringify(store.db.prepare('SELECT * FROM meta').all())).not.toContain('pass@db');
+  });
+
+  it('says when a secret is too short to be masked in output', () => {
+    expect(unmaskedSecretWarning('FLAG', 'true')).toMatch(/^The value of secret FLAG is shorter than 6 characters/);
+    expect(unmaskedSecretWarning('TOKEN', 'long-enough')).toBeUndefined();
+    env.set('qa', undefined, 'FLAG', 'true', true);
+    expect(redactor.redactText('true')).toBe('true');
+    expect(redactor.isSecretValue('true')).toBe(true);
   });
 
   it('never writes a secret in clear to the database files', () => {

@@ -1,5 +1,6 @@
-/** `branchbox audit`: who changed what, when, and how it ended. */
+/** `branchbox audit`: who changed what, when, how it ended, and what changed. */
 import { defineCommand } from '../command';
+import { auditDetail } from '../format';
 import { integer } from './containers';
 
 export const auditCommands = [
@@ -32,6 +33,7 @@ export const auditCommands = [
           { header: 'METHOD', value: (e) => e.method },
           { header: 'TARGET', value: (e) => e.target ?? '' },
           { header: 'OUTCOME', value: (e) => (e.outcome === 'ok' ? ctx.out.style.green('ok') : ctx.out.style.red(e.outcome)) },
+          { header: 'DETAIL', value: (e) => auditDetail(e.detail) },
         ]);
       });
     },

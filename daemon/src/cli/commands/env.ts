@@ -92,7 +92,10 @@ export const envCommands = [
       }
       const value = given ?? (await readValue(ctx, `value of ${values.secret ? 'secret ' : ''}${key}: `));
       const result = await ctx.call('env/set', { ...envTarget(values), key, value, ...(values.secret ? { secret: true } : {}) });
-      ctx.out.result(result, (e) => ctx.out.line(`Set ${e.secret ? 'secret ' : ''}${e.key} in ${scope(e)}`));
+      ctx.out.result(result, (e) => {
+        ctx.out.line(`Set ${e.secret ? 'secret ' : ''}${e.key} in ${scope(e)}`);
+        if (e.warning) ctx.stderr.write(`warning: ${e.warning}\n`);
+      });
     },
   }),
   defineCommand({

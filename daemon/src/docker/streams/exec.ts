@@ -3,12 +3,18 @@
  * with `docker exec`, its stdin written through a hijacked HTTP connection, its output read
  * back (demultiplexed into stdout and stderr when there is no TTY), its terminal resizable,
  * and its exit code read from the engine once it ends.
+ *
+ * Given the daemon's {@link Redactor}, the output is masked byte by byte on its way out, each
+ * of stdout and stderr through its own {@link StreamRedactor}: a secret the process writes in
+ * several pieces is masked whole; the end of a chunk that could begin a secret waits for the
+ * next one (or for the end of the session).
  */
 import { randomBytes } from 'node:crypto';
 import type { Duplex } from 'node:stream';
 import type Docker from 'dockerode';
 import { engineError } from '../dockerode/engine-error';
 import { RpcError } from '../../rpc/errors';
+import type { Redactor, StreamRedactor } from '../../runtime/redactor';
 import { FrameDemuxer } from './frame-demuxer';
 
 /** What to run in the container, and how. */
@@ -43,7 +49,10 @@ const HANGUP_GRACE_MS = 2000;
 
 /** Starts exec sessions through the engine. */
 export class ContainerExec {
-  constructor(private readonly docker: () => Docker) {}
+  constructor(
+    private readonly docker: () => Docker,
+    private readonly redactor?: Redactor,
+  ) {}
 
   /**
    * Starts the command in the container and attaches to it. Output is held until the first
@@ -69,7 +78,7 @@ export class ContainerExec {
         ...(options.workdir ? { WorkingDir: options.workdir } : {}),
       });
       const socket = (await exec.start({ hijack: true, stdin: true, Tty: tty })) as Duplex;
-      const session = new ExecSession({ exec, socket, tty, container, ref, cmd, marker, user: options.user });
+      const session = new ExecSession({ exec, socket, tty, container, ref, cmd, marker, user: options.user, redactor: this.redactor });
       if (tty && options.cols && options.rows) await session.resize(options.cols, options.rows);
       return session;
     } catch (e) {
@@ -98,6 +107,8 @@ export class ExecSession {
   private readonly demuxer: FrameDemuxer | undefined;
   private readonly outputListeners: ((output: ExecOutput) => void)[] = [];
   private readonly exitListeners: ((exitCode: number | null) => void)[] = [];
+  /** One masker per output stream, when there is a Redactor. */
+  private readonly masks: Readonly<Record<ExecOutput['stream'], StreamRedactor>> | undefined;
   private flowing = false;
   private paused = false;
   private closing = false;
@@ -114,6 +125,7 @@ export class ExecSession {
     this.id = start.exec.id;
     this.demuxer = start.tty ? undefined : new FrameDemuxer();
     this.exited = new Promise((resolve) => (this.resolveExited = resolve));
+    this.masks = start.redactor && { stdout: start.redactor.stream(), stderr: start.redactor.stream() };
     const socket = start.socket;
     socket.on('end', () => void this.finish());
     socket.on('close', () => void this.finish());
@@ -242,7 +254,18 @@ export class ExecSession {
   }
 
   private emit(output: ExecOutput): void {
-    for (const listener of this.outputListeners) listener(output);
+    const data = this.masks ? this.masks[output.stream].push(output.data) : output.data;
+    if (data.length === 0) return;
+    for (const listener of this.outputListeners) listener({ stream: output.stream, data });
+  }
+
+  /** The output is over: what the maskers held back goes out. */
+  private flushMasks(): void {
+    if (!this.masks) return;
+    for (const stream of ['stdout', 'stderr'] as const) {
+      const data = this.masks[stream].end();
+      if (data.length > 0) for (const listener of this.outputListeners) listener({ stream, data });
+    }
   }
 
   /** The connection ended: ask the engine for the exit code and tell the listeners, once. */
@@ -250,6 +273,7 @@ export class ExecSession {
     if (this.finishing) return;
     this.finishing = true;
     this.socket.destroy();
+    this.flushMasks();
     const code = await this.readExitCode();
     this.exitCode = code;
     this.resolveExited(code);
@@ -282,6 +306,8 @@ interface ExecStart {
   /** The value of {@link SESSION_ENV} in the session's processes. */
   readonly marker: string;
   readonly user: string | undefined;
+  /** Masks the output. */
+  readonly redactor?: Redactor | undefined;
 }
 
 /** /bin/bash if the container has it, else /bin/sh. */

@@ -7,14 +7,22 @@
  * that was), until the container is destroyed or the stream is cancelled. Given an
  * {@link EngineRecovery}, it survives the engine going away the same way: it waits until the
  * engine answers again, watches the container again and reads on after the last entry delivered.
+ *
+ * Given the daemon's {@link Redactor}, every line is masked before it is delivered. Lines are
+ * masked whole, after the decoder has joined what the engine cut into several entries (a line
+ * printed in several writes, a line longer than the engine's 16 KiB entries — for a TTY
+ * container, with the timestamps the engine puts between them taken out: tty-entries.ts), so a
+ * secret cut by the engine is masked too; a secret with line breaks is masked line by line.
  */
 import type Docker from 'dockerode';
 import { engineError } from '../dockerode/engine-error';
 import { RpcError } from '../../rpc/errors';
+import type { Redactor } from '../../runtime/redactor';
 import type { EngineRecovery } from '../engine';
 import { openEngineStream, watchEngineEvents, type RawEngineEvent } from './engine-stream';
 import { LogCursor, parseTimestampNs, dockerTime, toDockerSince } from './log-cursor';
 import { LogDecoder, LogStreamError, type LogRecord } from './log-decoder';
+import { TtyEntryJoiner } from './tty-entries';
 
 export type { LogRecord } from './log-decoder';
 
@@ -45,6 +53,7 @@ export class ContainerLogs {
   constructor(
     private readonly docker: () => Docker,
     private readonly recovery?: EngineRecovery,
+    private readonly redactor?: Redactor,
   ) {}
 
   /**
@@ -61,7 +70,7 @@ export class ContainerLogs {
       // Watch before looking, so a restart between the look and the first read is not missed.
       if (options.follow) watch = await RestartWatch.start(docker, id);
       const info = await docker.getContainer(id).inspect();
-      return new ContainerLogStream(this.docker, info.Id, info.Config.Tty, { ...options, since }, watch, this.recovery);
+      return new ContainerLogStream(this.docker, info.Id, info.Config.Tty, { ...options, since }, watch, this.recovery, this.redactor);
     } catch (e) {
       watch?.close();
       throw engineError(e, target);
@@ -96,6 +105,7 @@ export class ContainerLogStream {
     private readonly options: Omit<LogOptions, 'since'> & { readonly since?: string },
     private watch: RestartWatch | undefined,
     private readonly recovery: EngineRecovery | undefined,
+    private readonly redactor?: Redactor,
   ) {}
 
   /**
@@ -176,6 +186,16 @@ export class ContainerLogStream {
     return engineError(e, { action: 'read logs of', kind: 'container', ref: this.containerId });
   }
 
+  /** The records with every secret in their lines masked. */
+  private masked(records: LogRecord[]): LogRecord[] {
+    const redactor = this.redactor;
+    if (!redactor || redactor.secrets.empty) return records;
+    return records.map((r) => {
+      const line = redactor.redactText(r.line);
+      return line === r.line ? r : { ...r, line };
+    });
+  }
+
   /** Releases what `open` set up, for a stream that will never run. */
   close(): void {
     this.watch?.close();
@@ -200,11 +220,15 @@ export class ContainerLogStream {
     );
     onOpen();
     const decoder = new LogDecoder({ tty: this.tty, timestamped, keepTimestamps, cursor: this.cursor });
+    // Raw (TTY) and stamped: the engine stamps each 16 KiB piece of a long line; keep lines whole.
+    const joiner = this.tty && timestamped ? new TtyEntryJoiner() : undefined;
     try {
       for await (const chunk of stream) {
-        if (!(await deliver(decoder.push(chunk as Buffer), sink, signal))) return;
+        const bytes = joiner ? joiner.push(chunk as Buffer) : (chunk as Buffer);
+        if (!(await deliver(this.masked(decoder.push(bytes)), sink, signal))) return;
       }
-      await deliver(decoder.end(), sink, signal);
+      const held = joiner ? decoder.push(joiner.end()) : [];
+      await deliver(this.masked([...held, ...decoder.end()]), sink, signal);
     } finally {
       stream.destroy();
     }
