@@ -8,17 +8,15 @@
  */
 import type Docker from 'dockerode';
 import { PassThrough, type Readable } from 'node:stream';
-import { pack } from 'tar-fs';
 import { engineCall, engineError, type EngineTarget } from '../docker/dockerode/engine-error';
-import { contextFilter, writeLabelledDockerfile } from './build-context';
+import { LABELLED_DOCKERFILE, packContext, type ContextFiles } from './build-context';
 import { abortError, readJsonLines, type BuildMessage } from './json-lines';
 
 export type LineSink = (line: string) => void;
 
 export interface BuildSpec {
-  readonly contextDir: string;
-  /** Relative to the context. */
-  readonly dockerfile: string;
+  /** The context folder (a real path) and the generated (labelled) Dockerfile. */
+  readonly context: ContextFiles;
   readonly tag: string;
   readonly labels: Readonly<Record<string, string>>;
   readonly buildArgs: Readonly<Record<string, string>>;
@@ -136,13 +134,13 @@ export class DockerodeDeployDocker implements DeployDocker {
       await this.removeContainer(stepContainer).catch(() => undefined);
       await this.waitRemoved(stepContainer, STEP_REMOVAL_WAIT_MS);
     };
-    const dockerfile = writeLabelledDockerfile(spec.contextDir, spec.dockerfile, spec.labels);
-    const context = pack(spec.contextDir, { ignore: contextFilter(spec.contextDir, dockerfile) });
+    // The generated Dockerfile and .dockerignore travel in the tar stream: nothing is written to the source.
+    const context = packContext(spec.context);
     let response: NodeJS.ReadableStream;
     try {
       response = await this.docker.buildImage(context as unknown as NodeJS.ReadableStream, {
         t: spec.tag,
-        dockerfile,
+        dockerfile: LABELLED_DOCKERFILE,
         buildargs: { ...spec.buildArgs },
         rm: true,
         forcerm: true,

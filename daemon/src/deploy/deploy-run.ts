@@ -6,12 +6,14 @@
  *
  * Switch-over is not cancellable: once it begins, the deployment completes or rolls back.
  */
-import { rmSync } from 'node:fs';
-import { isAbsolute, join, relative, resolve } from 'node:path';
+import { realpathSync, rmSync, statSync } from 'node:fs';
+import { join, relative } from 'node:path';
 import { isRpcError } from '../rpc/errors';
 import type { Logger } from '../runtime/log';
 import { LABELS } from '../docker/labels';
 import { containerName, networkName } from '../sandbox/names';
+import { labelledDockerfile } from './build-context';
+import { containedRealPath, readContainedFile, readRegularFile } from './contained-path';
 import { isBuildFailure, type DeployDocker } from './deploy-docker';
 import type { DeploymentRow, DeploymentStore } from './deployment-store';
 import type { GitSource } from './git-source';
@@ -83,6 +85,7 @@ interface Prepared {
   readonly commit: string;
   readonly sourceHash: string | null;
   readonly exportDir: string;
+  /** The real path of the build context, inside the real path of the exported source. */
   readonly contextDir: string;
   readonly projectName: string;
   readonly config: DeployServiceConfig;
@@ -192,8 +195,16 @@ async function prepare(ctx: RunContext, deps: RunDeps, created: { exportDir?: st
     const known = Object.keys(project.services).join(', ') || 'none';
     throw new DeployCause(`service "${ctx.service}" is not defined in branchbox.yaml at ${resolved.commit.slice(0, 12)} (services: ${known})`);
   }
-  const contextDir = resolve(exportDir, config.context);
-  if (!isInside(exportDir, contextDir)) throw new DeployCause(`the build context "${config.context}" is outside the repository`);
+  // A branch may commit links: the context is where its real path is, inside the export's.
+  const realExport = realpathSync(exportDir);
+  const contextDir = containedRealPath({
+    base: realExport,
+    rel: config.context,
+    within: realExport,
+    what: `the build context "${config.context}"`,
+    withinName: 'the repository',
+  });
+  if (!statSync(contextDir).isDirectory()) throw new DeployCause(`the build context "${config.context}" is not a folder`);
   return { ref: resolved.ref, commit: resolved.commit, sourceHash, exportDir, contextDir, projectName: project.name, config };
 }
 
@@ -222,31 +233,43 @@ async function build(
   switch (b.kind) {
     case 'dockerfile': {
       const tag = imageTag(p.projectName, ctx.service, p.commit, p.sourceHash);
-      const dockerfile = relative(p.contextDir, resolve(p.contextDir, b.dockerfile));
-      if (!isInside(p.contextDir, resolve(p.contextDir, b.dockerfile))) throw new DeployCause(`the Dockerfile "${b.dockerfile}" is outside the build context`);
+      const contextName = `the build context "${p.config.context}"`;
+      const dockerfilePath = containedRealPath({
+        base: p.contextDir,
+        rel: b.dockerfile,
+        within: p.contextDir,
+        what: `the Dockerfile "${b.dockerfile}"`,
+        withinName: contextName,
+      });
+      const dockerfile = relative(p.contextDir, dockerfilePath);
       if (await docker.imageExists(tag)) {
         setOutcome('reused');
         rec.log('daemon', `Image ${tag} is already built for this source: reused, no rebuild`);
         deps.store.update(ctx.id, { image: tag, buildReused: true });
         return { image: tag, keepSource: false };
       }
+      const labels = {
+        ...deps.extraLabels,
+        [LABELS.managed]: 'true',
+        // An image inherits the labels of its FROM: built on a base image, it is not one.
+        [LABELS.base]: 'false',
+        [LABELS.project]: p.projectName,
+        [LABELS.service]: ctx.service,
+        [LABELS.commit]: p.commit,
+        ...(p.sourceHash ? { [LABELS.sourceHash]: p.sourceHash } : {}),
+      };
+      const context = {
+        contextDir: p.contextDir,
+        dockerfile: labelledDockerfile(readRegularFile(dockerfilePath, `the Dockerfile "${b.dockerfile}"`), labels),
+        ignore: readContainedFile(p.contextDir, '.dockerignore', '.dockerignore', contextName),
+      };
       rec.log('daemon', `Building image ${tag} from ${p.config.context}/${dockerfile}`);
       deps.store.update(ctx.id, { image: tag, buildReused: false });
       try {
         await docker.buildImage({
-          contextDir: p.contextDir,
-          dockerfile,
+          context,
           tag,
-          labels: {
-            ...deps.extraLabels,
-            [LABELS.managed]: 'true',
-            // An image inherits the labels of its FROM: built on a base image, it is not one.
-            [LABELS.base]: 'false',
-            [LABELS.project]: p.projectName,
-            [LABELS.service]: ctx.service,
-            [LABELS.commit]: p.commit,
-            ...(p.sourceHash ? { [LABELS.sourceHash]: p.sourceHash } : {}),
-          },
+          labels,
           buildArgs: b.args,
           signal: ctx.signal,
           onLine: (line) => rec.log('build', line),
@@ -493,11 +516,4 @@ async function rollBack(
     deps.log.error('Could not record the end of a deployment', { deployment: ctx.id, error: e });
     rec.status(status, { diagnosis, finishedAt: deps.now().toISOString() });
   }
-}
-
-// ---- helpers ----
-
-function isInside(root: string, p: string): boolean {
-  const rel = relative(root, p);
-  return rel === '' || (!rel.startsWith('..') && !isAbsolute(rel));
 }
