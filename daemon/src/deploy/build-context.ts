@@ -4,6 +4,10 @@
  * any file of the same name in the folder — the Dockerfile Branchbox builds from (the user's,
  * labelled) and the `.dockerignore` that keeps it out of `COPY`/`ADD`. Nothing is written to
  * the source folder: what a branch committed there (links included) is only ever read.
+ *
+ * The labels go after EVERY `FROM` (each stage of a multi-stage build), so that every image
+ * the classic builder commits — each step's intermediate image, the dangling ones a cancelled
+ * build leaves, the tagged one — carries them instead of inheriting only its base's.
  */
 import { lstatSync } from 'node:fs';
 import { relative, sep } from 'node:path';
@@ -63,10 +67,51 @@ export function generatedIgnore(ignore: string | undefined): string {
 }
 
 /**
- * The Dockerfile `text` with the image labels appended as one `LABEL` instruction.
+ * The Dockerfile `text` with one `LABEL` instruction of `labels` right after each `FROM`
+ * instruction (after its continuation lines). Parser directives, comments, line
+ * continuations with the file's escape character and comment lines inside an instruction
+ * are understood as the engine's parser understands them.
  */
 export function labelledDockerfile(text: string, labels: Readonly<Record<string, string>>): string {
+  const lines = text.split('\n');
+  const escape = escapeCharacter(lines);
+  const label = labelInstruction(labels, escape);
+  if (!label) return text;
+  const out: string[] = [];
+  let continuing = false;
+  let isFrom = false;
+  for (const line of lines) {
+    out.push(line);
+    const content = line.replace(/\r$/, '');
+    const trimmed = content.trim();
+    if (!continuing) {
+      if (trimmed === '' || trimmed.startsWith('#')) continue;
+      isFrom = /^from$/i.test(trimmed.split(/\s+/, 1)[0]!);
+    } else if (trimmed === '' || trimmed.startsWith('#')) {
+      continue; // inside an instruction: empty and comment lines neither end nor continue it
+    }
+    continuing = content.trimEnd().endsWith(escape);
+    if (!continuing && isFrom) out.push(line.endsWith('\r') ? `${label}\r` : label);
+  }
+  // A FROM continued past the end of the file gets no LABEL of its own (the build API's
+  // labels still reach the tagged image).
+  return out.join('\n');
+}
+
+/** The escape character of a Dockerfile: its `# escape=` parser directive, or `\`. */
+function escapeCharacter(lines: readonly string[]): string {
+  for (const line of lines) {
+    const directive = /^\s*#\s*([a-zA-Z][a-zA-Z0-9]*)\s*=\s*(\S+)\s*$/.exec(line);
+    if (!directive) break; // directives only come first
+    if (directive[1]!.toLowerCase() === 'escape' && (directive[2] === '`' || directive[2] === '\\')) return directive[2];
+  }
+  return '\\';
+}
+
+/** `LABEL "k"="v" …` with quotes, `$` and the escape character escaped (no variable expansion). */
+function labelInstruction(labels: Readonly<Record<string, string>>, escape: string): string | undefined {
   const entries = Object.entries(labels);
-  const label = entries.length ? `\nLABEL ${entries.map(([k, v]) => `${JSON.stringify(k)}=${JSON.stringify(v)}`).join(' ')}\n` : '\n';
-  return `${text.replace(/\s*$/, '')}${label}`;
+  if (!entries.length) return undefined;
+  const quote = (s: string) => `"${s.replace(/[\r\n]+/g, ' ').replace(new RegExp(`[${escape === '\\' ? '\\\\' : escape}"$]`, 'g'), (c) => `${escape}${c}`)}"`;
+  return `LABEL ${entries.map(([k, v]) => `${quote(k)}=${quote(v)}`).join(' ')}`;
 }

@@ -15,9 +15,10 @@ import { abortError, readJsonLines, type BuildMessage } from './json-lines';
 export type LineSink = (line: string) => void;
 
 export interface BuildSpec {
-  /** The context folder (a real path) and the generated (labelled) Dockerfile. */
+  /** The context folder (a real path) and the generated Dockerfile (labelled after every FROM). */
   readonly context: ContextFiles;
   readonly tag: string;
+  /** The labels of the tagged image, also set through the build API. */
   readonly labels: Readonly<Record<string, string>>;
   readonly buildArgs: Readonly<Record<string, string>>;
   readonly signal: AbortSignal;
@@ -141,6 +142,7 @@ export class DockerodeDeployDocker implements DeployDocker {
       response = await this.docker.buildImage(context as unknown as NodeJS.ReadableStream, {
         t: spec.tag,
         dockerfile: LABELLED_DOCKERFILE,
+        labels: { ...spec.labels },
         buildargs: { ...spec.buildArgs },
         rm: true,
         forcerm: true,

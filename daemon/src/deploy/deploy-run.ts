@@ -248,19 +248,17 @@ async function build(
         deps.store.update(ctx.id, { image: tag, buildReused: true });
         return { image: tag, keepSource: false };
       }
-      const labels = {
+      // Every image the build commits (each stage's steps included) carries these; the
+      // tagged one also the commit's (those after every FROM would defeat the layer cache).
+      const owned = {
         ...deps.extraLabels,
         [LABELS.managed]: 'true',
         // An image inherits the labels of its FROM: built on a base image, it is not one.
         [LABELS.base]: 'false',
-        [LABELS.project]: p.projectName,
-        [LABELS.service]: ctx.service,
-        [LABELS.commit]: p.commit,
-        ...(p.sourceHash ? { [LABELS.sourceHash]: p.sourceHash } : {}),
       };
       const context = {
         contextDir: p.contextDir,
-        dockerfile: labelledDockerfile(readRegularFile(dockerfilePath, `the Dockerfile "${b.dockerfile}"`), labels),
+        dockerfile: labelledDockerfile(readRegularFile(dockerfilePath, `the Dockerfile "${b.dockerfile}"`), owned),
         ignore: readContainedFile(p.contextDir, '.dockerignore', '.dockerignore', contextName),
       };
       rec.log('daemon', `Building image ${tag} from ${p.config.context}/${dockerfile}`);
@@ -269,7 +267,13 @@ async function build(
         await docker.buildImage({
           context,
           tag,
-          labels,
+          labels: {
+            ...owned,
+            [LABELS.project]: p.projectName,
+            [LABELS.service]: ctx.service,
+            [LABELS.commit]: p.commit,
+            ...(p.sourceHash ? { [LABELS.sourceHash]: p.sourceHash } : {}),
+          },
           buildArgs: b.args,
           signal: ctx.signal,
           onLine: (line) => rec.log('build', line),

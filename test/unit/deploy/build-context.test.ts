@@ -1,5 +1,6 @@
 /**
- * The build context Branchbox sends: the tar of the context with the generated files as entries (never written to the folder, links
+ * The build context Branchbox sends: the labelled Dockerfile (a LABEL after every FROM), the
+ * tar of the context with the generated files as entries (never written to the folder, links
  * sent as links), and the containment of paths through committed symbolic links.
  */
 import { execFileSync } from 'node:child_process';
@@ -8,11 +9,36 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { extract as tarExtract } from 'tar-stream';
 import { afterAll, describe, expect, it } from 'vitest';
-import { packContext } from '../../../daemon/src/deploy/build-context';
+import { labelledDockerfile, packContext } from '../../../daemon/src/deploy/build-context';
 import { containedRealPath, MAX_CONTEXT_FILE_BYTES, readContainedFile } from '../../../daemon/src/deploy/contained-path';
 import { DeployCause } from '../../../daemon/src/deploy/diagnosis';
 
+const LABELS = { 'branchbox.managed': 'true', 'branchbox.instance': 'abc123' };
 const LABEL = 'LABEL "branchbox.managed"="true" "branchbox.instance"="abc123"';
+
+describe('labelledDockerfile', () => {
+  it('puts the labels right after every FROM of a multi-stage Dockerfile', () => {
+    const text = ['FROM node:20 AS build', 'RUN make', 'FROM busybox', 'COPY --from=build /out /out', ''].join('\n');
+    expect(labelledDockerfile(text, LABELS)).toBe(['FROM node:20 AS build', LABEL, 'RUN make', 'FROM busybox', LABEL, 'COPY --from=build /out /out', ''].join('\n'));
+  });
+
+  it('waits for the end of a continued FROM, through comment and empty lines, in any case', () => {
+    const text = ['# syntax=docker/dockerfile:1', 'ARG BASE=x', 'from \\', '  # which base', '', '  $BASE AS a', 'RUN true \\', '  && FROM=1', 'CMD x'].join('\n');
+    expect(labelledDockerfile(text, LABELS)).toBe(['# syntax=docker/dockerfile:1', 'ARG BASE=x', 'from \\', '  # which base', '', '  $BASE AS a', LABEL, 'RUN true \\', '  && FROM=1', 'CMD x'].join('\n'));
+  });
+
+  it('follows the escape directive, and escapes quotes, $ and the escape character in values', () => {
+    const text = ['# escape=`', 'FROM x `', '  AS y', 'RUN echo \\'].join('\r\n');
+    const out = labelledDockerfile(text, { 'a.b': 'say "hi" $HOME `x` \\ end' });
+    expect(out.split('\r\n')).toEqual(['# escape=`', 'FROM x `', '  AS y', 'LABEL "a.b"="say `"hi`" `$HOME ``x`` \\ end"', 'RUN echo \\']);
+    expect(labelledDockerfile('FROM x\n', { k: 'a\\b"$c' })).toBe('FROM x\nLABEL "k"="a\\\\b\\"\\$c"\n');
+  });
+
+  it('leaves a Dockerfile alone without labels, and does not take a comment or a word for a FROM', () => {
+    expect(labelledDockerfile('FROM x\n', {})).toBe('FROM x\n');
+    expect(labelledDockerfile('# FROM y\nRUN echo FROM z\nFROMAGE\n', LABELS)).toBe('# FROM y\nRUN echo FROM z\nFROMAGE\n');
+  });
+});
 
 describe('the context tar', () => {
   const dirs: string[] = [];
