@@ -9,9 +9,10 @@
  * this test's builds made. They are removed by ancestry at the end, labelled or not.
  */
 import { randomBytes } from 'node:crypto';
-import { readFileSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { pack } from 'tar-stream';
+import { pack } from 'tar-fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { docker, TEST_LABEL } from '../../helpers/docker-fixtures';
 import { useLifecycleDaemon } from '../lifecycle/helpers';
@@ -25,11 +26,12 @@ let instance: string;
 
 /** Builds `base` from busybox with the base labels (and this run's test label, so a leftover is found). */
 async function buildBase(): Promise<string> {
-  const context = pack();
-  context.entry({ name: 'Dockerfile' }, `FROM branchbox/busybox:1\nLABEL branchbox.base=true ${TEST_LABEL}=${t.run.runId} nonce=${nonce}\n`);
-  context.finalize();
+  const dir = mkdtempSync(join(tmpdir(), 'bb-base-'));
+  writeFileSync(join(dir, 'Dockerfile'), `FROM branchbox/busybox:1\nLABEL branchbox.base=true ${TEST_LABEL}=${t.run.runId} nonce=${nonce}\n`);
+  const context = pack(dir);
   const stream = await docker.buildImage(context as unknown as NodeJS.ReadableStream, { t: base, rm: true, forcerm: true });
   await new Promise((resolve, reject) => docker.modem.followProgress(stream, (e, out) => (e ? reject(e) : resolve(out))));
+  rmSync(dir, { recursive: true, force: true });
   return (await docker.getImage(base).inspect()).Id;
 }
 
