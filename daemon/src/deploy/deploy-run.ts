@@ -21,6 +21,8 @@ import { TCP_DEFAULTS, waitHealthy, type HealthSpec, type ProbeResult } from './
 import { runHostCommand } from './host-build';
 import { DeployCause, buildNoiseRemoved, causeOf, withLines } from './diagnosis';
 import type { RunRecorder } from './run-recorder';
+import { untrustedMessage } from '../trust/host-commands';
+import { normalContext, type CommandTrust } from '../trust/trust-store';
 import type {
   DeployEnvironments,
   DeployPorts,
@@ -52,6 +54,8 @@ export interface RunDeps {
   readonly emit: (item: DeployProgress) => void;
   /** Added to every container and image label set. */
   readonly extraLabels: Readonly<Record<string, string>>;
+  /** The host build commands the user trusted; no other runs. */
+  readonly trust: CommandTrust;
 }
 
 /** What one deployment deploys: a service of a repository, at a branch or commit, into a sandbox. */
@@ -295,6 +299,12 @@ async function build(
       return { image: b.image, keepSource: false };
     }
     case 'command': {
+      // The configuration is the deployed commit's: whoever wrote it, its command runs on
+      // this computer only when the user trusted it for this repository.
+      const key = { repoPath: realpathSync(ctx.repoRoot), context: normalContext(p.config.context), command: b.command };
+      if (!deps.trust.isTrusted(key)) {
+        throw new DeployCause(untrustedMessage(key.repoPath, [{ service: ctx.service, context: key.context, command: [...b.command] }]));
+      }
       if (!(await docker.imageExists(b.runtime))) {
         throw new DeployCause(`runtime image ${b.runtime} is missing on the Docker engine (ImageNotFound): build it or load it with image/load`);
       }

@@ -16,6 +16,7 @@ import { deployMigration } from '../deploy/migration';
 import { sandboxMigration } from '../sandbox/migration';
 import { gatewayActivityMigration } from '../sandbox/migration-gateway-activity';
 import { lifecycleMigration } from '../sandbox/migration-lifecycle';
+import { trustMigration } from '../trust/migration';
 
 export interface Migration {
   /** 1 for the first migration, then consecutive. Becomes `user_version` once applied. */
@@ -56,6 +57,7 @@ export const migrations: readonly Migration[] = [
   deployMigration,
   lifecycleMigration,
   gatewayActivityMigration,
+  trustMigration,
 ];
 
 /** The schema version this build of the daemon writes: the last migration's version. */
