@@ -40,6 +40,18 @@ export interface ContainerSpec {
   readonly binds?: readonly string[];
   readonly nanoCpus?: number;
   readonly memoryBytes?: number;
+  /** How the container is confined (deploy/hardening.ts makes it); unset: the engine's defaults. */
+  readonly security?: ContainerSecurity;
+}
+
+/** A container's confinement, as HostConfig SecurityOpt, CapDrop, CapAdd, PidsLimit and Config.User. */
+export interface ContainerSecurity {
+  readonly noNewPrivileges: boolean;
+  readonly capDrop: readonly string[];
+  readonly capAdd: readonly string[];
+  readonly pidsLimit: number;
+  /** Unset: the image's USER. */
+  readonly user?: string;
 }
 
 export interface DeployContainerState {
@@ -75,6 +87,8 @@ export const isBuildFailure = (e: unknown): e is BuildFailure =>
 
 export interface DeployDocker {
   imageExists(ref: string): Promise<boolean>;
+  /** The image's USER (`Config.User`, empty when it sets none); undefined when there is no such image. */
+  imageUser(ref: string): Promise<string | undefined>;
   /** Builds and tags the image; output lines go to `onLine` as they come. Throws BuildFailure. */
   buildImage(spec: BuildSpec): Promise<void>;
   /** Creates the container (not started); answers its id. */
@@ -112,6 +126,15 @@ export class DockerodeDeployDocker implements DeployDocker {
       return true;
     } catch (e) {
       if ((e as { statusCode?: number }).statusCode === 404) return false;
+      throw engineError(e, this.target('inspect', 'image', ref));
+    }
+  }
+
+  async imageUser(ref: string): Promise<string | undefined> {
+    try {
+      return (await this.docker.getImage(ref).inspect()).Config?.User ?? '';
+    } catch (e) {
+      if ((e as { statusCode?: number }).statusCode === 404) return undefined;
       throw engineError(e, this.target('inspect', 'image', ref));
     }
   }
@@ -198,12 +221,22 @@ export class DockerodeDeployDocker implements DeployDocker {
         Labels: { ...spec.labels },
         ExposedPorts: { [port]: {} },
         ...(spec.cmd ? { Cmd: [...spec.cmd] } : {}),
+        ...(spec.security?.user !== undefined ? { User: spec.security.user } : {}),
         HostConfig: {
           NetworkMode: spec.network,
           PortBindings: { [port]: [{ HostIp: spec.hostIp ?? '127.0.0.1', HostPort: String(spec.hostPort) }] },
           ...(spec.binds?.length ? { Binds: [...spec.binds] } : {}),
           ...(spec.nanoCpus ? { NanoCpus: spec.nanoCpus } : {}),
           ...(spec.memoryBytes ? { Memory: spec.memoryBytes } : {}),
+          ...(spec.security
+            ? {
+                Privileged: false,
+                SecurityOpt: spec.security.noNewPrivileges ? ['no-new-privileges'] : [],
+                CapDrop: [...spec.security.capDrop],
+                CapAdd: [...spec.security.capAdd],
+                PidsLimit: spec.security.pidsLimit,
+              }
+            : {}),
           RestartPolicy: { Name: 'no' },
         },
       });

@@ -58,6 +58,10 @@ export class FakeDocker implements DeployDocker {
     return this.images.has(ref);
   }
 
+  async imageUser(ref: string): Promise<string | undefined> {
+    return this.images.has(ref) ? '' : undefined;
+  }
+
   async buildImage(spec: BuildSpec): Promise<void> {
     this.builds.push(spec);
     for (const w of this.buildStartedWaiters.splice(0)) w(spec);
