@@ -17,6 +17,7 @@ import { containedRealPath, readContainedFile, readRegularFile } from './contain
 import { isBuildFailure, type DeployDocker } from './deploy-docker';
 import type { DeploymentRow, DeploymentStore } from './deployment-store';
 import type { GitSource } from './git-source';
+import { containerSecurity, rootWarning } from './hardening';
 import { TCP_DEFAULTS, waitHealthy, type HealthSpec, type ProbeResult } from './health-probe';
 import { runHostCommand } from './host-build';
 import { DeployCause, buildNoiseRemoved, causeOf, withLines } from './diagnosis';
@@ -345,6 +346,11 @@ async function startContainer(
   });
   created.hostPort = hostPort;
 
+  // Confined by default; run as the image's user, and say so when that is root.
+  const security = containerSecurity(p.config.security);
+  const warning = rootWarning(ctx.service, security, await docker.imageUser(built.image));
+  if (warning) rec.log('daemon', warning);
+
   const name = `${containerName(ctx.sandbox, ctx.service)}-${ctx.id.slice(0, 8)}`;
   const id = await docker.createContainer({
     name,
@@ -365,6 +371,7 @@ async function startContainer(
     ...(built.binds ? { binds: built.binds } : {}),
     ...(p.config.resources.nanoCpus ? { nanoCpus: p.config.resources.nanoCpus } : {}),
     ...(p.config.resources.memoryBytes ? { memoryBytes: p.config.resources.memoryBytes } : {}),
+    security,
   });
   created.containerId = id;
   deps.store.update(ctx.id, { containerId: id, containerName: name });
