@@ -37,6 +37,11 @@ import { routeHandlers } from './methods/route';
 import { openLifecycleModule } from './lifecycle/module';
 import { gatedDeployStart } from './methods/sandbox-lifecycle';
 import { SandboxService } from './sandbox/sandbox-service';
+import { GitSource } from './deploy/git-source';
+import { parseProject } from './project/load';
+import { trustHandlers } from './methods/trust';
+import { HostCommandGate } from './trust/host-commands';
+import { TrustStore } from './trust/trust-store';
 
 /** How long in-flight requests may take to finish once shutdown begins. */
 const SHUTDOWN_GRACE_MS = 5_000;
@@ -107,6 +112,8 @@ export async function startDaemon(opts: DaemonOptions, version: string): Promise
       docker: scoped,
       portRanges: opts.portRanges,
     });
+    // --- Trust (daemon/src/trust/): the host build commands the user trusted; trust/* handlers.
+    const trust = new TrustStore(store);
     // --- The deploy pipeline (daemon/src/deploy/): deploy/* handlers; at
     // start, deployments a previous process left unfinished become failed and their containers
     // are removed (again whenever the engine reconnects); at shutdown, running ones are cancelled.
@@ -123,12 +130,14 @@ export async function startDaemon(opts: DaemonOptions, version: string): Promise
       log: logger,
       extraLabels: ownership.labels(),
       ensureNetwork: (sandbox) => sandboxModule.docker.ensureNetwork(sandbox),
+      trust,
     });
     await deploys.recover();
     const stopReaping = engine.on('connected', () => void deploys.reap());
     undo.push(() => deploys.shutdown());
     undo.push(stopReaping);
-    const deployMethods = deployHandlers({ deploys });
+    const hostCommands = new HostCommandGate({ trust, git: new GitSource(join(opts.stateDir, 'deploy')), loadProject: sandboxModule.loadProject, parseProject });
+    const deployMethods = deployHandlers({ deploys, hostCommands });
 
     // --- Gateways and routes (daemon/src/gateway/): the shared gateway (--gateway-port,
     // default 41080, a free one when that is taken) and one gateway per
@@ -217,6 +226,7 @@ export async function startDaemon(opts: DaemonOptions, version: string): Promise
       ...sandboxMethods,
       ...deployMethods,
       ...routeMethods,
+      ...trustHandlers({ trust }),
       ...lifecycleMethods,
     };
     const dispatcher = new Dispatcher({

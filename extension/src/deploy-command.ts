@@ -6,10 +6,13 @@
  */
 import * as vscode from 'vscode';
 import type { DeploymentStatus } from '../../schemas/src/deploy';
+import type { Params, Result } from '../../schemas/src/index';
 import type { Ctx } from './commands';
 import type { Connected } from './connection';
 import { advanceRun, newRunState, progressPercent, progressText, runIsFinal, type DeployRunState } from './deployment-model';
+import { TRUST_AND_DEPLOY, trustQuestion, untrustedOf } from './failure';
 import { currentBranch } from './git';
+import type { Log } from './log';
 import { CREATE_NEW, failureSummary, sandboxPickItems, servicePickItems, suggestName, validateName } from './sandbox-logic';
 import { branchAtCommit } from './sandbox-model';
 
@@ -35,13 +38,15 @@ export async function deployCurrentBranch(ctx: Ctx, c: Connected): Promise<Deplo
   if (!sandbox) return undefined;
 
   ctx.log.info(`Deploying ${source} of ${head.repoPath} (${services.join(', ')}) into sandbox ${sandbox}${head.dirty ? '; uncommitted changes are not included' : ''}`);
-  const { deployments } = await c.client.request('deploy/start', {
+  const started = await startTrusting(c, ctx.log, {
     repoPath: head.repoPath,
     ...(head.branch ? { ref: head.branch } : {}),
     commit: head.commit,
     sandbox,
     services,
   });
+  if (!started) return undefined;
+  const { deployments } = started;
   ctx.current.deployedTo(sandbox);
   const final = await followDeployments(c, `Deploying ${source} to ${sandbox}`, deployments);
   const summary: DeployOutcomeSummary = {
@@ -50,6 +55,33 @@ export async function deployCurrentBranch(ctx: Ctx, c: Connected): Promise<Deplo
   };
   report(ctx, source, summary);
   return summary;
+}
+
+/**
+ * `deploy/start`. When it answers Untrusted (a service builds with a host command the user
+ * has not trusted for this repository), asks once in a modal with the command text; on
+ * "Trust and Deploy" trusts each command (trust/grant) and starts again. Undefined when the
+ * user declined: nothing was trusted, nothing deployed.
+ */
+export async function startTrusting(c: Connected, log: Pick<Log, 'info'>, params: Params<'deploy/start'>): Promise<Result<'deploy/start'> | undefined> {
+  try {
+    return await c.client.request('deploy/start', params);
+  } catch (e) {
+    const untrusted = untrustedOf(e);
+    if (!untrusted) throw e;
+    const { message, detail } = trustQuestion(untrusted);
+    const choice = await vscode.window.showWarningMessage(message, { modal: true, detail }, TRUST_AND_DEPLOY);
+    if (choice !== TRUST_AND_DEPLOY) {
+      log.info(`Not deploying: the host build command(s) of ${untrusted.repoPath} were not trusted`);
+      return undefined;
+    }
+    for (const command of untrusted.commands) {
+      log.info(`Trusting for ${untrusted.repoPath} (${command.service}, in ${command.context}): ${JSON.stringify(command.command)}`);
+      await c.client.request('trust/grant', { repoPath: untrusted.repoPath, context: command.context, command: command.command });
+    }
+    // Asked once: a command still untrusted now (the branch moved meanwhile) is an error.
+    return c.client.request('deploy/start', params);
+  }
 }
 
 async function pickOrCreateSandbox(ctx: Ctx, c: Connected, repoPath: string, branch: string, source: string): Promise<string | undefined> {

@@ -4,6 +4,7 @@
  * the one place failed commands end up.
  */
 import { ProtocolError } from '../../schemas/src/client';
+import { commandText, type UntrustedData } from '../../schemas/src/trust';
 
 /** The follow-ups a failure message can offer (each is a Branchbox command). */
 export type FailureAction = 'Show Log' | 'Show Daemon Log' | 'Restart Daemon';
@@ -61,6 +62,8 @@ export function explainFailure(what: string, e: unknown): Failure | undefined {
         message: `${what} failed: branchboxd rejected the request (${detail}); the extension and the daemon may not match. Restart the daemon.`,
         actions: ['Restart Daemon', 'Show Log'],
       };
+    case 'Untrusted':
+      return { message: `${what} failed: ${detail}`, actions: ['Show Log'] };
     case 'InternalError':
       return { message: `${what} failed inside branchboxd: ${detail}. See the daemon log.`, actions: ['Show Daemon Log'] };
     case undefined:
@@ -71,4 +74,27 @@ export function explainFailure(what: string, e: unknown): Failure | undefined {
     default:
       return { message: `${what} failed: ${detail} (${e.errorName}).`, actions: ['Show Log'] };
   }
+}
+
+/** The commands of an `Untrusted` answer (deploy/start), or undefined for any other failure. */
+export function untrustedOf(e: unknown): UntrustedData | undefined {
+  if (!(e instanceof ProtocolError) || e.errorName !== 'Untrusted') return undefined;
+  const data = e.data as Partial<UntrustedData> | undefined;
+  return typeof data?.repoPath === 'string' && Array.isArray(data.commands) && data.commands.length ? { repoPath: data.repoPath, commands: data.commands } : undefined;
+}
+
+/** The button that trusts the commands and deploys (the modal's own Cancel declines). */
+export const TRUST_AND_DEPLOY = 'Trust and Deploy';
+
+/** The modal question before trusting host commands: what would run, where, and what trusting means. */
+export function trustQuestion(data: UntrustedData): { message: string; detail: string } {
+  const one = data.commands.length === 1;
+  return {
+    message: `Run ${one ? 'this build command' : 'these build commands'} on your computer?`,
+    detail:
+      `${data.repoPath} asks to run, outside any container and as you:\n\n` +
+      data.commands.map((c) => `${c.service}: ${commandText(c.command)}\n(in ${c.context})`).join('\n\n') +
+      `\n\nEvery branch of this repository may then run exactly ${one ? 'this command' : 'these commands'}, with the files of that branch. ` +
+      `Trust ${one ? 'it' : 'them'} only if you would run ${one ? 'it' : 'them'} yourself. List and revoke trust with branchbox trust ls|rm.`,
+  };
 }

@@ -137,9 +137,10 @@ export const deployMethods = defineMethods({
       'index; with `includeUncommitted`, the working tree\'s changes on top. Each service\'s new container starts beside ' +
       'the serving one and replaces it only once healthy; on failure the old one keeps serving. A second deployment of the ' +
       'same service in the same sandbox replaces one still queued (superseded) and waits behind one already running. ' +
-      'Follow with `deploy/subscribe`.',
+      'A service whose host build command (`{ command, runtime, cmd }`) is not trusted for the repository (trust/grant) ' +
+      'is refused with `Untrusted` naming each command, and nothing is queued. Follow with `deploy/subscribe`.',
     mutating: true,
-    errors: ['SandboxNotFound', 'ConfigInvalid', 'FileNotFound', 'InvalidName', 'GitError', 'ShuttingDown'],
+    errors: ['SandboxNotFound', 'ConfigInvalid', 'FileNotFound', 'InvalidName', 'GitError', 'ShuttingDown', 'Untrusted'],
     params: Obj({
       repoPath: Type.String({ minLength: 1, description: 'Absolute path of the repository (or a folder inside it).' }),
       ref: Type.Optional(Type.String({ minLength: 1, description: 'The branch to deploy (default: the repository\'s current branch).' })),

@@ -59,6 +59,13 @@ export const applicationErrors = {
     code: 1403,
     description: 'The deployment would exceed a resource limit (per container, per sandbox, or host memory); the message names it.',
   },
+  Untrusted: {
+    code: 1404,
+    description:
+      'A service to deploy runs a host build command the user has not trusted for this repository; nothing ran. ' +
+      '`data.repoPath` is the repository, `data.commands` each `{ service, context, command }`. Show the commands, ' +
+      'and after the user agrees call trust/grant for each, then deploy again (CLI: branchbox deploy --trust-command).',
+  },
 
   ConfigInvalid: { code: 1501, description: 'The project file is invalid; `data.errors` names file, line and field.' },
   GitError: { code: 1502, description: 'A git command failed; the message carries its output.' },

@@ -10,6 +10,7 @@ import { routeMethods } from './route';
 import { sandboxMethods, sandboxNotifications } from './sandbox';
 import { deployMethods, deployNotifications } from './deploy';
 import { sandboxLifecycleMethods, sandboxLifecycleNotifications } from './lifecycle-sandbox';
+import { trustMethods } from './trust';
 
 export * from './errors';
 export { PROTOCOL_VERSION } from './lifecycle';
@@ -23,6 +24,7 @@ export const methods = {
   ...sandboxMethods,
   ...deployMethods,
   ...sandboxLifecycleMethods,
+  ...trustMethods,
 } as const;
 
 export const notifications = {

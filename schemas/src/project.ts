@@ -73,6 +73,50 @@ const ResourcesFile = Obj(
   'Resource limits of each container.',
 );
 
+/** Linux capability names (without `CAP_`), as `security.capAdd` may name them. */
+export const LINUX_CAPABILITIES = [
+  'CHOWN', 'DAC_OVERRIDE', 'DAC_READ_SEARCH', 'FOWNER', 'FSETID', 'KILL', 'SETGID', 'SETUID', 'SETPCAP',
+  'LINUX_IMMUTABLE', 'NET_BIND_SERVICE', 'NET_BROADCAST', 'NET_ADMIN', 'NET_RAW', 'IPC_LOCK', 'IPC_OWNER',
+  'SYS_MODULE', 'SYS_RAWIO', 'SYS_CHROOT', 'SYS_PTRACE', 'SYS_PACCT', 'SYS_ADMIN', 'SYS_BOOT', 'SYS_NICE',
+  'SYS_RESOURCE', 'SYS_TIME', 'SYS_TTY_CONFIG', 'MKNOD', 'LEASE', 'AUDIT_WRITE', 'AUDIT_CONTROL', 'SETFCAP',
+  'MAC_OVERRIDE', 'MAC_ADMIN', 'SYSLOG', 'WAKE_ALARM', 'BLOCK_SUSPEND', 'AUDIT_READ', 'PERFMON', 'BPF',
+  'CHECKPOINT_RESTORE',
+] as const;
+
+/** The default pids limit of a container (see SecurityFile). */
+export const DEFAULT_PIDS_LIMIT = 512;
+
+const SecurityFile = Obj(
+  {
+    capAdd: Type.Optional(
+      Type.Array(
+        Type.String({
+          pattern: '^([Cc][Aa][Pp]_)?[A-Za-z_]+$',
+          'x-message': 'must be a Linux capability name such as NET_BIND_SERVICE or CAP_CHOWN',
+        }),
+        { uniqueItems: true, maxItems: 64, description: 'Capabilities given back to the container (all are dropped), e.g. [CHOWN, SETUID].' },
+      ),
+    ),
+    noNewPrivileges: Type.Optional(
+      Type.Boolean({ description: 'Keep processes from gaining privileges (setuid binaries, file capabilities); default true.' }),
+    ),
+    pidsLimit: Type.Optional(
+      Type.Integer({ minimum: 16, maximum: 32768, description: `The most processes and threads the container may run (default ${DEFAULT_PIDS_LIMIT}).` }),
+    ),
+    user: Type.Optional(
+      Type.String({
+        pattern: '^[A-Za-z0-9_][A-Za-z0-9_.-]*(:[A-Za-z0-9_][A-Za-z0-9_.-]*)?$',
+        description: "The user (and group) the container runs as, name or id, e.g. 1000:1000 (default: the image's USER).",
+        'x-message': 'must be a user name or id, optionally with :group',
+      }),
+    ),
+    privileged: Type.Optional(
+      Type.Boolean({ description: 'Only false is accepted: Branchbox never runs privileged containers (give capabilities in capAdd).' }),
+    ),
+  },
+  `How the container is confined. Defaults: every capability dropped, no-new-privileges, a pids limit of ${DEFAULT_PIDS_LIMIT}, the image's user.`,
+);
+
 const BuildFile = Type.Union(
   [
     Obj(
@@ -138,6 +182,7 @@ export const ServiceFile = Obj(
     health: Type.Optional(HealthFile),
     env: Type.Optional(EnvMap),
     resources: Type.Optional(ResourcesFile),
+    security: Type.Optional(SecurityFile),
   },
   'A service of the project.',
 );
@@ -237,6 +282,17 @@ export const Resources = Obj(
 );
 export type Resources = Static<typeof Resources>;
 
+export const ServiceSecurity = Obj(
+  {
+    capAdd: Type.Optional(Type.Array(Type.String(), { description: 'Capabilities given back, upper case without CAP_.' })),
+    noNewPrivileges: Type.Optional(Type.Boolean()),
+    pidsLimit: Type.Optional(Type.Integer()),
+    user: Type.Optional(Type.String()),
+  },
+  "What the service's branchbox.yaml changes of the container defaults (every capability dropped, no-new-privileges, pids limit, the image's user).",
+);
+export type ServiceSecurity = Static<typeof ServiceSecurity>;
+
 export const ServiceBuild = Type.Union([
   Obj({
     kind: Type.Literal('dockerfile'),
@@ -269,6 +325,7 @@ export const ServiceConfig = Obj({
   ),
   env: Type.Record(Type.String(), Type.String()),
   resources: Resources,
+  security: Type.Optional(ServiceSecurity),
 });
 export type ServiceConfig = Static<typeof ServiceConfig>;
 

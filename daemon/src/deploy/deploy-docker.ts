@@ -10,20 +10,19 @@
  */
 import type Docker from 'dockerode';
 import type { Readable } from 'node:stream';
-import { pack } from 'tar-fs';
 import { engineError, type EngineTarget } from '../docker/dockerode/engine-error';
 import type { OwnerScope, ScopedDocker } from '../docker/scoped-docker';
 import type { ContainerCreateSpec } from '../docker/types';
-import { contextFilter, writeLabelledDockerfile } from './build-context';
+import { LABELLED_DOCKERFILE, packContext, type ContextFiles } from './build-context';
 import { abortError, readJsonLines, type BuildMessage } from './json-lines';
 
 export type LineSink = (line: string) => void;
 
 export interface BuildSpec {
-  readonly contextDir: string;
-  /** Relative to the context. */
-  readonly dockerfile: string;
+  /** The context folder (a real path) and the generated Dockerfile (labelled after every FROM). */
+  readonly context: ContextFiles;
   readonly tag: string;
+  /** The labels of the tagged image, also set through the build API. */
   readonly labels: Readonly<Record<string, string>>;
   readonly buildArgs: Readonly<Record<string, string>>;
   readonly signal: AbortSignal;
@@ -48,6 +47,18 @@ export interface ContainerSpec {
   readonly binds?: readonly string[];
   readonly nanoCpus?: number;
   readonly memoryBytes?: number;
+  /** How the container is confined (deploy/hardening.ts makes it); unset: the engine's defaults. */
+  readonly security?: ContainerSecurity;
+}
+
+/** A container's confinement, as HostConfig SecurityOpt, CapDrop, CapAdd, PidsLimit and Config.User. */
+export interface ContainerSecurity {
+  readonly noNewPrivileges: boolean;
+  readonly capDrop: readonly string[];
+  readonly capAdd: readonly string[];
+  readonly pidsLimit: number;
+  /** Unset: the image's USER. */
+  readonly user?: string;
 }
 
 export interface DeployContainerState {
@@ -85,6 +96,8 @@ export const isBuildFailure = (e: unknown): e is BuildFailure =>
 
 export interface DeployDocker {
   imageExists(ref: string): Promise<boolean>;
+  /** The image's USER (`Config.User`, empty when it sets none); undefined when there is no such image. */
+  imageUser(ref: string): Promise<string | undefined>;
   /** Builds and tags the image; output lines go to `onLine` as they come. Throws BuildFailure. */
   buildImage(spec: BuildSpec): Promise<void>;
   /** Creates the container (not started), labelled for this instance and `spec.owner`; answers its id. */
@@ -129,6 +142,15 @@ export class DockerodeDeployDocker implements DeployDocker {
     return this.scoped.imageExists(ref);
   }
 
+  async imageUser(ref: string): Promise<string | undefined> {
+    try {
+      return (await this.docker.getImage(ref).inspect()).Config?.User ?? '';
+    } catch (e) {
+      if ((e as { statusCode?: number }).statusCode === 404) return undefined;
+      throw engineError(e, this.target('inspect', 'image', ref));
+    }
+  }
+
   async buildImage(spec: BuildSpec): Promise<void> {
     const tail: string[] = [];
     /** The builder's container of the step running now (" ---> Running in <id>"). */
@@ -148,13 +170,14 @@ export class DockerodeDeployDocker implements DeployDocker {
       await this.removeStepContainer(stepContainer).catch(() => undefined);
       await this.waitRemoved(stepContainer, STEP_REMOVAL_WAIT_MS);
     };
-    const dockerfile = writeLabelledDockerfile(spec.contextDir, spec.dockerfile, spec.labels);
-    const context = pack(spec.contextDir, { ignore: contextFilter(spec.contextDir, dockerfile) });
+    // The generated Dockerfile and .dockerignore travel in the tar stream: nothing is written to the source.
+    const context = packContext(spec.context);
     let response: NodeJS.ReadableStream;
     try {
       response = await this.docker.buildImage(context as unknown as NodeJS.ReadableStream, {
         t: spec.tag,
-        dockerfile,
+        dockerfile: LABELLED_DOCKERFILE,
+        labels: { ...spec.labels },
         buildargs: { ...spec.buildArgs },
         rm: true,
         forcerm: true,
@@ -294,12 +317,22 @@ export function containerConfig(spec: ContainerSpec): ContainerCreateSpec {
     Labels: { ...spec.labels },
     ExposedPorts: { [port]: {} },
     ...(spec.cmd ? { Cmd: [...spec.cmd] } : {}),
+    ...(spec.security?.user !== undefined ? { User: spec.security.user } : {}),
     HostConfig: {
       NetworkMode: spec.network,
       PortBindings: { [port]: [{ HostIp: spec.hostIp ?? '127.0.0.1', HostPort: String(spec.hostPort) }] },
       ...(spec.binds?.length ? { Binds: [...spec.binds] } : {}),
       ...(spec.nanoCpus ? { NanoCpus: spec.nanoCpus } : {}),
       ...(spec.memoryBytes ? { Memory: spec.memoryBytes } : {}),
+      ...(spec.security
+        ? {
+            Privileged: false,
+            SecurityOpt: spec.security.noNewPrivileges ? ['no-new-privileges'] : [],
+            CapDrop: [...spec.security.capDrop],
+            CapAdd: [...spec.security.capAdd],
+            PidsLimit: spec.security.pidsLimit,
+          }
+        : {}),
       RestartPolicy: { Name: 'no' },
     },
   };

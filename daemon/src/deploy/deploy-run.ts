@@ -6,31 +6,35 @@
  *
  * Switch-over (./switch-over.ts) is not cancellable: once it begins, the deployment completes or rolls back.
  */
-import { rmSync } from 'node:fs';
-import { isAbsolute, join, relative, resolve } from 'node:path';
+import { realpathSync, rmSync, statSync } from 'node:fs';
+import { join } from 'node:path';
 import { isRpcError } from '../rpc/errors';
 import type { Logger } from '../runtime/log';
 import { LABELS } from '../docker/labels';
 import { deploymentContainerName, networkName } from '../sandbox/names';
-import { isBuildFailure, type DeployDocker } from './deploy-docker';
+import { build, type Built, type Prepared } from './build-stage';
+import { containedRealPath } from './contained-path';
+import type { DeployDocker } from './deploy-docker';
 import type { DeploymentStore } from './deployment-store';
 import type { GitSource } from './git-source';
+import { containerSecurity, rootWarning } from './hardening';
 import { TCP_DEFAULTS, waitHealthy, type HealthSpec, type ProbeResult } from './health-probe';
-import { runHostCommand } from './host-build';
-import { DeployCause, buildNoiseRemoved, causeOf, withLines } from './diagnosis';
+import { DeployCause, causeOf, withLines } from './diagnosis';
 import type { RunRecorder } from './run-recorder';
 import { switchOver } from './switch-over';
+import type { CommandTrust } from '../trust/trust-store';
 import type {
   DeployEnvironments,
   DeployPorts,
   DeployProgress,
   DeploySandboxes,
-  DeployServiceConfig,
   DeployStage,
   DeploymentStatus,
   ProjectLoader,
   StageOutcome,
 } from './types';
+
+export { imageTag } from './build-stage';
 
 /** Everything a run needs from the daemon. */
 export interface RunDeps {
@@ -51,6 +55,8 @@ export interface RunDeps {
   readonly emit: (item: DeployProgress) => void;
   /** This instance's labels (and the --label extras), put on every image a build makes (containers get them from the Docker client). */
   readonly extraLabels: Readonly<Record<string, string>>;
+  /** The host build commands the user trusted; no other runs. */
+  readonly trust: CommandTrust;
 }
 
 /** What one deployment deploys: a service of a repository, at a branch or commit, into a sandbox. */
@@ -76,26 +82,6 @@ export interface RunContext extends DeploymentTarget {
 
 /** How many container log lines an "exited" diagnosis quotes. */
 const EXIT_TAIL = 5;
-/** How many build lines a "build failed" diagnosis quotes. */
-const BUILD_TAIL = 4;
-
-export interface Prepared {
-  readonly ref: string | null;
-  readonly commit: string;
-  readonly sourceHash: string | null;
-  readonly exportDir: string;
-  readonly contextDir: string;
-  readonly projectName: string;
-  readonly config: DeployServiceConfig;
-}
-
-interface Built {
-  readonly image: string;
-  readonly cmd?: readonly string[];
-  readonly binds?: readonly string[];
-  /** Command builds run from the exported folder: it must outlive the deployment's container. */
-  readonly keepSource: boolean;
-}
 
 /** Runs the deployment to a final status; never throws. */
 export async function runDeployment(ctx: RunContext, deps: RunDeps): Promise<void> {
@@ -193,97 +179,21 @@ async function prepare(ctx: RunContext, deps: RunDeps, created: { exportDir?: st
     const known = Object.keys(project.services).join(', ') || 'none';
     throw new DeployCause(`service "${ctx.service}" is not defined in branchbox.yaml at ${resolved.commit.slice(0, 12)} (services: ${known})`);
   }
-  const contextDir = resolve(exportDir, config.context);
-  if (!isInside(exportDir, contextDir)) throw new DeployCause(`the build context "${config.context}" is outside the repository`);
+  // A branch may commit links: the context is where its real path is, inside the export's.
+  const realExport = realpathSync(exportDir);
+  const contextDir = containedRealPath({
+    base: realExport,
+    rel: config.context,
+    within: realExport,
+    what: `the build context "${config.context}"`,
+    withinName: 'the repository',
+  });
+  if (!statSync(contextDir).isDirectory()) throw new DeployCause(`the build context "${config.context}" is not a folder`);
   return { ref: resolved.ref, commit: resolved.commit, sourceHash, exportDir, contextDir, projectName: project.name, config };
 }
 
 async function headCommit(git: GitSource, ctx: RunContext): Promise<string> {
   return (await git.run(ctx.repoRoot, ['rev-parse', '--verify', 'HEAD^{commit}'], { signal: ctx.signal })).trim();
-}
-
-// ---- build ----
-
-/** The image tag of a Dockerfile build: by project, service, commit (and source hash for uncommitted changes). */
-export function imageTag(project: string, service: string, commit: string, sourceHash: string | null): string {
-  const clean = (s: string) => s.toLowerCase().replace(/[^a-z0-9._-]+/g, '-').replace(/^[-.]+|[-.]+$/g, '') || 'x';
-  return `branchbox/${clean(project)}-${clean(service)}:${commit.slice(0, 12)}${sourceHash ? `-${sourceHash.slice(0, 12)}` : ''}`;
-}
-
-async function build(
-  ctx: RunContext,
-  deps: RunDeps,
-  p: Prepared,
-  setOutcome: (o: StageOutcome) => void,
-  created: { keepSource: boolean },
-): Promise<Built> {
-  const rec = ctx.recorder;
-  const docker = deps.docker();
-  const b = p.config.build;
-  switch (b.kind) {
-    case 'dockerfile': {
-      const tag = imageTag(p.projectName, ctx.service, p.commit, p.sourceHash);
-      const dockerfile = relative(p.contextDir, resolve(p.contextDir, b.dockerfile));
-      if (!isInside(p.contextDir, resolve(p.contextDir, b.dockerfile))) throw new DeployCause(`the Dockerfile "${b.dockerfile}" is outside the build context`);
-      if (await docker.imageExists(tag)) {
-        setOutcome('reused');
-        rec.log('daemon', `Image ${tag} is already built for this source: reused, no rebuild`);
-        deps.store.update(ctx.id, { image: tag, buildReused: true });
-        return { image: tag, keepSource: false };
-      }
-      rec.log('daemon', `Building image ${tag} from ${p.config.context}/${dockerfile}`);
-      deps.store.update(ctx.id, { image: tag, buildReused: false });
-      try {
-        await docker.buildImage({
-          contextDir: p.contextDir,
-          dockerfile,
-          tag,
-          labels: {
-            ...deps.extraLabels,
-            [LABELS.managed]: 'true',
-            // An image inherits the labels of its FROM: built on a base image, it is not one.
-            [LABELS.base]: 'false',
-            [LABELS.project]: p.projectName,
-            [LABELS.service]: ctx.service,
-            [LABELS.commit]: p.commit,
-            ...(p.sourceHash ? { [LABELS.sourceHash]: p.sourceHash } : {}),
-          },
-          buildArgs: b.args,
-          signal: ctx.signal,
-          onLine: (line) => rec.log('build', line),
-        });
-      } catch (e) {
-        if (isBuildFailure(e)) throw new DeployCause(withLines(e.message, buildNoiseRemoved(e.lastLines), BUILD_TAIL));
-        throw e;
-      }
-      rec.log('daemon', `Built image ${tag}`);
-      return { image: tag, keepSource: false };
-    }
-    case 'image': {
-      if (!(await docker.imageExists(b.image))) {
-        throw new DeployCause(`image ${b.image} is missing on the Docker engine (ImageNotFound): build it or load it with image/load — Branchbox never pulls`);
-      }
-      rec.log('daemon', `Using the existing image ${b.image}`);
-      deps.store.update(ctx.id, { image: b.image, buildReused: true });
-      setOutcome('reused');
-      return { image: b.image, keepSource: false };
-    }
-    case 'command': {
-      if (!(await docker.imageExists(b.runtime))) {
-        throw new DeployCause(`runtime image ${b.runtime} is missing on the Docker engine (ImageNotFound): build it or load it with image/load`);
-      }
-      created.keepSource = true;
-      rec.log('daemon', `Running the build command on the host in ${p.config.context}: ${b.command.join(' ')}`);
-      try {
-        await runHostCommand(b.command, p.contextDir, ctx.signal, (line) => rec.log('build', line));
-      } catch (e) {
-        if (isBuildFailure(e)) throw new DeployCause(withLines(e.message, e.lastLines, BUILD_TAIL));
-        throw e;
-      }
-      deps.store.update(ctx.id, { image: b.runtime, buildReused: false });
-      return { image: b.runtime, cmd: b.cmd, binds: [`${p.contextDir}:/src:ro`], keepSource: true };
-    }
-  }
 }
 
 // ---- start ----
@@ -309,6 +219,11 @@ async function startContainer(
   });
   created.hostPort = hostPort;
 
+  // Confined by default; run as the image's user, and say so when that is root.
+  const security = containerSecurity(p.config.security);
+  const warning = rootWarning(ctx.service, security, await docker.imageUser(built.image));
+  if (warning) rec.log('daemon', warning);
+
   // Beside the serving container, under its own name and with no network alias: siblings
   // reach it by the service's aliases only once it serves (switch-over).
   const name = deploymentContainerName(ctx.sandbox, ctx.service, ctx.id);
@@ -325,6 +240,7 @@ async function startContainer(
     ...(built.binds ? { binds: built.binds } : {}),
     ...(p.config.resources.nanoCpus ? { nanoCpus: p.config.resources.nanoCpus } : {}),
     ...(p.config.resources.memoryBytes ? { memoryBytes: p.config.resources.memoryBytes } : {}),
+    security,
   });
   created.containerId = id;
   deps.store.update(ctx.id, { containerId: id, containerName: name });
@@ -423,11 +339,4 @@ async function rollBack(
     deps.log.error('Could not record the end of a deployment', { deployment: ctx.id, error: e });
     rec.status(status, { diagnosis, finishedAt: deps.now().toISOString() });
   }
-}
-
-// ---- helpers ----
-
-function isInside(root: string, p: string): boolean {
-  const rel = relative(root, p);
-  return rel === '' || (!rel.startsWith('..') && !isAbsolute(rel));
 }

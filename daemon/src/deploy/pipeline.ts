@@ -34,6 +34,7 @@ import type {
   ProjectLoader,
 } from './types';
 import type { Store } from '../state/store';
+import type { CommandTrust } from '../trust/trust-store';
 
 export interface DeployPipelineOptions {
   readonly store: Store;
@@ -56,6 +57,8 @@ export interface DeployPipelineOptions {
   readonly extraLabels?: Readonly<Record<string, string>>;
   /** Creates the sandbox's network or adopts this daemon's own (the sandbox module's, so both follow one rule). */
   readonly ensureNetwork: (sandbox: string) => Promise<unknown>;
+  /** The host build commands the user trusted (the build stage runs no other). */
+  readonly trust: CommandTrust;
 }
 
 export interface DeployPipelineEvents {
@@ -116,6 +119,7 @@ export class DeployPipeline extends TypedEmitter<DeployPipelineEvents> implement
       now: this.now,
       emit: (item) => this.emit('progress', item),
       extraLabels: opts.extraLabels ?? {},
+      trust: opts.trust,
     };
   }
 

@@ -9,7 +9,8 @@ import { LABELS } from '../docker/labels';
 import { deploymentContainerName, networkName, serviceAliases, servingContainerName } from '../sandbox/names';
 import type { DeployContainerState, DeployDocker } from './deploy-docker';
 import type { DeploymentRow } from './deployment-store';
-import type { Prepared, RunContext, RunDeps } from './deploy-run';
+import type { Prepared } from './build-stage';
+import type { RunContext, RunDeps } from './deploy-run';
 import { causeOf } from './diagnosis';
 
 /**

@@ -67,6 +67,13 @@ export interface DeployServiceConfig {
   };
   readonly env: Readonly<Record<string, string>>;
   readonly resources: { readonly nanoCpus?: number; readonly memoryBytes?: number };
+  /** What branchbox.yaml changes of the container defaults (deploy/hardening.ts). */
+  readonly security?: {
+    readonly capAdd?: readonly string[];
+    readonly noNewPrivileges?: boolean;
+    readonly pidsLimit?: number;
+    readonly user?: string;
+  };
 }
 
 export interface DeployProject {

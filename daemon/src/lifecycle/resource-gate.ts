@@ -9,7 +9,10 @@
  * - host: the host's used memory plus the memory the deploy adds must stay below
  *   `--host-memory-threshold` of the total (os.totalmem/os.freemem).
  *
- * A service without a limit counts as 0 (it is not limited either). The error is
+ * A service without a limit is never taken for one that costs nothing: with a per-sandbox
+ * limit of a resource, every service the sandbox would run must declare that resource (the
+ * sum of unlimited containers is unknowable), or the deploy is refused naming it; for the
+ * host memory estimate it counts as {@link UNLIMITED_MEMORY_ESTIMATE}. The error is
  * `ResourceLimit`, naming the service, the numbers and the limit to change.
  */
 import { totalmem, freemem } from 'node:os';
@@ -38,6 +41,9 @@ export interface DeployAsk {
   readonly sandbox: string;
   readonly services: readonly string[];
 }
+
+/** What a container without resources.memory is counted as in the host memory estimate. */
+export const UNLIMITED_MEMORY_ESTIMATE = 256 * 2 ** 20;
 
 const cpus = (nano: number) => `${+(nano / 1e9).toFixed(2)} CPU${nano === 1e9 ? '' : 's'}`;
 const mib = (bytes: number) => `${Math.round(bytes / 2 ** 20)} MiB`;
@@ -73,6 +79,18 @@ export class ResourceGate {
       all.filter((s) => s.r[key]).map((s) => `${s.service} ${fmt(s.r[key]!)}`).join(' + ');
     const what = `Deploying ${ask.services.join(', ')} into sandbox ${ask.sandbox}`;
 
+    const unlimited = (key: keyof Resources, limit: number | undefined, fmt: (n: number) => string, field: string, flag: string) => {
+      const free = limit === undefined ? undefined : all.find((s) => s.r[key] === undefined);
+      if (!free) return;
+      throw new RpcError(
+        'ResourceLimit',
+        `${what}: service ${free.service} sets no resources.${field}, so the sandbox limit of ${fmt(limit!)} cannot be kept; set resources.${field} in branchbox.yaml or unset ${flag}.`,
+        { sandbox: ask.sandbox, service: free.service, resource: key === 'nanoCpus' ? 'cpus' : 'memory', limit: limit! },
+      );
+    };
+    unlimited('nanoCpus', limits.sandboxNanoCpus, cpus, 'cpus', '--sandbox-cpus');
+    unlimited('memoryBytes', limits.sandboxMemoryBytes, mib, 'memory', '--sandbox-memory');
+
     if (limits.sandboxNanoCpus !== undefined && sum('nanoCpus') > limits.sandboxNanoCpus) {
       throw new RpcError(
         'ResourceLimit',
@@ -90,11 +108,14 @@ export class ResourceGate {
     if (limits.hostMemoryThreshold !== undefined) {
       const total = this.host.totalmem();
       const used = total - this.host.freemem();
-      const adds = asked.reduce((n, s) => n + (s.r.memoryBytes ?? 0), 0);
+      const adds = asked.reduce((n, s) => n + (s.r.memoryBytes ?? UNLIMITED_MEMORY_ESTIMATE), 0);
       if ((used + adds) / total > limits.hostMemoryThreshold) {
+        const each = asked
+          .map((s) => (s.r.memoryBytes !== undefined ? `${s.service} ${mib(s.r.memoryBytes)}` : `${s.service}, which sets no resources.memory: counted as ${mib(UNLIMITED_MEMORY_ESTIMATE)}`))
+          .join(' + ');
         throw new RpcError(
           'ResourceLimit',
-          `${what} would bring host memory use to ${mib(used + adds)} of ${mib(total)} (${Math.round(((used + adds) / total) * 100)}%), above the threshold of ${Math.round(limits.hostMemoryThreshold * 100)}%; suspend or delete sandboxes, or raise --host-memory-threshold.`,
+          `${what} would bring host memory use to ${mib(used + adds)} of ${mib(total)} (${Math.round(((used + adds) / total) * 100)}%), above the threshold of ${Math.round(limits.hostMemoryThreshold * 100)}% (it adds ${each}); suspend or delete sandboxes, or raise --host-memory-threshold.`,
           { sandbox: ask.sandbox, resource: 'host-memory', requested: used + adds, limit: Math.floor(total * limits.hostMemoryThreshold) },
         );
       }

@@ -7,16 +7,20 @@ import type { DeployPipeline } from '../deploy/pipeline';
 import { isFinal } from '../deploy/deployment-store';
 import type { DeployProgress, DeploymentRecord } from '../deploy/types';
 import type { HandlerGroup } from '../rpc/handlers';
+import type { HostCommandGate } from '../trust/host-commands';
 
 type DeployMethod = keyof typeof deployMethods;
 
 export interface DeployHandlerDeps {
   readonly deploys: DeployPipeline;
+  /** Refuses (Untrusted) a deploy whose host build commands the user has not trusted, before anything is queued. */
+  readonly hostCommands?: HostCommandGate;
 }
 
-export function deployHandlers({ deploys }: DeployHandlerDeps): HandlerGroup<DeployMethod> {
+export function deployHandlers({ deploys, hostCommands }: DeployHandlerDeps): HandlerGroup<DeployMethod> {
   return {
-    'deploy/start': (p, ctx) => {
+    'deploy/start': async (p, ctx) => {
+      await hostCommands?.check(p, ctx.signal);
       const answer = deploys.start({
         repoPath: p.repoPath,
         sandbox: p.sandbox,

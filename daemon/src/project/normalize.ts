@@ -5,14 +5,16 @@
  * template names must exist, paths stay inside the repository.
  */
 import * as path from 'node:path';
-import type {
-  Project,
-  ProjectFile,
-  Resources,
-  ServiceBuild,
-  ServiceConfig,
-  TemplateFile,
-  TemplateSpec,
+import {
+  LINUX_CAPABILITIES,
+  type Project,
+  type ProjectFile,
+  type Resources,
+  type ServiceBuild,
+  type ServiceConfig,
+  type ServiceSecurity,
+  type TemplateFile,
+  type TemplateSpec,
 } from '../../../schemas/src/project';
 import type { Static } from '@sinclair/typebox';
 import { splitCommand } from './argv';
@@ -31,6 +33,7 @@ export interface PathProblem {
 type ServiceFile = ProjectFile['services'][string];
 type TemplateFileT = Static<typeof TemplateFile>;
 type ResourcesFile = NonNullable<ServiceFile['resources']>;
+type SecurityFile = NonNullable<ServiceFile['security']>;
 
 const HEALTH_DEFAULTS = { intervalMs: 5_000, timeoutMs: 2_000, retries: 3, startPeriodMs: 0 };
 
@@ -63,6 +66,7 @@ export function normalizeProject(
     if (!insideRepo(context)) problem([...at, 'context'], 'must be a relative path inside the repository');
     const build = normalizeBuild(spec, at, problem, attempt);
     const resources = normalizeResources(spec.resources, [...at, 'resources'], attempt);
+    const security = spec.security && normalizeSecurity(spec.security, [...at, 'security'], problem);
     const health = spec.health && {
       path: spec.health.path,
       intervalMs: spec.health.interval
@@ -85,6 +89,7 @@ export function normalizeProject(
         ...(health ? { health } : {}),
         env: stringMap(spec.env),
         resources,
+        ...(security ? { security } : {}),
       };
     }
   }
@@ -231,6 +236,28 @@ function normalizeResources(spec: ResourcesFile | undefined, at: readonly string
   const nanoCpus = spec.cpus === undefined ? undefined : attempt([...at, 'cpus'], () => cpusToNano(spec.cpus!));
   const memoryBytes = spec.memory === undefined ? undefined : attempt([...at, 'memory'], () => parseSize(spec.memory!));
   return { ...(nanoCpus !== undefined ? { nanoCpus } : {}), ...(memoryBytes !== undefined ? { memoryBytes } : {}) };
+}
+
+const CAPABILITIES: ReadonlySet<string> = new Set(LINUX_CAPABILITIES);
+
+/** The overrides of the container defaults, capabilities as Docker names them (upper case, no CAP_). */
+function normalizeSecurity(spec: SecurityFile, at: readonly string[], problem: Report): ServiceSecurity {
+  const capAdd: string[] = [];
+  (spec.capAdd ?? []).forEach((raw, i) => {
+    const name = raw.toUpperCase().replace(/^CAP_/, '');
+    if (name === 'ALL') problem([...at, 'capAdd', String(i)], 'ALL would give back every capability: list the ones the service needs');
+    else if (!CAPABILITIES.has(name)) problem([...at, 'capAdd', String(i)], `"${raw}" is not a Linux capability (e.g. CHOWN, SETUID, NET_BIND_SERVICE)`);
+    else if (!capAdd.includes(name)) capAdd.push(name);
+  });
+  if (spec.privileged === true) {
+    problem([...at, 'privileged'], 'must be false: Branchbox never runs privileged containers (give the service the capabilities it needs in capAdd)');
+  }
+  return {
+    ...(spec.capAdd ? { capAdd } : {}),
+    ...(spec.noNewPrivileges !== undefined ? { noNewPrivileges: spec.noNewPrivileges } : {}),
+    ...(spec.pidsLimit !== undefined ? { pidsLimit: spec.pidsLimit } : {}),
+    ...(spec.user !== undefined ? { user: spec.user } : {}),
+  };
 }
 
 function toArgv(value: string | string[]): string[] {

@@ -90,6 +90,8 @@ const DETAILS: { [M in AuditedMethod]?: DetailOf<M> } = {
   'sandbox/resume': (_p, r) =>
     defined({ services: r?.services.map((s) => `${s.service}: ${s.healthy ? 'healthy' : 'unhealthy'}${s.commit ? ` @${s.commit.slice(0, 12)}` : ''}`) }),
   'sandbox/extend': (p, r) => defined({ by: p.by, expiresAt: r?.expiresAt, deletesAt: r?.deletesAt }),
+  'trust/grant': (p, r) => defined({ repoPath: r?.repoPath ?? p.repoPath, context: p.context, command: p.command, grant: r?.id }),
+  'trust/revoke': (_p, r) => defined({ revoked: r?.revoked.map((g) => `${g.id}: ${g.context} ${g.command.join(' ')}`) }),
 };
 
 /** Whether the method has a detail function (for the test that every audited method has one). */

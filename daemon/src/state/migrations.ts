@@ -18,6 +18,7 @@ import { deployMigration } from '../deploy/migration';
 import { lifecycleMigration } from '../lifecycle/migration';
 import { gatewayActivityMigration } from '../lifecycle/migration-expiry-requests';
 import { sandboxMigration } from '../sandbox/migration';
+import { trustMigration } from '../trust/migration';
 import { coreMigration } from './migration-core';
 
 export interface Migration {
@@ -35,6 +36,7 @@ export const migrations: readonly Migration[] = [
   deployMigration,
   lifecycleMigration,
   gatewayActivityMigration,
+  trustMigration,
 ];
 
 /** The schema version this build of the daemon writes: the last migration's version. */

@@ -277,6 +277,8 @@ describe('build kinds', () => {
     } finally {
       repo.checkout('main');
     }
+    // A host command runs only once trusted for the repository (see reliability/host-command.test.ts).
+    await client.request('trust/grant', { repoPath: repo.root, context: 'services/tool', command: ['node', 'build.js'] });
     const { final, items } = await deployOne({ sandbox, ref: 'host-build', services: ['tool'] });
     expect(final).toMatchObject({ status: 'running', image: 'branchbox/node:20' });
     expect(items.some((i) => i.source === 'build' && i.line === 'generated app.js')).toBe(true);

@@ -45,6 +45,26 @@ describe('resource gating', () => {
     expect((await client.request('deploy/list', { sandbox: name })).deployments).toEqual([]);
   });
 
+  it('refuses a service without resources.memory: with a sandbox memory limit it cannot be counted as free', async () => {
+    const name = `l${suffix}-free`;
+    created.add(name);
+    await client.request('sandbox/create', { name, repoPath: repo.root });
+    const file = `${repo.root}/branchbox.yaml`;
+    const { readFileSync, writeFileSync } = await import('node:fs');
+    const original = readFileSync(file, 'utf8');
+    writeFileSync(file, original.replace('services:\n', 'services:\n  free:\n    context: services/account\n    port: 8080\n'));
+    try {
+      const e = await refusal(client.request('deploy/start', { repoPath: repo.root, sandbox: name, services: ['account', 'free'], includeUncommitted: true }));
+      expect(e.code).toBe(1403);
+      expect(e.message).toBe(
+        `Deploying account, free into sandbox ${name}: service free sets no resources.memory, so the sandbox limit of 200 MiB cannot be kept; set resources.memory in branchbox.yaml or unset --sandbox-memory.`,
+      );
+      expect((await client.request('deploy/list', { sandbox: name })).deployments).toEqual([]);
+    } finally {
+      writeFileSync(file, original);
+    }
+  });
+
   it("refuses a service above the sandbox's per-container resources", async () => {
     const name = `l${suffix}-box`;
     created.add(name);

@@ -65,6 +65,7 @@ describe.each([
     const name = `l${suffix}-${restart.kill ? 'k' : 'g'}`;
     created.add(name);
     await t.client.request('sandbox/create', { name, repoPath: t.repo.root });
+    await t.client.request('trust/grant', { repoPath: t.repo.root, context: 'services/tool', command: ['node', 'build.js'] });
     await deployAndWait(t.client, { repoPath: t.repo.root, sandbox: name, ref: BRANCH, services: ['account', 'tool'] });
     const before = await t.client.request('sandbox/get', { name });
     const serving = before.services.filter((s) => s.containerId).sort((a, b) => a.service.localeCompare(b.service));

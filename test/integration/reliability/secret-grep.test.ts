@@ -159,6 +159,9 @@ const COVERAGE: { [M in MethodName]: 'called' | string } = {
   'sandbox/uptime': 'called',
   'sandbox/extend': 'called',
   'sandbox/watchExpiry': 'called',
+  'trust/list': 'called',
+  'trust/grant': 'called',
+  'trust/revoke': 'called',
 };
 
 /** Reads a container's whole log through the protocol. */
@@ -366,6 +369,9 @@ describe('secret grep', () => {
     await client.request('template/get', { name: 'qa-default', repoPath: repo.root });
     await client.request('template/save', { name: `t${suffix}`, spec: { services: { account: { branch: 'main' } }, env: { MODE: 'grep' } } });
     await client.request('template/delete', { name: `t${suffix}` });
+    const trusted = await client.request('trust/grant', { repoPath: repo.root, context: '.', command: ['node', 'build.js'] });
+    await client.request('trust/list', { repoPath: repo.root });
+    await client.request('trust/revoke', { id: trusted.id });
 
     const snapshot = `s${suffix}`;
     await client.request('sandbox/snapshot', { name: A, snapshot });

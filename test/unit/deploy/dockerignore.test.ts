@@ -2,12 +2,12 @@
  * `.dockerignore` as the docker CLI applies it to the build context, and the context Branchbox
  * packs with it (the Dockerfile and `.dockerignore` always sent, excluded files never).
  */
-import { mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
-import { extract, pack } from 'tar-fs';
+import { extract } from 'tar-fs';
 import { afterAll, describe, expect, it } from 'vitest';
-import { contextFilter, writeLabelledDockerfile } from '../../../daemon/src/deploy/build-context';
+import { packContext } from '../../../daemon/src/deploy/build-context';
 import { dockerignoreMatcher } from '../../../daemon/src/deploy/dockerignore';
 
 describe('dockerignore patterns', () => {
@@ -49,14 +49,14 @@ describe('the packed build context', () => {
   };
 
   async function entries(): Promise<string[]> {
-    const dockerfile = writeLabelledDockerfile(dir, 'Dockerfile', { 'branchbox.managed': 'true' });
     const out = mkdtempSync(join(tmpdir(), 'bb-ctx-out-'));
     try {
       await new Promise<void>((resolve, reject) => {
         const sink = extract(out);
         sink.on('finish', () => resolve());
         sink.on('error', reject);
-        pack(dir, { ignore: contextFilter(dir, dockerfile) }).pipe(sink);
+        const ignore = readFileSync(join(dir, '.dockerignore'), 'utf8');
+        packContext({ contextDir: dir, dockerfile: 'FROM scratch\nLABEL "branchbox.managed"="true"\n', ignore }).pipe(sink);
       });
       return (readdirSync(out, { recursive: true, withFileTypes: true }) as import('node:fs').Dirent[])
         .filter((e) => e.isFile())

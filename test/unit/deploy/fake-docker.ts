@@ -60,10 +60,14 @@ export class FakeDocker implements DeployDocker {
     return this.images.has(ref);
   }
 
+  async imageUser(ref: string): Promise<string | undefined> {
+    return this.images.has(ref) ? '' : undefined;
+  }
+
   async buildImage(spec: BuildSpec): Promise<void> {
     this.builds.push(spec);
     for (const w of this.buildStartedWaiters.splice(0)) w(spec);
-    const dockerfile = readFileSync(join(spec.contextDir, spec.dockerfile), 'utf8');
+    const dockerfile = spec.context.dockerfile;
     const lines = dockerfile.split('\n').filter(Boolean);
     const failing = lines.findIndex((l) => /^RUN .*false/.test(l));
     const steps = lines.slice(0, failing >= 0 ? failing + 1 : lines.length).map((l, i) => `Step ${i + 1}/${lines.length} : ${l}`);
@@ -79,7 +83,7 @@ export class FakeDocker implements DeployDocker {
         spec.signal.addEventListener('abort', () => reject(spec.signal.reason as Error), { once: true });
       });
     }
-    this.images.set(spec.tag, behaviourOf(readFileSync(join(spec.contextDir, 'server.js'), 'utf8')));
+    this.images.set(spec.tag, behaviourOf(readFileSync(join(spec.context.contextDir, 'server.js'), 'utf8')));
     spec.onLine(`Successfully tagged ${spec.tag}`);
   }
 

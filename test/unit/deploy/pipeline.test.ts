@@ -4,7 +4,7 @@
  * environment store. Stages and their records, reuse, rollback, diagnoses, lanes (queue,
  * supersede, parallel), cancellation, secret masking, recovery and shutdown.
  */
-import { existsSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, realpathSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
@@ -19,6 +19,7 @@ import { SecretBox } from '../../../daemon/src/sandbox/secrets';
 import { RpcError } from '../../../daemon/src/rpc/errors';
 import { Redactor } from '../../../daemon/src/runtime/log';
 import { openStore, type Store } from '../../../daemon/src/state/store';
+import { TrustStore } from '../../../daemon/src/trust/trust-store';
 import { createFixtureRepo, type FixtureRepo } from '../../helpers/fixture-repo';
 import { FakeDocker } from './fake-docker';
 
@@ -31,6 +32,7 @@ let ports: PortAllocator;
 let env: EnvironmentStore;
 let redactor: Redactor;
 let pipeline: DeployPipeline;
+let trust: TrustStore;
 let progress: DeployProgress[];
 
 function makePipeline(): DeployPipeline {
@@ -45,6 +47,7 @@ function makePipeline(): DeployPipeline {
     stateDir,
     redactor,
     ensureNetwork: (sandbox) => docker.ensureNetwork(networkName(sandbox)),
+    trust,
   });
   p.on('progress', (item) => progress.push(item));
   return p;
@@ -59,6 +62,7 @@ beforeEach(() => {
   sandboxes = new SandboxStore(store);
   ports = new PortAllocator(store, { ranges: { service: { from: 46000, to: 46999 } } });
   env = new EnvironmentStore(store, new SecretBox(stateDir), redactor);
+  trust = new TrustStore(store);
   sandboxes.insert({ name: 'qa', owner: 'tester' });
   sandboxes.insert({ name: 'other', owner: 'tester' });
   progress = [];
@@ -209,9 +213,18 @@ describe('a deployment', () => {
       ),
     );
     repo.commitAll('a service built on the host');
+    // Not trusted yet: refused before the command runs.
+    const [untrusted] = await finalOf('main', ['tool']);
+    expect(untrusted!.diagnosis).toBe(
+      `build failed: ${realpathSync(repo.root)} asks to run a command on this computer that you have not trusted: service tool runs \`node build.js\` in services/tool. ` +
+        'Nothing ran. If you would run it yourself, trust it (branchbox deploy --trust-command, the Trust prompt in VS Code, or trust/grant) and deploy again.',
+    );
+    expect(existsSync(join(stateDir, 'deploy', 'src', untrusted!.id))).toBe(false);
+    trust.grant({ repoPath: repo.root, context: 'services/tool', command: ['node', 'build.js'] });
+    trust.grant({ repoPath: repo.root, context: './services/tool/', command: ['node', '-e', "console.log('step one'); process.exit(2)"] });
     const [d] = await finalOf('main', ['tool']);
     expect(d).toMatchObject({ status: 'running', image: 'branchbox/node:20' });
-    const source = join(stateDir, 'deploy', 'src', d!.id, 'services', 'tool');
+    const source = join(realpathSync(stateDir), 'deploy', 'src', d!.id, 'services', 'tool');
     expect(docker.byName('sandbox-qa_tool')?.spec).toMatchObject({ cmd: ['node', '/src/app.js'], binds: [`${source}:/src:ro`] });
     expect(fs.readFileSync(join(source, 'app.js'), 'utf8')).toBe('built');
     expect(pipeline.logs(d!.id).lines).toEqual(expect.arrayContaining([expect.objectContaining({ source: 'build', line: 'compiled ok' })]));

@@ -66,7 +66,21 @@ describe('ResourceGate', () => {
   it('refuses a deploy that would push host memory above the threshold', () => {
     const g = gate(sandbox(), { hostMemoryThreshold: 0.6 }, { total: 1000 * MiB, free: 450 * MiB });
     expect(() => g.check(ask(['account']))).toThrow(/would bring host memory use to 678 MiB of 1000 MiB \(68%\), above the threshold of 60%/);
-    expect(() => g.check(ask(['free']))).not.toThrow();
+    expect(() => gate(sandbox(), { hostMemoryThreshold: 0.9 }).check(ask(['free']))).not.toThrow();
+  });
+
+  it('does not take a service without limits for one that costs nothing', () => {
+    // Deployed with a sandbox limit: refused, naming the service and what to set.
+    expect(() => gate(sandbox(), { sandboxMemoryBytes: 1024 * MiB }).check(ask(['account', 'free']))).toThrow(
+      /Deploying account, free into sandbox qa: service free sets no resources\.memory, so the sandbox limit of 1024 MiB cannot be kept; set resources\.memory in branchbox\.yaml or unset --sandbox-memory\./,
+    );
+    expect(() => gate(sandbox(), { sandboxNanoCpus: 4e9 }).check(ask(['free']))).toThrow(/service free sets no resources\.cpus/);
+    // Kept serving without limits: the same.
+    expect(() => gate(sandbox({ services: [serving('free')] }), { sandboxMemoryBytes: 1024 * MiB }).check(ask(['account']))).toThrow(/service free sets no resources\.memory/);
+    // Host memory: it counts as a reservation of 256 MiB (500 used + 256 > 70% of 1000).
+    const g = gate(sandbox(), { hostMemoryThreshold: 0.7 });
+    expect(() => g.check(ask(['free']))).toThrow(/would bring host memory use to 756 MiB of 1000 MiB \(76%\), above the threshold of 70% \(it adds free, which sets no resources\.memory: counted as 256 MiB\)/);
+    expect(() => g.check(ask(['account']))).not.toThrow();
   });
 
   it('answers with the ResourceLimit error (code 1403)', () => {

@@ -5,7 +5,8 @@
  * running, 4 otherwise; Ctrl-C cancels the deployments (the previous containers keep serving).
  */
 import { ProtocolError } from '../../../../schemas/src/client';
-import type { Result } from '../../../../schemas/src/index';
+import type { Params, Result } from '../../../../schemas/src/index';
+import { commandText, type UntrustedData } from '../../../../schemas/src/trust';
 import { defineCommand, type CommandContext } from '../command';
 import { ExitCode } from '../errors';
 import { DeployView } from '../deploy-view';
@@ -67,6 +68,27 @@ function summary(ctx: CommandContext, records: readonly Deployment[]): void {
   ]);
 }
 
+/**
+ * `deploy/start`; when it answers Untrusted and the user passed --trust-command, shows the
+ * commands, trusts them (trust/grant) and starts again. Without the flag the error stands (its
+ * message says how to trust).
+ */
+async function startTrusting(ctx: CommandContext, trustCommands: boolean, params: Params<'deploy/start'>): Promise<Result<'deploy/start'>> {
+  try {
+    return await ctx.call('deploy/start', params);
+  } catch (e) {
+    if (!trustCommands || !(e instanceof ProtocolError) || e.errorName !== 'Untrusted') throw e;
+    const { repoPath, commands } = e.data as UntrustedData;
+    const say = (line: string) => (ctx.out.json ? ctx.stderr.write(`${line}\n`) : ctx.out.line(line));
+    say(`Trusting ${commands.length === 1 ? 'this command' : 'these commands'} to run on this computer for ${repoPath}:`);
+    for (const c of commands) {
+      say(`  ${c.service}: ${commandText(c.command)}   (in ${c.context})`);
+      await ctx.call('trust/grant', { repoPath, context: c.context, command: c.command });
+    }
+    return ctx.call('deploy/start', params);
+  }
+}
+
 export const deployCommands = [
   defineCommand({
     words: ['deploy'],
@@ -75,22 +97,25 @@ export const deployCommands = [
       'Defaults: the repository of the current directory (git rev-parse --show-toplevel), its checked-out branch, every ' +
       'service of its branchbox.yaml, and a sandbox named after the branch (created when missing). Each service is built ' +
       'and started beside the running one, which keeps serving until the new one is healthy. Ctrl-C cancels the ' +
-      'deployments. With -o json the output is {deployments: [...]} as deploy/list answers it, once all are final.',
+      'deployments. With -o json the output is {deployments: [...]} as deploy/list answers it, once all are final. A ' +
+      'service built by a host command ({ command, runtime, cmd }) runs it on this computer: it is refused (Untrusted) ' +
+      'until that exact command is trusted for the repository; --trust-command shows the commands and trusts them.',
     options: {
       sandbox: { type: 'string', value: 'S', help: 'the sandbox (default: named after the branch, created if missing)' },
       service: { type: 'string', multiple: true, value: 'X', help: 'deploy only service X (default: every service of branchbox.yaml)' },
       ref: { type: 'string', value: 'BRANCH', help: 'the branch to deploy (default: the checked-out one)' },
       'include-uncommitted': { type: 'boolean', help: "deploy the working tree's uncommitted changes on top of the commit" },
       repo: { type: 'string', value: 'PATH', help: 'the repository (default: the one of the current directory)' },
+      'trust-command': { type: 'boolean', help: 'trust the host build commands the deploy needs (shown first) for this repository' },
     },
-    methods: ['project/load', 'sandbox/get', 'sandbox/create', 'deploy/start', 'deploy/subscribe', 'deploy/get', 'deploy/cancel'],
+    methods: ['project/load', 'sandbox/get', 'sandbox/create', 'deploy/start', 'trust/grant', 'deploy/subscribe', 'deploy/get', 'deploy/cancel'],
     async run(ctx, { values }) {
       const repoPath = await repositoryRoot(values.repo ?? ctx.cwd);
       const ref = values.ref ?? (await currentBranch(repoPath));
       const sandbox = values.sandbox ?? sandboxNameFor(ref ?? 'detached');
       const services = values.service?.length ? values.service : Object.keys((await ctx.call('project/load', { path: repoPath })).services);
       await ensureSandbox(ctx, sandbox, repoPath, values.sandbox !== undefined);
-      const { deployments } = await ctx.call('deploy/start', {
+      const { deployments } = await startTrusting(ctx, values['trust-command'] ?? false, {
         repoPath,
         sandbox,
         services,

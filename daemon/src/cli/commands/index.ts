@@ -8,6 +8,7 @@ import { envCommands } from './env';
 import { auditCommands } from './audit';
 import { routeCommands } from './route';
 import { waitCommands } from './wait';
+import { trustCommands } from './trust';
 
 export const commands: readonly Command[] = [
   ...daemonCommands,
@@ -17,5 +18,6 @@ export const commands: readonly Command[] = [
   ...sandboxCommands,
   ...routeCommands,
   ...envCommands,
+  ...trustCommands,
   ...auditCommands,
 ];
