@@ -52,6 +52,7 @@ export interface LifecycleTiming {
   readonly restartBackoffMs?: number;
   readonly reconcileIntervalMs?: number;
   readonly orphanGraceMs?: number;
+  readonly keepImagesPerService?: number;
   readonly expiryIntervalMs?: number;
   readonly expiryWarningMs?: number;
   /** Resource gating of deploys (daemon/src/lifecycle/resource-gate.ts). */
@@ -93,8 +94,10 @@ Options:
   --reconcile-interval-ms N  compare state with Docker's labels every N ms, besides at start and
                        on engine reconnect (env BRANCHBOX_RECONCILE_INTERVAL_MS; default 60000)
   --orphan-grace-ms N  remove labelled containers and networks of no sandbox, and built images
-                       no deployment of a sandbox uses, once seen for N ms
+                       the retention does not keep, once seen for N ms
                        (env BRANCHBOX_ORPHAN_GRACE_MS; default 300000)
+  --keep-images N      keep the images of each service's N newest deployments in a sandbox, besides
+                       those in use (env BRANCHBOX_KEEP_IMAGES; default 3)
   --expiry-interval-ms N  check TTL policies every N ms (env BRANCHBOX_EXPIRY_INTERVAL_MS; default 30000)
   --expiry-warning-ms N   warn N ms before a sandbox expires (env BRANCHBOX_EXPIRY_WARNING_MS;
                        default 3600000)
@@ -144,6 +147,7 @@ export function parseOptions(argv: string[], env: NodeJS.ProcessEnv): DaemonOpti
         'health-backoff-ms': { type: 'string' },
         'reconcile-interval-ms': { type: 'string' },
         'orphan-grace-ms': { type: 'string' },
+        'keep-images': { type: 'string' },
         'expiry-interval-ms': { type: 'string' },
         'expiry-warning-ms': { type: 'string' },
         'sandbox-cpus': { type: 'string' },
@@ -192,6 +196,7 @@ export function parseOptions(argv: string[], env: NodeJS.ProcessEnv): DaemonOpti
       ...count('restartBackoffMs', values['health-backoff-ms'] ?? env.BRANCHBOX_HEALTH_BACKOFF_MS, '--health-backoff-ms', 0),
       ...count('reconcileIntervalMs', values['reconcile-interval-ms'] ?? env.BRANCHBOX_RECONCILE_INTERVAL_MS, '--reconcile-interval-ms', 10),
       ...count('orphanGraceMs', values['orphan-grace-ms'] ?? env.BRANCHBOX_ORPHAN_GRACE_MS, '--orphan-grace-ms', 0),
+      ...count('keepImagesPerService', values['keep-images'] ?? env.BRANCHBOX_KEEP_IMAGES, '--keep-images', 0),
       ...count('expiryIntervalMs', values['expiry-interval-ms'] ?? env.BRANCHBOX_EXPIRY_INTERVAL_MS, '--expiry-interval-ms', 10),
       ...count('expiryWarningMs', values['expiry-warning-ms'] ?? env.BRANCHBOX_EXPIRY_WARNING_MS, '--expiry-warning-ms', 0),
       ...resourceLimits(values['sandbox-cpus'] ?? env.BRANCHBOX_SANDBOX_CPUS, values['sandbox-memory'] ?? env.BRANCHBOX_SANDBOX_MEMORY, values['host-memory-threshold'] ?? env.BRANCHBOX_HOST_MEMORY_THRESHOLD),

@@ -40,6 +40,7 @@ import { SandboxService } from './sandbox/sandbox-service';
 import { GitSource } from './deploy/git-source';
 import { parseProject } from './project/load';
 import { trustHandlers } from './methods/trust';
+import { imageHandlers } from './methods/images';
 import { HostCommandGate } from './trust/host-commands';
 import { TrustStore } from './trust/trust-store';
 
@@ -159,7 +160,8 @@ export async function startDaemon(opts: DaemonOptions, version: string): Promise
     // monitor (checks every --health-interval-ms, restarts unhealthy containers with backoff,
     // sandbox/watchHealth, sandbox/uptime); the reconciler (at start, on engine reconnect and
     // every --reconcile-interval-ms: adopt, forget vanished containers, reap orphaned
-    // containers, networks and images of this instance after --orphan-grace-ms, release ports
+    // containers, networks and images of this instance after --orphan-grace-ms — images but the
+    // --keep-images newest of each service and those in use; image/reclaim at once —, release ports
     // of no sandbox); the expiry reaper (TTL policies checked
     // every --expiry-interval-ms: warn, suspend as expired, delete after retention — audited as
     // client "branchboxd"; sandbox/extend, sandbox/watchExpiry); deploy/start into a suspended or
@@ -184,6 +186,7 @@ export async function startDaemon(opts: DaemonOptions, version: string): Promise
       },
       reconcileIntervalMs: opts.lifecycle?.reconcileIntervalMs,
       orphanGraceMs: opts.lifecycle?.orphanGraceMs,
+      keepImagesPerService: opts.lifecycle?.keepImagesPerService,
       deleteSandbox: (name) => expiryDeletes.delete(name),
       lastGatewayRequest: (sandbox) => routing.gateways.lastRequestAt(sandbox),
       audit: (entry) => audit.record(entry),
@@ -218,6 +221,7 @@ export async function startDaemon(opts: DaemonOptions, version: string): Promise
         instance,
         database: { path: store.path, schemaVersion: store.schemaVersion },
         dockerStatus: () => engine.status(),
+        images: () => lifecycle.reconciler.imageRetention(),
         connectionCount: () => sessions.size,
         logTap,
         requestShutdown: (reason) => setImmediate(() => void shutdown(reason)),
@@ -227,6 +231,7 @@ export async function startDaemon(opts: DaemonOptions, version: string): Promise
       ...deployMethods,
       ...routeMethods,
       ...trustHandlers({ trust }),
+      ...imageHandlers({ reconciler: lifecycle.reconciler }),
       ...lifecycleMethods,
     };
     const dispatcher = new Dispatcher({

@@ -121,6 +121,7 @@ export const ImageSummary = Obj({
   size: Type.Integer({ description: 'Size in bytes.' }),
   labels: Labels,
   dangling: Type.Boolean({ description: 'Untagged and not used as a parent.' }),
+  parentId: Type.Optional(Type.String({ description: 'The image it was committed on (a build step before), when that is on this engine.' })),
 });
 export type ImageSummary = Static<typeof ImageSummary>;
 

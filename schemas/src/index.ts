@@ -11,6 +11,7 @@ import { sandboxMethods, sandboxNotifications } from './sandbox';
 import { deployMethods, deployNotifications } from './deploy';
 import { sandboxLifecycleMethods, sandboxLifecycleNotifications } from './lifecycle-sandbox';
 import { trustMethods } from './trust';
+import { imageMethods } from './images';
 
 export * from './errors';
 export { PROTOCOL_VERSION } from './lifecycle';
@@ -25,6 +26,7 @@ export const methods = {
   ...deployMethods,
   ...sandboxLifecycleMethods,
   ...trustMethods,
+  ...imageMethods,
 } as const;
 
 export const notifications = {

@@ -3,6 +3,7 @@
  * subscriptions in general, and what the daemon knows about itself.
  */
 import { Type } from '@sinclair/typebox';
+import { ImageRetention } from './images';
 import { Batch, NoParams, Obj, Ok, SubscriptionResult, defineMethods, defineNotifications } from './core';
 
 export const PROTOCOL_VERSION = '1.0.0';
@@ -86,6 +87,8 @@ export const lifecycleMethods = defineMethods({
         version: Type.Optional(Type.String({ description: 'The engine version.' })),
         apiVersion: Type.Optional(Type.String()),
       }),
+      // The images this daemon built, as of the last reconciliation; absent before the first one.
+      images: Type.Optional(ImageRetention),
     }),
   },
   'log/subscribe': {

@@ -176,15 +176,29 @@ export class DeploymentStore {
   }
 
   /**
-   * The images (tags or ids) deployments reference that may still be needed: those of
-   * deployments of sandboxes that `exists`, and of deployments in flight (whose sandbox may be
-   * on its way out).
+   * The images (tags or ids) deployments reference that are kept: those of deployments in
+   * flight (whatever their sandbox: it may be on its way out), and, of a sandbox that
+   * `exists`, those of running deployments and each service's newest `perService` distinct
+   * images (for a quick redeploy or rollback of recent commits). Every other image a
+   * deployment built is reclaimable.
    */
-  imagesReferenced(exists: (sandbox: string) => boolean): Set<string> {
+  imagesToKeep(exists: (sandbox: string) => boolean, perService: number): Set<string> {
     const rows = this.store.db
-      .prepare('SELECT DISTINCT sandbox, image, status FROM deployments WHERE image IS NOT NULL')
-      .all() as { sandbox: string; image: string; status: DeploymentStatus }[];
-    return new Set(rows.filter((r) => exists(r.sandbox) || !isFinal(r.status)).map((r) => r.image));
+      .prepare('SELECT sandbox, service, image, status FROM deployments WHERE image IS NOT NULL ORDER BY created_at DESC, rowid DESC')
+      .all() as { sandbox: string; service: string; image: string; status: DeploymentStatus }[];
+    const keep = new Set<string>();
+    const recent = new Map<string, Set<string>>();
+    for (const r of rows) {
+      if (!isFinal(r.status)) keep.add(r.image);
+      if (!exists(r.sandbox)) continue;
+      if (r.status === 'running') keep.add(r.image);
+      const key = `${r.sandbox}\u0000${r.service}`;
+      const images = recent.get(key) ?? new Set<string>();
+      recent.set(key, images);
+      if (images.size < perService) images.add(r.image);
+    }
+    for (const images of recent.values()) for (const image of images) keep.add(image);
+    return keep;
   }
 
   /** How many deployments are preparing or building (a build may be reusing any image's layers from the cache). */

@@ -87,6 +87,11 @@ export class ScopedDocker {
   }
 
   /** Ids of the images some container (any state, anyone's) uses. */
+  /** Every image on the engine, intermediate ones included (for the parent links and sizes). */
+  allImages(): Promise<ImageSummary[]> {
+    return this.client().images.list({ all: true });
+  }
+
   imagesInUse(): Promise<Set<string>> {
     return this.client().containers.imagesInUse();
   }

@@ -8,6 +8,7 @@
  */
 import { LABELS } from '../docker/labels';
 import type { OwnerScope, ScopedDocker } from '../docker/scoped-docker';
+import type { ImageNode } from './image-footprint';
 
 export interface SandboxContainer {
   readonly id: string;
@@ -67,6 +68,8 @@ export interface LifecycleDocker {
   managedNetworks(selectors: readonly string[]): Promise<ManagedNetwork[]>;
   /** This instance's images carrying every selector, except base images (`branchbox.base=true`). */
   managedImages(selectors: readonly string[]): Promise<ManagedImage[]>;
+  /** Every image on the engine, intermediate ones included: the graph image sizes are computed on. */
+  imageGraph(): Promise<ImageNode[]>;
   /** The ids of the images used by some container (any state, any labels). */
   imagesInUse(): Promise<Set<string>>;
   /**
@@ -108,6 +111,8 @@ export function lifecycleDockerOf(docker: ScopedDocker): LifecycleDocker {
       }),
     managedNetworks: async (selectors) => (await docker.networks([LABELS.sandbox, ...selectors])).map((n) => ({ id: n.id, name: n.name, labels: n.labels })),
     managedImages: async (selectors) => (await docker.images(selectors)).map((i) => ({ id: i.id, tags: i.tags, labels: i.labels })),
+    imageGraph: async () =>
+      (await docker.allImages()).map((i) => ({ id: i.id, size: i.size, labels: i.labels, ...(i.parentId ? { parentId: i.parentId } : {}) })),
     imagesInUse: () => docker.imagesInUse(),
     removeImage: (image) => docker.removeImage(image.tags[0] ?? image.id),
     removeContainer: (id) => docker.removeContainer(id),

@@ -37,6 +37,7 @@ export interface LifecycleModuleOptions {
   readonly restartPolicy?: Partial<RestartPolicy>;
   readonly reconcileIntervalMs?: number;
   readonly orphanGraceMs?: number;
+  readonly keepImagesPerService?: number;
   /** Deletes a sandbox (the sandbox service's delete), for expiry after retention. */
   readonly deleteSandbox: (name: string) => Promise<unknown>;
   readonly lastGatewayRequest?: (sandbox: string) => number | undefined;
@@ -102,6 +103,7 @@ export function openLifecycleModule(opts: LifecycleModuleOptions): LifecycleModu
     ...(opts.extraLabels ? { extraLabels: opts.extraLabels } : {}),
     ...(opts.reconcileIntervalMs !== undefined ? { intervalMs: opts.reconcileIntervalMs } : {}),
     ...(opts.orphanGraceMs !== undefined ? { graceMs: opts.orphanGraceMs } : {}),
+    ...(opts.keepImagesPerService !== undefined ? { keepImagesPerService: opts.keepImagesPerService } : {}),
   });
   return {
     suspension,

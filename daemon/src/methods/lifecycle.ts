@@ -12,6 +12,8 @@ export interface LifecycleDeps {
   readonly instance: string;
   readonly database: { path: string; schemaVersion: number };
   readonly dockerStatus: () => Result<'system/info'>['docker'];
+  /** The figures of the daemon's built images (the reconciler's last look); undefined before it. */
+  readonly images?: () => Result<'system/info'>['images'];
   readonly connectionCount: () => number;
   readonly logTap: LogTap;
   /** Begins a graceful shutdown once the current answer is on its way. */
@@ -44,16 +46,20 @@ export function lifecycleHandlers(deps: LifecycleDeps): HandlerGroup<LifecycleMe
       return null;
     },
     'rpc.discover': () => (openRpc ??= buildOpenRpcDocument(deps.version)),
-    'system/info': () => ({
-      version: deps.version,
-      protocolVersion: PROTOCOL_VERSION,
-      pid: process.pid,
-      stateDir: deps.stateDir,
-      instance: deps.instance,
-      database: deps.database,
-      connections: deps.connectionCount(),
-      docker: deps.dockerStatus(),
-    }),
+    'system/info': () => {
+      const images = deps.images?.();
+      return {
+        version: deps.version,
+        protocolVersion: PROTOCOL_VERSION,
+        pid: process.pid,
+        stateDir: deps.stateDir,
+        instance: deps.instance,
+        database: deps.database,
+        connections: deps.connectionCount(),
+        docker: deps.dockerStatus(),
+        ...(images ? { images } : {}),
+      };
+    },
     'log/subscribe': (params, ctx) => {
       const sub = ctx.session.subscribe('log/message', { lossy: true });
       const stop = deps.logTap.listen(params.level ?? 'info', (line) => sub.push(line));

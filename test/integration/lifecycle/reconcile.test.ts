@@ -225,7 +225,7 @@ describe('reconciliation with Docker', () => {
 
       expect((await orphanGone) - createdAt).toBeGreaterThanOrEqual(GRACE_MS);
       await roundRemoving('removedImages', `branchbox/l${suffix}-orphan:orphan`);
-      expect(logText()).toMatch(new RegExp(`Removed image branchbox/l${suffix}-orphan:orphan \\(shop/account at f{12}\\): no deployment of an existing sandbox uses it`));
+      expect(logText()).toMatch(new RegExp(`Removed image branchbox/l${suffix}-orphan:orphan \\(shop/account at f{12}\\): the image retention does not keep it`));
       expect(await exists(docker.getImage(referenced).inspect())).toBe(true);
       expect(await exists(docker.getImage(base).inspect())).toBe(true);
     } finally {

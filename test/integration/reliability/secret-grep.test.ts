@@ -162,6 +162,7 @@ const COVERAGE: { [M in MethodName]: 'called' | string } = {
   'trust/list': 'called',
   'trust/grant': 'called',
   'trust/revoke': 'called',
+  'image/reclaim': 'called',
 };
 
 /** Reads a container's whole log through the protocol. */
@@ -401,6 +402,7 @@ describe('secret grep', () => {
     await client.request('container/remove', { id: bystander, force: true });
     await client.request('image/list', {});
     await client.request('image/prune', { label: [`${TEST_LABEL}=${run.runId}-none`] });
+    await client.request('image/reclaim', { dryRun: true });
     await client.request('network/list', {});
     await client.request('volume/list', {});
     await client.request('system/info');

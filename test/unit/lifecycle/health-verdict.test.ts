@@ -30,6 +30,7 @@ const docker: LifecycleDocker = {
   removeNetwork: () => Promise.resolve(),
   managedImages: () => Promise.resolve([]),
   imagesInUse: () => Promise.resolve(new Set()),
+  imageGraph: () => Promise.resolve([]),
   removeImage: () => Promise.resolve('removed'),
 };
 

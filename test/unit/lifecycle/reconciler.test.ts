@@ -23,6 +23,8 @@ class FakeDocker implements LifecycleDocker {
   containers: ManagedContainer[] = [];
   networks: ManagedNetwork[] = [];
   images: ManagedImage[] = [];
+  /** Size (parents' layers included) and parent of images, intermediate ones too; absent: 0 bytes, no parent. */
+  layers = new Map<string, { size: number; parentId?: string }>();
   /** Image ids some container uses. */
   used = new Set<string>();
   removed: string[] = [];
@@ -37,6 +39,11 @@ class FakeDocker implements LifecycleDocker {
   managedImages = (selectors: readonly string[]) =>
     Promise.resolve(this.images.filter((i) => selected(i.labels, selectors) && i.labels['branchbox.base'] !== 'true'));
   imagesInUse = () => Promise.resolve(new Set(this.used));
+  imageGraph = () => {
+    const ids = new Set([...this.images.map((i) => i.id), ...this.layers.keys()]);
+    const labelsOf = (id: string) => this.images.find((i) => i.id === id)?.labels ?? imageLabels('layer');
+    return Promise.resolve([...ids].map((id) => ({ id, labels: labelsOf(id), size: 0, ...this.layers.get(id) })));
+  };
   removeImage = (image: ManagedImage) => {
     if (this.used.has(image.id)) return Promise.resolve('in-use' as const);
     this.removed.push(image.id);
@@ -81,16 +88,38 @@ const imageLabels = (commit: string, extra: Record<string, string> = {}) => ({
   ...extra,
 });
 
-function deployment(id: string, sandbox: string, status: string, image: string | null = null): void {
+function deployment(id: string, sandbox: string, status: string, image: string | null = null, createdAt = '2026-01-01T00:00:00Z'): void {
   store.db
     .prepare(
-      `INSERT INTO deployments (id, sandbox, service, repo_path, ref, commit_sha, status, image, created_at) VALUES (?, ?, 'account', '/r', 'main', 'abc1234', ?, ?, '2026-01-01T00:00:00Z')`,
+      `INSERT INTO deployments (id, sandbox, service, repo_path, ref, commit_sha, status, image, created_at) VALUES (?, ?, 'account', '/r', 'main', 'abc1234', ?, ?, ?)`,
     )
-    .run(id, sandbox, status, image);
+    .run(id, sandbox, status, image, createdAt);
 }
 
-function reconciler(extraLabels: Record<string, string> = OURS) {
-  return new Reconciler({ deployments: new DeploymentStore(store), sandboxes, ports, docker, graceMs: 1_000, now: () => now, extraLabels });
+function reconciler(extraLabels: Record<string, string> = OURS, keepImagesPerService?: number) {
+  return new Reconciler({
+    deployments: new DeploymentStore(store),
+    sandboxes,
+    ports,
+    docker,
+    graceMs: 1_000,
+    now: () => now,
+    extraLabels,
+    ...(keepImagesPerService !== undefined ? { keepImagesPerService } : {}),
+  });
+}
+
+/** Five deployments of qa/account, one image each (c1 oldest … c5 serving), each image 10 MB over a shared 100 MB layer on a base. */
+function fiveCommits(): void {
+  docker.layers.set('sha256:base', { size: 50_000_000 });
+  docker.images.push({ id: 'sha256:base', tags: ['branchbox/node:20'], labels: { 'branchbox.base': 'true' } });
+  docker.layers.set('sha256:deps', { size: 150_000_000, parentId: 'sha256:base' });
+  for (let i = 1; i <= 5; i++) {
+    const tag = `branchbox/shop-account:c${i}`;
+    deployment(`c${i}`, 'qa', i === 5 ? 'running' : 'superseded', tag, `2026-01-01T00:0${i}:00Z`);
+    docker.images.push({ id: `sha256:c${i}`, tags: [tag], labels: imageLabels(`c${i}`) });
+    docker.layers.set(`sha256:c${i}`, { size: 160_000_000, parentId: 'sha256:deps' });
+  }
 }
 
 beforeEach(() => {
@@ -215,6 +244,44 @@ describe('Reconciler', () => {
     expect(await r.reconcile()).toMatchObject({ removedImages: [], pending: 1 });
     now = 6_000;
     expect((await r.reconcile()).removedImages).toEqual(['branchbox/shop-account:old']);
+  });
+
+  it("keeps each service's newest images of an existing sandbox and reaps older ones after the grace period", async () => {
+    fiveCommits();
+    const r = reconciler(OURS, 2);
+    expect(r.imageRetention()).toBeUndefined();
+    expect(await r.reconcile()).toMatchObject({ removedImages: [], pending: 3 });
+    // The shared layer counts once, with the images kept; the base not at all.
+    expect(r.imageRetention()).toMatchObject({ keepPerService: 2, kept: { count: 2, bytes: 120_000_000 }, reclaimable: { count: 3, bytes: 30_000_000 } });
+    now = 1_000;
+    expect((await r.reconcile()).removedImages).toEqual(['branchbox/shop-account:c1', 'branchbox/shop-account:c2', 'branchbox/shop-account:c3']);
+    expect(r.imageRetention()).toMatchObject({ kept: { count: 2, bytes: 120_000_000 }, reclaimable: { count: 0, bytes: 0 } });
+    // Once the sandbox is gone, nothing keeps them.
+    store.db.prepare("DELETE FROM sandboxes WHERE name = 'qa'").run();
+    store.db.prepare("UPDATE deployments SET status = 'stopped' WHERE id = 'c5'").run();
+    await r.reconcile();
+    now = 2_000;
+    expect((await r.reconcile()).removedImages).toEqual(['branchbox/shop-account:c4', 'branchbox/shop-account:c5']);
+    expect(docker.images.map((i) => i.id)).toEqual(['sha256:base']);
+  });
+
+  it('reclaims at once what the retention does not keep; with dryRun says what it would; nothing while a build runs', async () => {
+    fiveCommits();
+    docker.used.add('sha256:c1'); // a container (any) still uses it
+    const r = reconciler(OURS, 1);
+    expect(await r.reclaimImages({ dryRun: true })).toMatchObject({
+      removed: ['branchbox/shop-account:c2', 'branchbox/shop-account:c3', 'branchbox/shop-account:c4'],
+      spaceReclaimed: 30_000_000,
+      buildsRunning: 0,
+    });
+    expect(docker.removed).toEqual([]);
+    deployment('b1', 'qa', 'building', 'branchbox/shop-payment:new', '2026-01-01T00:09:00Z');
+    expect(await r.reclaimImages()).toMatchObject({ removed: [], spaceReclaimed: 0, buildsRunning: 1 });
+    store.db.prepare("UPDATE deployments SET status = 'failed' WHERE id = 'b1'").run();
+    const reclaimed = await r.reclaimImages();
+    expect(reclaimed).toMatchObject({ removed: ['branchbox/shop-account:c2', 'branchbox/shop-account:c3', 'branchbox/shop-account:c4'], spaceReclaimed: 30_000_000 });
+    expect(reclaimed.retention).toMatchObject({ kept: { count: 2, bytes: 120_000_000 }, reclaimable: { count: 0, bytes: 0 } });
+    expect(docker.images.map((i) => i.id)).toEqual(['sha256:base', 'sha256:c1', 'sha256:c5']);
   });
 
   it('forgets a serving container that vanished and releases its port; releases ports of no sandbox', async () => {

@@ -28,6 +28,7 @@ const docker: LifecycleDocker = {
   managedNetworks: () => Promise.resolve([]),
   managedImages: () => Promise.resolve([]),
   imagesInUse: () => Promise.resolve(new Set()),
+  imageGraph: () => Promise.resolve([]),
   removeImage: () => Promise.resolve('removed'),
   removeContainer: () => Promise.resolve(),
   removeNetwork: () => Promise.resolve(),

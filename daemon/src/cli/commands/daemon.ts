@@ -12,6 +12,7 @@ import { defineCommand, type CommandContext } from '../command';
 import { connectToDaemon } from '../connection';
 import { CliError, DaemonUnreachableError, ExitCode } from '../errors';
 import type { Output } from '../output';
+import { imagesLine } from './images';
 
 /** Where `daemon start` captures the daemon's stderr (its own log is `branchboxd.log`). */
 export const DAEMON_STDERR_FILE = 'branchboxd.stderr.log';
@@ -39,6 +40,7 @@ function printInfo(out: Output, info: Result<'system/info'>, headline?: string):
           ? `${out.style.green('available')}${i.docker.version ? ` — engine ${i.docker.version}` : ''}${i.docker.endpoint ? ` at ${i.docker.endpoint}` : ''}`
           : `${out.style.red('unavailable')}${i.docker.reason ? ` — ${i.docker.reason}` : ''}`,
       ],
+      ...(i.images ? [['images', imagesLine(i.images)] as [string, string]] : []),
     ]);
   });
 }

@@ -9,6 +9,7 @@ import { auditCommands } from './audit';
 import { routeCommands } from './route';
 import { waitCommands } from './wait';
 import { trustCommands } from './trust';
+import { imagesCommands } from './images';
 
 export const commands: readonly Command[] = [
   ...daemonCommands,
@@ -19,5 +20,6 @@ export const commands: readonly Command[] = [
   ...routeCommands,
   ...envCommands,
   ...trustCommands,
+  ...imagesCommands,
   ...auditCommands,
 ];

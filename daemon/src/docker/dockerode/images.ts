@@ -45,6 +45,7 @@ export class DockerodeImageClient implements ImageClient {
           size: i.Size,
           labels: i.Labels ?? {},
           dangling: tags.length === 0,
+          ...(i.ParentId ? { parentId: i.ParentId } : {}),
         };
       });
     });
