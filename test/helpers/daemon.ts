@@ -9,6 +9,7 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import WebSocket from 'ws';
 import { BranchboxClient, ProtocolError } from '../../schemas/src/client';
+import type { Params, Result } from '../../schemas/src/index';
 
 export const DAEMON_JS = resolve(__dirname, '../../dist/branchboxd.js');
 
@@ -155,3 +156,23 @@ export const failure = (p: Promise<unknown>): Promise<ProtocolError> =>
       return e;
     },
   );
+
+export type Deployment = Result<'deploy/get'>;
+
+/** Starts the deployments and answers each one's final record. */
+export async function deployFinal(client: TestClient, params: Params<'deploy/start'>): Promise<Deployment[]> {
+  const { deployments } = await client.request('deploy/start', params);
+  return Promise.all(
+    deployments.map(async (d) => {
+      await new Promise<void>((resolve, reject) => {
+        void client
+          .subscribe('deploy/subscribe', { deployment: d.id }, 'deploy/progress', {
+            onItems: () => undefined,
+            onEnd: (end) => (end.reason === 'completed' ? resolve() : reject(new Error(`progress ended: ${end.reason}`))),
+          })
+          .catch(reject);
+      });
+      return client.request('deploy/get', { id: d.id });
+    }),
+  );
+}

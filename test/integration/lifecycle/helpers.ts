@@ -4,25 +4,13 @@
  */
 import { afterAll, afterEach, beforeAll, expect } from 'vitest';
 import type { Params } from '../../../schemas/src/index';
-import { portWindows as sharedPortWindows, startTestDaemon, type TestClient, type TestDaemon } from '../../helpers/daemon';
+import { deployFinal, portWindows as sharedPortWindows, startTestDaemon, type TestClient, type TestDaemon } from '../../helpers/daemon';
 import { testRun, TEST_LABEL } from '../../helpers/docker-fixtures';
 import { createFixtureRepo, type FixtureRepo } from '../../helpers/fixture-repo';
 
 /** Starts the deployments and waits until each is final; expects them running. */
 export async function deployAndWait(client: TestClient, params: Params<'deploy/start'>): Promise<void> {
-  const { deployments } = await client.request('deploy/start', params);
-  for (const d of deployments) {
-    await new Promise<void>((resolve, reject) => {
-      void client
-        .subscribe('deploy/subscribe', { deployment: d.id }, 'deploy/progress', {
-          onItems: () => undefined,
-          onEnd: (end) => (end.reason === 'completed' ? resolve() : reject(new Error(`progress ended: ${end.reason}`))),
-        })
-        .catch(reject);
-    });
-    const final = await client.request('deploy/get', { id: d.id });
-    expect(final.status, final.diagnosis ?? '').toBe('running');
-  }
+  for (const final of await deployFinal(client, params)) expect(final.status, final.diagnosis ?? '').toBe('running');
 }
 
 /** Port ranges away from the sandbox tests' (helpers/daemon.ts portWindows), without the shared gateway. */

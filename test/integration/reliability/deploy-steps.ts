@@ -5,29 +5,9 @@
  */
 import { readFileSync, statSync } from 'node:fs';
 import { PassThrough } from 'node:stream';
-import type { Params, Result } from '../../../schemas/src/index';
-import type { TestClient } from '../../helpers/daemon';
 import { docker, type testRun } from '../../helpers/docker-fixtures';
 
-export type Deployment = Result<'deploy/get'>;
-
-/** Starts the deployments and answers each one's final record. */
-export async function deployFinal(client: TestClient, params: Params<'deploy/start'>): Promise<Deployment[]> {
-  const { deployments } = await client.request('deploy/start', params);
-  return Promise.all(
-    deployments.map(async (d) => {
-      await new Promise<void>((resolve, reject) => {
-        void client
-          .subscribe('deploy/subscribe', { deployment: d.id }, 'deploy/progress', {
-            onItems: () => undefined,
-            onEnd: (end) => (end.reason === 'completed' ? resolve() : reject(new Error(`progress ended: ${end.reason}`))),
-          })
-          .catch(reject);
-      });
-      return client.request('deploy/get', { id: d.id });
-    }),
-  );
-}
+export { deployFinal, type Deployment } from '../../helpers/daemon';
 
 /** Runs `cmd` in `image` (a container labelled with the run, removed after) and answers its output and exit code. */
 export async function runInImage(run: ReturnType<typeof testRun>, image: string, cmd: string[]): Promise<{ output: string; code: number }> {
