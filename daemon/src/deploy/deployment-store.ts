@@ -179,7 +179,7 @@ export class DeploymentStore {
    * The images (tags or ids) deployments reference that are kept: those of deployments in
    * flight (whatever their sandbox: it may be on its way out), and, of a sandbox that
    * `exists`, those of running deployments and each service's newest `perService` distinct
-   * images (for a quick redeploy or rollback of recent commits). Every other image a
+   * images that served (for a quick redeploy or rollback of recent commits). Every other image a
    * deployment built is reclaimable.
    */
   imagesToKeep(exists: (sandbox: string) => boolean, perService: number): Set<string> {
@@ -192,6 +192,8 @@ export class DeploymentStore {
       if (!isFinal(r.status)) keep.add(r.image);
       if (!exists(r.sandbox)) continue;
       if (r.status === 'running') keep.add(r.image);
+      // Only images that served count among the newest: a failed or cancelled build's may not even exist.
+      if (r.status === 'failed' || r.status === 'cancelled') continue;
       const key = `${r.sandbox}\u0000${r.service}`;
       const images = recent.get(key) ?? new Set<string>();
       recent.set(key, images);

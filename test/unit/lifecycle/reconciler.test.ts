@@ -248,6 +248,8 @@ describe('Reconciler', () => {
 
   it("keeps each service's newest images of an existing sandbox and reaps older ones after the grace period", async () => {
     fiveCommits();
+    // A later deployment that failed (its image never built) takes no place among the newest.
+    deployment('f6', 'qa', 'failed', 'branchbox/shop-account:f6', '2026-01-01T00:06:00Z');
     const r = reconciler(OURS, 2);
     expect(r.imageRetention()).toBeUndefined();
     expect(await r.reconcile()).toMatchObject({ removedImages: [], pending: 3 });
