@@ -34,21 +34,29 @@ const MiB = 1024 * 1024;
 
 async function deploy(client: TestClient, params: Params<'deploy/start'>): Promise<void> {
   for (const final of await deployFinal(client, params)) {
-    if (final.status !== 'running') throw new Error(`deploy of ${final.service} ended ${final.status}: ${final.diagnosis ?? ''}`);
+    if (final.status !== 'running')
+      throw new Error(`deploy of ${final.service} ended ${final.status}: ${final.diagnosis ?? ''}`);
   }
 }
 
 /** The run's images on the engine (tagged and dangling; intermediate ones not counted), and the dangling ones. */
 async function engineImages(label: string): Promise<{ all: number; dangling: number }> {
   const images = await docker.listImages({ filters: JSON.stringify({ label: [label] }) });
-  return { all: images.length, dangling: images.filter((i) => !(i.RepoTags ?? []).some((t) => t !== '<none>:<none>')).length };
+  return {
+    all: images.length,
+    dangling: images.filter((i) => !(i.RepoTags ?? []).some((t) => t !== '<none>:<none>')).length,
+  };
 }
 
 async function main(): Promise<void> {
   const run = testRun('bbday');
   const label = `${TEST_LABEL}=${run.runId}`;
   const repo = createFixtureRepo();
-  const env = { BRANCHBOX_EXTRA_LABELS: label, BRANCHBOX_ORPHAN_GRACE_MS: '3600000', BRANCHBOX_RECONCILE_INTERVAL_MS: '3600000' };
+  const env = {
+    BRANCHBOX_EXTRA_LABELS: label,
+    BRANCHBOX_ORPHAN_GRACE_MS: '3600000',
+    BRANCHBOX_RECONCILE_INTERVAL_MS: '3600000',
+  };
   let daemon: TestDaemon | undefined;
   let client: TestClient | undefined;
   const sandboxes = Array.from({ length: SANDBOXES }, (_, i) => `day${i}-${run.runId.slice(-6)}`);
@@ -60,7 +68,10 @@ async function main(): Promise<void> {
     await daemon?.dispose().catch(() => undefined);
     await run.cleanup().catch(() => undefined);
     for (const image of await docker.listImages({ all: true, filters: JSON.stringify({ label: [label] }) })) {
-      await docker.getImage(image.Id).remove({ force: true }).catch(() => undefined);
+      await docker
+        .getImage(image.Id)
+        .remove({ force: true })
+        .catch(() => undefined);
     }
     repo.dispose();
   };
@@ -77,9 +88,20 @@ async function main(): Promise<void> {
       for (let c = 0; c < COMMITS; c++) {
         for (const service of FIXTURE_SERVICES) {
           const file = `services/${service}/server.js`;
-          repo.write(file, readFileSync(join(repo.root, file), 'utf8').replace(/^\/\/ day .*\n/m, '') + `// day ${s} ${c}\n`);
+          repo.write(
+            file,
+            readFileSync(join(repo.root, file), 'utf8').replace(/^\/\/ day .*\n/m, '') + `// day ${s} ${c}\n`,
+          );
           // The build output of the commit: 10 MB its own.
-          repo.write(`services/${service}/Dockerfile`, repo.git('show', `feature/x:services/${service}/Dockerfile`).replace('COPY server.js /app/server.js', `COPY server.js /app/server.js\nRUN head -c ${10 * MiB} /dev/urandom > /app/bundle.bin`));
+          repo.write(
+            `services/${service}/Dockerfile`,
+            repo
+              .git('show', `feature/x:services/${service}/Dockerfile`)
+              .replace(
+                'COPY server.js /app/server.js',
+                `COPY server.js /app/server.js\nRUN head -c ${10 * MiB} /dev/urandom > /app/bundle.bin`,
+              ),
+          );
         }
         const commit = repo.commitAll(`day ${s} commit ${c}`);
         await deploy(client, { repoPath: repo.root, sandbox: name, commit, services: [...FIXTURE_SERVICES] });
@@ -89,9 +111,22 @@ async function main(): Promise<void> {
     }
 
     // A build killed with the daemon (kill -9), then the daemon started again.
-    repo.write('services/account/Dockerfile', repo.git('show', 'feature/x:services/account/Dockerfile').replace('COPY server.js /app/server.js', `COPY server.js /app/server.js\nRUN head -c ${10 * MiB} /dev/urandom > /app/bundle.bin\nRUN echo "killed build waiting" && sleep 300`));
+    repo.write(
+      'services/account/Dockerfile',
+      repo
+        .git('show', 'feature/x:services/account/Dockerfile')
+        .replace(
+          'COPY server.js /app/server.js',
+          `COPY server.js /app/server.js\nRUN head -c ${10 * MiB} /dev/urandom > /app/bundle.bin\nRUN echo "killed build waiting" && sleep 300`,
+        ),
+    );
     const killedCommit = repo.commitAll('a build killed midway');
-    const { deployments } = await client.request('deploy/start', { repoPath: repo.root, sandbox: sandboxes[0]!, commit: killedCommit, services: ['account'] });
+    const { deployments } = await client.request('deploy/start', {
+      repoPath: repo.root,
+      sandbox: sandboxes[0]!,
+      commit: killedCommit,
+      services: ['account'],
+    });
     await new Promise<void>((resolve, reject) => {
       void client!
         .subscribe('deploy/subscribe', { deployment: deployments[0]!.id }, 'deploy/progress', {
@@ -117,7 +152,8 @@ async function main(): Promise<void> {
     const after = reclaimed.retention;
     const engineAfter = await engineImages(label);
 
-    if (engineAfter.all !== after.kept.count) throw new Error(`the engine lists ${engineAfter.all} images of the run, the daemon keeps ${after.kept.count}`);
+    if (engineAfter.all !== after.kept.count)
+      throw new Error(`the engine lists ${engineAfter.all} images of the run, the daemon keeps ${after.kept.count}`);
     if (engineAfter.dangling !== 0) throw new Error(`${engineAfter.dangling} dangling images of the run are left`);
     if (reclaimed.buildsRunning !== 0) throw new Error('a build was still running at the end of the day');
 
@@ -129,11 +165,23 @@ async function main(): Promise<void> {
     printTable(
       ['', 'images (engine)', 'dangling', 'disk (beyond base images)'],
       [
-        ['without retention (all the day built)', String(engineBefore.all), String(engineBefore.dangling), mb(before.kept.bytes + before.reclaimable.bytes)],
-        [`with retention (keep ${after.keepPerService} per service)`, String(engineAfter.all), String(engineAfter.dangling), mb(after.kept.bytes)],
+        [
+          'without retention (all the day built)',
+          String(engineBefore.all),
+          String(engineBefore.dangling),
+          mb(before.kept.bytes + before.reclaimable.bytes),
+        ],
+        [
+          `with retention (keep ${after.keepPerService} per service)`,
+          String(engineAfter.all),
+          String(engineAfter.dangling),
+          mb(after.kept.bytes),
+        ],
       ],
     );
-    console.log(`\nreclaimed ${reclaimed.removed.length} images, ${mb(reclaimed.spaceReclaimed)}; left/without = ${((after.kept.bytes / (before.kept.bytes + before.reclaimable.bytes)) * 100).toFixed(0)} %`);
+    console.log(
+      `\nreclaimed ${reclaimed.removed.length} images, ${mb(reclaimed.spaceReclaimed)}; left/without = ${((after.kept.bytes / (before.kept.bytes + before.reclaimable.bytes)) * 100).toFixed(0)} %`,
+    );
   } finally {
     await cleanup();
   }

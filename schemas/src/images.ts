@@ -16,7 +16,10 @@ import { Obj, Timestamp, defineMethods, engineErrors } from './core';
 const Footprint = (description: string) =>
   Obj(
     {
-      count: Type.Integer({ minimum: 0, description: 'Tagged images and dangling ones (intermediate images not counted).' }),
+      count: Type.Integer({
+        minimum: 0,
+        description: 'Tagged images and dangling ones (intermediate images not counted).',
+      }),
       bytes: Type.Integer({
         minimum: 0,
         description: 'The disk their layers take beyond the base images they are built on, each layer counted once.',
@@ -29,9 +32,12 @@ export const ImageRetention = Obj(
   {
     keepPerService: Type.Integer({
       minimum: 0,
-      description: 'How many of its newest images each service of an existing sandbox keeps (branchboxd --keep-images).',
+      description:
+        'How many of its newest images each service of an existing sandbox keeps (branchboxd --keep-images).',
     }),
-    kept: Footprint('Images kept: used by a container, referenced by a deployment running or in flight, or among the newest of a service.'),
+    kept: Footprint(
+      'Images kept: used by a container, referenced by a deployment running or in flight, or among the newest of a service.',
+    ),
     reclaimable: Footprint(
       'Built images nothing keeps (dangling ones of interrupted builds included); `bytes` is what removing them frees.',
     ),
@@ -43,7 +49,7 @@ export type ImageRetention = Static<typeof ImageRetention>;
 
 export const imageMethods = defineMethods({
   'image/reclaim': {
-    summary: "Removes now the built images of this daemon that the retention does not keep; answers what it removed.",
+    summary: 'Removes now the built images of this daemon that the retention does not keep; answers what it removed.',
     description:
       'Only images this daemon built (its instance label); never a base image, one a container uses or one a deployment ' +
       'running or in flight references. While a build runs nothing is removed (the build may be reusing their layers): ' +
@@ -51,11 +57,18 @@ export const imageMethods = defineMethods({
       'nothing and answers what it would remove.',
     mutating: true,
     errors: [...engineErrors],
-    params: Obj({ dryRun: Type.Optional(Type.Boolean({ description: 'Answer what would be removed; remove nothing.' })) }),
+    params: Obj({
+      dryRun: Type.Optional(Type.Boolean({ description: 'Answer what would be removed; remove nothing.' })),
+    }),
     result: Obj({
-      removed: Type.Array(Type.String(), { description: 'Tags (or short ids, for dangling images) removed, or that would be.' }),
+      removed: Type.Array(Type.String(), {
+        description: 'Tags (or short ids, for dangling images) removed, or that would be.',
+      }),
       spaceReclaimed: Type.Integer({ minimum: 0, description: 'Bytes freed (or that would be).' }),
-      buildsRunning: Type.Integer({ minimum: 0, description: 'Builds running now; while there are, nothing is removed.' }),
+      buildsRunning: Type.Integer({
+        minimum: 0,
+        description: 'Builds running now; while there are, nothing is removed.',
+      }),
       retention: ImageRetention,
     }),
   },

@@ -86,12 +86,12 @@ export class ScopedDocker {
     return (await orUndefined(this.client().images.inspect(ref))) !== undefined;
   }
 
-  /** Ids of the images some container (any state, anyone's) uses. */
   /** Every image on the engine, intermediate ones included (for the parent links and sizes). */
   allImages(): Promise<ImageSummary[]> {
     return this.client().images.list({ all: true });
   }
 
+  /** Ids of the images some container (any state, anyone's) uses. */
   imagesInUse(): Promise<Set<string>> {
     return this.client().containers.imagesInUse();
   }

@@ -20,7 +20,11 @@ export interface Footprint {
 }
 
 /** The images `tops` stand on, from each top down to the first image that is not `owned`. */
-export function footprint(tops: Iterable<string>, graph: ReadonlyMap<string, ImageNode>, owned: (node: ImageNode) => boolean): Footprint {
+export function footprint(
+  tops: Iterable<string>,
+  graph: ReadonlyMap<string, ImageNode>,
+  owned: (node: ImageNode) => boolean,
+): Footprint {
   const layers = new Set<string>();
   let bytes = 0;
   for (const top of tops) {

@@ -5,7 +5,11 @@ import type { HandlerGroup } from '../rpc/handlers';
 
 type ImageMethod = keyof typeof imageMethods;
 
-export function imageHandlers({ reconciler }: { readonly reconciler: Pick<Reconciler, 'reclaimImages'> }): HandlerGroup<ImageMethod> {
+export function imageHandlers({
+  reconciler,
+}: {
+  readonly reconciler: Pick<Reconciler, 'reclaimImages'>;
+}): HandlerGroup<ImageMethod> {
   return {
     'image/reclaim': async (p, ctx) => {
       const answer = await reconciler.reclaimImages({ dryRun: p.dryRun ?? false });

@@ -36,7 +36,10 @@ beforeAll(() => {
     const dockerfile = repo.git('show', 'feature/x:services/account/Dockerfile');
     repo.write(
       'services/account/Dockerfile',
-      dockerfile.replace(/^FROM .*$/m, (from) => `${from}\nRUN echo "${t.run.runId}" > /run-id\nRUN echo "killed build waiting" && sleep 300`),
+      dockerfile.replace(
+        /^FROM .*$/m,
+        (from) => `${from}\nRUN echo "${t.run.runId}" > /run-id\nRUN echo "killed build waiting" && sleep 300`,
+      ),
     );
     repo.commitAll('account: a build that never ends');
   } finally {
@@ -48,7 +51,10 @@ beforeAll(() => {
 async function imagesOfThisRun(): Promise<string[]> {
   const found: string[] = [];
   for (const image of await docker.listImages({ all: true })) {
-    const history = (await docker.getImage(image.Id).history().catch(() => [])) as { CreatedBy?: string }[];
+    const history = (await docker
+      .getImage(image.Id)
+      .history()
+      .catch(() => [])) as { CreatedBy?: string }[];
     if (history.some((h) => h.CreatedBy?.includes(t.run.runId))) found.push(image.Id);
   }
   return found;
@@ -56,7 +62,9 @@ async function imagesOfThisRun(): Promise<string[]> {
 
 /** Tags of the account images this daemon built in this run. */
 async function accountImages(): Promise<string[]> {
-  const images = await docker.listImages({ filters: JSON.stringify({ label: [`${TEST_LABEL}=${t.run.runId}`, 'branchbox.service=account'] }) });
+  const images = await docker.listImages({
+    filters: JSON.stringify({ label: [`${TEST_LABEL}=${t.run.runId}`, 'branchbox.service=account'] }),
+  });
   return images.flatMap((i) => i.RepoTags ?? []).sort();
 }
 
@@ -67,7 +75,12 @@ describe('built images', () => {
     const name = `i${suffix}-k`;
     created.add(name);
     await t.client.request('sandbox/create', { name, repoPath: t.repo.root });
-    const { deployments } = await t.client.request('deploy/start', { repoPath: t.repo.root, sandbox: name, ref: `killed-${suffix}`, services: ['account'] });
+    const { deployments } = await t.client.request('deploy/start', {
+      repoPath: t.repo.root,
+      sandbox: name,
+      ref: `killed-${suffix}`,
+      services: ['account'],
+    });
     // Killed once the build is inside its endless step: the steps before are committed images.
     await new Promise<void>((resolve, reject) => {
       void t.client
@@ -87,32 +100,46 @@ describe('built images', () => {
     expect(info.images).toMatchObject({ reclaimable: { count: 0, bytes: 0 } });
   });
 
-  it("are kept for each service's newest deployments of a sandbox, shown with their size, the rest reclaimed at once", { timeout: 180_000 }, async () => {
-    const name = `i${suffix}-r`;
-    created.add(name);
-    await t.client.request('sandbox/create', { name, repoPath: t.repo.root });
-    for (const commit of commits) await deployAndWait(t.client, { repoPath: t.repo.root, sandbox: name, commit, services: ['account'] });
-    expect(await accountImages()).toEqual(commits.map(tagOf).sort());
+  it(
+    "are kept for each service's newest deployments of a sandbox, shown with their size, the rest reclaimed at once",
+    { timeout: 180_000 },
+    async () => {
+      const name = `i${suffix}-r`;
+      created.add(name);
+      await t.client.request('sandbox/create', { name, repoPath: t.repo.root });
+      for (const commit of commits)
+        await deployAndWait(t.client, { repoPath: t.repo.root, sandbox: name, commit, services: ['account'] });
+      expect(await accountImages()).toEqual(commits.map(tagOf).sort());
 
-    const cli = await runCli(['images', 'prune', '--dry-run'], { stateDir: t.daemon.stateDir });
-    expect(cli.code, cli.stderr).toBe(0);
-    expect(cli.stdout).toContain(`Would remove ${tagOf(commits[0]!)}`);
-    expect(cli.stdout).toMatch(/^2 kept \([\d.]+[KMG]?i?B\), 2 reclaimable \([\d.]+[KMG]?i?B\); newest 2 per service$/m);
-    expect(await accountImages()).toHaveLength(4);
+      const cli = await runCli(['images', 'prune', '--dry-run'], { stateDir: t.daemon.stateDir });
+      expect(cli.code, cli.stderr).toBe(0);
+      expect(cli.stdout).toContain(`Would remove ${tagOf(commits[0]!)}`);
+      expect(cli.stdout).toMatch(
+        /^2 kept \([\d.]+[KMG]?i?B\), 2 reclaimable \([\d.]+[KMG]?i?B\); newest 2 per service$/m,
+      );
+      expect(await accountImages()).toHaveLength(4);
 
-    const reclaimed = await t.client.request('image/reclaim', {});
-    expect(reclaimed.removed.sort()).toEqual(commits.slice(0, 2).map(tagOf).sort());
-    expect(reclaimed.buildsRunning).toBe(0);
-    expect(reclaimed.retention).toMatchObject({ keepPerService: 2, kept: { count: 2 }, reclaimable: { count: 0, bytes: 0 } });
-    expect(reclaimed.retention.kept.bytes).toBeGreaterThan(0);
-    expect(await accountImages()).toEqual(commits.slice(2).map(tagOf).sort());
-    const info = await t.client.request('system/info');
-    expect(info.images).toMatchObject({ kept: { count: 2, bytes: reclaimed.retention.kept.bytes }, reclaimable: { count: 0 } });
+      const reclaimed = await t.client.request('image/reclaim', {});
+      expect(reclaimed.removed.sort()).toEqual(commits.slice(0, 2).map(tagOf).sort());
+      expect(reclaimed.buildsRunning).toBe(0);
+      expect(reclaimed.retention).toMatchObject({
+        keepPerService: 2,
+        kept: { count: 2 },
+        reclaimable: { count: 0, bytes: 0 },
+      });
+      expect(reclaimed.retention.kept.bytes).toBeGreaterThan(0);
+      expect(await accountImages()).toEqual(commits.slice(2).map(tagOf).sort());
+      const info = await t.client.request('system/info');
+      expect(info.images).toMatchObject({
+        kept: { count: 2, bytes: reclaimed.retention.kept.bytes },
+        reclaimable: { count: 0 },
+      });
 
-    // The sandbox gone, nothing keeps its images.
-    await t.client.request('sandbox/delete', { name });
-    created.delete(name);
-    expect((await t.client.request('image/reclaim', {})).removed.sort()).toEqual(commits.slice(2).map(tagOf).sort());
-    expect(await accountImages()).toEqual([]);
-  });
+      // The sandbox gone, nothing keeps its images.
+      await t.client.request('sandbox/delete', { name });
+      created.delete(name);
+      expect((await t.client.request('image/reclaim', {})).removed.sort()).toEqual(commits.slice(2).map(tagOf).sort());
+      expect(await accountImages()).toEqual([]);
+    },
+  );
 });

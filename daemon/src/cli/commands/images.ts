@@ -21,13 +21,17 @@ export const imagesCommands = [
       const result = await ctx.call('image/reclaim', { dryRun: true });
       ctx.out.result(result, (r) => {
         ctx.out.line(imagesLine(r.retention));
-        if (r.removed.length) ctx.out.line(ctx.out.style.dim(`Reclaimable: ${r.removed.join(', ')} (branchbox images prune removes them now)`));
+        if (r.removed.length)
+          ctx.out.line(
+            ctx.out.style.dim(`Reclaimable: ${r.removed.join(', ')} (branchbox images prune removes them now)`),
+          );
       });
     },
   }),
   defineCommand({
     words: ['images', 'prune'],
-    summary: 'Remove now the built images the retention does not keep (the daemon removes them after its orphan grace anyway).',
+    summary:
+      'Remove now the built images the retention does not keep (the daemon removes them after its orphan grace anyway).',
     options: {
       'dry-run': { type: 'boolean', help: 'say what would be removed; remove nothing' },
     },
@@ -37,7 +41,11 @@ export const imagesCommands = [
       const result = await ctx.call('image/reclaim', { dryRun });
       ctx.out.result(result, (r) => {
         if (r.buildsRunning > 0 && !dryRun) {
-          ctx.out.line(ctx.out.style.yellow(`${r.buildsRunning} build(s) running: nothing removed (a build may be reusing their layers); try again once they end.`));
+          ctx.out.line(
+            ctx.out.style.yellow(
+              `${r.buildsRunning} build(s) running: nothing removed (a build may be reusing their layers); try again once they end.`,
+            ),
+          );
         } else if (!r.removed.length) {
           ctx.out.line(ctx.out.style.dim('Nothing to remove.'));
         } else {
