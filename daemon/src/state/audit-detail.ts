@@ -91,6 +91,8 @@ const DETAILS: { [M in AuditedMethod]?: DetailOf<M> } = {
     defined({ services: r?.services.map((s) => `${s.service}: ${s.healthy ? 'healthy' : 'unhealthy'}${s.commit ? ` @${s.commit.slice(0, 12)}` : ''}`) }),
   'sandbox/extend': (p, r) => defined({ by: p.by, expiresAt: r?.expiresAt, deletesAt: r?.deletesAt }),
   'trust/grant': (p, r) => defined({ repoPath: r?.repoPath ?? p.repoPath, context: p.context, command: p.command, grant: r?.id }),
+  'image/reclaim': (p, r) =>
+    defined({ dryRun: p.dryRun, removed: r?.removed.length, spaceReclaimed: r?.spaceReclaimed, buildsRunning: r?.buildsRunning }),
   'trust/revoke': (_p, r) => defined({ revoked: r?.revoked.map((g) => `${g.id}: ${g.context} ${g.command.join(' ')}`) }),
 };
 
