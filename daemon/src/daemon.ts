@@ -9,7 +9,7 @@ import { join } from 'node:path';
 import type { DaemonOptions } from './config';
 import type { HandlerGroup, Handlers } from './rpc/handlers';
 import type { Session } from './rpc/session';
-import { lifecycleHandlers } from './methods/lifecycle';
+import { daemonHandlers } from './methods/daemon';
 import { acquireInstanceLock } from './runtime/lock';
 import { createFileLogger, type FileLogger, type Logger } from './runtime/log';
 import { Redactor } from './runtime/redactor';
@@ -79,7 +79,7 @@ export async function startDaemon(opts: DaemonOptions, version: string): Promise
     // `shutdown` asks for what `serve` makes last, from its handlers: bound once it exists.
     let requestShutdown: (reason: string) => void = () => undefined;
     const handlers: Handlers = {
-      ...lifecycleHandlers({
+      ...daemonHandlers({
         version,
         stateDir: opts.stateDir,
         instance: state.instance,
@@ -260,7 +260,8 @@ function startSandboxLifecycle(
   undo: Undo,
 ) {
   const timing = opts.lifecycle;
-  const expiryDeletes = new SandboxService({ ...sandboxModule, deploys, log });
+  // The expiry reaper deletes an expired sandbox as sandbox/delete does.
+  const sandboxService = new SandboxService({ ...sandboxModule, deploys, log });
   const module = openLifecycleModule({
     store: state.store,
     deployments: deploys.deployments,
@@ -279,7 +280,7 @@ function startSandboxLifecycle(
     reconcileIntervalMs: timing?.reconcileIntervalMs,
     orphanGraceMs: timing?.orphanGraceMs,
     keepImagesPerService: timing?.keepImagesPerService,
-    deleteSandbox: (name) => expiryDeletes.delete(name),
+    deleteSandbox: (name) => sandboxService.delete(name),
     lastGatewayRequest: (sandbox) => routing.gateways.lastRequestAt(sandbox),
     audit: (entry) => state.audit.record(entry),
     expiryIntervalMs: timing?.expiryIntervalMs,
