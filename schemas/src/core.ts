@@ -16,7 +16,7 @@ export interface MethodSpec<P extends TObject = TObject, R extends TSchema = TSc
   readonly errors?: readonly ApplicationErrorName[];
   /** Recorded in the audit trail: the method changes state. */
   readonly mutating?: boolean;
-  /** Allowed before `initialize` (only the lifecycle methods). */
+  /** Allowed before `initialize` (only `initialize`, `shutdown` and `rpc.discover`, schemas/src/daemon.ts). */
   readonly beforeInitialize?: boolean;
   /** For methods that open a subscription: the notification that carries its items. */
   readonly notification?: string;

@@ -3,7 +3,7 @@
  * namespace. Both the daemon and its clients take their types from here.
  */
 import type { Static } from '@sinclair/typebox';
-import { lifecycleMethods, lifecycleNotifications } from './lifecycle';
+import { daemonMethods, daemonNotifications } from './daemon';
 import { dockerMethods, dockerNotifications } from './docker';
 import { dockerStreamMethods, dockerStreamNotifications } from './docker-streams';
 import { routeMethods } from './route';
@@ -14,11 +14,11 @@ import { trustMethods } from './trust';
 import { imageMethods } from './images';
 
 export * from './errors';
-export { PROTOCOL_VERSION } from './lifecycle';
+export { PROTOCOL_VERSION } from './daemon';
 export type { MethodSpec, NotificationSpec } from './core';
 
 export const methods = {
-  ...lifecycleMethods,
+  ...daemonMethods,
   ...dockerMethods,
   ...dockerStreamMethods,
   ...routeMethods,
@@ -30,7 +30,7 @@ export const methods = {
 } as const;
 
 export const notifications = {
-  ...lifecycleNotifications,
+  ...daemonNotifications,
   ...dockerNotifications,
   ...dockerStreamNotifications,
   ...sandboxNotifications,

@@ -4,7 +4,7 @@
  * result (OpenRPC's notation for notifications) and marked `x-direction: toClient`.
  */
 import { errorTable, applicationErrors, protocolErrors, type ErrorName } from './errors';
-import { PROTOCOL_VERSION } from './lifecycle';
+import { PROTOCOL_VERSION } from './daemon';
 import { PROTOCOL_LIMITS } from './limits';
 import { methods, notifications } from './index';
 import type { MethodSpec, NotificationSpec } from './core';

@@ -20,9 +20,9 @@ describe('the protocol declaration', () => {
   });
 
   it('names methods namespace/verb, takes params as closed objects and documents each', () => {
-    const lifecycle = new Set(['initialize', 'shutdown', 'rpc.discover']);
+    const unnamespaced = new Set(['initialize', 'shutdown', 'rpc.discover']);
     for (const [name, spec] of Object.entries(methods)) {
-      if (!lifecycle.has(name)) expect(name).toMatch(/^[a-z]+(\/[a-z][A-Za-z]*)+$/);
+      if (!unnamespaced.has(name)) expect(name).toMatch(/^[a-z]+(\/[a-z][A-Za-z]*)+$/);
       expect(spec.params.type, name).toBe('object');
       expect(spec.params.additionalProperties, name).toBe(false);
       expect(spec.summary.length, name).toBeGreaterThan(10);

@@ -1,9 +1,11 @@
 /**
  * Every Docker call the deploy pipeline makes, behind one interface ({@link DeployDocker}) so
- * the pipeline's logic is testable without an engine. The implementation streams image
- * builds over dockerode (a `tar-fs` pack of the context, output line by line, cancelled by
- * aborting the request) and does everything else through the daemon's one label-scoped
- * client (`docker/scoped-docker.ts`): containers are created with this instance's labels, and
+ * the pipeline's logic is testable without an engine, and its dockerode implementation: an
+ * adapter only. Image builds are streamed over dockerode — the context from
+ * `build-context.ts`, the answer read by `json-lines.ts` and kept by `build-output.ts`,
+ * cancelled by aborting the request —; everything else goes through the daemon's one
+ * label-scoped client (`docker/scoped-docker.ts`), a container created from
+ * `container-config.ts`'s config: containers are created with this instance's labels, and
  * only this instance's containers of the deployment's sandbox and service are started,
  * renamed, re-attached or removed. Engine failures are mapped by the Docker layer's
  * `engineError` (`ImageNotFound`, `DockerUnavailable`, `DockerError` with the engine's reason).
@@ -12,9 +14,10 @@ import type Docker from 'dockerode';
 import type { Readable } from 'node:stream';
 import { engineError, type EngineTarget } from '../docker/dockerode/engine-error';
 import type { OwnerScope, ScopedDocker } from '../docker/scoped-docker';
-import type { ContainerCreateSpec } from '../docker/types';
 import { LABELLED_DOCKERFILE, packContext, type ContextFiles } from './build-context';
-import { abortError, readJsonLines, type BuildMessage } from './json-lines';
+import { BuildOutput } from './build-output';
+import { containerConfig } from './container-config';
+import { abortError, readJsonLines } from './json-lines';
 
 export type LineSink = (line: string) => void;
 
@@ -124,8 +127,6 @@ export interface DeployDocker {
   listContainers(labels: readonly string[]): Promise<LabelledContainer[]>;
 }
 
-/** How many build lines a BuildFailure keeps. */
-const BUILD_TAIL = 12;
 /** How long a cancelled build waits for the engine to remove the container of its running step. */
 const STEP_REMOVAL_WAIT_MS = 10_000;
 
@@ -152,23 +153,16 @@ export class DockerodeDeployDocker implements DeployDocker {
   }
 
   async buildImage(spec: BuildSpec): Promise<void> {
-    const tail: string[] = [];
-    /** The builder's container of the step running now (" ---> Running in <id>"). */
-    let stepContainer: string | undefined;
-    const keep = (line: string) => {
-      tail.push(line);
-      if (tail.length > BUILD_TAIL) tail.shift();
-      const running = /^\s*---> Running in ([0-9a-f]{12,64})\s*$/.exec(line);
-      if (running) stepContainer = running[1];
-      else if (/^\s*(Removing intermediate container|---> [0-9a-f]{12})/.test(line)) stepContainer = undefined;
-      spec.onLine(line);
-    };
+    const output = new BuildOutput(spec.onLine);
     // Aborting the request makes the engine stop the build, in its own time; the step's
     // container is removed here so nothing of a cancelled build outlives the cancellation.
-    const stopStep = async () => {
-      if (!stepContainer) return;
-      await this.removeStepContainer(stepContainer).catch(() => undefined);
-      await this.waitRemoved(stepContainer, STEP_REMOVAL_WAIT_MS);
+    const cancelled = async () => {
+      const step = output.stepContainer;
+      if (step) {
+        await this.removeStepContainer(step).catch(() => undefined);
+        await this.waitRemoved(step, STEP_REMOVAL_WAIT_MS);
+      }
+      return abortError(spec.signal);
     };
     // The generated Dockerfile and .dockerignore travel in the tar stream: nothing is written to the source.
     const context = packContext(spec.context);
@@ -187,40 +181,18 @@ export class DockerodeDeployDocker implements DeployDocker {
       context.destroy();
       throw engineError(e, this.target('build', 'image', spec.tag));
     }
-    let error: string | undefined;
-    let partialText = '';
-    const onMessage = (message: BuildMessage) => {
-      const failure = message.errorDetail?.message ?? message.error;
-      if (failure) {
-        error = failure.trim();
-        return;
-      }
-      if (typeof message.stream === 'string') {
-        const lines = (partialText + message.stream).split(/\r?\n/);
-        partialText = lines.pop() ?? '';
-        for (const line of lines) if (line.trim()) keep(line.trimEnd());
-      } else if (typeof message.status === 'string') {
-        keep(message.status);
-      }
-    };
     try {
-      await readJsonLines(response as Readable, onMessage, spec.signal);
+      await readJsonLines(response as Readable, output.take, spec.signal);
     } catch (e) {
-      if (spec.signal.aborted) {
-        await stopStep();
-        throw abortError(spec.signal);
-      }
+      if (spec.signal.aborted) throw await cancelled();
       throw engineError(e, this.target('build', 'image', spec.tag));
     } finally {
       context.destroy();
     }
-    if (partialText.trim()) keep(partialText.trimEnd());
-    if (spec.signal.aborted) {
-      await stopStep();
-      throw abortError(spec.signal);
-    }
-    if (error !== undefined) throw new BuildFailure(error, tail);
-    if (!(await this.imageExists(spec.tag))) throw new BuildFailure('the build ended without producing the image', tail);
+    output.end();
+    if (spec.signal.aborted) throw await cancelled();
+    if (output.error !== undefined) throw new BuildFailure(output.error, output.lastLines());
+    if (!(await this.imageExists(spec.tag))) throw new BuildFailure('the build ended without producing the image', output.lastLines());
   }
 
   createContainer(spec: ContainerSpec): Promise<string> {
@@ -301,41 +273,6 @@ export class DockerodeDeployDocker implements DeployDocker {
   private target(action: string, kind: EngineTarget['kind'], ref?: string): EngineTarget {
     return { action, ...(kind ? { kind } : {}), endpoint: this.endpoint, ...(ref !== undefined ? { ref } : {}) };
   }
-}
-
-/**
- * What the engine is asked to create for a deployment's container: its one port published
- * on 127.0.0.1 (unless told otherwise), attached to the sandbox's network (with no alias:
- * those come at switch-over), never restarted by the engine (the health monitor decides).
- */
-export function containerConfig(spec: ContainerSpec): ContainerCreateSpec {
-  const port = `${spec.containerPort}/tcp`;
-  return {
-    Name: spec.name,
-    Image: spec.image,
-    Env: Object.entries(spec.env).map(([k, v]) => `${k}=${v}`),
-    Labels: { ...spec.labels },
-    ExposedPorts: { [port]: {} },
-    ...(spec.cmd ? { Cmd: [...spec.cmd] } : {}),
-    ...(spec.security?.user !== undefined ? { User: spec.security.user } : {}),
-    HostConfig: {
-      NetworkMode: spec.network,
-      PortBindings: { [port]: [{ HostIp: spec.hostIp ?? '127.0.0.1', HostPort: String(spec.hostPort) }] },
-      ...(spec.binds?.length ? { Binds: [...spec.binds] } : {}),
-      ...(spec.nanoCpus ? { NanoCpus: spec.nanoCpus } : {}),
-      ...(spec.memoryBytes ? { Memory: spec.memoryBytes } : {}),
-      ...(spec.security
-        ? {
-            Privileged: false,
-            SecurityOpt: spec.security.noNewPrivileges ? ['no-new-privileges'] : [],
-            CapDrop: [...spec.security.capDrop],
-            CapAdd: [...spec.security.capAdd],
-            PidsLimit: spec.security.pidsLimit,
-          }
-        : {}),
-      RestartPolicy: { Name: 'no' },
-    },
-  };
 }
 
 /**

@@ -10,12 +10,9 @@
  * - labelled containers and networks that belong to no sandbox — or, for containers, to no
  *   deployment this daemon knows and serve nothing — are removed once they have been seen for
  *   `graceMs` (logged); deployments' own leftovers are the deploy pipeline's reaper's;
- * - images this daemon built (never base images) that the retention does not keep are
- *   removed once seen for `graceMs` — never forced, never while a build runs. It keeps an image
- *   a container uses, one a deployment running or in flight references (or, not yet decided,
- *   may reuse), and each service's newest `keepImagesPerService` of an existing sandbox; the
- *   figures (count and bytes, kept and reclaimable) are measured every round for `system/info`,
- *   and `reclaimImages` removes the reclaimable ones at once;
+ * - images this daemon built that the image retention (`image-reaper.ts`) does not keep are
+ *   removed once seen for `graceMs`; their figures are measured every round for
+ *   `system/info`, and `reclaimImages` removes the reclaimable ones at once;
  * - ports held for sandboxes that no longer exist are released.
  *
  * Scope: only objects carrying every one of the daemon's labels — its `branchbox.instance`
@@ -35,16 +32,15 @@ import { isRpcError } from '../rpc/errors';
 import { nullLogger, type Logger } from '../runtime/log';
 import type { PortAllocator } from '../sandbox/ports';
 import type { SandboxStore } from '../sandbox/sandbox-store';
-import { footprint, type ImageNode } from './image-footprint';
-import type { LifecycleDocker, ManagedContainer, ManagedImage, ManagedNetwork } from './lifecycle-docker';
+import { ImageReaper, type ImageReclaim, type RetentionDeployments } from './image-reaper';
+import type { LifecycleDocker, ManagedContainer, ManagedNetwork } from './lifecycle-docker';
 import { PeriodicRound } from './periodic';
 
 export const DEFAULT_RECONCILE_INTERVAL_MS = 60_000;
 export const DEFAULT_ORPHAN_GRACE_MS = 5 * 60_000;
-export const DEFAULT_KEEP_IMAGES = 3;
 
 /** What the reconciler reads of the deployments. */
-export type ReconcilerDeployments = Pick<DeploymentStore, 'row' | 'inFlight' | 'imagesToKeep' | 'servicesChoosingImage' | 'buildsInFlight'>;
+export type ReconcilerDeployments = Pick<DeploymentStore, 'row' | 'inFlight'> & RetentionDeployments;
 
 export interface ReconcilerOptions {
   readonly deployments: ReconcilerDeployments;
@@ -54,7 +50,7 @@ export interface ReconcilerOptions {
   /** The daemon's labels (its instance label and the --label extras): only objects carrying all of them are touched. */
   readonly extraLabels?: Readonly<Record<string, string>>;
   readonly graceMs?: number;
-  /** How many of its newest images each service of an existing sandbox keeps (default {@link DEFAULT_KEEP_IMAGES}). */
+  /** How many of its newest images each service of an existing sandbox keeps (`image-reaper.ts`). */
   readonly keepImagesPerService?: number;
   readonly intervalMs?: number;
   readonly log?: Logger;
@@ -75,21 +71,6 @@ export interface ReconcileReport {
 
 type Report = { -readonly [K in keyof ReconcileReport]: ReconcileReport[K] };
 
-/** What `reclaimImages` did (or, with `dryRun`, would do). */
-export interface ImageReclaim {
-  readonly removed: string[];
-  readonly spaceReclaimed: number;
-  readonly buildsRunning: number;
-  readonly retention: ImageRetention;
-}
-
-/** The built images of this daemon as one look at the engine sees them. */
-interface ImageLook {
-  readonly images: readonly ManagedImage[];
-  readonly kept: (image: ManagedImage) => boolean;
-  readonly retention: ImageRetention;
-}
-
 /** What one round sees: this daemon's labelled objects and its sandboxes. */
 interface Round {
   readonly containers: readonly ManagedContainer[];
@@ -107,15 +88,13 @@ export class Reconciler {
   /** Orphan object id → when it was first seen. */
   private readonly firstSeen = new Map<string, number>();
   private readonly rounds: PeriodicRound;
-  /** The image figures of the last look; undefined before the first one. */
-  private retention: ImageRetention | undefined;
-  /** Image removals (rounds and `reclaimImages`) one at a time. */
-  private imageWork: Promise<unknown> = Promise.resolve();
+  private readonly images: ImageReaper;
 
   constructor(private readonly opts: ReconcilerOptions) {
     this.log = opts.log ?? nullLogger;
     this.now = opts.now ?? Date.now;
     this.selectors = Object.entries(opts.extraLabels ?? {}).map(([k, v]) => `${k}=${v}`);
+    this.images = new ImageReaper({ ...opts, log: this.log, now: this.now });
     this.rounds = new PeriodicRound(
       () => this.reconcile(),
       opts.intervalMs ?? DEFAULT_RECONCILE_INTERVAL_MS,
@@ -137,19 +116,30 @@ export class Reconciler {
     this.rounds.trigger();
   }
 
+  /** One round: each step below, in this order. */
   async reconcile(): Promise<ReconcileReport> {
     const round = await this.look();
     const serving = await this.checkServing(round);
     await this.adoptOrReapContainers(round, serving);
     await this.reapNetworks(round);
-    await this.exclusive(() => this.reapImages(round));
-    for (const id of [...this.firstSeen.keys()]) if (!round.seen.has(id)) this.firstSeen.delete(id);
+    await this.reapImages(round);
+    this.forgetUnseenOrphans(round);
     this.releaseOrphanPorts(round);
-    const { report } = round;
-    if (report.adopted.length || report.vanished.length || report.removedContainers.length || report.removedNetworks.length || report.removedImages.length || report.releasedPorts) {
-      this.log.info('Reconciled with Docker', { ...report });
-    }
-    return report;
+    this.logChanges(round.report);
+    return round.report;
+  }
+
+  /** The figures of the last look at this daemon's built images (`system/info`); undefined before the first round. */
+  imageRetention(): ImageRetention | undefined {
+    return this.images.retention();
+  }
+
+  /**
+   * Removes now, with no grace period, every built image the retention does not keep —
+   * nothing while a build runs. With `dryRun`, answers what it would remove.
+   */
+  reclaimImages(options: { dryRun?: boolean } = {}): Promise<ImageReclaim> {
+    return this.images.reclaim(options);
   }
 
   /** This daemon's labelled containers and networks, and its sandboxes. */
@@ -262,131 +252,14 @@ export class Reconciler {
     }
   }
 
-  /** The figures of the last look at this daemon's built images (`system/info`); undefined before the first round. */
-  imageRetention(): ImageRetention | undefined {
-    return this.retention;
+  /** Built images the retention does not keep, once seen for the grace period (`image-reaper.ts`). */
+  private reapImages(round: Round): Promise<void> {
+    return this.images.reap({ sandboxes: round.sandboxes, expired: (id) => this.expired(id, round), removedImages: round.report.removedImages });
   }
 
-  /**
-   * Removes now, with no grace period, every built image the retention does not keep —
-   * nothing while a build runs. With `dryRun`, answers what it would remove.
-   */
-  reclaimImages(options: { dryRun?: boolean } = {}): Promise<ImageReclaim> {
-    return this.exclusive(async () => {
-      const look = await this.lookAtImages(this.currentSandboxes());
-      const reclaimable = look.images.filter((i) => !look.kept(i));
-      const buildsRunning = this.opts.deployments.buildsInFlight();
-      if (options.dryRun || buildsRunning > 0) {
-        return {
-          removed: options.dryRun ? reclaimable.map(imageName) : [],
-          spaceReclaimed: options.dryRun ? look.retention.reclaimable.bytes : 0,
-          buildsRunning,
-          retention: look.retention,
-        };
-      }
-      const report: Pick<Report, 'removedImages'> = { removedImages: [] };
-      for (const image of reclaimable) {
-        if (this.opts.deployments.buildsInFlight() > 0) break; // one started meanwhile: the rest waits
-        await this.removeImage(image, report);
-      }
-      const after = await this.lookAtImages(this.currentSandboxes());
-      const total = (r: ImageRetention) => r.kept.bytes + r.reclaimable.bytes;
-      return {
-        removed: report.removedImages,
-        spaceReclaimed: Math.max(0, total(look.retention) - total(after.retention)),
-        buildsRunning: 0,
-        retention: after.retention,
-      };
-    });
-  }
-
-  /**
-   * Built images the retention does not keep, once seen for the grace period — never while a
-   * build runs: removing an image removes its untagged parent layers, which a build may be
-   * reusing from the cache at that moment (it then fails with "failed to get digest").
-   */
-  private async reapImages(round: Round): Promise<void> {
-    const look = await this.lookAtImages(round.sandboxes);
-    if (this.opts.deployments.buildsInFlight() > 0) return;
-    let removed = false;
-    for (const image of look.images) {
-      if (look.kept(image) || !this.expired(image.id, round)) continue;
-      // Asked again right before removal: a deployment may have started meanwhile.
-      if (this.opts.deployments.buildsInFlight() > 0) break;
-      if (this.keeps(this.currentSandboxes(), new Set())(image)) continue;
-      removed = (await this.removeImage(image, round.report)) || removed;
-    }
-    if (removed) await this.lookAtImages(this.currentSandboxes());
-  }
-
-  /** This daemon's built images, which of them the retention keeps, and the figures (kept as the last look). */
-  private async lookAtImages(sandboxes: ReadonlyMap<string, Sandbox>): Promise<ImageLook> {
-    const images = (await this.opts.docker.managedImages(this.selectors)).filter((i) => i.labels[LABELS.base] !== 'true');
-    const kept = this.keeps(sandboxes, await this.opts.docker.imagesInUse());
-    const graph = new Map((await this.opts.docker.imageGraph()).map((n): [string, ImageNode] => [n.id, n]));
-    const mine = Object.entries(this.opts.extraLabels ?? {});
-    const owned = (n: ImageNode) => n.labels[LABELS.base] !== 'true' && mine.every(([k, v]) => n.labels[k] === v);
-    const keptImages = images.filter(kept);
-    const keptPrint = footprint(keptImages.map((i) => i.id), graph, owned);
-    const allPrint = footprint(images.map((i) => i.id), graph, owned);
-    this.retention = {
-      keepPerService: this.keepPerService,
-      kept: { count: keptImages.length, bytes: keptPrint.bytes },
-      reclaimable: { count: images.length - keptImages.length, bytes: allPrint.bytes - keptPrint.bytes },
-      measuredAt: new Date(this.now()).toISOString(),
-    };
-    return { images, kept, retention: this.retention };
-  }
-
-  /** Removes the image; answers whether it did (one a container uses, or that fails, is left and logged). */
-  private async removeImage(image: ManagedImage, report: Pick<Report, 'removedImages'>): Promise<boolean> {
-    const name = imageName(image);
-    try {
-      if ((await this.opts.docker.removeImage(image)) === 'in-use') {
-        this.log.debug(`Kept image ${name}: a container uses it`);
-        return false;
-      }
-      report.removedImages.push(name);
-      const { [LABELS.project]: project, [LABELS.service]: service, [LABELS.commit]: commit } = image.labels;
-      this.log.info(`Removed image ${name}${service ? ` (${project ?? '?'}/${service} at ${commit?.slice(0, 12) ?? '?'})` : ''}: the image retention does not keep it`, {
-        image: image.id.replace(/^sha256:/, '').slice(0, 12),
-      });
-      return true;
-    } catch (e) {
-      this.log.warn(`Could not remove image ${name}`, { error: isRpcError(e) ? e.message : String(e) });
-      return false;
-    }
-  }
-
-  /**
-   * As the state database says now: whether the retention keeps an image — used by a
-   * container (`inUse`), referenced by a deployment running or in flight or among the newest
-   * of a service of an existing sandbox, or possibly reused by a deployment in flight that has
-   * yet to pick its image (one of its service's; any, for an image without the label).
-   */
-  private keeps(sandboxes: ReadonlyMap<string, Sandbox>, inUse: ReadonlySet<string>): (image: ManagedImage) => boolean {
-    const kept = this.opts.deployments.imagesToKeep((name) => sandboxes.has(name), this.keepPerService);
-    const undecided = this.opts.deployments.servicesChoosingImage();
-    return (image) => {
-      if (inUse.has(image.id) || image.tags.some((t) => kept.has(t)) || kept.has(image.id)) return true;
-      const service = image.labels[LABELS.service];
-      return service === undefined ? undecided.size > 0 : undecided.has(service);
-    };
-  }
-
-  private get keepPerService(): number {
-    return this.opts.keepImagesPerService ?? DEFAULT_KEEP_IMAGES;
-  }
-
-  private currentSandboxes(): Map<string, Sandbox> {
-    return new Map(this.opts.sandboxes.list().map((s) => [s.name, s]));
-  }
-
-  /** Runs image work after the image work already queued. */
-  private exclusive<T>(work: () => Promise<T>): Promise<T> {
-    const run = this.imageWork.then(work, work);
-    this.imageWork = run.catch(() => undefined);
-    return run;
+  /** Orphans not seen this round: their grace period starts over when they are seen again. */
+  private forgetUnseenOrphans(round: Round): void {
+    for (const id of [...this.firstSeen.keys()]) if (!round.seen.has(id)) this.firstSeen.delete(id);
   }
 
   /** Ports held for sandboxes that do not exist. */
@@ -397,6 +270,12 @@ export class Reconciler {
       const n = this.opts.ports.releaseSandbox(sandbox);
       round.report.releasedPorts += n;
       this.log.info(`Released ${n} port(s) held for sandbox ${sandbox}, which does not exist`, { sandbox });
+    }
+  }
+
+  private logChanges(report: ReconcileReport): void {
+    if (report.adopted.length || report.vanished.length || report.removedContainers.length || report.removedNetworks.length || report.removedImages.length || report.releasedPorts) {
+      this.log.info('Reconciled with Docker', { ...report });
     }
   }
 
@@ -431,6 +310,3 @@ export class Reconciler {
     this.log.info(`Adopted container ${c.name} as the one serving ${sandbox}/${service}`, { deployment: deploymentId });
   }
 }
-
-/** An image as logs and answers name it: its first tag, or its short id. */
-const imageName = (image: ManagedImage): string => image.tags[0] ?? image.id.replace(/^sha256:/, '').slice(0, 12);

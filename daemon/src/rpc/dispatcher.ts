@@ -2,7 +2,7 @@
  * Turns incoming JSON-RPC text into handler calls and answers, for every session alike.
  * Built on json-rpc-2.0's server (parsing, batches, method table) with the rules of the
  * Branchbox protocol applied as middleware, in this order:
- *   lifecycle gate (-32002 before initialize, ShuttingDown after shutdown)
+ *   session gate (-32002 before initialize, ShuttingDown after shutdown)
  *   → params validation (-32602 with violations)
  *   → cancellation (-32800 on `$/cancelRequest`)
  *   → audit of state-changing methods → the handler.

@@ -1,5 +1,5 @@
 /**
- * One client connection, over any transport: its lifecycle state (initialized or not), its
+ * One client connection, over any transport: its session state (initialized or not), its
  * requests in flight (so `$/cancelRequest` can reach them) and its subscriptions (all ended
  * when the connection closes).
  */

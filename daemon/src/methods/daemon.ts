@@ -1,11 +1,11 @@
-/** Handlers of the lifecycle and daemon-wide methods (schemas/src/lifecycle.ts). */
+/** Handlers of the daemon's own methods: the session, shutdown, discovery, system/info, the log (schemas/src/daemon.ts). */
 import { PROTOCOL_VERSION, methods, notifications, type Result } from '../../../schemas/src/index';
 import { PROTOCOL_LIMITS } from '../../../schemas/src/limits';
 import { buildOpenRpcDocument } from '../../../schemas/src/openrpc';
 import type { HandlerGroup } from '../rpc/handlers';
 import type { LogTap } from '../runtime/log-tap';
 
-export interface LifecycleDeps {
+export interface DaemonDeps {
   readonly version: string;
   readonly stateDir: string;
   /** The daemon's instance id (`branchbox.instance` label). */
@@ -20,9 +20,9 @@ export interface LifecycleDeps {
   readonly requestShutdown: (reason: string) => void;
 }
 
-type LifecycleMethod = 'initialize' | 'shutdown' | 'rpc.discover' | 'system/info' | 'log/subscribe' | 'subscription/cancel';
+type DaemonMethod = 'initialize' | 'shutdown' | 'rpc.discover' | 'system/info' | 'log/subscribe' | 'subscription/cancel';
 
-export function lifecycleHandlers(deps: LifecycleDeps): HandlerGroup<LifecycleMethod> {
+export function daemonHandlers(deps: DaemonDeps): HandlerGroup<DaemonMethod> {
   let openRpc: Record<string, unknown> | undefined;
   return {
     initialize: (params, ctx) => {

@@ -1,6 +1,7 @@
 /**
- * Lifecycle and daemon-wide methods: the LSP-style handshake, discovery, cancellation,
- * subscriptions in general, and what the daemon knows about itself.
+ * The daemon's own methods, of no feature namespace: the session (the LSP-style handshake,
+ * cancellation, subscriptions in general), shutdown, discovery, and what the daemon knows
+ * about itself (system/info, its log).
  */
 import { Type } from '@sinclair/typebox';
 import { ImageRetention } from './images';
@@ -10,7 +11,7 @@ export const PROTOCOL_VERSION = '1.0.0';
 
 const Info = Obj({ name: Type.String(), version: Type.Optional(Type.String()) });
 
-export const lifecycleMethods = defineMethods({
+export const daemonMethods = defineMethods({
   initialize: {
     summary: 'Opens the session: the client says who it is, the daemon what it offers.',
     description:
@@ -109,7 +110,7 @@ export const lifecycleMethods = defineMethods({
   },
 });
 
-export const lifecycleNotifications = defineNotifications({
+export const daemonNotifications = defineNotifications({
   '$/cancelRequest': {
     summary: 'Cancels a request of this connection still in progress; it then answers RequestCancelled (-32800).',
     direction: 'toServer',

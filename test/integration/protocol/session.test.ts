@@ -1,5 +1,5 @@
 /**
- * The protocol's lifecycle and error codes, over both transports, against a real branchboxd
+ * The protocol's session (initialize, shutdown) and error codes, over both transports, against a real branchboxd
  * process: the WebSocket (token in the runtime file) and `--stdio` (Content-Length framing).
  * Then what is only about the process: shutdown, SIGTERM, the instance lock, and `--stdio`
  * bridging to a daemon that already owns the state directory.
