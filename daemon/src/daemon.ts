@@ -16,7 +16,7 @@ import { acquireInstanceLock } from './runtime/lock';
 import { createFileLogger, type FileLogger, type Logger } from './runtime/log';
 import { Redactor, redactedConnection } from './runtime/redactor';
 import { LogTap } from './runtime/log-tap';
-import { createToken, ensureStateDir, removeRuntimeFile, writeRuntimeFile } from './runtime/runtime-file';
+import { createToken, ensureStateDir, removeRuntimeFile, writeRuntimeFile } from '../../schemas/node/runtime-file';
 import { AuditTrail } from './state/audit';
 import { openStore } from './state/store';
 import { instanceId, LABELS } from './docker/labels';
