@@ -1,8 +1,10 @@
 // Lint rules, and the folder boundaries of the design (STYLE.md 8):
 //   schemas/   pure protocol declarations: no Node, no DOM, no other folder
+//   schemas/node/  the client contract for Node clients: schemas/src and Node only
 //   webviews/  browser code: protocol types only; never vscode, Node or daemon code
 //   extension/ the VS Code client: protocol only; never daemon internals
 //   daemon/    never the extension or webviews
+//   daemon/src/cli/  a client like any editor: schemas/ (src and node) and its own folder only
 import js from '@eslint/js';
 import tseslint from 'typescript-eslint';
 
@@ -10,6 +12,12 @@ const restrict = (patterns, paths = []) => ({
   'no-restricted-imports': ['error', { patterns, paths }],
 });
 const nodeBuiltins = [{ group: ['node:*'], message: 'This folder runs outside Node.' }];
+const noDaemonInternals = (depth) => ({
+  // From daemon/src/cli at `depth` folders below it: only its own folder, schemas/ and package.json.
+  regex: `^\\.\\./${'\\.\\./'.repeat(depth)}(?!\\.\\./\\.\\./(schemas/(src|node)/|package\\.json$))`,
+  message: 'The CLI is a client: it reaches the daemon through schemas/ (the protocol and schemas/node) only, never daemon internals.',
+});
+const daemonKnowsNoEditor = { group: ['vscode', '**/extension/**', '**/webviews/**'], message: 'The daemon knows no editor.' };
 
 export default tseslint.config(
   { ignores: ['dist/**', 'node_modules/**', 'examples/**', 'out/**', 'test-results/**', '**/*.d.ts', 'schemas/openrpc.json'] },
@@ -29,13 +37,21 @@ export default tseslint.config(
     rules: restrict([
       ...nodeBuiltins,
       { group: ['vscode', '**/daemon/**', '**/extension/**', '**/webviews/**'], message: 'schemas/ is the protocol alone.' },
+      { regex: '^\\.\\./node/', message: 'schemas/src runs outside Node; schemas/node builds on it, not the reverse.' },
+    ]),
+  },
+  {
+    files: ['schemas/node/**/*.ts'],
+    rules: restrict([
+      { regex: '^(?!node:|\\.)', message: 'schemas/node is the client contract: Node built-ins and schemas/src only, no package.' },
+      { group: ['vscode', '**/daemon/**', '**/extension/**', '**/webviews/**'], message: 'schemas/node is the client contract alone.' },
     ]),
   },
   {
     files: ['webviews/src/**/*.ts'],
     rules: restrict([
       ...nodeBuiltins,
-      { group: ['vscode', '**/daemon/**', '**/extension/**'], message: 'Webviews talk to the extension by messages and import protocol types only.' },
+      { group: ['vscode', '**/daemon/**', '**/extension/**', '**/schemas/node/**'], message: 'Webviews talk to the extension by messages and import protocol types only.' },
     ]),
   },
   {
@@ -44,6 +60,14 @@ export default tseslint.config(
   },
   {
     files: ['daemon/src/**/*.ts'],
-    rules: restrict([{ group: ['vscode', '**/extension/**', '**/webviews/**'], message: 'The daemon knows no editor.' }]),
+    rules: restrict([daemonKnowsNoEditor]),
+  },
+  {
+    files: ['daemon/src/cli/*.ts'],
+    rules: restrict([daemonKnowsNoEditor, noDaemonInternals(0)]),
+  },
+  {
+    files: ['daemon/src/cli/commands/*.ts'],
+    rules: restrict([daemonKnowsNoEditor, noDaemonInternals(1)]),
   },
 );

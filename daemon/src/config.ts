@@ -1,9 +1,8 @@
 /**
  * branchboxd's options: command-line flags over environment variables over defaults.
  */
-import { homedir } from 'node:os';
-import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
+import { resolveStateDir } from '../../schemas/node/state-dir';
 import { cpusToNano, parseSize } from './project/units';
 import { isLogLevel, type LogLevel } from './runtime/log';
 
@@ -112,11 +111,6 @@ Options:
 
 export class UsageError extends Error {}
 
-export function defaultStateDir(env: NodeJS.ProcessEnv): string {
-  if (env.XDG_STATE_HOME) return join(env.XDG_STATE_HOME, 'branchbox');
-  return join(homedir(), '.local', 'state', 'branchbox');
-}
-
 function parsePort(text: string, source: string): number {
   const port = Number(text);
   if (!Number.isInteger(port) || port < 0 || port > 65535) throw new UsageError(`${source}: "${text}" is not a port (0-65535)`);
@@ -173,7 +167,7 @@ export function parseOptions(argv: string[], env: NodeJS.ProcessEnv): DaemonOpti
     ...(values['allow-origin'] ?? []),
   ];
   return {
-    stateDir: resolve(values['state-dir'] ?? env.BRANCHBOX_STATE_DIR ?? defaultStateDir(env)),
+    stateDir: resolveStateDir(values['state-dir'], env),
     port: portText === undefined ? DEFAULT_PORT : parsePort(portText, values.port ? '--port' : 'BRANCHBOX_PORT'),
     portIsDefault: portText === undefined,
     stdio: values.stdio ?? false,

@@ -14,7 +14,7 @@ import { acquireInstanceLock } from './runtime/lock';
 import { createFileLogger, type FileLogger, type Logger } from './runtime/log';
 import { Redactor } from './runtime/redactor';
 import { LogTap } from './runtime/log-tap';
-import { ensureStateDir } from './runtime/runtime-file';
+import { ensureStateDir } from '../../schemas/node/runtime-file';
 import { serve, type RunningDaemon } from './serve';
 import { AuditTrail } from './state/audit';
 import { openStore, type Store } from './state/store';

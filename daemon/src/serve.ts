@@ -14,7 +14,7 @@ import type { Connection } from './rpc/transport';
 import { startWsServer, type WsServer } from './rpc/ws-server';
 import type { Logger } from './runtime/log';
 import { redactedConnection, type Redactor } from './runtime/redactor';
-import { createToken, removeRuntimeFile, writeRuntimeFile } from './runtime/runtime-file';
+import { createToken, removeRuntimeFile, writeRuntimeFile } from '../../schemas/node/runtime-file';
 import type { AuditTrail } from './state/audit';
 
 /** How long in-flight requests may take to finish once shutdown begins. */

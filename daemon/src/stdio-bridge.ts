@@ -5,7 +5,7 @@
  */
 import WebSocket from 'ws';
 import { DEFAULT_MAX_PAYLOAD } from './config';
-import { readRuntimeFile } from './runtime/runtime-file';
+import { readRuntimeFile } from '../../schemas/node/runtime-file';
 import { FrameReader, frame, parseErrorText, readFrames } from './rpc/stdio';
 
 export async function bridgeStdioToDaemon(stateDir: string): Promise<number> {

@@ -12,10 +12,14 @@ import { spawn } from 'node:child_process';
 import * as fs from 'node:fs';
 import { homedir } from 'node:os';
 import * as path from 'node:path';
+import { readLockPid } from '../../schemas/node/lock-file';
+import { isProcessAlive } from '../../schemas/node/process-liveness';
+import { RUNTIME_FILE_NAME, readRuntimeFile as readDaemonRuntimeFile, type RuntimeInfo } from '../../schemas/node/runtime-file';
+import { resolveStateDir as resolveDaemonStateDir } from '../../schemas/node/state-dir';
 
-export const RUNTIME_FILE_NAME = 'runtime.json';
+export { RUNTIME_FILE_NAME, type RuntimeInfo };
+export { isProcessAlive };
 export const LOG_FILE_NAME = 'branchboxd.log';
-export const LOCK_FILE_NAME = 'branchboxd.lock';
 /** What the started daemon prints to stderr (its banner, or why it could not start). */
 export const STDERR_FILE_NAME = 'branchboxd.stderr.log';
 
@@ -60,65 +64,15 @@ export class DaemonStartError extends Error {
 
 /** The state directory, as branchboxd resolves it, with the extension setting first. */
 export function resolveStateDir(setting: string | undefined, env: NodeJS.ProcessEnv, home: string = homedir()): string {
-  const expand = (p: string) => (p === '~' || p.startsWith('~/') ? path.join(home, p.slice(1)) : p);
-  if (setting?.trim()) return path.resolve(expand(setting.trim()));
-  if (env.BRANCHBOX_STATE_DIR) return path.resolve(expand(env.BRANCHBOX_STATE_DIR));
-  if (env.XDG_STATE_HOME) return path.join(env.XDG_STATE_HOME, 'branchbox');
-  return path.join(home, '.local', 'state', 'branchbox');
-}
-
-export interface RuntimeInfo {
-  readonly port: number;
-  readonly token: string;
-  readonly pid: number;
-  readonly version: string;
+  return resolveDaemonStateDir(setting, env, { home });
 }
 
 /** `<stateDir>/runtime.json`, or undefined when there is none or it is unusable. */
 export function readRuntimeFile(stateDir: string): RuntimeInfo | undefined {
-  let value: unknown;
   try {
-    value = JSON.parse(fs.readFileSync(path.join(stateDir, RUNTIME_FILE_NAME), 'utf8'));
+    return readDaemonRuntimeFile(stateDir);
   } catch {
-    return undefined; // missing, or half-written by a foreign tool: the daemon rewrites it atomically
-  }
-  const v = value as Partial<RuntimeInfo> | null;
-  if (typeof v !== 'object' || v === null) return undefined;
-  if (typeof v.port !== 'number' || typeof v.token !== 'string' || typeof v.pid !== 'number') return undefined;
-  return { port: v.port, token: v.token, pid: v.pid, version: typeof v.version === 'string' ? v.version : 'unknown' };
-}
-
-/** Whether a process with this pid exists (another user's process counts). */
-export function isProcessAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-  } catch (e) {
-    if ((e as NodeJS.ErrnoException).code !== 'EPERM') return false;
-  }
-  return !isZombie(pid);
-}
-
-/**
- * Whether /proc says the process has exited and waits to be reaped (Linux; false elsewhere):
- * a daemon killed with SIGKILL whose parent never waits stays one, and holds nothing.
- */
-function isZombie(pid: number): boolean {
-  let stat: string;
-  try {
-    stat = fs.readFileSync(`/proc/${pid}/stat`, 'utf8');
-  } catch {
-    return false;
-  }
-  const state = stat.slice(stat.lastIndexOf(')') + 2, stat.lastIndexOf(')') + 3);
-  return state === 'Z' || state === 'X';
-}
-
-function readLockPid(stateDir: string): number | undefined {
-  try {
-    const pid = Number(fs.readFileSync(path.join(stateDir, LOCK_FILE_NAME), 'utf8').trim());
-    return Number.isSafeInteger(pid) && pid > 0 ? pid : undefined;
-  } catch {
-    return undefined;
+    return undefined; // unreadable or malformed (a foreign tool's): the daemon rewrites it atomically
   }
 }
 

@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { DEFAULT_PORT, UsageError, defaultStateDir, parseOptions } from '../../daemon/src/config';
+import { DEFAULT_PORT, UsageError, parseOptions } from '../../daemon/src/config';
+import { defaultStateDir } from '../../schemas/node/state-dir';
 
 describe('branchboxd options', () => {
   it('defaults to the XDG state dir and the documented port with fallback', () => {

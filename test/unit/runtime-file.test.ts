@@ -11,7 +11,7 @@ import {
   RuntimeFileError,
   writeRuntimeFile,
   type RuntimeInfo,
-} from '../../daemon/src/runtime/runtime-file';
+} from '../../schemas/node/runtime-file';
 
 const posixOnly = process.platform === 'win32' ? it.skip : it;
 

@@ -7,7 +7,7 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { createFileLogger } from '../../daemon/src/runtime/log';
-import { ensureStateDir, writeRuntimeFile } from '../../daemon/src/runtime/runtime-file';
+import { ensureStateDir, writeRuntimeFile } from '../../schemas/node/runtime-file';
 import { SecretBox } from '../../daemon/src/sandbox/secrets';
 import { openStore } from '../../daemon/src/state/store';
 

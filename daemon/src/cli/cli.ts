@@ -3,9 +3,8 @@
  * its options (global ones anywhere on the line), opens the daemon connection when the command
  * first needs it, and maps every failure to one line on stderr and an exit code.
  */
-import { resolve } from 'node:path';
 import { parseArgs } from 'node:util';
-import { defaultStateDir } from '../config';
+import { resolveStateDir } from '../../../schemas/node/state-dir';
 import { GLOBAL_OPTIONS, arity, openStream, type Command, type CommandContext, type OptionSpecs } from './command';
 import { commands } from './commands/index';
 import { CLIENT_INFO, connectToDaemon, type DaemonConnection } from './connection';
@@ -91,7 +90,7 @@ export async function runCli(io: CliIo): Promise<ExitCode> {
     return usageFailure(io, new UsageError(`unexpected argument "${parsed.positionals[max]}"`), command);
   }
 
-  const stateDir = resolve(io.cwd, (values['state-dir'] as string | undefined) ?? io.env.BRANCHBOX_STATE_DIR ?? defaultStateDir(io.env));
+  const stateDir = resolveStateDir(values['state-dir'] as string | undefined, io.env, { cwd: io.cwd });
   const color = !values['no-color'] && io.env.NO_COLOR === undefined && io.stdout.isTTY === true;
   const out = new Output(format as OutputFormat, io.stdout, color);
   let connection: Promise<DaemonConnection> | undefined;

@@ -6,7 +6,7 @@
 import WebSocket from 'ws';
 import pkg from '../../../package.json';
 import { BranchboxClient } from '../../../schemas/src/client';
-import { RuntimeFileError, readRuntimeFile, runtimeFilePath, type RuntimeInfo } from '../runtime/runtime-file';
+import { RuntimeFileError, readRuntimeFile, runtimeFilePath, type RuntimeInfo } from '../../../schemas/node/runtime-file';
 import { DaemonUnreachableError } from './errors';
 
 /** Who the CLI says it is in `initialize` (recorded in the daemon's audit trail). */

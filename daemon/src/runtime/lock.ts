@@ -6,6 +6,8 @@
  * hard-linked into place, which fails if the lock exists), so nobody ever reads a half-written
  * lock. A lock whose pid is dead (or a zombie: killed, never reaped), or whose content is not a
  * pid, is stale and is taken over.
+ * Liveness (the zombie check included) and the lock file's format are the clients' too:
+ * `schemas/node/process-liveness.ts` and `schemas/node/lock-file.ts`.
  * Removing a stale lock is serialised by a short-lived second lock file
  * (`branchboxd.lock.takeover`) and re-checked under it, so two processes racing for a stale
  * lock cannot both remove it and both win: exactly one ends up owning it.
@@ -13,8 +15,10 @@
 import * as crypto from 'node:crypto';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
+import { lockFilePath, parseLockPid } from '../../../schemas/node/lock-file';
+import { isProcessAlive } from '../../../schemas/node/process-liveness';
 
-export const LOCK_FILE_NAME = 'branchboxd.lock';
+export { LOCK_FILE_NAME, readLockPid } from '../../../schemas/node/lock-file';
 const TAKEOVER_SUFFIX = '.takeover';
 /** Attempts before giving up; each is cheap, and waits only while another process takes over. */
 const MAX_ATTEMPTS = 50;
@@ -49,7 +53,7 @@ export interface InstanceLock {
  */
 export function acquireInstanceLock(stateDir: string): InstanceLock {
   const dir = path.resolve(stateDir);
-  const lockPath = path.join(dir, LOCK_FILE_NAME);
+  const lockPath = lockFilePath(dir);
   const pid = process.pid;
   let lastProblem = 'unknown';
 
@@ -73,11 +77,6 @@ export function acquireInstanceLock(stateDir: string): InstanceLock {
     `Could not take the instance lock ${lockPath} after ${MAX_ATTEMPTS} attempts (${lastProblem}); ` +
       'check that no other branchboxd is starting, or remove the file',
   );
-}
-
-/** The pid recorded in `stateDir`'s lock file, or undefined if there is none or it is unreadable. */
-export function readLockPid(stateDir: string): number | undefined {
-  return readLock(path.join(path.resolve(stateDir), LOCK_FILE_NAME))?.pid;
 }
 
 class OwnedLock implements InstanceLock {
@@ -115,16 +114,10 @@ function readLock(lockPath: string): LockSnapshot | undefined {
   try {
     const st = fs.fstatSync(fd);
     const text = fs.readFileSync(fd, 'utf8');
-    return { pid: parsePid(text), ino: st.ino, dev: st.dev };
+    return { pid: parseLockPid(text), ino: st.ino, dev: st.dev };
   } finally {
     fs.closeSync(fd);
   }
-}
-
-function parsePid(text: string): number | undefined {
-  if (!/^\s*\d+\s*$/.test(text)) return undefined;
-  const pid = Number(text.trim());
-  return Number.isSafeInteger(pid) && pid > 0 ? pid : undefined;
 }
 
 /** Lock files this process holds, to tell a second acquire from a stale lock with our pid. */
@@ -136,34 +129,7 @@ const heldByThisProcess = new Set<string>();
  * (common in containers, where the daemon often gets the same low pid on every start).
  */
 function isLiveOwner(pid: number, lockPath: string): boolean {
-  return pid === process.pid ? heldByThisProcess.has(lockPath) : isAlive(pid);
-}
-
-/**
- * Whether a process with this pid runs (EPERM: it exists but is not ours). A zombie — killed,
- * not yet reaped by its parent, which may never happen when that parent does not wait — is
- * not running and holds nothing.
- */
-function isAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-  } catch (e) {
-    if ((e as NodeJS.ErrnoException).code !== 'EPERM') return false;
-  }
-  return !isZombie(pid);
-}
-
-/** Whether /proc says the process has exited and waits to be reaped (Linux; false elsewhere). */
-function isZombie(pid: number): boolean {
-  let stat: string;
-  try {
-    stat = fs.readFileSync(`/proc/${pid}/stat`, 'utf8');
-  } catch {
-    return false;
-  }
-  // "pid (comm) S ...": the state follows the last ')' (comm may itself contain one).
-  const state = stat.slice(stat.lastIndexOf(')') + 2, stat.lastIndexOf(')') + 3);
-  return state === 'Z' || state === 'X';
+  return pid === process.pid ? heldByThisProcess.has(lockPath) : isProcessAlive(pid);
 }
 
 /**
@@ -216,7 +182,7 @@ function removeStaleLock(lockPath: string, seen: LockSnapshot): 'removed' | 'cha
     // A takeover lock whose owner died mid-takeover (or that is garbage, or has our pid: we never
     // keep it across calls) is cleared; the owner held it for microseconds, so this needs a crash
     // at exactly that moment.
-    if (guard !== undefined && (guard.pid === undefined || guard.pid === process.pid || !isAlive(guard.pid))) {
+    if (guard !== undefined && (guard.pid === undefined || guard.pid === process.pid || !isProcessAlive(guard.pid))) {
       removeIfSame(guardPath, guard);
     }
     return 'busy';

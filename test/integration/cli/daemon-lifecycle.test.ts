@@ -8,7 +8,7 @@ import { join } from 'node:path';
 import Ajv from 'ajv';
 import addFormats from 'ajv-formats';
 import { afterEach, describe, expect, it } from 'vitest';
-import { readRuntimeFile } from '../../../daemon/src/runtime/runtime-file';
+import { readRuntimeFile } from '../../../schemas/node/runtime-file';
 import { methods } from '../../../schemas/src/index';
 import { runCli } from './cli-process';
 

@@ -7,7 +7,8 @@ import { spawn } from 'node:child_process';
 import { existsSync, openSync, closeSync, readFileSync, watch } from 'node:fs';
 import { join } from 'node:path';
 import type { Result } from '../../../../schemas/src/index';
-import { ensureStateDir, readRuntimeFile, RUNTIME_FILE_NAME, type RuntimeInfo } from '../../runtime/runtime-file';
+import { processExists } from '../../../../schemas/node/process-liveness';
+import { ensureStateDir, readRuntimeFile, RUNTIME_FILE_NAME, type RuntimeInfo } from '../../../../schemas/node/runtime-file';
 import { defineCommand, type CommandContext } from '../command';
 import { connectToDaemon } from '../connection';
 import { CliError, DaemonUnreachableError, ExitCode } from '../errors';
@@ -44,15 +45,6 @@ function printInfo(out: Output, info: Result<'system/info'>, headline?: string):
     ]);
   });
 }
-
-const pidAlive = (pid: number) => {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (e) {
-    return (e as NodeJS.ErrnoException).code === 'EPERM';
-  }
-};
 
 /** Resolves with the runtime file once one written by `pid` appears; rejects if `exited` first. */
 function waitForRuntimeFile(stateDir: string, pid: number, exited: Promise<string>, signal: AbortSignal): Promise<RuntimeInfo> {
@@ -163,7 +155,7 @@ export const daemonCommands = [
       await connection.closed;
       const deadline = Date.now() + STOP_TIMEOUT_MS;
       // The process outlives its socket by the time it takes to close its state; wait for it.
-      while (pidAlive(pid)) {
+      while (processExists(pid)) {
         if (Date.now() > deadline) throw new CliError('DaemonStopFailed', `branchboxd (pid ${pid}) is still running ${STOP_TIMEOUT_MS / 1000}s after shutdown`, ExitCode.Failed);
         if (ctx.signal.aborted) return ExitCode.Interrupted;
         await new Promise((r) => setTimeout(r, 25));

@@ -1,7 +1,8 @@
 /**
  * `<stateDir>/runtime.json`: how clients find and authenticate to the running daemon
  * (`{ port, token, pid, version }`). Readable only by the user (mode 0600), since the token is
- * the only thing standing between other local users and the daemon.
+ * the only thing standing between other local users and the daemon. The one reader and writer
+ * of the file: branchboxd writes it, the CLI and the extension read it.
  *
  * Written atomically (temp file in the same directory, fsync, rename), so a client never reads
  * a half-written file.
