@@ -80,6 +80,9 @@ export interface RunContext extends DeploymentTarget {
   enterSwitchOver(): void;
 }
 
+/** Once healthy, how long the deployment log waits for the container's output printed so far (at most that many lines). */
+const LOG_CATCH_UP_MS = 1_000;
+const LOG_CATCH_UP_LINES = 200;
 /** How many container log lines an "exited" diagnosis quotes. */
 const EXIT_TAIL = 5;
 
@@ -275,7 +278,15 @@ async function checkHealth(ctx: RunContext, deps: RunDeps, p: Prepared, created:
 
   const watch = new AbortController();
   const signal = AbortSignal.any([ctx.signal, watch.signal]);
-  const following = docker.followLogs(id, watch.signal, (line) => rec.log('runtime', line)).catch(() => undefined);
+  let followed = 0;
+  let caughtUp: (() => void) | undefined;
+  const following = docker
+    .followLogs(id, watch.signal, (line) => {
+      rec.log('runtime', line);
+      followed++;
+      caughtUp?.();
+    })
+    .catch(() => undefined);
   const exited = docker.waitExit(id, watch.signal).then((code) => (code === undefined ? new Promise<never>(() => undefined) : code));
   let lastDetail = '';
   const onProbe = (r: ProbeResult, n: number) => {
@@ -304,6 +315,18 @@ async function checkHealth(ctx: RunContext, deps: RunDeps, p: Prepared, created:
       throw new DeployCause(`${o.last.detail} — still failing after ${o.probes} probes over ${(o.elapsedMs / 1000).toFixed(1)} s`);
     }
     rec.log('daemon', `Healthy after ${(o.elapsedMs / 1000).toFixed(1)} s (${o.probes} probe${o.probes === 1 ? '' : 's'})`);
+    // What the container printed until now belongs to this deployment's log: let the follow
+    // catch up with it (briefly) before it stops.
+    const printed = (await docker.lastLogLines(id, LOG_CATCH_UP_LINES).catch(() => [])).length;
+    await new Promise<void>((resolve) => {
+      const timer = setTimeout(resolve, LOG_CATCH_UP_MS);
+      caughtUp = () => {
+        if (followed < printed) return;
+        clearTimeout(timer);
+        resolve();
+      };
+      caughtUp();
+    });
   } finally {
     watch.abort();
     await following;
