@@ -15,28 +15,33 @@ import { imageMethods } from './images';
 
 export * from './errors';
 export { PROTOCOL_VERSION } from './lifecycle';
+import { mergeTables } from './core';
 export type { MethodSpec, NotificationSpec } from './core';
 
-export const methods = {
-  ...lifecycleMethods,
-  ...dockerMethods,
-  ...dockerStreamMethods,
-  ...routeMethods,
-  ...sandboxMethods,
-  ...deployMethods,
-  ...sandboxLifecycleMethods,
-  ...trustMethods,
-  ...imageMethods,
-} as const;
+/** Every method; a name two namespaces declare throws when this module loads. */
+export const methods = mergeTables(
+  'method',
+  lifecycleMethods,
+  dockerMethods,
+  dockerStreamMethods,
+  routeMethods,
+  sandboxMethods,
+  deployMethods,
+  sandboxLifecycleMethods,
+  trustMethods,
+  imageMethods,
+);
 
-export const notifications = {
-  ...lifecycleNotifications,
-  ...dockerNotifications,
-  ...dockerStreamNotifications,
-  ...sandboxNotifications,
-  ...deployNotifications,
-  ...sandboxLifecycleNotifications,
-} as const;
+/** Every notification; a name two namespaces declare throws when this module loads. */
+export const notifications = mergeTables(
+  'notification',
+  lifecycleNotifications,
+  dockerNotifications,
+  dockerStreamNotifications,
+  sandboxNotifications,
+  deployNotifications,
+  sandboxLifecycleNotifications,
+);
 
 export type Methods = typeof methods;
 export type MethodName = keyof Methods;
