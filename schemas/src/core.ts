@@ -32,6 +32,23 @@ export interface NotificationSpec<P extends TObject = TObject> {
 export const defineMethods = <const T extends Record<string, MethodSpec>>(methods: T): T => methods;
 export const defineNotifications = <const T extends Record<string, NotificationSpec>>(n: T): T => n;
 
+type Merged<T extends readonly object[]> = T extends readonly [infer H, ...infer R extends readonly object[]] ? H & Merged<R> : unknown;
+
+/**
+ * One table from the namespaces' tables (methods, or notifications). A name declared by two
+ * of them throws here, when the protocol module loads: an object spread would let the later
+ * one silently replace the earlier.
+ */
+export function mergeTables<const T extends readonly Readonly<Record<string, unknown>>[]>(kind: string, ...tables: T): Merged<T> {
+  const merged: Record<string, unknown> = {};
+  for (const table of tables)
+    for (const [name, spec] of Object.entries(table)) {
+      if (Object.hasOwn(merged, name)) throw new Error(`the ${kind} "${name}" is declared twice in the protocol`);
+      merged[name] = spec;
+    }
+  return merged as Merged<T>;
+}
+
 /** A params or result object: closed (no unknown properties), documented. */
 export const Obj = <T extends Parameters<typeof Type.Object>[0]>(properties: T, description?: string) =>
   Type.Object(properties, { additionalProperties: false, ...(description ? { description } : {}) });

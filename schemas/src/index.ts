@@ -15,28 +15,33 @@ import { imageMethods } from './images';
 
 export * from './errors';
 export { PROTOCOL_VERSION } from './daemon';
+import { mergeTables } from './core';
 export type { MethodSpec, NotificationSpec } from './core';
 
-export const methods = {
-  ...daemonMethods,
-  ...dockerMethods,
-  ...dockerStreamMethods,
-  ...routeMethods,
-  ...sandboxMethods,
-  ...deployMethods,
-  ...sandboxLifecycleMethods,
-  ...trustMethods,
-  ...imageMethods,
-} as const;
+/** Every method; a name two namespaces declare throws when this module loads. */
+export const methods = mergeTables(
+  'method',
+  daemonMethods,
+  dockerMethods,
+  dockerStreamMethods,
+  routeMethods,
+  sandboxMethods,
+  deployMethods,
+  sandboxLifecycleMethods,
+  trustMethods,
+  imageMethods,
+);
 
-export const notifications = {
-  ...daemonNotifications,
-  ...dockerNotifications,
-  ...dockerStreamNotifications,
-  ...sandboxNotifications,
-  ...deployNotifications,
-  ...sandboxLifecycleNotifications,
-} as const;
+/** Every notification; a name two namespaces declare throws when this module loads. */
+export const notifications = mergeTables(
+  'notification',
+  daemonNotifications,
+  dockerNotifications,
+  dockerStreamNotifications,
+  sandboxNotifications,
+  deployNotifications,
+  sandboxLifecycleNotifications,
+);
 
 export type Methods = typeof methods;
 export type MethodName = keyof Methods;

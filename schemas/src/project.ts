@@ -6,12 +6,14 @@
  */
 import { Type, type Static, type TSchema } from '@sinclair/typebox';
 import { Obj } from './core';
+import { DURATION_PATTERN } from './durations';
+
+export { DURATION_PATTERN };
 
 /** DNS label rules shared by sandbox, service, template and snapshot names. */
 export const NAME_PATTERN = '^[a-z0-9]([a-z0-9-]{0,38}[a-z0-9])?$';
 export const NAME_RULE = 'lowercase a-z, 0-9 and "-", 1 to 40 characters, not starting or ending with "-"';
 export const ENV_KEY_PATTERN = '^[A-Za-z_][A-Za-z0-9_]*$';
-export const DURATION_PATTERN = '^[0-9]+(ms|s|m|h|d|w)$';
 export const SIZE_PATTERN = '^[0-9]+(\\.[0-9]+)?([bB]|[kKmMgGtT]([iI]?[bB])?)?$';
 
 /**

@@ -1,5 +1,7 @@
 /** Small formatters for text output: ids, durations, ages, sizes, ports. */
 
+import { parseDuration as parseProtocolDuration } from '../../../schemas/src/durations';
+
 export const shortId = (id: string) => id.replace(/^sha256:/, '').slice(0, 12);
 
 export function duration(ms: number): string {
@@ -37,12 +39,13 @@ export function ports(list: readonly { container: number; host?: number; hostIp?
     .join(', ');
 }
 
-/** Parses a duration flag: `90`, `90s`, `5m`, `1h`, `500ms`. */
+/** Parses a duration flag with the one grammar of durations (`500ms`, `90s`, `5m`, `3d`); undefined when it is not one. */
 export function parseDuration(text: string): number | undefined {
-  const match = /^(\d+(?:\.\d+)?)(ms|s|m|h)?$/.exec(text.trim());
-  if (!match) return undefined;
-  const factor = { ms: 1, s: 1000, m: 60_000, h: 3_600_000 }[match[2] ?? 's'] ?? 1000;
-  return Math.round(Number(match[1]) * factor);
+  try {
+    return parseProtocolDuration(text);
+  } catch {
+    return undefined;
+  }
 }
 
 /** An audit entry's detail on one line: `key=value`, lists joined with ", ", objects as JSON. */

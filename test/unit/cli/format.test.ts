@@ -31,10 +31,13 @@ describe('formatters', () => {
     expect(auditDetail(undefined)).toBe('');
   });
 
-  it('parses duration flags, seconds by default', () => {
-    expect(['90', '90s', '5m', '1h', '500ms', '1.5s'].map(parseDuration)).toEqual([90_000, 90_000, 300_000, 3_600_000, 500, 1500]);
+  it('parses duration flags with the grammar of branchbox.yaml and the protocol', () => {
+    expect(['90s', '5m', '1h', '500ms'].map(parseDuration)).toEqual([90_000, 300_000, 3_600_000, 500]);
+    // Refused by the CLI before, accepted by --ttl and branchbox.yaml: one grammar now.
+    expect(['3d', '1w'].map(parseDuration)).toEqual([259_200_000, 604_800_000]);
+    // Accepted by the CLI before, refused by --ttl and branchbox.yaml: one grammar now.
+    expect(['90', '1.5s'].map(parseDuration)).toEqual([undefined, undefined]);
     expect(parseDuration('soon')).toBeUndefined();
-    expect(parseDuration('5d')).toBeUndefined();
   });
 });
 

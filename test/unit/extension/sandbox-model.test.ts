@@ -11,6 +11,7 @@ import type { SandboxEvent, Sandbox } from '../../../schemas/src/sandbox';
 import { ContainerTreeModel, type EventItem } from '../../../extension/src/container-model';
 import { DeploymentListModel, advanceRun, newRunState, progressPercent, progressText, runIsFinal } from '../../../extension/src/deployment-model';
 import { SandboxTreeModel, branchAtCommit, gatewayUrlOf } from '../../../extension/src/sandbox-model';
+import { servingContainerName } from '../../../schemas/src/docker-names';
 import { sandboxStatusOf } from '../../../extension/src/sandbox-status-bar';
 import session from './fixtures/sandbox-session.json';
 
@@ -166,6 +167,15 @@ describe('SandboxTreeModel, replaying a recorded session', () => {
     expect(model.health('rec-demo')).toBe('healthy');
     model.applySandboxEvents([{ kind: 'updated', name: 'rec-demo', sandbox: { ...COMMIT, health: sick } }]);
     expect(model.health('rec-demo')).toBe('degraded');
+  });
+
+  it('names a container not seen yet by the serving-container rule of schemas/src/docker-names.ts', () => {
+    const model = new SandboxTreeModel();
+    model.replaceSandboxes([COMMIT]);
+    const row = model.children(`service:${COMMIT.name}/account`)[0];
+    expect(row).toMatchObject({ kind: 'container', description: 'not seen yet' });
+    expect(row!.label).toBe(servingContainerName(COMMIT.name, 'account'));
+    expect(row!.label).toBe(`sandbox-${COMMIT.name}_account`);
   });
 
   it('helpers: branch@sha and the gateway URL', () => {

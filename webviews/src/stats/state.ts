@@ -1,18 +1,17 @@
 /**
  * What a Stats panel holds, without DOM: a bounded time window of samples per panel (at most
  * an hour, and at most `maxPoints` points), in columns uPlot draws directly; for a sandbox,
- * the live per-container samples summed second by second exactly as the daemon sums its
- * history (nearest whole second; a container with no sample in a second counts with its
- * previous one if at most 2 s old); and the formatting of bytes, rates and percentages.
+ * the live per-container samples summed second by second by the rule the daemon sums its
+ * history with (`schemas/src/stats-sums.ts`); and the formatting of bytes, rates and percentages.
  */
 import type { StatsSample } from '../../../schemas/src/docker-streams';
+import { SecondSums, secondOf, type SummedPoint } from '../../../schemas/src/stats-sums';
 
 /** How much time a panel shows and keeps. */
 export const WINDOW_MS = 3_600_000;
 /** A hard bound on points, whatever the sample rate. */
 export const MAX_POINTS = 7_200;
-/** As the daemon's `sumBySecond`: how long a container's last sample still counts. */
-export const CARRY_SECONDS = 2;
+export { CARRY_SECONDS } from '../../../schemas/src/stats-sums';
 
 /** One point of the window; `t` in ms since the epoch. */
 export interface StatsPoint {
@@ -119,8 +118,8 @@ export class SeriesWindow {
  */
 export class StatsState {
   readonly series: SeriesWindow;
-  /** The latest sample of each container (sandbox), with its whole second. */
-  private readonly latest = new Map<string, { second: number; point: StatsPoint }>();
+  /** The latest sample of each container (sandbox), summed per second. */
+  private readonly sums = new SecondSums();
   /** Live samples at or before this (ms; whole second for a sandbox) are already in the history. */
   private floor = -Infinity;
 
@@ -133,7 +132,7 @@ export class StatsState {
 
   /** Replaces what is shown with the history (oldest first). */
   history(samples: readonly StatsSample[]): void {
-    this.latest.clear();
+    this.sums.clear();
     this.series.reset(samples.map(pointOf));
     const last = this.series.last;
     this.floor = last ? last.t : -Infinity;
@@ -151,36 +150,26 @@ export class StatsState {
         changed = true;
         continue;
       }
-      const second = Math.round(p.t / 1000);
+      const second = secondOf(p.t);
       if (second * 1000 <= this.floor) continue;
-      const previous = this.latest.get(s.id);
-      if (previous && previous.second > second) continue; // out of order: keep the newer one
-      this.latest.set(s.id, { second, point: p });
-      this.series.upsert(this.sumAt(second));
+      if (!this.sums.add(s.id, { ...s, t: p.t })) continue; // out of order: keep the newer one
+      this.series.upsert(shownSum(this.sums.sumAt(second)));
       changed = true;
     }
     return changed;
   }
-
-  /** The sandbox sum at a whole second, from each container's latest sample (within the carry). */
-  private sumAt(second: number): StatsPoint {
-    const sum = { t: second * 1000, cpuPercent: 0, memoryUsed: 0, memoryLimit: 0, netRxRate: 0, netTxRate: 0, containers: 0 };
-    for (const [id, { second: at, point }] of this.latest) {
-      if (second - at > CARRY_SECONDS) {
-        this.latest.delete(id); // too old to count from now on (it stopped, or left the sandbox)
-        continue;
-      }
-      if (at > second) continue;
-      sum.containers++;
-      sum.cpuPercent += point.cpuPercent;
-      sum.memoryUsed += point.memoryUsed;
-      sum.memoryLimit += point.memoryLimit;
-      sum.netRxRate += point.netRxRate;
-      sum.netTxRate += point.netTxRate;
-    }
-    return sum;
-  }
 }
+
+/** What the panel draws of a sandbox sum. */
+const shownSum = (s: SummedPoint): StatsPoint => ({
+  t: s.t,
+  cpuPercent: s.cpuPercent,
+  memoryUsed: s.memoryUsed,
+  memoryLimit: s.memoryLimit,
+  netRxRate: s.netRxRate,
+  netTxRate: s.netTxRate,
+  containers: s.containers,
+});
 
 // --- Formatting ------------------------------------------------------------------------------
 

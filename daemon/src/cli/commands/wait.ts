@@ -5,6 +5,7 @@
  * daemon's container events — no polling — and gives up after --timeout.
  */
 import type { Result, StreamItem } from '../../../../schemas/src/index';
+import { DURATION_RULE } from '../../../../schemas/src/durations';
 import { defineCommand } from '../command';
 import { CliError, ExitCode, UsageError } from '../errors';
 import { duration, parseDuration } from '../format';
@@ -53,7 +54,7 @@ export const waitCommands = [
       const condition = (values.for ?? 'healthy') as Condition;
       if (condition !== 'healthy' && condition !== 'running') throw new UsageError(`--for: "${values.for}" is not healthy or running`);
       const timeoutMs = parseDuration(values.timeout ?? '5m');
-      if (timeoutMs === undefined) throw new UsageError(`--timeout: "${values.timeout}" is not a duration (90s, 5m, 1h)`);
+      if (timeoutMs === undefined) throw new UsageError(`--timeout: "${values.timeout}" is not a duration: write ${DURATION_RULE}`);
       const name = positionals[0]!;
       const containers = new Map<string, Container>(); // by service
       let services: string[] = [];

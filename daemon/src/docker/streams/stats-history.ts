@@ -1,8 +1,8 @@
 /**
  * The stats history of one container: a ring of the last `capacity` samples (an hour at the
  * engine's one sample a second by default) in one preallocated Float64Array, so memory per
- * container is fixed (3600 × 8 × 8 bytes ≈ 225 KiB) however long it is collected. And the sum of
- * several containers' histories, aligned to whole seconds, for a sandbox.
+ * container is fixed (3600 × 8 × 8 bytes ≈ 225 KiB) however long it is collected. The sum of
+ * several containers' histories for a sandbox is the shared rule of `schemas/src/stats-sums.ts`.
  */
 import type { StatsPoint } from './stats-math';
 
@@ -10,8 +10,6 @@ import type { StatsPoint } from './stats-math';
 export const DEFAULT_HISTORY_SAMPLES = 3600;
 
 const FIELDS = 8;
-/** How long a container's last sample still counts in a sum when its next one is late. */
-const CARRY_SECONDS = 2;
 
 /** A fixed-size ring of one container's samples, oldest overwritten first. */
 export class StatsHistory {
@@ -87,52 +85,4 @@ export class StatsHistory {
   }
 }
 
-/** A sum of several containers' samples at one second. */
-export interface SummedPoint extends StatsPoint {
-  /** How many containers contributed. */
-  readonly containers: number;
-}
-
-/**
- * Sums several containers' series (each oldest first) second by second. Each container's
- * samples are placed on the nearest whole second; a second where a container has no sample
- * (the engine's ticks drift) uses its previous one if at most 2 s old.
- */
-export function sumBySecond(series: readonly (readonly StatsPoint[])[]): SummedPoint[] {
-  const bySecond = series.map((points) => {
-    const m = new Map<number, StatsPoint>();
-    for (const p of points) m.set(Math.round(p.t / 1000), p);
-    return m;
-  });
-  const seconds = [...new Set(bySecond.flatMap((m) => [...m.keys()]))].sort((a, b) => a - b);
-  const last: ({ second: number; point: StatsPoint } | undefined)[] = series.map(() => undefined);
-  const out: SummedPoint[] = [];
-  for (const second of seconds) {
-    const sum = {
-      cpuPercent: 0,
-      memoryUsed: 0,
-      memoryLimit: 0,
-      netRxRate: 0,
-      netTxRate: 0,
-      blockReadRate: 0,
-      blockWriteRate: 0,
-    };
-    let containers = 0;
-    bySecond.forEach((m, i) => {
-      const exact = m.get(second);
-      if (exact) last[i] = { second, point: exact };
-      const use = last[i];
-      if (!use || second - use.second > CARRY_SECONDS) return;
-      containers++;
-      sum.cpuPercent += use.point.cpuPercent;
-      sum.memoryUsed += use.point.memoryUsed;
-      sum.memoryLimit += use.point.memoryLimit;
-      sum.netRxRate += use.point.netRxRate;
-      sum.netTxRate += use.point.netTxRate;
-      sum.blockReadRate += use.point.blockReadRate;
-      sum.blockWriteRate += use.point.blockWriteRate;
-    });
-    if (containers > 0) out.push({ t: second * 1000, containers, ...sum });
-  }
-  return out;
-}
+export { sumBySecond, type SummedPoint } from '../../../../schemas/src/stats-sums';
