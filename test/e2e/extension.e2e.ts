@@ -619,7 +619,9 @@ void (async () => {
   const wall = Date.now() - t0;
   console.log('\nBranchbox e2e (code-server + Chromium):');
   for (const r of results) console.log(`  ${r.ok ? 'ok  ' : 'FAIL'} ${r.n}. ${r.name} — ${secs(r.ms)}${r.note ? `\n         ${r.note}` : ''}`);
-  writeFileSync(join(OUT, 'results.json'), JSON.stringify({ run: RUN, wallMs: wall, steps: results }, null, 2));
+  // `ok`: the whole run passed (scripts/test-summary.mjs counts a failure outside any step from it).
+  const error = failure === undefined ? undefined : failure instanceof Error ? failure.message : String(failure);
+  writeFileSync(join(OUT, 'results.json'), JSON.stringify({ run: RUN, wallMs: wall, ok: failure === undefined, error, steps: results }, null, 2));
   if (failure) {
     console.log(`\nE2E FAIL after ${secs(wall)}: ${failure instanceof Error ? failure.message : String(failure)}`);
     console.log(`  screenshots, daemon and code-server logs in ${OUT}`);
