@@ -18,6 +18,8 @@ export default defineConfig({
           testTimeout: 60_000,
           hookTimeout: 60_000,
           fileParallelism: false,
+          // Builds dist/ first: the daemon under test is dist/branchboxd.js.
+          globalSetup: ['test/helpers/fresh-build.ts'],
         },
       },
     ],

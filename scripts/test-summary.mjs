@@ -6,7 +6,14 @@ import { existsSync, readFileSync } from 'node:fs';
 const [vitestReport, e2eReport] = process.argv.slice(2);
 const report = JSON.parse(readFileSync(vitestReport, 'utf8'));
 let passed = report.numPassedTests ?? 0;
-let failed = (report.numFailedTests ?? 0) + (report.numRuntimeErrorTestSuites ?? 0);
+// A test file that failed with no failed test in it failed outside its tests (an import, a
+// hook): one failure each.
+const filesFailedOutsideTests = (report.testResults ?? []).filter(
+  (file) => file.status === 'failed' && !file.assertionResults.some((t) => t.status === 'failed'),
+);
+for (const file of filesFailedOutsideTests)
+  console.log(`failed outside its tests: ${file.name}: ${(file.message ?? '').split('\n')[0]}`);
+let failed = (report.numFailedTests ?? 0) + filesFailedOutsideTests.length;
 const skipped = (report.numPendingTests ?? 0) + (report.numTodoTests ?? 0);
 let ok = report.success !== false;
 if (e2eReport) {
@@ -14,9 +21,16 @@ if (e2eReport) {
     failed += 1;
     console.log(`end to end: no report at ${e2eReport}`);
   } else {
-    const steps = JSON.parse(readFileSync(e2eReport, 'utf8')).steps ?? [];
+    const e2e = JSON.parse(readFileSync(e2eReport, 'utf8'));
+    const steps = e2e.steps ?? [];
     passed += steps.filter((s) => s.ok).length;
-    failed += steps.filter((s) => !s.ok).length + (steps.length < 8 ? 1 : 0);
+    failed += steps.filter((s) => !s.ok).length;
+    // The run failed outside its steps (before the first, or in its cleanup), or its report
+    // does not say that it finished: one failure.
+    if (e2e.ok !== true && steps.every((s) => s.ok)) {
+      failed += 1;
+      console.log(`end to end: ${e2e.error ?? 'the report does not say the run finished'}`);
+    }
   }
 }
 console.log(`tests: ${passed} passed, ${failed} failed, ${skipped} skipped`);

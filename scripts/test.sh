@@ -15,6 +15,8 @@ status=0
 # This run's id: every Docker object a test creates carries it (test/helpers/docker-fixtures.ts).
 BRANCHBOX_TEST_SUITE=$(od -An -N3 -tx1 /dev/urandom | tr -d ' \n')
 export BRANCHBOX_TEST_SUITE
+# Built above: the integration project's global setup (test/helpers/fresh-build.ts) need not build again.
+export BRANCHBOX_BUILD_FRESH=1
 npx vitest run --reporter=default --reporter=json --outputFile.json=test-results/vitest.json || status=$?
 
 # End to end: the packaged extension in code-server, driven through its UI in Chromium.

@@ -1,7 +1,7 @@
 /**
  * Every command, in one table of factories (`createCommands`), registered once. A command
- * that needs the daemon is built from a `Connected` (`enabled`); it waits briefly for a
- * connection and otherwise fails with a message saying why — or runs its `disabled` form,
+ * that needs the daemon is built from a `Connected` (`withDaemon`); it waits briefly for a
+ * connection and otherwise fails with a message saying why — or runs its `withoutDaemon` form,
  * when it has one that works without the daemon. Every command runs through `runCommand`,
  * the one place failures are logged and shown.
  */
@@ -43,9 +43,9 @@ export interface CommandFactory {
   /** For failure messages: "Stop container" → "Stop container failed: ...". */
   readonly what: string;
   /** The command when connected to the daemon. */
-  readonly enabled?: (ctx: Ctx, c: Connected) => Cmd;
+  readonly withDaemon?: (ctx: Ctx, c: Connected) => Cmd;
   /** The command without a connection (or the only form, for commands that never need one). */
-  readonly disabled?: (ctx: Ctx) => Cmd;
+  readonly withoutDaemon?: (ctx: Ctx) => Cmd;
 }
 
 /** How long a command waits for a connection that is being made. */
@@ -55,46 +55,46 @@ const SHELL_STOP_GRACE_MS = 5_000;
 
 export function createCommands(): Record<string, CommandFactory> {
   return {
-    'branchbox.showLog': { what: 'Show log', disabled: (ctx) => () => ctx.log.show(true) },
+    'branchbox.showLog': { what: 'Show log', withoutDaemon: (ctx) => () => ctx.log.show(true) },
     'branchbox.showDaemonLog': {
       what: 'Show daemon log',
-      enabled: (ctx, c) => () => ctx.daemonLog.show(c),
-      disabled: (ctx) => () => DaemonLogChannel.openFile(ctx.connection.daemonHost.logFile),
+      withDaemon: (ctx, c) => () => ctx.daemonLog.show(c),
+      withoutDaemon: (ctx) => () => DaemonLogChannel.openFile(ctx.connection.daemonHost.logFile),
     },
-    'branchbox.restartDaemon': { what: 'Restart daemon', disabled: (ctx) => () => restartDaemon(ctx) },
+    'branchbox.restartDaemon': { what: 'Restart daemon', withoutDaemon: (ctx) => () => restartDaemon(ctx) },
     'branchbox.refresh': {
       what: 'Refresh',
-      disabled: (ctx) => () => {
+      withoutDaemon: (ctx) => () => {
         ctx.log.info('Refresh: reconnecting to branchboxd');
         ctx.connection.reconnect('refresh requested');
       },
     },
-    'branchbox.daemonActions': { what: 'Daemon actions', disabled: () => () => daemonActions() },
+    'branchbox.daemonActions': { what: 'Daemon actions', withoutDaemon: () => () => daemonActions() },
     'branchbox.container.start': {
       what: 'Start container',
-      enabled: (ctx, c) => containerCommand(ctx, 'Start', (s) => !isRunning(s) && s.state !== 'removing', (s) =>
+      withDaemon: (ctx, c) => containerCommand(ctx, 'Start', (s) => !isRunning(s) && s.state !== 'removing', (s) =>
         withViewProgress(`Starting ${s.name}…`, () => c.client.request('container/start', { id: s.id })),
       ),
     },
     'branchbox.container.stop': {
       what: 'Stop container',
-      enabled: (ctx, c) => containerCommand(ctx, 'Stop', isRunning, (s) =>
+      withDaemon: (ctx, c) => containerCommand(ctx, 'Stop', isRunning, (s) =>
         withViewProgress(`Stopping ${s.name}…`, () => c.client.request('container/stop', { id: s.id })),
       ),
     },
     'branchbox.container.restart': {
       what: 'Restart container',
-      enabled: (ctx, c) => containerCommand(ctx, 'Restart', (s) => s.state !== 'removing', (s) =>
+      withDaemon: (ctx, c) => containerCommand(ctx, 'Restart', (s) => s.state !== 'removing', (s) =>
         withViewProgress(`Restarting ${s.name}…`, () => c.client.request('container/restart', { id: s.id })),
       ),
     },
     'branchbox.container.remove': {
       what: 'Remove container',
-      enabled: (ctx, c) => containerCommand(ctx, 'Remove', (s) => s.state !== 'removing', (s) => removeContainer(c, s)),
+      withDaemon: (ctx, c) => containerCommand(ctx, 'Remove', (s) => s.state !== 'removing', (s) => removeContainer(c, s)),
     },
     'branchbox.container.attachShell': {
       what: 'Attach shell',
-      enabled: (ctx, c) => containerCommand(ctx, 'Attach a shell to', (s) => s.state === 'running', (s) => {
+      withDaemon: (ctx, c) => containerCommand(ctx, 'Attach a shell to', (s) => s.state === 'running', (s) => {
         openShellTerminal(c, s, ctx.log, (id) => ctx.containers.stopsWithin(id, SHELL_STOP_GRACE_MS));
       }),
     },
@@ -116,12 +116,12 @@ export function registerCommands(ctx: Ctx, factories: Record<string, CommandFact
 }
 
 async function resolve(ctx: Ctx, factory: CommandFactory): Promise<Cmd> {
-  if (!factory.enabled) return factory.disabled!(ctx);
+  if (!factory.withDaemon) return factory.withoutDaemon!(ctx);
   const now = ctx.connection.connected;
-  if (now) return factory.enabled(ctx, now);
-  if (factory.disabled) return factory.disabled(ctx);
+  if (now) return factory.withDaemon(ctx, now);
+  if (factory.withoutDaemon) return factory.withoutDaemon(ctx);
   try {
-    return factory.enabled(ctx, await ctx.connection.whenConnected(CONNECT_WAIT_MS));
+    return factory.withDaemon(ctx, await ctx.connection.whenConnected(CONNECT_WAIT_MS));
   } catch (e) {
     throw new NotConnectedError((e as Error).message);
   }

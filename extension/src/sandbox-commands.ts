@@ -27,55 +27,55 @@ import { gatewayUrlOf } from './sandbox-model';
 import { SANDBOXES_VIEW_ID, isSandboxNode, isServiceNode } from './sandboxes-tree';
 
 type Cmd = (...args: unknown[]) => unknown;
-const enabled = (what: string, run: (ctx: Ctx, c: Connected, arg: unknown) => unknown): CommandFactory => ({
+const withDaemon = (what: string, run: (ctx: Ctx, c: Connected, arg: unknown) => unknown): CommandFactory => ({
   what,
-  enabled: (ctx, c) => (arg?: unknown) => run(ctx, c, arg),
+  withDaemon: (ctx, c) => (arg?: unknown) => run(ctx, c, arg),
 });
 
 export function createSandboxCommands(): Record<string, CommandFactory> {
   return {
-    'branchbox.deploy': enabled('Deploy current branch', (ctx, c) => deployCurrentBranch(ctx, c)),
-    'branchbox.sandbox.create': enabled('Create sandbox', (ctx, c) => createSandbox(ctx, c)),
-    'branchbox.sandbox.clone': enabled('Clone sandbox', (ctx, c, arg) => cloneSandbox(ctx, c, arg)),
-    'branchbox.sandbox.snapshot': enabled('Snapshot sandbox', (ctx, c, arg) => snapshotSandbox(ctx, c, arg)),
-    'branchbox.sandbox.restore': enabled('Restore snapshot', (ctx, c, arg) => restoreSnapshot(ctx, c, arg)),
-    'branchbox.sandbox.delete': enabled('Delete sandbox', (ctx, c, arg) => deleteSandbox(ctx, c, arg)),
-    'branchbox.sandbox.suspend': enabled('Suspend sandbox', async (ctx, c, arg) => {
+    'branchbox.deploy': withDaemon('Deploy current branch', (ctx, c) => deployCurrentBranch(ctx, c)),
+    'branchbox.sandbox.create': withDaemon('Create sandbox', (ctx, c) => createSandbox(ctx, c)),
+    'branchbox.sandbox.clone': withDaemon('Clone sandbox', (ctx, c, arg) => cloneSandbox(ctx, c, arg)),
+    'branchbox.sandbox.snapshot': withDaemon('Snapshot sandbox', (ctx, c, arg) => snapshotSandbox(ctx, c, arg)),
+    'branchbox.sandbox.restore': withDaemon('Restore snapshot', (ctx, c, arg) => restoreSnapshot(ctx, c, arg)),
+    'branchbox.sandbox.delete': withDaemon('Delete sandbox', (ctx, c, arg) => deleteSandbox(ctx, c, arg)),
+    'branchbox.sandbox.suspend': withDaemon('Suspend sandbox', async (ctx, c, arg) => {
       const name = await sandboxOf(ctx, arg, 'Suspend');
       if (!name) return;
       const { stopped } = await inView(`Suspending ${name}…`, () => c.client.request('sandbox/suspend', { name }));
       ctx.log.info(`Suspended sandbox ${name}: ${stopped} containers stopped`);
     }),
-    'branchbox.sandbox.resume': enabled('Resume sandbox', async (ctx, c, arg) => {
+    'branchbox.sandbox.resume': withDaemon('Resume sandbox', async (ctx, c, arg) => {
       const name = await sandboxOf(ctx, arg, 'Resume');
       if (!name) return;
       const { services } = await inView(`Resuming ${name}…`, () => c.client.request('sandbox/resume', { name }));
       ctx.log.info(`Resumed sandbox ${name}: ${JSON.stringify(services)}`);
     }),
-    'branchbox.route.toSandbox': enabled('Route to sandbox', (ctx, c, arg) => setRoute(ctx, c, arg, 'sandbox')),
-    'branchbox.route.toBaseline': enabled('Route to baseline', (ctx, c, arg) => setRoute(ctx, c, arg, 'baseline')),
-    'branchbox.route.toUrl': enabled('Route to URL', (ctx, c, arg) => setRoute(ctx, c, arg, 'url')),
-    'branchbox.route.explain': enabled('Explain route', (ctx, c, arg) => explainRoute(ctx, c, arg)),
-    'branchbox.sandbox.openGateway': enabled('Open gateway', async (ctx, c, arg) => {
+    'branchbox.route.toSandbox': withDaemon('Route to sandbox', (ctx, c, arg) => setRoute(ctx, c, arg, 'sandbox')),
+    'branchbox.route.toBaseline': withDaemon('Route to baseline', (ctx, c, arg) => setRoute(ctx, c, arg, 'baseline')),
+    'branchbox.route.toUrl': withDaemon('Route to URL', (ctx, c, arg) => setRoute(ctx, c, arg, 'url')),
+    'branchbox.route.explain': withDaemon('Explain route', (ctx, c, arg) => explainRoute(ctx, c, arg)),
+    'branchbox.sandbox.openGateway': withDaemon('Open gateway', async (ctx, c, arg) => {
       const url = await gatewayUrl(ctx, c, arg, 'Open the gateway of');
       if (url) await vscode.env.openExternal(vscode.Uri.parse(url));
     }),
-    'branchbox.sandbox.copyGatewayUrl': enabled('Copy gateway URL', async (ctx, c, arg) => {
+    'branchbox.sandbox.copyGatewayUrl': withDaemon('Copy gateway URL', async (ctx, c, arg) => {
       const url = await gatewayUrl(ctx, c, arg, 'Copy the gateway URL of');
       if (!url) return;
       await vscode.env.clipboard.writeText(url);
       void vscode.window.showInformationMessage(`Copied ${url}`);
     }),
-    'branchbox.sandbox.manageEnv': enabled('Manage environment', (ctx, c, arg) => manageEnvironment(ctx, c, arg)),
-    'branchbox.sandbox.showAudit': enabled('Show audit log', async (ctx, c, arg) => {
+    'branchbox.sandbox.manageEnv': withDaemon('Manage environment', (ctx, c, arg) => manageEnvironment(ctx, c, arg)),
+    'branchbox.sandbox.showAudit': withDaemon('Show audit log', async (ctx, c, arg) => {
       const name = await sandboxOf(ctx, arg, 'Show the audit log of');
       if (!name) return;
       const { entries } = await c.client.request('audit/list', { target: `sandbox=${name}`, limit: 500 });
       await ctx.documents.show(`/audit/${name}.log`, auditText(name, entries));
     }),
-    'branchbox.sandbox.actions': { what: 'Sandbox actions', disabled: (ctx) => (arg?: unknown) => sandboxActions(ctx, arg) },
-    'branchbox.deployment.openLog': enabled('Open deployment log', (ctx, c, arg) => openDeploymentLog(ctx, c, arg)),
-    'branchbox.deployment.cancel': enabled('Cancel deployment', async (ctx, c, arg) => {
+    'branchbox.sandbox.actions': { what: 'Sandbox actions', withoutDaemon: (ctx) => (arg?: unknown) => sandboxActions(ctx, arg) },
+    'branchbox.deployment.openLog': withDaemon('Open deployment log', (ctx, c, arg) => openDeploymentLog(ctx, c, arg)),
+    'branchbox.deployment.cancel': withDaemon('Cancel deployment', async (ctx, c, arg) => {
       if (!isDeploymentNode(arg)) return;
       const { status } = await c.client.request('deploy/cancel', { id: arg.id });
       ctx.log.info(`Cancel deployment ${arg.id}: ${status}`);

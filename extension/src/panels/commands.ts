@@ -45,21 +45,21 @@ export function panelCommands(): Record<string, CommandFactory> {
   return {
     'branchbox.showLogs': {
       what: 'Show logs',
-      enabled: (ctx, c) => async (arg?: unknown) => {
+      withDaemon: (ctx, c) => async (arg?: unknown) => {
         const target = await logsTarget(ctx, c, arg);
         if (target) hostOf(ctx).show(target);
       },
     },
     'branchbox.showStats': {
       what: 'Show stats',
-      enabled: (ctx) => async (arg?: unknown) => {
+      withDaemon: (ctx) => async (arg?: unknown) => {
         const target = await statsTarget(ctx, arg);
         if (target) hostOf(ctx).show(target);
       },
     },
     'branchbox.showDeployment': {
       what: 'Show deployment',
-      enabled: (ctx, c) => async (arg?: unknown) => {
+      withDaemon: (ctx, c) => async (arg?: unknown) => {
         const target = await deploymentTarget(c, arg);
         if (target) hostOf(ctx).show(target);
       },

@@ -10,7 +10,7 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { demuxBuffer } from '../../../daemon/src/docker/dockerode/container-output';
+import { outputText } from '../../../daemon/src/docker/dockerode/container-output';
 import { NODE, docker } from '../../helpers/docker-fixtures';
 import { deployAndWait, useLifecycleDaemon } from './helpers';
 
@@ -54,7 +54,7 @@ async function fromSibling(sandbox: string, hosts: readonly string[]): Promise<s
   await sibling.wait();
   const out = (await sibling.logs({ stdout: true, stderr: true })) as unknown as Buffer;
   await sibling.remove({ force: true });
-  return demuxBuffer(out).split('\n').filter(Boolean);
+  return (await outputText(sibling.modem, out)).split('\n').filter(Boolean);
 }
 
 describe.each([

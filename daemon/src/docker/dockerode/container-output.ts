@@ -4,13 +4,20 @@
  * `container/logs` is `streams/logs.ts`.
  */
 import type Docker from 'dockerode';
-import { PassThrough } from 'node:stream';
+import { PassThrough, Readable } from 'node:stream';
+import { finished } from 'node:stream/promises';
 import { engineError, type EngineTarget } from './engine-error';
 
 export type LineSink = (line: string) => void;
 
 /** Streams the output lines (stdout and stderr) until the container stops or `signal` aborts. */
-export async function followLines(docker: Docker, id: string, signal: AbortSignal, onLine: LineSink, target: EngineTarget): Promise<void> {
+export async function followLines(
+  docker: Docker,
+  id: string,
+  signal: AbortSignal,
+  onLine: LineSink,
+  target: EngineTarget,
+): Promise<void> {
   let stream: NodeJS.ReadableStream;
   try {
     stream = (await docker.getContainer(id).logs({
@@ -43,8 +50,10 @@ export async function followLines(docker: Docker, id: string, signal: AbortSigna
 /** The last `n` output lines; none when they cannot be read. */
 export async function lastLines(docker: Docker, id: string, n: number): Promise<string[]> {
   try {
-    const raw = (await docker.getContainer(id).logs({ stdout: true, stderr: true, tail: n, follow: false })) as unknown as Buffer;
-    return demuxBuffer(Buffer.isBuffer(raw) ? raw : Buffer.from(String(raw)))
+    const raw = (await docker
+      .getContainer(id)
+      .logs({ stdout: true, stderr: true, tail: n, follow: false })) as unknown as Buffer;
+    return (await outputText(docker.modem, Buffer.isBuffer(raw) ? raw : Buffer.from(String(raw))))
       .split(/\r?\n/)
       .filter((l) => l.trim() !== '')
       .slice(-n);
@@ -69,19 +78,18 @@ function splitLines(onLine: LineSink): { push(text: string): void; flush(): void
   };
 }
 
-/** The text of a multiplexed (non-TTY) log answer: 8-byte frame headers stripped. */
-export function demuxBuffer(raw: Buffer): string {
+/**
+ * The text of a whole (not followed) log answer: the modem's `demuxStream` strips the frame
+ * headers of a multiplexed (non-TTY) answer and passes a TTY container's answer through as it is.
+ */
+export async function outputText(modem: { demuxStream: Docker['modem']['demuxStream'] }, raw: Buffer): Promise<string> {
+  const source = Readable.from([raw]);
+  const out = new PassThrough();
   const parts: Buffer[] = [];
-  let offset = 0;
-  while (offset + 8 <= raw.length) {
-    const type = raw[offset];
-    const size = raw.readUInt32BE(offset + 4);
-    if ((type !== 0 && type !== 1 && type !== 2) || offset + 8 + size > raw.length) {
-      // Not multiplexed (a TTY container): the whole answer is text.
-      return raw.toString('utf8');
-    }
-    parts.push(raw.subarray(offset + 8, offset + 8 + size));
-    offset += 8 + size;
-  }
+  out.on('data', (c: Buffer) => parts.push(c));
+  modem.demuxStream(source, out, out);
+  await finished(source);
+  out.end();
+  await finished(out);
   return Buffer.concat(parts).toString('utf8');
 }
