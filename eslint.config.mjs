@@ -1,4 +1,4 @@
-// Lint rules, and the folder boundaries of the design (STYLE.md 8):
+// Lint rules, and the folder boundaries of the design (ARCHITECTURE.md, "Folder boundaries are enforced"):
 //   schemas/   pure protocol declarations: no Node, no DOM, no other folder
 //   schemas/node/  the client contract for Node clients: schemas/src and Node only
 //   webviews/  browser code: protocol types only; never vscode, Node or daemon code

@@ -215,7 +215,7 @@ async function startDeployPipeline(
 
 /**
  * Gateways and routes (daemon/src/gateway/): the shared gateway (--gateway-port, default
- * 41080, a free one when that is taken) and one gateway per sandbox on its allocated
+ * DEFAULT_SHARED_GATEWAY_PORT, a free one when that is taken) and one gateway per sandbox on its allocated
  * 127.0.0.1 port, opened now for every sandbox and then on each sandbox/create, closed on
  * sandbox/delete and at shutdown; route/* and gateway/info.
  */

@@ -1,6 +1,6 @@
 /**
  * The gateways of the daemon: one HTTP listener per sandbox on its allocated 127.0.0.1 port,
- * routing by that sandbox's routes, and the shared listener (default port 41080) that picks
+ * routing by that sandbox's routes, and the shared listener (default port in config.ts) that picks
  * the sandbox from the `X-Branchbox-Sandbox` header or `baggage`, or goes to baseline.
  *
  * Each listener asks the {@link RouteSource} for a decision on every request, so route
@@ -34,7 +34,7 @@ export interface GatewaysOptions {
   readonly proxy?: ReverseProxyOptions;
   /** Port gateways of sandboxes listen on, unless `open` is given one. */
   readonly ports?: GatewayPorts;
-  /** The shared gateway's port: a number (0 = any free port), or null for none. Default 41080. */
+  /** The shared gateway's port: a number (0 = any free port), or null for none. Default: DEFAULT_SHARED_GATEWAY_PORT (config.ts). */
   readonly sharedPort?: number | null;
   /** When the shared port is taken, listen on a free one instead of failing (for the default port). */
   readonly sharedPortFallback?: boolean;
