@@ -17,6 +17,13 @@ export const networkName = (sandbox: string): string => `sandbox-${sandbox}`;
 
 export const servingContainerName = (sandbox: string, service: string): string => `sandbox-${sandbox}_${service}`;
 
+/** The service `name` is the serving container of in `sandbox`, or undefined (a deployment's container before it serves, another sandbox's). */
+export function servingServiceOf(sandbox: string, name: string): string | undefined {
+  const prefix = servingContainerName(sandbox, '');
+  const rest = name.startsWith(prefix) ? name.slice(prefix.length) : '';
+  return rest !== '' && !rest.includes('_') ? rest : undefined;
+}
+
 export const deploymentContainerName = (sandbox: string, service: string, deploymentId: string): string =>
   `${servingContainerName(sandbox, service)}_${deploymentId.replace(/-/g, '').slice(0, 8)}`;
 

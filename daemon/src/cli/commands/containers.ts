@@ -14,7 +14,7 @@ type Container = Result<'container/list'>['containers'][number];
 
 /** `SERVICE` of `--sandbox S` → `sandbox-S_SERVICE`; anything else is a container id or name. */
 export function containerRef(target: string, sandbox: string | undefined): string {
-  return sandbox !== undefined && !target.startsWith(`sandbox-${sandbox}_`) ? servingContainerName(sandbox, target) : target;
+  return sandbox !== undefined && !target.startsWith(servingContainerName(sandbox, '')) ? servingContainerName(sandbox, target) : target;
 }
 
 function stateText(out: Output, c: Container): string {
@@ -160,7 +160,7 @@ export const containerCommands = [
       tail: { type: 'string', short: 'n', value: 'N', help: 'start with the last N lines (default: all)' },
       since: { type: 'string', value: 'TIME', help: 'only lines since TIME (RFC 3339 or unix seconds)' },
       timestamps: { type: 'boolean', short: 't', help: 'prefix each line with its engine timestamp' },
-      sandbox: { type: 'string', value: 'S', help: 'SERVICE is a service of sandbox S (container sandbox-S-SERVICE)' },
+      sandbox: { type: 'string', value: 'S', help: 'SERVICE is a service of sandbox S (container sandbox-S_SERVICE)' },
     },
     methods: ['container/logs'],
     async run(ctx, { values, positionals }) {

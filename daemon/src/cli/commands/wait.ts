@@ -6,6 +6,7 @@
  */
 import type { Result, StreamItem } from '../../../../schemas/src/index';
 import { DURATION_RULE } from '../../../../schemas/src/durations';
+import { servingContainerName, servingServiceOf } from '../../../../schemas/src/docker-names';
 import { defineCommand } from '../command';
 import { CliError, ExitCode, UsageError } from '../errors';
 import { duration, parseDuration } from '../format';
@@ -19,11 +20,8 @@ type Condition = 'healthy' | 'running';
  * `sandbox-{sandbox}-{service}` (earlier versions). Names are DNS labels: no `_` in them.
  */
 export function servedService(sandbox: string, c: { name: string; sandbox?: string }): string | undefined {
-  const current = `sandbox-${sandbox}_`;
-  if (c.name.startsWith(current)) {
-    const rest = c.name.slice(current.length);
-    return rest.includes('_') ? undefined : rest;
-  }
+  const current = servingServiceOf(sandbox, c.name);
+  if (current !== undefined || c.name.startsWith(servingContainerName(sandbox, ''))) return current;
   const legacy = `sandbox-${sandbox}-`;
   return c.sandbox === sandbox && c.name.startsWith(legacy) ? c.name.slice(legacy.length) : undefined;
 }
