@@ -9,6 +9,8 @@
  *   the figure matches `docker stats` on this engine), and % of the limit.
  * - network and block I/O as bytes per second between two consecutive documents.
  */
+import type { SummablePoint } from '../../../../schemas/src/stats-sums';
+
 
 /** The parts of an engine stats document used here; every field may be missing. */
 export interface RawStats {
@@ -42,18 +44,8 @@ export interface IoCounters {
   readonly blockWrite: number;
 }
 
-/** One computed sample (rates in bytes per second). */
-export interface StatsPoint {
-  /** Milliseconds since the epoch. */
-  readonly t: number;
-  readonly cpuPercent: number;
-  readonly memoryUsed: number;
-  readonly memoryLimit: number;
-  readonly netRxRate: number;
-  readonly netTxRate: number;
-  readonly blockReadRate: number;
-  readonly blockWriteRate: number;
-}
+/** One computed sample (rates in bytes per second; `t` in ms since the epoch): what stats sums add up. */
+export type StatsPoint = SummablePoint;
 
 /** Milliseconds since the epoch of the document, or undefined for the zero time the engine sends for a stopped container. */
 export function readTime(raw: RawStats): number | undefined {
