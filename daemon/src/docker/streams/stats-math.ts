@@ -11,7 +11,6 @@
  */
 import type { SummablePoint } from '../../../../schemas/src/stats-sums';
 
-
 /** The parts of an engine stats document used here; every field may be missing. */
 export interface RawStats {
   readonly read?: string;
