@@ -10,6 +10,8 @@
  * Inside a sandbox, services reach each other by network aliases, not container names: the
  * serving container answers on the sandbox network as `{service}` and as
  * `sandbox-{sandbox}-{service}` (the hostname of earlier versions, kept working).
+ * - a named volume of a compose project: `sandbox-{sandbox}_{volume}` (one per sandbox).
+ *
  * Names are for people; labels are the truth the daemon acts on.
  */
 
@@ -29,3 +31,6 @@ export const deploymentContainerName = (sandbox: string, service: string, deploy
 
 /** The hostnames the serving container of a service answers to on its sandbox's network. */
 export const serviceAliases = (sandbox: string, service: string): string[] => [service, `sandbox-${sandbox}-${service}`];
+
+/** The Docker volume holding the project volume `volume` (a compose `volumes` key) in `sandbox`. */
+export const volumeName = (sandbox: string, volume: string): string => `sandbox-${sandbox}_${volume}`;

@@ -311,14 +311,69 @@ export const ServiceBuild = Type.Union([
 ]);
 export type ServiceBuild = Static<typeof ServiceBuild>;
 
+/** A container port the service publishes: each gets its own allocated loopback port in each sandbox. */
+export const PortMapping = Obj({
+  container: Type.Integer({ minimum: 1, maximum: 65535 }),
+  protocol: Type.Union([Type.Literal('tcp'), Type.Literal('udp')]),
+  published: Type.Optional(
+    Type.Integer({ description: 'The host port the compose file asked for; never bound as such (sandboxes would collide): shown beside the allocated one.' }),
+  ),
+});
+export type PortMapping = Static<typeof PortMapping>;
+
+/** A mount of the service's containers. */
+export const VolumeMount = Obj({
+  type: Type.Union([Type.Literal('volume'), Type.Literal('bind'), Type.Literal('tmpfs')]),
+  source: Type.Optional(
+    Type.String({
+      description:
+        'volume: the key under the project\'s `volumes` (the Docker volume is per sandbox, docker-names.ts volumeName; absent: an anonymous volume); ' +
+        'bind: a path relative to the repository root, inside it (the deployed commit\'s export is what is mounted).',
+    }),
+  ),
+  target: Type.String({ description: 'Absolute path in the container.' }),
+  readOnly: Type.Boolean(),
+});
+export type VolumeMount = Static<typeof VolumeMount>;
+
+export const DependencyCondition = Type.Union([
+  Type.Literal('service_started'),
+  Type.Literal('service_healthy'),
+  Type.Literal('service_completed_successfully'),
+]);
+export type DependencyCondition = Static<typeof DependencyCondition>;
+
+/** The container's Docker HEALTHCHECK, as the engine takes it. */
+export const DockerHealthcheck = Obj({
+  test: Type.Array(Type.String(), { description: '["CMD", ...argv] or ["CMD-SHELL", "command"]; ["NONE"] disables the image\'s.' }),
+  intervalMs: Type.Optional(Type.Integer()),
+  timeoutMs: Type.Optional(Type.Integer()),
+  retries: Type.Optional(Type.Integer()),
+  startPeriodMs: Type.Optional(Type.Integer()),
+});
+export type DockerHealthcheck = Static<typeof DockerHealthcheck>;
+
+export const RestartPolicy = Obj({
+  name: Type.Union([Type.Literal('no'), Type.Literal('always'), Type.Literal('on-failure'), Type.Literal('unless-stopped')]),
+  maximumRetryCount: Type.Optional(Type.Integer({ minimum: 0 })),
+});
+export type RestartPolicy = Static<typeof RestartPolicy>;
+
 export const ServiceConfig = Obj({
   name: Type.String(),
   context: Type.String({ description: 'Relative to the repository root.' }),
   build: ServiceBuild,
-  port: Type.Integer({ description: 'The container port.' }),
+  port: Type.Optional(
+    Type.Integer({
+      description:
+        'The container port the gateway and the HTTP/TCP probes use (branchbox.yaml: always; compose: the x-branchbox port, else the first published or exposed one; absent: the service listens on nothing, e.g. a job).',
+    }),
+  ),
+  http: Type.Boolean({ description: 'Served over HTTP and routed through the gateway (every branchbox.yaml service; compose services x-branchbox names or routes).' }),
   health: Type.Optional(
     Obj({
-      path: Type.String(),
+      path: Type.Optional(Type.String({ description: 'HTTP path probed on `port`; absent with `command`.' })),
+      command: Type.Optional(Type.Array(Type.String(), { description: 'A command probe run in the container through exec: healthy when it exits 0.' })),
       intervalMs: Type.Integer(),
       timeoutMs: Type.Integer(),
       retries: Type.Integer(),
@@ -328,6 +383,26 @@ export const ServiceConfig = Obj({
   env: Type.Record(Type.String(), Type.String()),
   resources: Resources,
   security: Type.Optional(ServiceSecurity),
+  // ---- what compose files add (absent for branchbox.yaml services) ----
+  ports: Type.Optional(Type.Array(PortMapping, { description: 'Published ports (compose `ports`), each remapped to an allocated loopback port.' })),
+  expose: Type.Optional(Type.Array(Type.Integer(), { description: 'Ports reachable on the sandbox network only.' })),
+  command: Type.Optional(Type.Array(Type.String(), { description: "Replaces the image's CMD." })),
+  entrypoint: Type.Optional(Type.Array(Type.String(), { description: "Replaces the image's ENTRYPOINT ([] clears it)." })),
+  workingDir: Type.Optional(Type.String()),
+  labels: Type.Optional(Type.Record(Type.String(), Type.String(), { description: "The user's labels (never branchbox.*)." })),
+  restart: Type.Optional(RestartPolicy),
+  volumes: Type.Optional(Type.Array(VolumeMount)),
+  tmpfs: Type.Optional(Type.Array(Type.String(), { description: 'Paths mounted as tmpfs ("path[:options]").' })),
+  dependsOn: Type.Optional(
+    Type.Record(Type.String(), Obj({ condition: DependencyCondition, required: Type.Boolean(), restart: Type.Boolean() }), {
+      description: 'Services started first, and what each must reach before this one starts.',
+    }),
+  ),
+  healthcheck: Type.Optional(DockerHealthcheck),
+  profiles: Type.Optional(Type.Array(Type.String(), { description: 'Deployed only when one of these profiles is chosen.' })),
+  job: Type.Optional(
+    Type.Boolean({ description: 'Runs to completion (a service others wait on with service_completed_successfully): exit 0 is success, not a crash.' }),
+  ),
 });
 export type ServiceConfig = Static<typeof ServiceConfig>;
 
@@ -377,8 +452,20 @@ export const Project = Obj(
       description: 'Longest prefix first.',
     }),
     templates: Type.Record(Type.String(), TemplateSpec),
+    source: Type.Optional(
+      Obj({
+        kind: Type.Union([Type.Literal('branchbox'), Type.Literal('compose')]),
+        files: Type.Array(Type.String(), { description: 'Absolute paths of the files read, in merge order (compose files, then branchbox.yaml if any).' }),
+      }),
+    ),
+    volumes: Type.Optional(
+      Type.Record(Type.String(), Obj({ labels: Type.Optional(Type.Record(Type.String(), Type.String())) }), {
+        description: 'Named volumes (compose `volumes`): one Docker volume per sandbox each.',
+      }),
+    ),
+    profiles: Type.Optional(Type.Array(Type.String(), { description: 'Every profile a service names.' })),
   },
-  'A validated, normalized branchbox.yaml.',
+  'A validated, normalized project (branchbox.yaml, or compose files with what x-branchbox adds).',
 );
 export type Project = Static<typeof Project>;
 

@@ -47,6 +47,18 @@ export const SandboxServiceView = Obj({
   hostPort: Type.Optional(Type.Integer()),
   deploymentId: Type.Optional(Type.String({ description: 'The deployment serving now.' })),
   url: Type.Optional(Type.String({ description: 'http://127.0.0.1:<hostPort>, where the service answers directly.' })),
+  ports: Type.Optional(
+    Type.Array(
+      Obj({
+        container: Type.Integer(),
+        protocol: Type.Union([Type.Literal('tcp'), Type.Literal('udp')]),
+        hostPort: Type.Integer({ description: 'The allocated loopback port: 127.0.0.1:<hostPort> reaches the container port.' }),
+        published: Type.Optional(Type.Integer({ description: 'The host port the compose file asked for.' })),
+      }),
+      { description: 'Every published port of the serving container and where it is reachable on this machine.' },
+    ),
+  ),
+  job: Type.Optional(Type.Boolean({ description: 'A one-shot job (ran to completion).' })),
 });
 export type SandboxServiceView = Static<typeof SandboxServiceView>;
 

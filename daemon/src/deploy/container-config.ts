@@ -8,18 +8,18 @@ import type { ContainerCreateSpec } from '../docker/types';
 import type { ContainerSpec } from './deploy-docker';
 
 export function containerConfig(spec: ContainerSpec): ContainerCreateSpec {
-  const port = `${spec.containerPort}/tcp`;
+  const port = spec.containerPort === undefined ? undefined : `${spec.containerPort}/tcp`;
   return {
     Name: spec.name,
     Image: spec.image,
     Env: Object.entries(spec.env).map(([k, v]) => `${k}=${v}`),
     Labels: { ...spec.labels },
-    ExposedPorts: { [port]: {} },
+    ...(port ? { ExposedPorts: { [port]: {} } } : {}),
     ...(spec.cmd ? { Cmd: [...spec.cmd] } : {}),
     ...(spec.security?.user !== undefined ? { User: spec.security.user } : {}),
     HostConfig: {
       NetworkMode: spec.network,
-      PortBindings: { [port]: [{ HostIp: spec.hostIp ?? '127.0.0.1', HostPort: String(spec.hostPort) }] },
+      ...(port ? { PortBindings: { [port]: [{ HostIp: spec.hostIp ?? '127.0.0.1', HostPort: String(spec.hostPort) }] } } : {}),
       ...(spec.binds?.length ? { Binds: [...spec.binds] } : {}),
       ...(spec.nanoCpus ? { NanoCpus: spec.nanoCpus } : {}),
       ...(spec.memoryBytes ? { Memory: spec.memoryBytes } : {}),

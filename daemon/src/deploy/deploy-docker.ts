@@ -41,7 +41,8 @@ export interface ContainerSpec {
   /** Labels besides the owner's (the deployment, the commit). */
   readonly labels: Readonly<Record<string, string>>;
   readonly network: string;
-  readonly containerPort: number;
+  /** Published on `hostPort` when set; a service without a port publishes nothing. */
+  readonly containerPort?: number;
   readonly hostPort: number;
   /** Default 127.0.0.1. */
   readonly hostIp?: string;

@@ -5,6 +5,7 @@
  * are and tests can pass small fakes.
  */
 import type { DeploymentRecord } from '../../../schemas/src/deploy';
+import type { ServiceConfig } from '../../../schemas/src/project';
 
 export type {
   DeployLogLine,
@@ -48,33 +49,8 @@ export const FINAL_STATUSES = ['running', 'failed', 'cancelled', 'stopped', 'sup
 
 // ---- What the pipeline consumes (the sandbox modules; see docs/design/sandboxes-and-deploys.md) ----
 
-/** One service of `branchbox.yaml`, as `loadProject` validates it. */
-export interface DeployServiceConfig {
-  readonly name: string;
-  /** Relative to the repository root. */
-  readonly context: string;
-  readonly build:
-    | { readonly kind: 'dockerfile'; readonly dockerfile: string; readonly args: Readonly<Record<string, string>> }
-    | { readonly kind: 'image'; readonly image: string }
-    | { readonly kind: 'command'; readonly command: readonly string[]; readonly runtime: string; readonly cmd: readonly string[] };
-  readonly port: number;
-  readonly health?: {
-    readonly path: string;
-    readonly intervalMs: number;
-    readonly timeoutMs: number;
-    readonly retries: number;
-    readonly startPeriodMs: number;
-  };
-  readonly env: Readonly<Record<string, string>>;
-  readonly resources: { readonly nanoCpus?: number; readonly memoryBytes?: number };
-  /** What branchbox.yaml changes of the container defaults (deploy/hardening.ts). */
-  readonly security?: {
-    readonly capAdd?: readonly string[];
-    readonly noNewPrivileges?: boolean;
-    readonly pidsLimit?: number;
-    readonly user?: string;
-  };
-}
+/** One service of the project (branchbox.yaml or compose), as `loadProject` normalizes it. */
+export type DeployServiceConfig = Readonly<ServiceConfig>;
 
 export interface DeployProject {
   readonly name: string;

@@ -86,6 +86,7 @@ export function normalizeProject(
         context,
         build,
         port: spec.port,
+        http: true,
         ...(health ? { health } : {}),
         env: stringMap(spec.env),
         resources,

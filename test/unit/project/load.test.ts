@@ -43,6 +43,7 @@ describe('loadProject', () => {
       context: 'services/account',
       build: { kind: 'dockerfile', dockerfile: 'Dockerfile', args: { NODE_ENV: 'production', RETRIES: '3' } },
       port: 8080,
+      http: true,
       health: { path: '/healthz', intervalMs: 5000, timeoutMs: 2000, retries: 3, startPeriodMs: 10_000 },
       env: { LOG_LEVEL: 'debug', WORKERS: '2', VERBOSE: 'true' },
       resources: { nanoCpus: 500_000_000, memoryBytes: 256 * 1024 * 1024 },
