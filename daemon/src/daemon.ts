@@ -42,6 +42,10 @@ import { trustHandlers } from './methods/trust';
 import { imageHandlers } from './methods/images';
 import { HostCommandGate } from './trust/host-commands';
 import { TrustStore } from './trust/trust-store';
+import { ForwardStore } from './forward/forward-store';
+import { Forwards } from './forward/forwards';
+import { servingTargets } from './forward/serving-targets';
+import { forwardHandlers } from './methods/forward';
 
 export type { RunningDaemon };
 
@@ -75,6 +79,7 @@ export async function startDaemon(opts: DaemonOptions, version: string): Promise
     const deploys = await startDeployPipeline(opts, log, state, docker, sandboxModule, trust, redactor, undo);
     const routing = await startRouting(opts, log, sandboxModule, undo);
     const lifecycle = startSandboxLifecycle(opts, log, state, docker, sandboxModule, deploys, routing, undo);
+    const forwards = await startForwards(log, state, docker, sandboxModule, undo);
     const sessions = new Set<Session>();
     // `shutdown` asks for what `serve` makes last, from its handlers: bound once it exists.
     let requestShutdown: (reason: string) => void = () => undefined;
@@ -98,6 +103,7 @@ export async function startDaemon(opts: DaemonOptions, version: string): Promise
       ...trustHandlers({ trust }),
       ...imageHandlers({ reconciler: lifecycle.module.reconciler }),
       ...lifecycle.methods,
+      ...forwards.methods,
     };
     const running = await serve(opts, version, log, state.instance, redactor, handlers, state.audit, sessions, undo, unwind);
     requestShutdown = (reason) => void running.shutdown(reason);
@@ -145,6 +151,8 @@ function openState(opts: DaemonOptions, log: Logger, redactor: Redactor, undo: U
 
 interface DockerParts {
   readonly engine: DockerEngine;
+  /** The container cache fed by the engine's event stream. */
+  readonly model: ContainerModel;
   /** The one label-scoped client every feature (and container/start|stop|restart|remove) goes through. */
   readonly scoped: ScopedDocker;
   readonly methods: HandlerGroup<DockerMethod>;
@@ -171,7 +179,7 @@ async function connectDocker(opts: DaemonOptions, log: Logger, state: State, red
     ...dockerHandlers({ engine, model, containers: scoped.user, redactor }),
     ...dockerStreamHandlers({ docker: () => engine.dockerode(), recovery: engine, stats, redactor }),
   };
-  return { engine, scoped, methods };
+  return { engine, model, scoped, methods };
 }
 
 /**
@@ -301,4 +309,28 @@ function startSandboxLifecycle(
       'deploy/start': gatedDeployStart(deployMethods['deploy/start'], sandboxModule.sandboxes, (p) => module.gate.check(p)),
     },
   };
+}
+
+/**
+ * Forwards (daemon/src/forward/): a stable 127.0.0.1 port per forwarded service port, whose new
+ * connections reach the project's current sandbox (looked up in the container model per
+ * connection); listening again now for every stored forward, connections to a container that
+ * stops or goes away ended, closed at shutdown; forward/*.
+ */
+async function startForwards(log: Logger, state: State, docker: DockerParts, sandboxModule: SandboxModule, undo: Undo) {
+  const forwards = new Forwards({
+    store: new ForwardStore(state.store),
+    sandboxes: sandboxModule.sandboxes,
+    resolve: servingTargets(docker.model, state.instance),
+    loadProject: sandboxModule.loadProject,
+    log: log.child({ component: 'forward' }),
+  });
+  undo.push(() => forwards.stop());
+  await forwards.start();
+  undo.push(
+    docker.model.on('event', (e) => {
+      if (e.type === 'container' && (e.action === 'die' || e.action === 'destroy')) forwards.containerGone(e.id);
+    }),
+  );
+  return { forwards, methods: forwardHandlers({ forwards }) };
 }

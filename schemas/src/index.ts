@@ -12,6 +12,7 @@ import { deployMethods, deployNotifications } from './deploy';
 import { sandboxLifecycleMethods, sandboxLifecycleNotifications } from './lifecycle-sandbox';
 import { trustMethods } from './trust';
 import { imageMethods } from './images';
+import { forwardMethods, forwardNotifications } from './forward';
 
 export * from './errors';
 export { PROTOCOL_VERSION } from './daemon';
@@ -30,6 +31,7 @@ export const methods = mergeTables(
   sandboxLifecycleMethods,
   trustMethods,
   imageMethods,
+  forwardMethods,
 );
 
 /** Every notification; a name two namespaces declare throws when this module loads. */
@@ -41,6 +43,7 @@ export const notifications = mergeTables(
   sandboxNotifications,
   deployNotifications,
   sandboxLifecycleNotifications,
+  forwardNotifications,
 );
 
 export type Methods = typeof methods;

@@ -93,6 +93,9 @@ const DETAILS: { [M in AuditedMethod]?: DetailOf<M> } = {
   'trust/grant': (p, r) => defined({ repoPath: r?.repoPath ?? p.repoPath, context: p.context, command: p.command, grant: r?.id }),
   'image/reclaim': (p, r) =>
     defined({ dryRun: p.dryRun, removed: r?.removed.length, spaceReclaimed: r?.spaceReclaimed, buildsRunning: r?.buildsRunning }),
+  'forward/add': (p, r) => defined({ project: p.project, service: p.service, containerPort: r?.containerPort, localPort: r?.localPort }),
+  'forward/remove': (p, r) => defined({ project: p.project, service: p.service, containerPort: r?.removed.containerPort, localPort: r?.removed.localPort }),
+  'forward/use': (p, r) => ({ project: r?.project ?? p.project, sandbox: p.sandbox }),
   'trust/revoke': (_p, r) => defined({ revoked: r?.revoked.map((g) => `${g.id}: ${g.context} ${g.command.join(' ')}`) }),
 };
 

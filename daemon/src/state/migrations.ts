@@ -6,7 +6,7 @@
  * To change the schema, append a migration with the next version number. Never edit or
  * reorder one that has shipped: existing state files have already run it. Each migration
  * lives beside the code that owns its tables: v1 here (meta, audit), v2 `sandbox/migration.ts`,
- * v3 `deploy/migration.ts`, v4 and v5 `lifecycle/migration*.ts`.
+ * v3 `deploy/migration.ts`, v4 and v5 `lifecycle/migration*.ts`, v6 `trust/migration.ts`, v7 `forward/migration.ts`.
  *
  * `up` runs inside a transaction, so statements that cannot run in one (`PRAGMA foreign_keys`,
  * `VACUUM`, `PRAGMA journal_mode`) do nothing or fail there.
@@ -20,6 +20,7 @@ import { gatewayActivityMigration } from '../lifecycle/migration-expiry-requests
 import { sandboxMigration } from '../sandbox/migration';
 import { trustMigration } from '../trust/migration';
 import { coreMigration } from './migration-core';
+import { forwardMigration } from '../forward/migration';
 
 export interface Migration {
   /** 1 for the first migration, then consecutive. Becomes `user_version` once applied. */
@@ -37,6 +38,7 @@ export const migrations: readonly Migration[] = [
   lifecycleMigration,
   gatewayActivityMigration,
   trustMigration,
+  forwardMigration,
 ];
 
 /** The schema version this build of the daemon writes: the last migration's version. */
