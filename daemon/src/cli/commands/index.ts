@@ -7,6 +7,7 @@ import { deployCommands } from './deploy';
 import { envCommands } from './env';
 import { auditCommands } from './audit';
 import { routeCommands } from './route';
+import { forwardCommands } from './forward';
 import { waitCommands } from './wait';
 import { trustCommands } from './trust';
 import { imagesCommands } from './images';
@@ -18,6 +19,7 @@ export const commands: readonly Command[] = [
   ...waitCommands,
   ...sandboxCommands,
   ...routeCommands,
+  ...forwardCommands,
   ...envCommands,
   ...trustCommands,
   ...imagesCommands,
