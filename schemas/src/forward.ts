@@ -84,7 +84,7 @@ export const forwardMethods = defineMethods({
       'Without `containerPort`: the service\'s first published port (compose `ports`), else its `port`, read from the project file of ' +
       'a sandbox of the project. Without `localPort`: the published port (else the container port) + 10000, e.g. 5432 → 15432. ' +
       'PortInUse when the local port is bound by another process or another forward (`data.port`; a forward holding it is named). ' +
-      'InvalidParams when the forward exists already, or the defaults cannot be worked out (no sandbox of the project has a readable project file).',
+      'Adding a forward that exists but does not listen (its port was taken when the daemon started) listens again. InvalidParams when the forward exists already, or the defaults cannot be worked out (no sandbox of the project has a readable project file).',
     mutating: true,
     errors: ['PortInUse', 'ConfigInvalid', 'FileNotFound'],
     params: Obj({

@@ -114,6 +114,13 @@ export class Forwards {
       throw invalid('forward/add', '/localPort', `${published ?? containerPort} + ${LOCAL_PORT_OFFSET} is beyond 65535: give localPort`);
     const spec: ForwardSpec = { project: req.project, service: req.service, containerPort, localPort };
     const existing = this.listeners.get(key(spec));
+    if (existing && !existing.listening && (req.localPort === undefined || req.localPort === existing.spec.localPort)) {
+      // Restored at start on a port another process held: try it again.
+      await existing.listen();
+      this.deps.log.info('Forward listening again', { ...existing.spec });
+      this.changed(req.project);
+      return this.view(existing);
+    }
     if (existing)
       throw invalid('forward/add', '/service', `${req.service}:${containerPort} of project ${req.project} is already forwarded on 127.0.0.1:${existing.spec.localPort}`);
     const holder = this.deps.store.holding(localPort);

@@ -262,6 +262,22 @@ describe('forward/use and sandboxes', () => {
     expect(await restarted.list()).toMatchObject([{ project: 'shop', sandbox: 'qa-b', forwards: [{ localPort: port, listening: true }] }]);
   });
 
+  it('reports a port taken while it was down, and listens again when the forward is added again', async () => {
+    const port = await addDb();
+    await w.forwards.stop();
+    const squatter = createServer();
+    await new Promise<void>((resolve) => squatter.listen(port, '127.0.0.1', resolve));
+    const restarted = new Forwards(w.deps);
+    cleanup.add(() => restarted.stop());
+    await restarted.start();
+    expect((await restarted.state('shop')).forwards[0]).toMatchObject({ listening: false, listenError: `127.0.0.1:${port} is already in use by another process.` });
+    await expect(restarted.add({ project: 'shop', service: 'db', containerPort: 5432 })).rejects.toMatchObject({ errorName: 'PortInUse' });
+    await new Promise((resolve) => squatter.close(resolve));
+    const again = await restarted.add({ project: 'shop', service: 'db', containerPort: 5432 });
+    expect(again).toMatchObject({ localPort: port, listening: true });
+    expect(again.listenError).toBeUndefined();
+  });
+
   it('removes a forward: its port closes', async () => {
     const port = await addDb();
     const removed = await w.forwards.remove({ project: 'shop', service: 'db' });
