@@ -215,7 +215,7 @@ export interface ComposeReference {
   containers(): Promise<Docker.ContainerInfo[]>;
   serviceOf(c: Docker.ContainerInfo): string | undefined;
   volumeOf(dockerName: string): string;
-  /** docker-compose down -v --rmi local, then whatever carries the label (also after a failed up). */
+  /** docker-compose down -v --rmi local (also after a failed up; once: later calls do nothing). */
   down(): Promise<void>;
 }
 
@@ -273,6 +273,7 @@ export async function composeReference(
     ]);
   const projectFilter = JSON.stringify({ label: [`com.docker.compose.project=${project}`, `${TEST_LABEL}=${runId}`] });
   const volumePrefix = `${project}_`;
+  let downed = false;
   return {
     project,
     ports,
@@ -284,6 +285,8 @@ export async function composeReference(
     serviceOf: (c) => c.Labels['com.docker.compose.service'],
     volumeOf: (name) => (name.startsWith(volumePrefix) ? name.slice(volumePrefix.length) : name),
     down: async () => {
+      if (downed) return;
+      downed = true;
       try {
         await compose('down', '-v', '--rmi', 'local', '--remove-orphans');
       } finally {
