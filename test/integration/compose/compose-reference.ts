@@ -226,7 +226,6 @@ export async function composeReference(
 ): Promise<ComposeReference> {
   const project = opts.project ?? runId;
   const projectDir = opts.dir ?? EXAMPLE_DIR;
-  const dir = realpathSync(mkdtempSync(join(tmpdir(), 'bb-compose-ref-')));
   const file = exampleCompose() as {
     services: Record<string, ComposeService & { ports?: string[] }>;
     volumes?: Record<string, unknown>;
@@ -244,6 +243,7 @@ export async function composeReference(
     }
     service.ports = mapped;
   }
+  const dir = realpathSync(mkdtempSync(join(tmpdir(), 'bb-compose-ref-')));
   writeFileSync(join(dir, 'compose.yaml'), stringify(file, { version: '1.1' }));
   const labels = { [TEST_LABEL]: runId };
   const override = {
