@@ -3,7 +3,7 @@
 # plain alternative in the same run and printing ratios.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-bash scripts/setup.sh
+bash scripts/setup.sh --test
 npm run --silent build
 benches=("$@")
 [ ${#benches[@]} -gt 0 ] || benches=(bench/*.bench.ts)

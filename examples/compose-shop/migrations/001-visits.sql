@@ -1,0 +1,4 @@
+CREATE TABLE IF NOT EXISTS visits (
+  id bigserial PRIMARY KEY,
+  at timestamptz NOT NULL DEFAULT now()
+);
