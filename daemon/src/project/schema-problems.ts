@@ -99,10 +99,8 @@ function describe(e: ErrorObject): PathProblem {
       const xMessage = parent['x-message'];
       if (typeof xMessage === 'string') return { path: at, message: xMessage };
       const type = String(e.params.type);
-      return {
-        path: at,
-        message: `must be ${/^[aeiou]/.test(type) ? 'an' : 'a'} ${type === 'object' ? 'mapping' : type === 'array' ? 'list' : type}`,
-      };
+      const word = type === 'object' ? 'mapping' : type === 'array' ? 'list' : type;
+      return { path: at, message: `must be ${/^[aeiou]/.test(word) ? 'an' : 'a'} ${word}` };
     }
     default: {
       const xMessage = parent['x-message'];

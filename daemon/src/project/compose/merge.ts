@@ -50,7 +50,8 @@ export class Provenance {
 
 const isMap = (value: unknown): value is Data => value !== null && typeof value === 'object' && !Array.isArray(value);
 
-const REPLACED = new Set(['command', 'entrypoint', 'test']);
+// health and security: x-branchbox's, replaced whole by branchbox.yaml's
+const REPLACED = new Set(['command', 'entrypoint', 'test', 'health', 'security']);
 const AS_MAP = new Set(['environment', 'labels', 'args', 'depends_on']);
 
 /**

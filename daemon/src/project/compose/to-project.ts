@@ -212,11 +212,14 @@ function serviceOf(
   };
   const ports = list('ports', parsePort);
   const expose = list('expose', parseExpose);
-  const volumes = list('volumes', (e) => [parseMount(e, mounts)]);
-  const targets = new Map<string, number>();
-  (volumes ?? []).forEach((mount: VolumeMount, i) => {
+  const targets = new Set<string>();
+  let mountIndex = 0;
+  const volumes = list('volumes', (e) => {
+    const i = mountIndex++;
+    const mount: VolumeMount = parseMount(e, mounts);
     if (targets.has(mount.target)) problem([...at, 'volumes', String(i)], `mounts at ${mount.target} twice`);
-    targets.set(mount.target, i);
+    targets.add(mount.target);
+    return [mount];
   });
   const tmpfs = list('tmpfs', (e) => {
     const text = String(e);
@@ -349,6 +352,9 @@ function securityOf(spec: NonNullable<NonNullable<ComposeExtrasFile['services']>
 }
 
 function labelMap(value: unknown): Record<string, string> | undefined {
+  if (Array.isArray(value)) {
+    return Object.fromEntries(value.map(String).map((item) => (item.includes('=') ? [item.slice(0, item.indexOf('=')), item.slice(item.indexOf('=') + 1)] : [item, ''])));
+  }
   if (!isMap(value)) return undefined;
   return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, v === null || v === undefined ? '' : String(v)]));
 }
