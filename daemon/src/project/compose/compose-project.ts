@@ -120,7 +120,8 @@ export function loadComposeProject(input: ComposeInput): Project {
     const source = fromBranchbox ? input.branchbox!.source : sources[origin.source]!;
     const mapped = fromBranchbox ? origin.path.slice(1) : origin.path;
     const located = source.locate({ path: mapped, message: p.message, ...(p.atKey ? { atKey: true } : {}) });
-    return { ...located, field: p.path.join('.') };
+    // the field as the file names it: branchbox.yaml has no x-branchbox level
+    return { ...located, field: (fromBranchbox && p.path[0] === 'x-branchbox' ? p.path.slice(1) : p.path).join('.') };
   };
 
   const extras = (data['x-branchbox'] ?? {}) as ComposeExtrasFile;

@@ -20,7 +20,7 @@ const CONFINEMENT = 'would weaken the confinement every sandbox container runs u
 
 export const TOP_LEVEL_KEYS: Readonly<Record<string, KeyVerdict>> = {
   version: warn('is obsolete and ignored, as docker compose ignores it'),
-  secrets: refuse('is not supported: give secrets as sandbox secrets (branchbox sandbox env --secret)'),
+  secrets: refuse('is not supported: give secrets as sandbox secrets (branchbox env set --secret)'),
   configs: refuse('is not supported: put the file in the repository and mount it with a bind mount'),
   include: refuse('is not supported: name the files in branchbox.yaml `compose:` instead'),
   models: refuse('is not supported'),
@@ -50,7 +50,7 @@ export const SERVICE_KEYS: Readonly<Record<string, KeyVerdict>> = {
   oom_kill_disable: refuse('is not supported: a sandbox must not hold memory the host needs'),
   use_api_socket: refuse(`${CONFINEMENT}: a container never gets the Docker socket`),
   container_name: refuse('is not supported: two sandboxes of the project would collide; Branchbox names each container'),
-  secrets: refuse('is not supported: give secrets as sandbox secrets (branchbox sandbox env --secret)'),
+  secrets: refuse('is not supported: give secrets as sandbox secrets (branchbox env set --secret)'),
   configs: refuse('is not supported: put the file in the repository and mount it with a bind mount'),
   extends: refuse('is not supported: merge files with branchbox.yaml `compose: [a.yaml, b.yaml]` instead'),
   volumes_from: refuse(SHARED),

@@ -71,6 +71,16 @@ describe('compose file discovery', () => {
     expect(project.routes).toEqual([{ prefix: '/', service: 'web' }]);
   });
 
+  it('points a problem of what branchbox.yaml adds into branchbox.yaml', () => {
+    const dir = composeRepo({
+      'compose.yaml': 'services:\n  web:\n    image: a\n    expose: ["80"]\n',
+      'branchbox.yaml': 'version: 1\ncompose: [compose.yaml]\nroutes:\n  /: web\n  /api: api\n',
+    });
+    expect(problemsOf(dir)).toEqual([
+      'branchbox.yaml:5:9 routes./api: routes to "api", which is neither a service nor a baseline entry (services: web)',
+    ]);
+  });
+
   it('refuses compose files outside the repository or missing, and services beside compose:', () => {
     const dir = composeRepo({
       'branchbox.yaml': 'version: 1\ncompose: [../x.yaml, nope.yaml]\n',
