@@ -19,7 +19,7 @@ import {
 import { splitCommand } from '../argv';
 import { insideRepo, normalizeProject, type PathProblem } from '../normalize';
 import { cpusToNano, parseSize } from '../units';
-import { parseExpose, parseHealthcheck, parseMount, parsePort, parseRestart, type MountContext } from './service-fields';
+import { parseExpose, parseGoDuration, parseHealthcheck, parseMount, parsePort, parseRestart, type MountContext } from './service-fields';
 import type { Lookup } from './interpolate';
 
 type Data = Record<string, unknown>;
@@ -79,6 +79,7 @@ export function composeToProject(data: Data, extras: ComposeExtrasFile, where: C
   const extraServices = extras.services ?? {};
   const routed = new Set(Object.values(extras.routes ?? {}));
 
+  if (names.length === 0) problem(['services'], 'the compose files define no services', true);
   for (const name of Object.keys(extraServices)) {
     if (!names.includes(name)) problem(['x-branchbox', 'services', name], `"${name}" is not a service of the compose files (services: ${names.join(', ') || 'none'})`, true);
   }
@@ -217,6 +218,8 @@ function serviceOf(
   const volumes = list('volumes', (e) => {
     const i = mountIndex++;
     const mount: VolumeMount = parseMount(e, mounts);
+    const ignored = mountOptionsIgnored(e);
+    if (ignored.length) warnings.push({ path: [...at, 'volumes', String(i)], message: `${ignored.join(', ')} ${ignored.length > 1 ? 'are' : 'is'} ignored for this mount` });
     if (targets.has(mount.target)) problem([...at, 'volumes', String(i)], `mounts at ${mount.target} twice`);
     targets.add(mount.target);
     return [mount];
@@ -251,7 +254,16 @@ function serviceOf(
     };
   }
 
-  const healthcheck = isMap(spec.healthcheck) ? attempt([...at, 'healthcheck'], () => parseHealthcheck(spec.healthcheck as Data)) : undefined;
+  let healthcheck: ServiceConfig['healthcheck'];
+  if (isMap(spec.healthcheck)) {
+    const check = spec.healthcheck;
+    // each duration at its own line first; then the whole check
+    const badDuration = ['interval', 'timeout', 'start_period', 'start_interval'].some(
+      (key) => typeof check[key] === 'string' && attempt([...at, 'healthcheck', key], () => parseGoDuration(check[key] as string)) === undefined,
+    );
+    if (!badDuration) healthcheck = attempt([...at, 'healthcheck'], () => parseHealthcheck(check));
+    if (check.start_interval !== undefined) warnings.push({ path: [...at, 'healthcheck', 'start_interval'], message: 'start_interval is ignored: the check runs at its interval from the start', atKey: true });
+  }
   const restart = typeof spec.restart === 'string' ? attempt([...at, 'restart'], () => parseRestart(spec.restart as string)) : undefined;
 
   const resources: ServiceConfig['resources'] = {};
@@ -259,11 +271,13 @@ function serviceOf(
   const cpus = limits.cpus ?? spec.cpus;
   const memory = limits.memory ?? spec.mem_limit;
   if (cpus !== undefined) {
-    const nano = attempt([...at, limits.cpus !== undefined ? 'deploy' : 'cpus'], () => cpusToNano(Number(cpus)));
+    const nano = attempt(limits.cpus !== undefined ? [...at, 'deploy', 'resources', 'limits', 'cpus'] : [...at, 'cpus'], () => cpusToNano(Number(cpus)));
     if (nano !== undefined) resources.nanoCpus = nano;
   }
   if (memory !== undefined) {
-    const bytes = attempt([...at, limits.memory !== undefined ? 'deploy' : 'mem_limit'], () => parseSize(typeof memory === 'number' ? memory : String(memory)));
+    const bytes = attempt(limits.memory !== undefined ? [...at, 'deploy', 'resources', 'limits', 'memory'] : [...at, 'mem_limit'], () =>
+      parseSize(typeof memory === 'number' ? memory : String(memory)),
+    );
     if (bytes !== undefined) resources.memoryBytes = bytes;
   }
 
@@ -357,6 +371,17 @@ function labelMap(value: unknown): Record<string, string> | undefined {
   }
   if (!isMap(value)) return undefined;
   return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, v === null || v === undefined ? '' : String(v)]));
+}
+
+/** The options of a mount Branchbox does not apply (SELinux relabelling, nocopy, propagation, tmpfs size…). */
+function mountOptionsIgnored(entry: unknown): string[] {
+  if (typeof entry === 'string') {
+    const mode = entry.split(':')[2];
+    return (mode ?? '').split(',').filter((o) => o === 'z' || o === 'Z' || o === 'nocopy');
+  }
+  if (!isMap(entry)) return [];
+  const nested = (key: string) => Object.keys(isMap(entry[key]) ? (entry[key] as Data) : {}).map((k) => `${key}.${k}`);
+  return [...(entry.consistency !== undefined ? ['consistency'] : []), ...nested('bind'), ...nested('volume'), ...nested('tmpfs')];
 }
 
 /** A name that follows the Branchbox rule, close to `name`. */

@@ -5,7 +5,7 @@
 import { afterAll, describe, expect, it } from 'vitest';
 import { loadProject } from '../../../../daemon/src/project/load';
 import { parseGoDuration, parsePort } from '../../../../daemon/src/project/compose/service-fields';
-import { composeRepo, problemsOf, removeRepos } from './compose-repo';
+import { composeRepo, problemsOf, removeRepos, warningsOf } from './compose-repo';
 
 afterAll(removeRepos);
 
@@ -102,6 +102,17 @@ describe('volumes and tmpfs', () => {
     expect(s.tmpfs).toEqual(['/run', '/tmp:size=64m']);
   });
 
+  it('warns of mount options it does not apply', () => {
+    const dir = composeRepo({
+      'compose.yaml':
+        'services:\n  s:\n    image: a\n    volumes:\n      - ./src:/src:ro,z\n      - type: tmpfs\n        target: /t\n        tmpfs: { size: 1000 }\n',
+    });
+    expect(warningsOf(dir)).toEqual([
+      'compose.yaml:5:9 services.s.volumes.0: z is ignored for this mount',
+      'compose.yaml:6:9 services.s.volumes.1: tmpfs.size is ignored for this mount',
+    ]);
+  });
+
   it('lists the declared volumes with their labels', () => {
     const project = loadProject(composeRepo({ 'compose.yaml': 'services:\n  s:\n    image: a\nvolumes:\n  a:\n  b:\n    labels: [x=1]\n' }));
     expect(project.volumes).toEqual({ a: {}, b: { labels: { x: '1' } } });
@@ -195,6 +206,24 @@ describe('depends_on, healthcheck, restart and the rest', () => {
     expect(api).toMatchObject({ http: true, port: 80, security: { capAdd: ['CHOWN'] } });
     // branchbox.yaml's health replaces x-branchbox's whole
     expect(api.health).toEqual({ command: ['pg_isready', '-q'], intervalMs: 5000, timeoutMs: 2000, retries: 9, startPeriodMs: 0 });
+  });
+});
+
+describe('problems at the field', () => {
+  it('points a bad duration, limit or size at its own line', () => {
+    const dir = composeRepo({
+      'compose.yaml':
+        'services:\n  s:\n    image: a\n    healthcheck:\n      test: ["CMD", "true"]\n      interval: soon\n    deploy:\n      resources:\n        limits:\n          cpus: "0"\n          memory: lots\n',
+    });
+    expect(problemsOf(dir)).toEqual([
+      'compose.yaml:6:17 services.s.healthcheck.interval: "soon" is not a duration such as 10s, 1m30s or 500ms',
+      expect.stringMatching(/^compose\.yaml:10:17 services\.s\.deploy\.resources\.limits\.cpus: /),
+      expect.stringMatching(/^compose\.yaml:11:19 services\.s\.deploy\.resources\.limits\.memory: /),
+    ]);
+  });
+
+  it('refuses compose files without services', () => {
+    expect(problemsOf(composeRepo({ 'compose.yaml': 'volumes:\n  data: {}\n' }))).toEqual(['compose.yaml:1:1 services: the compose files define no services']);
   });
 });
 
