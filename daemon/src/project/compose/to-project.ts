@@ -184,6 +184,9 @@ function serviceOf(
       }),
     );
     before.build = { kind: 'dockerfile', dockerfile, args, ...(typeof b.target === 'string' ? { target: b.target } : {}) };
+    if (spec.image !== undefined) {
+      warnings.push({ path: [...at, 'image'], message: 'image is ignored beside build: Branchbox names the images it builds', atKey: true });
+    }
     before.context = context;
   } else if (typeof spec.image === 'string') {
     before.build = { kind: 'image', image: spec.image };

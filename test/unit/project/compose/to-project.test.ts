@@ -61,6 +61,9 @@ describe('build, command, entrypoint, environment', () => {
       build: { kind: 'dockerfile', dockerfile: 'docker/Dev.Dockerfile', args: { A: '1' }, target: 'dev' },
     });
     expect(one('    image: redis:7\n')).toMatchObject({ context: '.', build: { kind: 'image', image: 'redis:7' } });
+    const both = composeRepo({ 'compose.yaml': 'services:\n  s:\n    build: .\n    image: mine:1\n' });
+    expect(loadProject(both).services.s!.build.kind).toBe('dockerfile');
+    expect(warningsOf(both)).toEqual(['compose.yaml:4:5 services.s.image: image is ignored beside build: Branchbox names the images it builds']);
   });
 
   it('splits string commands like a shell without expanding, keeps lists, [] clears the entrypoint', () => {
