@@ -159,7 +159,7 @@ function serviceOf(
   attempt: Attempt,
   warnings: PathProblem[],
 ): Omit<ServiceConfig, 'http'> | undefined {
-  const before = { build: undefined as ServiceBuild | undefined, context: '.' };
+  const built = { build: undefined as ServiceBuild | undefined, context: '.' };
   if (isMap(spec.build)) {
     const b = spec.build;
     const contextPath = typeof b.context === 'string' ? b.context : '.';
@@ -183,13 +183,13 @@ function serviceOf(
         return value === undefined ? [] : [[k, value]];
       }),
     );
-    before.build = { kind: 'dockerfile', dockerfile, args, ...(typeof b.target === 'string' ? { target: b.target } : {}) };
+    built.build = { kind: 'dockerfile', dockerfile, args, ...(typeof b.target === 'string' ? { target: b.target } : {}) };
     if (spec.image !== undefined) {
       warnings.push({ path: [...at, 'image'], message: 'image is ignored beside build: Branchbox names the images it builds', atKey: true });
     }
-    before.context = context;
+    built.context = context;
   } else if (typeof spec.image === 'string') {
-    before.build = { kind: 'image', image: spec.image };
+    built.build = { kind: 'image', image: spec.image };
   } else {
     problem(at, 'needs build or image', true);
     return undefined;
@@ -307,8 +307,8 @@ function serviceOf(
 
   return {
     name,
-    context: before.context,
-    build: before.build,
+    context: built.context,
+    build: built.build,
     env,
     resources,
     ...(user !== undefined || pidsLimit !== undefined ? { security: { ...(user !== undefined ? { user } : {}), ...(pidsLimit !== undefined ? { pidsLimit } : {}) } } : {}),

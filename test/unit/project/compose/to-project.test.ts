@@ -121,6 +121,11 @@ describe('volumes and tmpfs', () => {
     expect(project.volumes).toEqual({ a: {}, b: { labels: { x: '1' } } });
   });
 
+  it('refuses a volume declared twice, at the second declaration', () => {
+    const dir = composeRepo({ 'compose.yaml': 'services:\n  s:\n    image: a\nvolumes:\n  data: {}\n  data: {}\n' });
+    expect(problemsOf(dir)).toEqual([expect.stringMatching(/^compose\.yaml:6:3 : Map keys must be unique/)]);
+  });
+
   it('refuses binds outside the repository, undeclared volumes, a target mounted twice', () => {
     const dir = composeRepo({
       'compose.yaml': [
