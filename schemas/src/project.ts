@@ -130,6 +130,7 @@ const BuildFile = Type.Union(
           }),
         ),
         args: Type.Optional(NamedMap('^.+$', 'build argument names are not empty', Scalar, 'Build arguments.')),
+        target: Type.Optional(Type.String({ minLength: 1, description: 'The stage of a multi-stage Dockerfile to build.' })),
       },
       'Build the context with a Dockerfile.',
     ),
@@ -270,6 +271,92 @@ export const ProjectFile = Type.Object(
 );
 export type ProjectFile = Static<typeof ProjectFile>;
 
+/** The compose project's name rule, as `docker compose` sanitizes a folder name. */
+const ProjectName = Type.String({
+  pattern: '^[A-Za-z0-9][A-Za-z0-9_.-]*$',
+  description: 'The project name.',
+  'x-message': 'must be a name of letters, digits, ".", "_" and "-"',
+});
+
+/**
+ * What a compose service has no word for: whether it is served over HTTP (routed through the
+ * gateway), on which container port, and how its health is probed (an HTTP path or a command
+ * run in the container). In `branchbox.yaml` next to `compose:`, or under `x-branchbox` in a
+ * compose file (branchbox.yaml wins).
+ */
+export const ComposeServiceExtras = Obj(
+  {
+    http: Type.Optional(Type.Boolean({ description: 'Served over HTTP through the gateway (default: true when a route leads to it or health.path is set, else false).' })),
+    port: Type.Optional(
+      Type.Integer({
+        minimum: 1,
+        maximum: 65535,
+        description: 'The container port of the gateway and the probes (default: the first published container port, else the first exposed one).',
+      }),
+    ),
+    health: Type.Optional(
+      Obj(
+        {
+          path: Type.Optional(
+            Type.String({ pattern: '^/', description: 'HTTP path probed on the port; healthy on 2xx/3xx.', 'x-message': 'must be a path starting with "/"' }),
+          ),
+          command: Type.Optional(Argv),
+          interval: Type.Optional(Duration),
+          timeout: Type.Optional(Duration),
+          retries: Type.Optional(Type.Integer({ minimum: 1 })),
+          startPeriod: Type.Optional(Duration),
+        },
+        'The probe Branchbox runs: an HTTP path, or a command run in the container (healthy when it exits 0).',
+      ),
+    ),
+    security: Type.Optional(SecurityFile),
+  },
+  'What Branchbox adds to a compose service.',
+);
+
+const composeExtrasFields = {
+  project: Type.Optional(ProjectName),
+  baseline: Type.Optional(
+    NamedMap(NAME_PATTERN, `service names are ${NAME_RULE}`, Url, 'Where each service goes when the sandbox does not run it (a URL).'),
+  ),
+  services: Type.Optional(
+    NamedMap(NAME_PATTERN, `service names are ${NAME_RULE}`, ComposeServiceExtras, 'What Branchbox adds to the compose services.'),
+  ),
+  routes: Type.Optional(
+    NamedMap(
+      '^/',
+      'route prefixes start with "/"',
+      Type.String({ pattern: NAME_PATTERN, 'x-message': 'must be a service name' }),
+      'Gateway path prefix -> service.',
+    ),
+  ),
+  templates: Type.Optional(
+    NamedMap(NAME_PATTERN, `template names are ${NAME_RULE}`, TemplateFile, 'Reusable sandbox specs.'),
+  ),
+};
+
+/** The `x-branchbox` key of a compose file. */
+export const ComposeExtrasFile = Obj(composeExtrasFields, 'What Branchbox adds to this compose project (x-branchbox).');
+export type ComposeExtrasFile = Static<typeof ComposeExtrasFile>;
+
+/** `branchbox.yaml` naming compose files: it carries only what Compose has no word for. */
+export const ComposeProjectFile = Type.Object(
+  {
+    version: Type.Literal(1, { description: 'The version of this file format.' }),
+    compose: Type.Array(Type.String({ minLength: 1 }), {
+      minItems: 1,
+      maxItems: 16,
+      description: 'The compose files, relative to this file, merged in order as `docker compose -f a -f b` does.',
+    }),
+    ...composeExtrasFields,
+  },
+  {
+    additionalProperties: false,
+    description: 'A Branchbox project over compose files: the services are theirs, this file adds routes, baseline, templates and per-service extras.',
+  },
+);
+export type ComposeProjectFile = Static<typeof ComposeProjectFile>;
+
 // ---------------------------------------------------------------------------------------------
 // The normalized project, as `project/load` answers it.
 
@@ -300,6 +387,7 @@ export const ServiceBuild = Type.Union([
     kind: Type.Literal('dockerfile'),
     dockerfile: Type.String({ description: 'Relative to the context.' }),
     args: Type.Record(Type.String(), Type.String()),
+    target: Type.Optional(Type.String({ description: 'The stage of a multi-stage Dockerfile to build (compose build.target).' })),
   }),
   Obj({ kind: Type.Literal('image'), image: Type.String() }),
   Obj({
@@ -441,10 +529,18 @@ export const TemplateSpec = Obj(
 );
 export type TemplateSpec = Static<typeof TemplateSpec>;
 
+const ConfigProblemShape = Obj({
+  file: Type.String(),
+  line: Type.Integer({ description: '1-based.' }),
+  column: Type.Integer({ description: '1-based.' }),
+  field: Type.String({ description: 'Dotted path of the field, e.g. services.account.port; empty for the document.' }),
+  message: Type.String(),
+});
+
 export const Project = Obj(
   {
     name: Type.String(),
-    file: Type.String({ description: 'Absolute path of branchbox.yaml.' }),
+    file: Type.String({ description: 'Absolute path of branchbox.yaml (of the first compose file when there is no branchbox.yaml).' }),
     root: Type.String({ description: 'Absolute path of the repository root.' }),
     baseline: Type.Record(Type.String(), Type.String(), { description: 'Service -> baseline URL.' }),
     services: Type.Record(Type.String(), ServiceConfig),
@@ -464,19 +560,18 @@ export const Project = Obj(
       }),
     ),
     profiles: Type.Optional(Type.Array(Type.String(), { description: 'Every profile a service names.' })),
+    warnings: Type.Optional(
+      Type.Array(ConfigProblemShape, {
+        description: 'What the compose files ask that Branchbox ignores (each key it does not support and does not refuse), at file:line.',
+      }),
+    ),
   },
   'A validated, normalized project (branchbox.yaml, or compose files with what x-branchbox adds).',
 );
 export type Project = Static<typeof Project>;
 
 /** One problem of a project file, as listed in ConfigInvalid's `data.errors`. */
-export const ConfigProblem = Obj({
-  file: Type.String(),
-  line: Type.Integer({ description: '1-based.' }),
-  column: Type.Integer({ description: '1-based.' }),
-  field: Type.String({ description: 'Dotted path of the field, e.g. services.account.port; empty for the document.' }),
-  message: Type.String(),
-});
+export const ConfigProblem = ConfigProblemShape;
 export type ConfigProblem = Static<typeof ConfigProblem>;
 
 /**
@@ -486,6 +581,10 @@ export type ConfigProblem = Static<typeof ConfigProblem>;
 export function buildProjectFileSchema(): Record<string, unknown> {
   return {
     $schema: 'http://json-schema.org/draft-07/schema#',
-    ...(JSON.parse(JSON.stringify(ProjectFile)) as Record<string, unknown>),
+    title: 'branchbox.yaml',
+    description: 'A Branchbox project: its own services, or compose files (`compose:`) with what Compose has no word for.',
+    if: { type: 'object', required: ['compose'] },
+    then: JSON.parse(JSON.stringify(ComposeProjectFile)) as Record<string, unknown>,
+    else: JSON.parse(JSON.stringify(ProjectFile)) as Record<string, unknown>,
   };
 }

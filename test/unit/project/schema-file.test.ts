@@ -21,4 +21,13 @@ describe('schemas/branchbox.schema.json', () => {
     expect(validate(example), JSON.stringify(validate.errors)).toBe(true);
     expect(validate({ version: 1, project: 'x', services: { web: { port: 'eighty' } } })).toBe(false);
   });
+
+  it('accepts branchbox.yaml over compose files (services optional, only the extras), and nothing else beside compose:', () => {
+    const validate = new Ajv({ strict: false }).compile(committed);
+    expect(validate({ version: 1, compose: ['compose.yaml'] }), JSON.stringify(validate.errors)).toBe(true);
+    const extras = { version: 1, compose: ['a.yaml', 'b.yaml'], routes: { '/': 'web' }, services: { web: { http: true, port: 3000, health: { command: 'pg_isready' } } } };
+    expect(validate(extras), JSON.stringify(validate.errors)).toBe(true);
+    expect(validate({ version: 1, compose: ['a.yaml'], services: { web: { build: { image: 'x' } } } })).toBe(false);
+    expect(validate({ version: 1, compose: [] })).toBe(false);
+  });
 });
