@@ -151,7 +151,7 @@ export const deployCommands = [
         return ExitCode.Interrupted;
       }
       const records = await Promise.all(deployments.map((d) => client.request('deploy/get', { id: d.id })));
-      ctx.out.result({ deployments: records, addedDependencies }, (r) => summary(ctx, r.deployments));
+      ctx.out.result({ deployments: records }, (r) => summary(ctx, r.deployments));
       return records.every(succeeded) ? ExitCode.Ok : ExitCode.DeployFailed;
     },
   }),
