@@ -30,7 +30,7 @@ import { dockerStreamHandlers } from './methods/docker-streams';
 import { openSandboxModule, type SandboxModule } from './sandbox/module';
 import { validateSandboxName } from './sandbox/names';
 import { DeployPipeline, deployDockerOf } from './deploy/pipeline';
-import { deployHandlers } from './methods/deploy';
+import { deployHandlers, deployRequestOf } from './methods/deploy';
 import { startGateways } from './gateway/setup';
 import { routeHandlers } from './methods/route';
 import { openLifecycleModule } from './lifecycle/module';
@@ -306,7 +306,10 @@ function startSandboxLifecycle(
     module,
     methods: {
       ...module.handlers,
-      'deploy/start': gatedDeployStart(deployMethods['deploy/start'], sandboxModule.sandboxes, (p) => module.gate.check(p)),
+      // The resources gated are those of every service the request deploys, dependencies added.
+      'deploy/start': gatedDeployStart(deployMethods['deploy/start'], sandboxModule.sandboxes, (p) =>
+        module.gate.check({ repoPath: p.repoPath, sandbox: p.sandbox, services: deploys.plan(deployRequestOf(p)).services }),
+      ),
     },
   };
 }

@@ -138,7 +138,11 @@ export const deployMethods = defineMethods({
       'the serving one and replaces it only once healthy; on failure the old one keeps serving. A second deployment of the ' +
       'same service in the same sandbox replaces one still queued (superseded) and waits behind one already running. ' +
       'A service whose host build command (`{ command, runtime, cmd }`) is not trusted for the repository (trust/grant) ' +
-      'is refused with `Untrusted` naming each command, and nothing is queued. Follow with `deploy/subscribe`.',
+      'is refused with `Untrusted` naming each command, and nothing is queued. Services with dependencies (compose ' +
+      '`depends_on`) build at once but start only once each dependency reached its condition (started, healthy, or ' +
+      'completed successfully), in a deployment of the same sandbox or in the container serving it; a dependency that ' +
+      'fails fails them ("api waits for db: db unhealthy: …", stage start) and nothing of them is started. A dependency ' +
+      'cycle is refused (ConfigInvalid). Follow with `deploy/subscribe`.',
     mutating: true,
     errors: ['SandboxNotFound', 'ConfigInvalid', 'FileNotFound', 'InvalidName', 'GitError', 'ShuttingDown', 'Untrusted'],
     params: Obj({
@@ -148,11 +152,30 @@ export const deployMethods = defineMethods({
         Type.String({ pattern: '^[0-9a-fA-F]{4,64}$', description: 'A commit id to deploy exactly (the ref then only labels it).' }),
       ),
       sandbox: Type.String({ minLength: 1 }),
-      services: Type.Array(Type.String({ minLength: 1 }), { minItems: 1, uniqueItems: true, description: 'Services of branchbox.yaml.' }),
+      services: Type.Optional(
+        Type.Array(Type.String({ minLength: 1 }), {
+          minItems: 1,
+          uniqueItems: true,
+          description:
+            'Services of the project. Absent: every service of the chosen `profiles` (compose projects; a branchbox.yaml ' +
+            'project: every service). The dependencies (depends_on) of these the sandbox neither serves nor is deploying are added.',
+        }),
+      ),
+      profiles: Type.Optional(
+        Type.Array(Type.String({ minLength: 1 }), {
+          uniqueItems: true,
+          description: 'Compose profiles to deploy: without `services`, services naming none of these are left out (services without profiles always deploy).',
+        }),
+      ),
       includeUncommitted: Type.Optional(Type.Boolean({ description: 'Deploy the working tree\'s uncommitted changes on top of the commit.' })),
     }),
     result: Obj({
-      deployments: Type.Array(Obj({ id: Type.String(), service: Type.String() }), { description: 'In the order of `services`.' }),
+      deployments: Type.Array(Obj({ id: Type.String(), service: Type.String() }), {
+        description: 'Every deployment queued, in dependency order (a service after those it depends on), dependencies added included.',
+      }),
+      addedDependencies: Type.Array(Type.String(), {
+        description: 'The services added to the request as dependencies of the requested ones (the sandbox had them neither serving nor deploying).',
+      }),
     }),
   },
   'deploy/get': {

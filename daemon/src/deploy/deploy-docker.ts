@@ -71,6 +71,8 @@ export interface DeployContainerState {
   readonly running: boolean;
   readonly exitCode: number;
   readonly oomKilled: boolean;
+  /** Its Docker HEALTHCHECK's state; absent without one. */
+  readonly health?: 'starting' | 'healthy' | 'unhealthy';
   /** The engine's reason when it could not run the container. */
   readonly error?: string;
   readonly labels: Readonly<Record<string, string>>;
@@ -249,6 +251,7 @@ export class DockerodeDeployDocker implements DeployDocker {
       running: c.state === 'running' || c.state === 'restarting',
       exitCode: c.exitCode ?? 0,
       oomKilled: c.oomKilled,
+      ...(c.health ? { health: c.health } : {}),
       ...(c.error ? { error: c.error } : {}),
       labels: c.labels,
       aliases: Object.fromEntries(c.networks.map((n) => [n.name, n.aliases])),

@@ -20,6 +20,7 @@ import type { GitSource } from './git-source';
 import { containerSecurity, rootWarning } from './hardening';
 import { TCP_DEFAULTS, waitHealthy, type HealthSpec, type ProbeResult } from './health-probe';
 import { DeployCause, causeOf, withLines } from './diagnosis';
+import { DependencyFailure } from './dependencies';
 import type { RunRecorder } from './run-recorder';
 import { switchOver } from './switch-over';
 import type { CommandTrust } from '../trust/trust-store';
@@ -78,6 +79,13 @@ export interface RunContext extends DeploymentTarget {
   cancelReason(): string | undefined;
   /** Called as switch-over begins; from then on, cancelling waits instead of aborting. */
   enterSwitchOver(): void;
+  /**
+   * Between the build and the start stage: resolves once the dependencies of the deployed
+   * configuration reached their condition (./dependencies.ts); throws DependencyFailure when one cannot.
+   */
+  waitForDependencies?(config: Prepared['config']): Promise<void>;
+  /** The deployment that replaced this one while it waited for its dependencies, once one did. */
+  supersededBy?(): string | undefined;
 }
 
 /** Once healthy, how long the deployment log waits for the container's output printed so far (at most that many lines). */
@@ -92,6 +100,8 @@ export async function runDeployment(ctx: RunContext, deps: RunDeps): Promise<voi
   const log = deps.log.child({ deployment: ctx.id, sandbox: ctx.sandbox, service: ctx.service });
   const created: { containerId?: string; hostPort?: number; exportDir?: string; keepSource: boolean } = { keepSource: false };
   let current: DeployStage = 'prepare';
+  /** Waiting for dependencies: the start stage is not begun yet. */
+  let waiting = false;
 
   const stage = async <T>(name: DeployStage, status: DeploymentStatus | undefined, fn: (setOutcome: (o: StageOutcome) => void) => Promise<T>): Promise<T> => {
     ctx.signal.throwIfAborted();
@@ -115,6 +125,13 @@ export async function runDeployment(ctx: RunContext, deps: RunDeps): Promise<voi
     deps.store.update(ctx.id, { startedAt: deps.now().toISOString() });
     const prepared = await stage('prepare', 'preparing', () => prepare(ctx, deps, created));
     const built = await stage('build', 'building', (setOutcome) => build(ctx, deps, prepared, setOutcome, created));
+    if (ctx.waitForDependencies && Object.keys(prepared.config.dependsOn ?? {}).length) {
+      current = 'start';
+      waiting = true;
+      await ctx.waitForDependencies(prepared.config);
+      ctx.signal.throwIfAborted();
+      waiting = false;
+    }
     await stage('start', 'starting', () => startContainer(ctx, deps, prepared, built, created));
     await stage('health-check', 'health-checking', () => checkHealth(ctx, deps, prepared, created));
     ctx.signal.throwIfAborted();
@@ -124,7 +141,26 @@ export async function runDeployment(ctx: RunContext, deps: RunDeps): Promise<voi
     log.info(`Deployed ${ctx.service}@${prepared.commit.slice(0, 7)} into sandbox ${ctx.sandbox}`, { port: created.hostPort });
   } catch (e) {
     const cancelled = ctx.signal.aborted && current !== 'switch-over';
-    const diagnosis = rec.mask.apply(cancelled ? `${current} cancelled: ${ctx.cancelReason() ?? 'cancelled'}` : `${current} failed: ${causeOf(e)}`);
+    const supersededBy = cancelled ? ctx.supersededBy?.() : undefined;
+    const diagnosis = rec.mask.apply(
+      supersededBy
+        ? `start cancelled: superseded by deployment ${supersededBy} while waiting for its dependencies`
+        : cancelled
+          ? `${current} cancelled: ${ctx.cancelReason() ?? 'cancelled'}`
+          : e instanceof DependencyFailure
+            ? e.message
+            : `${current} failed: ${causeOf(e)}`,
+    );
+    if (waiting) {
+      // The start stage did not begin: it ends where the wait did, and nothing was started.
+      rec.beginStage('start');
+      rec.endStage('start', cancelled ? 'cancelled' : 'failed');
+    }
+    if (supersededBy) {
+      log.info(`The deployment of ${ctx.service} into sandbox ${ctx.sandbox} was superseded while waiting for its dependencies`, { by: supersededBy });
+      await rollBack(ctx, deps, created, 'superseded', diagnosis, supersededBy);
+      return;
+    }
     if (!cancelled) log.warn(`Failed to deploy ${ctx.service} into sandbox ${ctx.sandbox}: ${diagnosis}`, isRpcError(e) || e instanceof DeployCause ? {} : { error: e });
     else log.info(`Cancelled the deployment of ${ctx.service} into sandbox ${ctx.sandbox}`, { stage: current });
     await rollBack(ctx, deps, created, cancelled ? 'cancelled' : 'failed', diagnosis);
@@ -339,8 +375,9 @@ async function rollBack(
   ctx: RunContext,
   deps: RunDeps,
   created: { containerId?: string; hostPort?: number; exportDir?: string; keepSource: boolean },
-  status: 'failed' | 'cancelled',
+  status: 'failed' | 'cancelled' | 'superseded',
   diagnosis: string,
+  supersededBy?: string,
 ): Promise<void> {
   const rec = ctx.recorder;
   created.keepSource = false;
@@ -356,7 +393,7 @@ async function rollBack(
   try {
     deps.store.transaction(() => {
       if (created.hostPort !== undefined) deps.ports.release(created.hostPort);
-      rec.status(status, { diagnosis, finishedAt: deps.now().toISOString() });
+      rec.status(status, { diagnosis, finishedAt: deps.now().toISOString(), ...(supersededBy ? { supersededBy } : {}) });
     });
   } catch (e) {
     deps.log.error('Could not record the end of a deployment', { deployment: ctx.id, error: e });

@@ -22,6 +22,7 @@ import { runDeployment, type DeploymentTarget, type RunDeps } from './deploy-run
 import { GitSource, checkBranchName, checkCommitId, findRepoRoot } from './git-source';
 import { reapOrphans, recoverInterrupted, type ReapReport } from './recovery';
 import { RunRecorder } from './run-recorder';
+import { COMPLETED, selectServices, waitForDependencies, type DependencySource } from './dependencies';
 import type {
   DeployControl,
   DeployEnvironments,
@@ -30,7 +31,9 @@ import type {
   DeployProgress,
   DeployRequest,
   DeploySandboxes,
+  DeployServiceConfig,
   DeploymentStatus,
+  DeployProject,
   ProjectLoader,
 } from './types';
 import type { Store } from '../state/store';
@@ -61,6 +64,15 @@ export interface DeployPipelineOptions {
   readonly trust: CommandTrust;
 }
 
+/** What a deploy request deploys (DeployPipeline.plan). */
+export interface DeployPlan {
+  readonly repoRoot: string;
+  /** In dependency order. */
+  readonly services: readonly string[];
+  /** The dependencies added to the requested services. */
+  readonly added: readonly string[];
+}
+
 export interface DeployPipelineEvents {
   progress: [DeployProgress];
 }
@@ -73,6 +85,11 @@ interface Run extends DeploymentTarget {
   readonly recorder: RunRecorder;
   cancelReason?: string;
   switching: boolean;
+  /** Waiting for its dependencies (built, nothing started): a newer deployment of the service supersedes it. */
+  waiting: boolean;
+  supersededBy?: string;
+  /** The deployments of the same request, by service: the ones its dependencies are waited on in. */
+  readonly siblings: ReadonlyMap<string, string>;
   /** Resolves once the deployment is final. */
   readonly done: Promise<void>;
   resolveDone(): void;
@@ -125,7 +142,13 @@ export class DeployPipeline extends TypedEmitter<DeployPipelineEvents> implement
 
   // ---- DeployControl ----
 
-  start(req: DeployRequest): { deployments: { id: string; service: string }[] } {
+  /**
+   * What `start` would queue, in dependency order (./dependencies.ts): the requested services
+   * — or, without any, every service of the chosen profiles — and the dependencies they need
+   * that the sandbox neither serves nor is deploying. Validates the request as `start` does;
+   * queues nothing.
+   */
+  plan(req: DeployRequest): DeployPlan {
     if (this.closing) throw new RpcError('ShuttingDown', 'The daemon is shutting down and takes no new deployments');
     this.opts.validateSandboxName(req.sandbox);
     const target = this.opts.sandboxes.require(req.sandbox) as { state?: string } | undefined;
@@ -134,22 +157,52 @@ export class DeployPipeline extends TypedEmitter<DeployPipelineEvents> implement
     if (req.commit !== undefined) checkCommitId(req.commit);
     const repoRoot = findRepoRoot(req.repoPath);
     // The configuration deployed is the one of the commit deployed (read in prepare). When
-    // that is what is checked out, the working tree's copy answers a mistake at once.
-    if (req.includeUncommitted || (req.commit === undefined && (req.ref === undefined || req.ref === checkedOutBranch(repoRoot)))) {
-      const project = this.opts.loadProject(repoRoot);
+    // that is what is checked out, the working tree's copy answers a mistake at once;
+    // otherwise it only tells the dependencies to add (each deployment waits on those of its own commit).
+    const checkedOut = req.includeUncommitted || (req.commit === undefined && (req.ref === undefined || req.ref === checkedOutBranch(repoRoot)));
+    let project: DeployProject | undefined;
+    try {
+      project = this.opts.loadProject(repoRoot);
+    } catch (e) {
+      if (checkedOut || req.services === undefined) throw e;
+    }
+    if (!project) return { repoRoot, services: [...new Set(req.services)], added: [] };
+    const file = project.source?.files[0] ?? join(repoRoot, 'branchbox.yaml');
+    if (req.services !== undefined && checkedOut) {
       const unknown = req.services.filter((s) => !Object.hasOwn(project.services, s));
       if (unknown.length) {
         const known = Object.keys(project.services).join(', ') || 'none';
-        throw new RpcError('InvalidParams', `No service ${unknown.map((s) => `"${s}"`).join(', ')} in ${repoRoot}/branchbox.yaml (services: ${known})`, {
-          violations: unknown.map((s) => ({ path: `/services/${req.services.indexOf(s)}`, message: `unknown service "${s}"` })),
+        throw new RpcError('InvalidParams', `No service ${unknown.map((s) => `"${s}"`).join(', ')} in ${file} (services: ${known})`, {
+          violations: unknown.map((s) => ({ path: `/services/${req.services!.indexOf(s)}`, message: `unknown service "${s}"` })),
         });
       }
     }
-    const services = [...new Set(req.services)];
+    const requested = req.services?.filter((s) => Object.hasOwn(project.services, s));
+    const selection = selectServices(
+      project.services,
+      { ...(requested ? { services: requested } : {}), ...(req.profiles ? { profiles: req.profiles } : {}) },
+      (service) => this.present(req.sandbox, service),
+      file,
+    );
+    // Services the working tree's configuration does not know (another branch's) follow, as requested.
+    const others = (req.services ?? []).filter((s) => !Object.hasOwn(project.services, s));
+    const services = [...selection.services, ...new Set(others)];
+    if (services.length === 0) {
+      const which = req.profiles?.length ? `in the profiles ${req.profiles.join(', ')}` : 'outside a profile';
+      throw new RpcError('InvalidParams', `No service of ${file} to deploy: none is ${which}`, { violations: [{ path: '/profiles', message: 'selects no service' }] });
+    }
+    return { repoRoot, services, added: selection.added };
+  }
+
+  start(req: DeployRequest, planned?: DeployPlan): { deployments: { id: string; service: string }[]; addedDependencies: string[] } {
+    const plan = planned ?? this.plan(req);
+    if (this.closing) throw new RpcError('ShuttingDown', 'The daemon is shutting down and takes no new deployments');
+    const { repoRoot, services } = plan;
     const createdAt = this.now().toISOString();
+    const ids = new Map(services.map((service) => [service, randomUUID()]));
     const runs = this.deployments.transaction(() =>
       services.map((service) => {
-        const id = randomUUID();
+        const id = ids.get(service)!;
         this.deployments.insert({
           id,
           sandbox: req.sandbox,
@@ -161,7 +214,10 @@ export class DeployPipeline extends TypedEmitter<DeployPipelineEvents> implement
           requestedBy: req.requestedBy ?? null,
           createdAt,
         });
-        return this.newRun({ id, sandbox: req.sandbox, service, repoRoot, ref: req.ref, commit: req.commit, includeUncommitted: req.includeUncommitted ?? false });
+        return this.newRun(
+          { id, sandbox: req.sandbox, service, repoRoot, ref: req.ref, commit: req.commit, includeUncommitted: req.includeUncommitted ?? false },
+          ids,
+        );
       }),
     );
     for (const run of runs) {
@@ -171,10 +227,12 @@ export class DeployPipeline extends TypedEmitter<DeployPipelineEvents> implement
         ref: req.ref,
         commit: req.commit,
         requestedBy: req.requestedBy,
+        ...(plan.added.includes(run.service) ? { dependencyOf: 'the requested services' } : {}),
       });
+      if (plan.added.includes(run.service)) run.recorder.log('daemon', `Added to the request: a dependency the sandbox does not have yet`);
       this.enqueue(run);
     }
-    return { deployments: runs.map((r) => ({ id: r.id, service: r.service })) };
+    return { deployments: runs.map((r) => ({ id: r.id, service: r.service })), addedDependencies: [...plan.added] };
   }
 
   async waitFinal(id: string): Promise<DeploymentRecord> {
@@ -298,7 +356,7 @@ export class DeployPipeline extends TypedEmitter<DeployPipelineEvents> implement
 
   // ---- lanes ----
 
-  private newRun(fields: DeploymentTarget): Run {
+  private newRun(fields: DeploymentTarget, siblings: ReadonlyMap<string, string>): Run {
     let resolveDone!: () => void;
     const done = new Promise<void>((r) => (resolveDone = r));
     const run: Run = {
@@ -312,6 +370,8 @@ export class DeployPipeline extends TypedEmitter<DeployPipelineEvents> implement
         this.opts.redactor,
       ),
       switching: false,
+      waiting: false,
+      siblings,
       done,
       resolveDone,
     };
@@ -328,6 +388,13 @@ export class DeployPipeline extends TypedEmitter<DeployPipelineEvents> implement
     if (previous) {
       this.finishQueued(previous, 'superseded', { supersededBy: run.id });
       run.recorder.log('daemon', `Replaces the queued deployment ${previous.id}`);
+    }
+    const waiting = lane.active?.waiting && !lane.active.controller.signal.aborted ? lane.active : undefined;
+    if (waiting) {
+      // It started nothing yet: it is replaced as a queued one would be.
+      waiting.supersededBy = run.id;
+      waiting.controller.abort(Object.assign(new Error(`Superseded by ${run.id}`), { name: 'AbortError' }));
+      run.recorder.log('daemon', `Replaces the deployment ${waiting.id}, which was waiting for its dependencies`);
     }
     if (lane.active) {
       run.recorder.log('daemon', `Waiting for deployment ${lane.active.id} of ${run.service} to finish`);
@@ -360,6 +427,8 @@ export class DeployPipeline extends TypedEmitter<DeployPipelineEvents> implement
           recorder: run.recorder,
           cancelReason: () => run.cancelReason,
           enterSwitchOver: () => (run.switching = true),
+          waitForDependencies: (config) => this.waitForDependencies(run, config),
+          supersededBy: () => run.supersededBy,
         },
         this.runDeps,
       )
@@ -372,6 +441,51 @@ export class DeployPipeline extends TypedEmitter<DeployPipelineEvents> implement
           this.promote(key, lane);
         });
     });
+  }
+
+  /** Whether the sandbox has the service: serving it, its job completed, or a deployment of it in flight. */
+  private present(sandbox: string, service: string): boolean {
+    const lane = this.lanes.get(laneKey(sandbox, service));
+    if (lane?.active || lane?.queued) return true;
+    const serving = this.opts.sandboxes.get(sandbox)?.services.some((s) => s.service === service && s.containerId !== undefined);
+    if (serving) return true;
+    const [latest] = this.deployments.list({ sandbox, service, limit: 1 });
+    return latest !== undefined && ((latest.status as string) === COMPLETED || latest.status === 'running');
+  }
+
+  /** The wait of `run` for its dependencies (./dependencies.ts), read from this pipeline and the sandbox. */
+  private async waitForDependencies(run: Run, config: DeployServiceConfig): Promise<void> {
+    const source: DependencySource = {
+      deployment: (service) => {
+        const sibling = run.siblings.get(service);
+        if (sibling !== undefined) return sibling;
+        const lane = this.lanes.get(laneKey(run.sandbox, service));
+        return (lane?.queued ?? lane?.active)?.id;
+      },
+      record: (id) => {
+        const r = this.get(id);
+        return {
+          id,
+          status: r.status,
+          ...(r.diagnosis !== undefined ? { diagnosis: r.diagnosis } : {}),
+          ...(r.supersededBy !== undefined ? { supersededBy: r.supersededBy } : {}),
+          started: r.stages.some((st) => st.stage === 'start' && st.outcome === 'ok'),
+        };
+      },
+      watch: (id, listener) => this.on('progress', (item) => item.deployment === id && item.kind !== 'log' && listener()),
+      serving: async (service) => {
+        const containerId = this.opts.sandboxes.get(run.sandbox)?.services.find((s) => s.service === service)?.containerId;
+        if (containerId === undefined) return undefined;
+        const state = await this.opts.docker().inspectContainer(containerId);
+        return state && { running: state.running, exitCode: state.exitCode, ...(state.health ? { health: state.health } : {}) };
+      },
+    };
+    run.waiting = true;
+    try {
+      await waitForDependencies(run.service, config.dependsOn ?? {}, source, run.controller.signal, (line) => run.recorder.log('daemon', line));
+    } finally {
+      run.waiting = false;
+    }
   }
 
   /** Ends a deployment that never left the queue. */

@@ -26,15 +26,18 @@ export interface DeployRequest {
   /** An exact commit; `ref` then only labels it. */
   readonly commit?: string;
   readonly sandbox: string;
-  readonly services: readonly string[];
+  /** Absent: every service of the chosen `profiles`. Their dependencies the sandbox lacks are added. */
+  readonly services?: readonly string[];
+  /** Compose profiles: services naming none of them are left out (those without profiles always deploy). */
+  readonly profiles?: readonly string[];
   readonly includeUncommitted?: boolean;
   /** The client that asked (recorded in the history). */
   readonly requestedBy?: string;
 }
 
 export interface DeployControl {
-  /** Queues one deployment per service and answers at once. Throws RpcError on invalid requests. */
-  start(req: DeployRequest): { deployments: { id: string; service: string }[] };
+  /** Queues one deployment per service (and per dependency it adds), in dependency order, and answers at once. Throws RpcError on invalid requests. */
+  start(req: DeployRequest): { deployments: { id: string; service: string }[]; addedDependencies: string[] };
   /** Resolves when the deployment is in a final state. */
   waitFinal(id: string): Promise<DeploymentRecord>;
   /**
@@ -55,6 +58,8 @@ export type DeployServiceConfig = Readonly<ServiceConfig>;
 export interface DeployProject {
   readonly name: string;
   readonly root: string;
+  /** The files it was read from (compose projects); absent: `<root>/branchbox.yaml`. */
+  readonly source?: { readonly files: readonly string[] };
   readonly services: Readonly<Record<string, DeployServiceConfig>>;
 }
 

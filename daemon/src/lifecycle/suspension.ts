@@ -7,13 +7,15 @@
  * deployment owns), so resume starts the very same containers — the same commits on the same host ports —
  * waits until each serving one passes its health check, and marks it `active`. The gateways
  * read the state and send its services to the baseline meanwhile (503 "sandbox <name> is
- * suspended" when the project has none).
+ * suspended" when the project has none). Resume starts the containers in dependency order
+ * (compose depends_on: after those each names is started or healthy, as it asks).
  *
  * Requests for one sandbox run one at a time (a resume waits for a suspend in progress).
  */
 import type { Project } from '../../../schemas/src/project';
 import type { Sandbox, SandboxServiceView } from '../../../schemas/src/sandbox';
 import type { ServiceResumeOutcome } from '../../../schemas/src/lifecycle-sandbox';
+import { dependencyOrder } from '../deploy/dependencies';
 import { TCP_DEFAULTS, waitHealthy, type HealthSpec } from '../deploy/health-probe';
 import { isRpcError, RpcError } from '../rpc/errors';
 import { nullLogger, type Logger } from '../runtime/log';
@@ -72,7 +74,7 @@ export class SandboxSuspension {
       this.log.info(`Resuming sandbox ${name}`, { sandbox: name, from: sandbox.state });
       const project = this.projectOf(sandbox);
       const serving = sandbox.services.filter((s) => s.containerId !== undefined);
-      const services = await Promise.all(serving.map((s) => this.startService(name, s, project)));
+      const services = await this.startInOrder(name, serving, project);
       this.deps.sandboxes.update(name, { state: 'active' });
       this.deps.onActive?.(name);
       const unhealthy = services.filter((s) => !s.healthy);
@@ -85,10 +87,51 @@ export class SandboxSuspension {
     });
   }
 
+  /**
+   * Starts the serving containers in dependency order (compose depends_on): each once the
+   * dependencies it names are started (service_started) or have passed their health check
+   * (service_healthy); a job that ran to completion is not run again.
+   */
+  private async startInOrder(sandbox: string, serving: readonly SandboxServiceView[], project: Pick<Project, 'services'> | undefined): Promise<ServiceResumeOutcome[]> {
+    const graph = project?.services ?? {};
+    const names = serving.map((s) => s.service);
+    let order: string[] = names;
+    try {
+      order = dependencyOrder(graph, names);
+    } catch (e) {
+      this.log.warn(`Resuming ${sandbox} without dependency order: ${(e as Error).message}`, { sandbox });
+    }
+    const started = new Map<string, Promise<void>>();
+    const finished = new Map<string, Promise<ServiceResumeOutcome>>();
+    for (const name of order) {
+      const s = serving.find((v) => v.service === name)!;
+      const config = Object.hasOwn(graph, name) ? graph[name] : undefined;
+      const waits = Object.entries(config?.dependsOn ?? {})
+        .filter(([dep]) => finished.has(dep))
+        .map(([dep, spec]) => (spec.condition === 'service_started' ? started.get(dep)! : finished.get(dep)!.then(() => undefined)));
+      let markStarted!: () => void;
+      started.set(name, new Promise<void>((r) => (markStarted = r)));
+      finished.set(
+        name,
+        Promise.all(waits).then(async () => {
+          if (config?.job) {
+            markStarted();
+            return { service: name, ...(s.containerId !== undefined ? { containerId: s.containerId } : {}), healthy: true, detail: 'a job that ran to completion: not run again' };
+          }
+          return this.startService(sandbox, s, project, markStarted).finally(markStarted);
+        }),
+      );
+    }
+    const outcomes = new Map<string, ServiceResumeOutcome>();
+    for (const [name, outcome] of finished) outcomes.set(name, await outcome);
+    return serving.map((s) => outcomes.get(s.service)!);
+  }
+
   private async startService(
     sandbox: string,
     s: SandboxServiceView,
     project: Pick<Project, 'services'> | undefined,
+    onStarted: () => void = () => undefined,
   ): Promise<ServiceResumeOutcome> {
     const base = {
       service: s.service,
@@ -109,6 +152,7 @@ export class SandboxSuspension {
       this.log.warn(`Cannot start ${sandbox}/${s.service}: ${reason}`, { sandbox, service: s.service });
       return { ...base, healthy: false, detail: `could not start: ${reason}` };
     }
+    onStarted();
     if (s.hostPort === undefined) return { ...base, healthy: true, detail: 'started (no published port to probe)' };
     const spec: HealthSpec = project?.services[s.service]?.health ?? TCP_DEFAULTS;
     const outcome = await (this.deps.waitHealthy ?? waitHealthy)(s.hostPort, spec, { signal: AbortSignal.timeout(5 * 60_000) });

@@ -5,7 +5,8 @@
 import type { deployMethods } from '../../../schemas/src/deploy';
 import type { DeployPipeline } from '../deploy/pipeline';
 import { isFinal } from '../deploy/deployment-store';
-import type { DeployProgress, DeploymentRecord } from '../deploy/types';
+import type { DeployProgress, DeploymentRecord, DeployRequest } from '../deploy/types';
+import type { Params } from '../../../schemas/src/index';
 import type { HandlerGroup } from '../rpc/handlers';
 import type { HostCommandGate } from '../trust/host-commands';
 
@@ -17,20 +18,28 @@ export interface DeployHandlerDeps {
   readonly hostCommands?: HostCommandGate;
 }
 
+/** The pipeline's request for `deploy/start` params. */
+export function deployRequestOf(p: Params<'deploy/start'>, requestedBy?: string): DeployRequest {
+  return {
+    repoPath: p.repoPath,
+    sandbox: p.sandbox,
+    ...(p.services !== undefined ? { services: p.services } : {}),
+    ...(p.profiles !== undefined ? { profiles: p.profiles } : {}),
+    ...(p.ref !== undefined ? { ref: p.ref } : {}),
+    ...(p.commit !== undefined ? { commit: p.commit } : {}),
+    ...(p.includeUncommitted !== undefined ? { includeUncommitted: p.includeUncommitted } : {}),
+    ...(requestedBy !== undefined ? { requestedBy } : {}),
+  };
+}
+
 export function deployHandlers({ deploys, hostCommands }: DeployHandlerDeps): HandlerGroup<DeployMethod> {
   return {
     'deploy/start': async (p, ctx) => {
-      await hostCommands?.check(p, ctx.signal);
-      const answer = deploys.start({
-        repoPath: p.repoPath,
-        sandbox: p.sandbox,
-        services: p.services,
-        ...(p.ref !== undefined ? { ref: p.ref } : {}),
-        ...(p.commit !== undefined ? { commit: p.commit } : {}),
-        ...(p.includeUncommitted !== undefined ? { includeUncommitted: p.includeUncommitted } : {}),
-        ...(ctx.session.clientInfo ? { requestedBy: ctx.session.clientInfo.name } : {}),
-      });
-      return { deployments: answer.deployments };
+      const req = deployRequestOf(p, ctx.session.clientInfo?.name);
+      // The services deployed (dependencies added) are the ones whose host commands are checked.
+      const plan = deploys.plan(req);
+      await hostCommands?.check({ ...p, services: plan.services }, ctx.signal);
+      return deploys.start(req, plan);
     },
     'deploy/get': (p) => deploys.get(p.id),
     'deploy/list': (p) => ({

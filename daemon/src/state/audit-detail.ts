@@ -82,8 +82,10 @@ const DETAILS: { [M in AuditedMethod]?: DetailOf<M> } = {
       ref: p.ref ?? '(checked-out branch)',
       commit: p.commit,
       services: p.services,
+      profiles: p.profiles,
       includeUncommitted: p.includeUncommitted,
       deployments: r?.deployments.map((d) => `${d.service}: ${d.id}`),
+      addedDependencies: r?.addedDependencies?.length ? r.addedDependencies : undefined, // absent in entries older than it
     }),
   'deploy/cancel': (_p, r) => defined({ status: r?.status }),
   'sandbox/suspend': (_p, r) => defined({ stopped: r?.stopped }),

@@ -9,7 +9,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { DeployPipeline } from '../../../daemon/src/deploy/pipeline';
-import type { DeployProgress } from '../../../daemon/src/deploy/types';
+import type { DeployProgress, DeployServiceConfig } from '../../../daemon/src/deploy/types';
 import { loadProject } from '../../../daemon/src/project/load';
 import { EnvironmentStore } from '../../../daemon/src/sandbox/environment';
 import { networkName, validateSandboxName } from '../../../daemon/src/sandbox/names';
@@ -278,6 +278,49 @@ describe('requests that cannot start', () => {
   it('a branch that does not exist fails in prepare', async () => {
     const [d] = await finalOf('no-such-branch');
     expect(d!.diagnosis).toBe(`prepare failed: No branch "no-such-branch" in ${repo.root}`);
+  });
+});
+
+describe('which services a request deploys', () => {
+  /** The fixture's project, with what a compose file would add to its services. */
+  const withCompose = (extra: Record<string, Partial<DeployServiceConfig>>) =>
+    new DeployPipeline({
+      store,
+      docker: () => docker,
+      loadProject: (root) => {
+        const project = loadProject(root);
+        return { ...project, services: Object.fromEntries(Object.entries(project.services).map(([k, v]) => [k, { ...v, ...extra[k] }])) };
+      },
+      sandboxes,
+      ports,
+      environments: env,
+      validateSandboxName,
+      stateDir,
+      redactor,
+      ensureNetwork: (sandbox) => docker.ensureNetwork(networkName(sandbox)),
+      trust,
+    });
+  const on = { condition: 'service_healthy', required: true, restart: false } as const;
+
+  it('without services: every service of a branchbox.yaml project, as the CLI asked before', () => {
+    expect(pipeline.plan({ repoPath: repo.root, sandbox: 'qa' })).toMatchObject({ services: ['account', 'payment'], added: [] });
+  });
+
+  it('the chosen profiles, the missing dependencies added in dependency order', () => {
+    const p = withCompose({ account: { dependsOn: { payment: on } }, payment: { profiles: ['billing'] } });
+    const alone = withCompose({ payment: { profiles: ['billing'] } });
+    expect(alone.plan({ repoPath: repo.root, sandbox: 'qa' })).toMatchObject({ services: ['account'], added: [] });
+    expect(p.plan({ repoPath: repo.root, sandbox: 'qa' })).toMatchObject({ services: ['payment', 'account'], added: ['payment'] });
+    // account needs payment: added even outside the chosen profiles, and queued first.
+    expect(p.plan({ repoPath: repo.root, sandbox: 'qa', services: ['account'] })).toMatchObject({ services: ['payment', 'account'], added: ['payment'] });
+    expect(p.plan({ repoPath: repo.root, sandbox: 'qa', profiles: ['billing'] })).toMatchObject({ services: ['payment', 'account'], added: [] });
+    expect(() => p.plan({ repoPath: repo.root, sandbox: 'qa', services: ['payment'], profiles: ['billing'] })).not.toThrow();
+  });
+
+  it('refuses a dependency cycle up front, queueing nothing', () => {
+    const p = withCompose({ account: { dependsOn: { payment: on } }, payment: { dependsOn: { account: on } } });
+    expect(() => p.start({ repoPath: repo.root, sandbox: 'qa' })).toThrow(/^Dependency cycle between services: account → payment → account \(.*branchbox\.yaml\)$/);
+    expect(p.list({})).toEqual([]);
   });
 });
 

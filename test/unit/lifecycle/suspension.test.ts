@@ -102,4 +102,48 @@ describe('SandboxSuspension', () => {
     expect(a.sandbox.state).toBe('suspended');
     expect(b.sandbox.state).toBe('active');
   });
+
+  it('resumes in dependency order: each container once those it depends on are started or healthy; a completed job is not run again', async () => {
+    const on = (condition: 'service_started' | 'service_healthy' | 'service_completed_successfully') => ({ condition, required: true, restart: false });
+    const graph = {
+      web: { dependsOn: { api: on('service_started') } },
+      api: { dependsOn: { db: on('service_healthy'), migrate: on('service_completed_successfully') } },
+      migrate: { job: true, dependsOn: { db: on('service_healthy') } },
+      db: {},
+    };
+    sandboxes.insert({ name: 'shop', owner: 'me', repoPath: '/repo' });
+    const ports: Record<string, number> = { web: 43001, api: 43002, migrate: 43003, db: 43004 };
+    for (const [service, port] of Object.entries(ports)) {
+      sandboxes.recordServing('shop', service, { deploymentId: `d-${service}`, containerId: `c-${service}`, hostPort: port, commit: 'abc' });
+      containers.push({ id: `c-${service}`, name: `sandbox-shop_${service}`, state: 'exited', labels: {} });
+    }
+    sandboxes.update('shop', { state: 'suspended' });
+    const healthy = new Map<number, () => void>();
+    const s = new SandboxSuspension({
+      sandboxes,
+      docker,
+      cancelInFlight: () => Promise.resolve(),
+      loadProject: () => ({ services: graph as never }),
+      waitHealthy: (port) =>
+        new Promise((resolve) => {
+          calls.push(`probe ${port}`);
+          healthy.set(port, () => resolve({ healthy: true, probes: 1, elapsedMs: 1, last: { ok: true, detail: `port ${port} ok` } }));
+        }),
+    });
+    const resuming = s.resume('shop');
+    const settle = () => new Promise((r) => setImmediate(r));
+    await settle();
+    // db first; the others wait for it to be healthy.
+    expect(calls).toEqual(['start c-db', 'probe 43004']);
+    healthy.get(43004)!();
+    await settle();
+    // migrate is a job that completed: not started again; api follows db, web follows api's start.
+    expect([...calls].sort()).toEqual(['probe 43001', 'probe 43002', 'probe 43004', 'start c-api', 'start c-db', 'start c-web']);
+    expect(calls.indexOf('start c-web')).toBeGreaterThan(calls.indexOf('start c-api'));
+    healthy.get(43002)!();
+    healthy.get(43001)!();
+    const { services } = await resuming;
+    expect(services.map((x) => [x.service, x.healthy]).sort()).toEqual([['api', true], ['db', true], ['migrate', true], ['web', true]]);
+    expect(services.find((x) => x.service === 'migrate')!.detail).toBe('a job that ran to completion: not run again');
+  });
 });

@@ -55,13 +55,16 @@ function display(ctx: CommandContext, view: DeployView) {
   };
 }
 
+/** Serving, or a job that ran to completion (status `completed`). */
+const succeeded = (d: Deployment): boolean => d.status === 'running' || (d.status as string) === 'completed';
+
 function summary(ctx: CommandContext, records: readonly Deployment[]): void {
   const { out } = ctx;
   out.line();
   out.table(records, [
-    { header: '', value: (d) => (d.status === 'running' ? out.style.green('✓') : out.style.red('✗')) },
+    { header: '', value: (d) => (succeeded(d) ? out.style.green('✓') : out.style.red('✗')) },
     { header: 'SERVICE', value: (d) => d.service },
-    { header: 'STATUS', value: (d) => (d.status === 'running' ? out.style.green(d.status) : out.style.red(d.status)) },
+    { header: 'STATUS', value: (d) => (succeeded(d) ? out.style.green(d.status) : out.style.red(d.status)) },
     { header: 'COMMIT', value: (d) => `${d.commit?.slice(0, 7) ?? ''}${d.buildReused ? out.style.dim(' (image reused)') : ''}` },
     { header: 'TOOK', value: (d) => (d.durationMs !== undefined ? duration(d.durationMs) : '') },
     { header: 'URL / DIAGNOSIS', value: (d) => (d.status === 'running' ? d.url ?? '' : out.style.red(d.diagnosis ?? '')) },
@@ -95,34 +98,41 @@ export const deployCommands = [
     summary: 'Deploy the current branch into a sandbox, with a live view of stages and log; exit 4 if any deployment fails.',
     description:
       'Defaults: the repository of the current directory (git rev-parse --show-toplevel), its checked-out branch, every ' +
-      'service of its branchbox.yaml, and a sandbox named after the branch (created when missing). Each service is built ' +
+      'service of its project (branchbox.yaml, or the compose services without profiles and those of each --profile), and a sandbox named after the branch (created when missing). Each service is built ' +
       'and started beside the running one, which keeps serving until the new one is healthy. Ctrl-C cancels the ' +
       'deployments. With -o json the output is {deployments: [...]} as deploy/list answers it, once all are final. A ' +
       'service built by a host command ({ command, runtime, cmd }) runs it on this computer: it is refused (Untrusted) ' +
-      'until that exact command is trusted for the repository; --trust-command shows the commands and trusts them.',
+      'until that exact command is trusted for the repository; --trust-command shows the commands and trusts them. The ' +
+      'dependencies (compose depends_on) of the services the sandbox lacks are deployed with them, and each service starts ' +
+      'once its dependencies are started, healthy or completed as it asks. Exit 0 when every deployment runs (or, a job, completed).',
     options: {
       sandbox: { type: 'string', value: 'S', help: 'the sandbox (default: named after the branch, created if missing)' },
-      service: { type: 'string', multiple: true, value: 'X', help: 'deploy only service X (default: every service of branchbox.yaml)' },
+      service: { type: 'string', multiple: true, value: 'X', help: 'deploy service X and the dependencies the sandbox lacks (default: every service)' },
+      profile: { type: 'string', multiple: true, value: 'P', help: 'compose profile P: its services deploy too (default: only services without profiles)' },
       ref: { type: 'string', value: 'BRANCH', help: 'the branch to deploy (default: the checked-out one)' },
       'include-uncommitted': { type: 'boolean', help: "deploy the working tree's uncommitted changes on top of the commit" },
       repo: { type: 'string', value: 'PATH', help: 'the repository (default: the one of the current directory)' },
       'trust-command': { type: 'boolean', help: 'trust the host build commands the deploy needs (shown first) for this repository' },
     },
-    methods: ['project/load', 'sandbox/get', 'sandbox/create', 'deploy/start', 'trust/grant', 'deploy/subscribe', 'deploy/get', 'deploy/cancel'],
+    methods: ['sandbox/get', 'sandbox/create', 'deploy/start', 'trust/grant', 'deploy/subscribe', 'deploy/get', 'deploy/cancel'],
     async run(ctx, { values }) {
       const repoPath = await repositoryRoot(values.repo ?? ctx.cwd);
       const ref = values.ref ?? (await currentBranch(repoPath));
       const sandbox = values.sandbox ?? sandboxNameFor(ref ?? 'detached');
-      const services = values.service?.length ? values.service : Object.keys((await ctx.call('project/load', { path: repoPath })).services);
       await ensureSandbox(ctx, sandbox, repoPath, values.sandbox !== undefined);
-      const { deployments } = await startTrusting(ctx, values['trust-command'] ?? false, {
+      const { deployments, addedDependencies } = await startTrusting(ctx, values['trust-command'] ?? false, {
         repoPath,
         sandbox,
-        services,
+        // Without --service the daemon deploys every service (of the chosen profiles).
+        ...(values.service?.length ? { services: values.service } : {}),
+        ...(values.profile?.length ? { profiles: values.profile } : {}),
         ...(ref !== undefined ? { ref } : {}),
         ...(values['include-uncommitted'] ? { includeUncommitted: true } : {}),
       });
-      if (!ctx.out.json) ctx.out.line(`Deploying ${ctx.out.style.bold(ref ?? 'HEAD')} of ${repoPath} into sandbox ${ctx.out.style.bold(sandbox)}`);
+      if (!ctx.out.json) {
+        ctx.out.line(`Deploying ${ctx.out.style.bold(ref ?? 'HEAD')} of ${repoPath} into sandbox ${ctx.out.style.bold(sandbox)}`);
+        if (addedDependencies.length) ctx.out.line(`With the dependencies the sandbox lacks: ${addedDependencies.join(', ')}`);
+      }
       const view = new DeployView(deployments, { tailLines: TAIL_LINES, now: Date.now, style: ctx.out.style });
       const screen = display(ctx, view);
       const streams = deployments.map((d) => ctx.stream('deploy/subscribe', { deployment: d.id }, 'deploy/progress', (items) => screen.items(items)));
@@ -142,7 +152,7 @@ export const deployCommands = [
       }
       const records = await Promise.all(deployments.map((d) => client.request('deploy/get', { id: d.id })));
       ctx.out.result({ deployments: records }, (r) => summary(ctx, r.deployments));
-      return records.every((r) => r.status === 'running') ? ExitCode.Ok : ExitCode.DeployFailed;
+      return records.every(succeeded) ? ExitCode.Ok : ExitCode.DeployFailed;
     },
   }),
 ];
