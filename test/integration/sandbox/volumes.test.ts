@@ -14,6 +14,7 @@ import { volumeName } from '../../../schemas/src/docker-names';
 import { instanceId } from '../../../daemon/src/docker/labels';
 import { failure, portWindows, startTestDaemon, type TestClient, type TestDaemon } from '../../helpers/daemon';
 import { BUSYBOX, docker, testRun, TEST_LABEL } from '../../helpers/docker-fixtures';
+import { runCli } from '../cli/cli-process';
 
 const run = testRun('bbvol');
 const suffix = run.runId.slice(-8);
@@ -152,12 +153,18 @@ describe('named volumes of a sandbox', () => {
     const helpers = await docker.listContainers({ all: true, filters: JSON.stringify({ label: [`branchbox.sandbox=${copy}`] }) });
     expect(helpers).toEqual([]);
 
+    const listed = await runCli(['sandbox', 'volumes', copy], { stateDir: daemon.stateDir });
+    expect(listed.stdout).toMatch(new RegExp(`pgdata\\s+${volumeName(copy, 'pgdata')}`));
+
     await db.remove({ force: true });
     const removed = await client.request('sandbox/delete', { name: src });
     expect(removed.volumes).toEqual(['cache', 'pgdata']);
     expect(await volumesOf(src)).toEqual([]);
-    // The copy is independent of its source.
+    // The copy is independent of its source; the CLI's delete says which volumes went.
     expect(await readData(copy)).toContain('v1');
+    const byCli = await runCli(['sandbox', 'delete', copy], { stateDir: daemon.stateDir });
+    expect(byCli.stdout).toContain('2 volumes: cache, pgdata)');
+    expect(await volumesOf(copy)).toEqual([]);
   });
 
   it('snapshot captures the data as tar files; restore and seeding put it back; snapshot/delete removes the files', async () => {
@@ -176,6 +183,8 @@ describe('named volumes of a sandbox', () => {
     expect(statSync(tar).size).toBe(summary.volumes[1]!.bytes);
     expect(statSync(tar).mode & 0o777).toBe(0o600);
     expect((await client.request('snapshot/list', {})).snapshots.find((s) => s.name === snap)?.volumes).toEqual(summary.volumes);
+    const ls = await runCli(['snapshot', 'ls', '--sandbox', live], { stateDir: daemon.stateDir });
+    expect(ls.stdout).toMatch(new RegExp(`${snap}\\s+${live}\\s+0\\s+cache \\d+(\\.\\d)?KiB, pgdata \\d+(\\.\\d)?KiB`));
     expect((await db.inspect()).State).toMatchObject({ Running: true, Paused: false });
 
     // The data changes; restoring into the sandbox is refused while its database mounts the volume.
