@@ -14,6 +14,7 @@ import { isDeploymentNode } from './deployments-tree';
 import {
   EMPTY_SANDBOX,
   auditText,
+  deleteConfirmationDetail,
   deploymentLogText,
   envPickItems,
   explainText,
@@ -182,9 +183,11 @@ async function deleteSandbox(ctx: Ctx, c: Connected, arg: unknown): Promise<bool
   const name = await sandboxOf(ctx, arg, 'Delete');
   if (!name) return false;
   const s = ctx.sandboxes.model.sandbox(name);
-  const detail = s?.services.length
-    ? `Its containers (${s.services.map((v) => v.service).join(', ')}), network and ports are removed. Snapshots of it are kept.`
-    : 'Its network and ports are removed. Snapshots of it are kept.';
+  const { volumes } = await c.client.request('sandbox/volumes', { name });
+  const detail = deleteConfirmationDetail(
+    s?.services.map((v) => v.service) ?? [],
+    volumes.map((v) => v.name),
+  );
   const confirm = await vscode.window.showWarningMessage(`Delete sandbox ${name}?`, { modal: true, detail }, 'Delete');
   if (confirm !== 'Delete') return false;
   ctx.log.info(`Deleting sandbox ${name}`);

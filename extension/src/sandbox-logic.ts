@@ -166,3 +166,15 @@ export function deploymentLogText(d: DeploymentRecord | undefined, lines: readon
 export function failureSummary(failed: readonly { service: string; status: string; diagnosis?: string }[]): string {
   return failed.map((f) => `${f.service}: ${f.diagnosis ?? f.status}`).join('; ');
 }
+
+/**
+ * The detail of the Delete Sandbox confirmation: what goes with it — its containers, network
+ * and ports, and its named volumes with their data ("deletes 2 volumes: pgdata, cache").
+ */
+export function deleteConfirmationDetail(services: readonly string[], volumes: readonly string[]): string {
+  const removed = services.length ? `Its containers (${services.join(', ')}), network and ports are removed.` : 'Its network and ports are removed.';
+  const data = volumes.length
+    ? ` It deletes ${volumes.length} volume${volumes.length === 1 ? '' : 's'} with ${volumes.length === 1 ? 'its' : 'their'} data: ${volumes.join(', ')}.`
+    : '';
+  return `${removed}${data} Snapshots of it are kept.`;
+}

@@ -184,6 +184,13 @@ export const SnapshotSummary = Obj({
     }),
   ),
   envKeys: Type.Integer({ description: 'How many environment entries it holds.' }),
+  volumes: Type.Array(
+    Obj({
+      name: Type.String({ description: 'The project volume (a compose `volumes` key).' }),
+      bytes: Type.Integer({ description: 'The size of its data as stored (a tar under the state directory).' }),
+    }),
+    { description: 'The named volumes whose data it holds, by name; empty when the sandbox had none.' },
+  ),
 });
 export type SnapshotSummary = Static<typeof SnapshotSummary>;
 
@@ -234,9 +241,11 @@ export const sandboxMethods = defineMethods({
     description:
       'The name is a DNS label (InvalidName otherwise) and must be free (NameTaken). With `repoPath` the project is read ' +
       'from its branchbox.yaml; `fromTemplate` is looked up there first, then among saved templates. Deployment failures ' +
-      'are reported in `deployments`; the sandbox stays.',
+      'are reported in `deployments`; the sandbox stays. With `fromSnapshot`, the sandbox\'s named volumes are created ' +
+      "filled with that snapshot's volume data before anything is deployed (only the data: not its services, environment " +
+      'or settings); a volume the snapshot has no data for starts empty. If seeding fails, the sandbox is not created.',
     mutating: true,
-    errors: ['InvalidName', 'NameTaken', 'TemplateNotFound', 'ConfigInvalid', 'FileNotFound', ...engineErrors],
+    errors: ['InvalidName', 'NameTaken', 'TemplateNotFound', 'SnapshotNotFound', 'ConfigInvalid', 'FileNotFound', ...engineErrors],
     params: Obj({
       name: Name('sandbox'),
       repoPath: Type.Optional(
@@ -246,9 +255,26 @@ export const sandboxMethods = defineMethods({
       ttl: Type.Optional(TtlPolicy),
       resources: Type.Optional(Resources),
       owner: Type.Optional(Type.String({ minLength: 1, description: 'Default: the OS user of the client.' })),
+      fromSnapshot: Type.Optional(
+        Type.String({ minLength: 1, description: "A snapshot whose volume data seeds the new sandbox's volumes." }),
+      ),
       wait: Wait,
     }),
     result: SandboxWithDeploys,
+  },
+  'sandbox/volumes': {
+    summary: "Lists a sandbox's named volumes: what sandbox/delete removes with their data, what clone and snapshot carry.",
+    errors: [...sandboxErrors, ...engineErrors],
+    params: Obj({ name: Type.String({ minLength: 1 }) }),
+    result: Obj({
+      volumes: Type.Array(
+        Obj({
+          name: Type.String({ description: 'The project volume (a compose `volumes` key).' }),
+          dockerName: Type.String({ description: 'The Docker volume: `sandbox-{sandbox}_{name}`.' }),
+        }),
+        { description: 'By name.' },
+      ),
+    }),
   },
   'sandbox/update': {
     summary: "Changes a sandbox's TTL policy, resource limits or owner (null clears ttl or resources).",
@@ -263,10 +289,13 @@ export const sandboxMethods = defineMethods({
     result: Sandbox,
   },
   'sandbox/delete': {
-    summary: 'Deletes a sandbox: cancels its deployments, removes its containers and network, releases its ports.',
+    summary:
+      'Deletes a sandbox: cancels its deployments, removes its containers, network and named volumes (their data is gone), releases its ports.',
     description:
       'The sandbox is `deleting` until everything is gone; if a step fails, calling again finishes the job. Afterwards no ' +
-      'Docker object labelled `branchbox.sandbox=<name>` remains. Snapshots of it are kept.',
+      'Docker object labelled `branchbox.sandbox=<name>` remains: its named volumes (sandbox/volumes lists them; a ' +
+      'confirmation should name them, e.g. "deletes 2 volumes: pgdata, cache") are removed with their data. Snapshots ' +
+      'of it, their volume data included, are kept.',
     mutating: true,
     errors: [...sandboxErrors, ...engineErrors],
     params: Obj({ name: Type.String({ minLength: 1 }) }),
@@ -274,19 +303,28 @@ export const sandboxMethods = defineMethods({
       containers: Type.Integer({ description: 'Containers removed.' }),
       networks: Type.Integer({ description: 'Networks removed.' }),
       ports: Type.Integer({ description: 'Ports released.' }),
+      volumes: Type.Array(Type.String(), { description: 'The named volumes removed, by name.' }),
     }),
   },
   'sandbox/clone': {
     summary: 'Copies a sandbox into a new one: the same branches and commits, environment and routes, on new ports.',
+    description:
+      "Each named volume's data is copied into the new sandbox's volume of the same name before anything is deployed; " +
+      "the source's running containers that mount a volume are paused during its copy and unpaused afterwards. If a " +
+      'copy fails, the new sandbox is not created.',
     mutating: true,
     errors: [...sandboxErrors, 'InvalidName', 'NameTaken', ...engineErrors],
     params: Obj({ name: Type.String({ minLength: 1 }), newName: Name('new sandbox'), wait: Wait }),
     result: SandboxWithDeploys,
   },
   'sandbox/snapshot': {
-    summary: "Freezes a sandbox's exact commits, environment and routes under a name.",
+    summary: "Freezes a sandbox's exact commits, environment, routes and named volumes' data under a name.",
+    description:
+      "Each named volume's data is stored as a tar under the state directory (`snapshots/<snapshot>/<volume>.tar`, " +
+      'sizes in `volumes`); the running containers that mount a volume are paused while it is read. If a capture ' +
+      'fails, no snapshot is saved.',
     mutating: true,
-    errors: [...sandboxErrors, 'InvalidName', 'NameTaken'],
+    errors: [...sandboxErrors, 'InvalidName', 'NameTaken', ...engineErrors],
     params: Obj({ name: Type.String({ minLength: 1 }), snapshot: Name('snapshot') }),
     result: SnapshotSummary,
   },
@@ -294,9 +332,12 @@ export const sandboxMethods = defineMethods({
     summary: 'Recreates a snapshot: into its own sandbox (redeploying its commits) or into a new one.',
     description:
       "`into` defaults to the sandbox the snapshot was taken of. An existing sandbox gets the snapshot's environment and " +
-      'routes and its commits redeployed; a missing one is created first.',
+      'routes and its commits redeployed; a missing one is created first. Named volumes are made afresh with the ' +
+      "snapshot's data before anything is deployed (an existing sandbox's volumes the snapshot has no data for are made " +
+      'empty); this is refused (`Conflict`, naming them) while a container of the sandbox, in any state, mounts one of ' +
+      'them: delete the sandbox first, or restore into a new one.',
     mutating: true,
-    errors: ['SnapshotNotFound', 'InvalidName', ...engineErrors],
+    errors: ['SnapshotNotFound', 'InvalidName', 'Conflict', ...engineErrors],
     params: Obj({ snapshot: Type.String({ minLength: 1 }), into: Type.Optional(Name('target sandbox')), wait: Wait }),
     result: SandboxWithDeploys,
   },
@@ -314,7 +355,7 @@ export const sandboxMethods = defineMethods({
     result: Obj({ snapshots: Type.Array(SnapshotSummary) }),
   },
   'snapshot/delete': {
-    summary: 'Deletes a snapshot.',
+    summary: 'Deletes a snapshot and its stored volume data.',
     mutating: true,
     errors: ['SnapshotNotFound'],
     params: Obj({ name: Type.String({ minLength: 1 }) }),

@@ -82,6 +82,11 @@ export class ScopedDocker {
     return orUndefined(this.client().networks.inspect(ref));
   }
 
+  /** The volume by name, whoever owns it; undefined when there is none. */
+  inspectVolume(name: string): Promise<VolumeSummary | undefined> {
+    return orUndefined(this.client().volumes.inspect(name));
+  }
+
   async imageExists(ref: string): Promise<boolean> {
     return (await orUndefined(this.client().images.inspect(ref))) !== undefined;
   }
@@ -138,6 +143,29 @@ export class ScopedDocker {
   async restart(ref: string, timeoutSeconds: number, scope: OwnerScope = {}): Promise<void> {
     const c = await this.ownContainer('restart', ref, scope);
     await this.client().containers.restart(c.id, { timeoutSeconds });
+  }
+
+  /** Freezes the container's processes (a paused one is left as is). */
+  async pause(ref: string, scope: OwnerScope = {}): Promise<void> {
+    const c = await this.ownContainer('pause', ref, scope);
+    await this.client().containers.pause(c.id);
+  }
+
+  async unpause(ref: string, scope: OwnerScope = {}): Promise<void> {
+    const c = await this.ownContainer('unpause', ref, scope);
+    await this.client().containers.unpause(c.id);
+  }
+
+  /** `path` of the container (its mounts included; it need not run) as a tar stream. */
+  async readArchive(ref: string, path: string, scope: OwnerScope = {}): Promise<NodeJS.ReadableStream> {
+    const c = await this.ownContainer('read from', ref, scope);
+    return this.client().containers.readArchive(c.id, path);
+  }
+
+  /** Extracts the tar into `path` of the container (its mounts included; it need not run). */
+  async writeArchive(ref: string, path: string, tar: NodeJS.ReadableStream, scope: OwnerScope = {}): Promise<void> {
+    const c = await this.ownContainer('write into', ref, scope);
+    await this.client().containers.writeArchive(c.id, path, tar);
   }
 
   async rename(ref: string, name: string, scope: OwnerScope = {}): Promise<void> {

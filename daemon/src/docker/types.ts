@@ -70,6 +70,8 @@ export interface ContainerHostConfig {
   readonly PidsLimit?: number;
   readonly Privileged?: boolean;
   readonly ReadonlyRootfs?: boolean;
+  /** Named volumes and binds in the Engine's `Mounts` form. */
+  readonly Mounts?: readonly { readonly Type: 'volume'; readonly Source: string; readonly Target: string; readonly ReadOnly?: boolean }[];
 }
 
 export interface ContainerClient {
@@ -102,6 +104,16 @@ export interface ContainerClient {
   followLines(id: string, signal: AbortSignal, onLine: (line: string) => void): Promise<void>;
   /** The ids of the images some container (any state, any labels) was created from. */
   imagesInUse(): Promise<Set<string>>;
+  /** Freezes every process of the running container; a paused one is left as is. */
+  pause(id: string): Promise<void>;
+  unpause(id: string): Promise<void>;
+  /**
+   * `path` of the container's filesystem (its volume mounts included; the container need
+   * not run) as a tar stream whose entries start with `path`'s last segment.
+   */
+  readArchive(id: string, path: string): Promise<NodeJS.ReadableStream>;
+  /** Extracts the tar into `path` of the container (owners and modes as the tar says); resolves once the engine has it all. */
+  writeArchive(id: string, path: string, tar: NodeJS.ReadableStream): Promise<void>;
 }
 
 export interface ImageRemoval {

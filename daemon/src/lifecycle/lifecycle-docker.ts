@@ -1,6 +1,6 @@
 /**
  * What the sandbox lifecycle asks of Docker — the containers of a sandbox; stop, start,
- * restart, inspect; this instance's containers, networks and images; remove — behind one
+ * restart, inspect; this instance's containers, networks, volumes and images; remove — behind one
  * narrow interface ({@link LifecycleDocker}) so the logic is testable with a fake.
  * {@link lifecycleDockerOf} implements it over the daemon's one label-scoped client
  * (`docker/scoped-docker.ts`): everything listed is this instance's, and nothing is stopped,
@@ -25,6 +25,12 @@ export interface ManagedContainer extends SandboxContainer {
 
 export interface ManagedNetwork {
   readonly id: string;
+  readonly name: string;
+  readonly labels: Readonly<Record<string, string>>;
+}
+
+/** A named volume (a compose project's, per sandbox). */
+export interface ManagedVolume {
   readonly name: string;
   readonly labels: Readonly<Record<string, string>>;
 }
@@ -66,6 +72,8 @@ export interface LifecycleDocker {
   managedContainers(selectors: readonly string[]): Promise<ManagedContainer[]>;
   /** This instance's networks labelled with a sandbox and every selector. */
   managedNetworks(selectors: readonly string[]): Promise<ManagedNetwork[]>;
+  /** This instance's volumes labelled with a sandbox and every selector. */
+  managedVolumes(selectors: readonly string[]): Promise<ManagedVolume[]>;
   /** This instance's images carrying every selector, except base images (`branchbox.base=true`). */
   managedImages(selectors: readonly string[]): Promise<ManagedImage[]>;
   /** Every image on the engine, intermediate ones included: the graph image sizes are computed on. */
@@ -81,6 +89,8 @@ export interface LifecycleDocker {
   removeContainer(id: string): Promise<void>;
   /** Removes the network; one already gone is not an error. */
   removeNetwork(id: string): Promise<void>;
+  /** Removes the volume (refused by the engine while a container mounts it); one already gone is not an error. */
+  removeVolume(name: string): Promise<void>;
 }
 
 /** The lifecycle's Docker over the one label-scoped client. */
@@ -110,6 +120,7 @@ export function lifecycleDockerOf(docker: ScopedDocker): LifecycleDocker {
         return { id: c.id, name: c.name, state: c.state, labels: c.labels, ...(published ? { hostPort: published.host } : {}) };
       }),
     managedNetworks: async (selectors) => (await docker.networks([LABELS.sandbox, ...selectors])).map((n) => ({ id: n.id, name: n.name, labels: n.labels })),
+    managedVolumes: async (selectors) => (await docker.volumes([LABELS.sandbox, ...selectors])).map((v) => ({ name: v.name, labels: v.labels })),
     managedImages: async (selectors) => (await docker.images(selectors)).map((i) => ({ id: i.id, tags: i.tags, labels: i.labels })),
     imageGraph: async () =>
       (await docker.allImages()).map((i) => ({ id: i.id, size: i.size, labels: i.labels, ...(i.parentId ? { parentId: i.parentId } : {}) })),
@@ -117,5 +128,6 @@ export function lifecycleDockerOf(docker: ScopedDocker): LifecycleDocker {
     removeImage: (image) => docker.removeImage(image.tags[0] ?? image.id),
     removeContainer: (id) => docker.removeContainer(id),
     removeNetwork: (id) => docker.removeNetwork(id),
+    removeVolume: (name) => docker.removeVolume(name),
   };
 }

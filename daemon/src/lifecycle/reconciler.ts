@@ -9,7 +9,9 @@
  *   serving (the record was lost) is adopted;
  * - labelled containers and networks that belong to no sandbox — or, for containers, to no
  *   deployment this daemon knows and serve nothing — are removed once they have been seen for
- *   `graceMs` (logged); deployments' own leftovers are the deploy pipeline's reaper's;
+ *   `graceMs` (logged); deployments' own leftovers are the deploy pipeline's reaper's; named
+ *   volumes likewise, only those of sandboxes that do not exist (an existing sandbox's
+ *   volumes are its data: kept whatever runs, suspended or not);
  * - images this daemon built that the image retention (`image-reaper.ts`) does not keep are
  *   removed once seen for `graceMs`; their figures are measured every round for
  *   `system/info`, and `reclaimImages` removes the reclaimable ones at once;
@@ -33,7 +35,7 @@ import { nullLogger, type Logger } from '../runtime/log';
 import type { PortAllocator } from '../sandbox/ports';
 import type { SandboxStore } from '../sandbox/sandbox-store';
 import { ImageReaper, type ImageReclaim, type RetentionDeployments } from './image-reaper';
-import type { LifecycleDocker, ManagedContainer, ManagedNetwork } from './lifecycle-docker';
+import type { LifecycleDocker, ManagedContainer, ManagedNetwork, ManagedVolume } from './lifecycle-docker';
 import { PeriodicRound } from './periodic';
 
 export const DEFAULT_RECONCILE_INTERVAL_MS = 60_000;
@@ -62,6 +64,7 @@ export interface ReconcileReport {
   readonly vanished: string[];
   readonly removedContainers: string[];
   readonly removedNetworks: string[];
+  readonly removedVolumes: string[];
   /** Tags (or ids, for untagged ones) of the images removed. */
   readonly removedImages: string[];
   readonly releasedPorts: number;
@@ -75,6 +78,7 @@ type Report = { -readonly [K in keyof ReconcileReport]: ReconcileReport[K] };
 interface Round {
   readonly containers: readonly ManagedContainer[];
   readonly networks: readonly ManagedNetwork[];
+  readonly volumes: readonly ManagedVolume[];
   readonly sandboxes: ReadonlyMap<string, Sandbox>;
   /** Orphans seen this round (the others' grace periods start over). */
   readonly seen: Set<string>;
@@ -122,6 +126,7 @@ export class Reconciler {
     const serving = await this.checkServing(round);
     await this.adoptOrReapContainers(round, serving);
     await this.reapNetworks(round);
+    await this.reapVolumes(round);
     await this.reapImages(round);
     this.forgetUnseenOrphans(round);
     this.releaseOrphanPorts(round);
@@ -142,16 +147,18 @@ export class Reconciler {
     return this.images.reclaim(options);
   }
 
-  /** This daemon's labelled containers and networks, and its sandboxes. */
+  /** This daemon's labelled containers, networks and volumes, and its sandboxes. */
   private async look(): Promise<Round> {
     const containers = await this.opts.docker.managedContainers(this.selectors);
     const networks = await this.opts.docker.managedNetworks(this.selectors);
+    const volumes = await this.opts.docker.managedVolumes(this.selectors);
     return {
       containers,
       networks,
+      volumes,
       sandboxes: new Map(this.opts.sandboxes.list().map((s) => [s.name, s])),
       seen: new Set(),
-      report: { adopted: [], vanished: [], removedContainers: [], removedNetworks: [], removedImages: [], releasedPorts: 0, pending: 0 },
+      report: { adopted: [], vanished: [], removedContainers: [], removedNetworks: [], removedVolumes: [], removedImages: [], releasedPorts: 0, pending: 0 },
     };
   }
 
@@ -252,6 +259,24 @@ export class Reconciler {
     }
   }
 
+  /** Volumes of sandboxes that do not exist, once no container of theirs is left, after the grace period. */
+  private async reapVolumes(round: Round): Promise<void> {
+    const removed = new Set(round.report.removedContainers);
+    for (const v of round.volumes) {
+      const sandbox = v.labels[LABELS.sandbox]!;
+      if (round.sandboxes.has(sandbox)) continue;
+      if (round.containers.some((c) => c.labels[LABELS.sandbox] === sandbox && !removed.has(c.name))) continue;
+      if (!this.expired(`volume:${v.name}`, round)) continue;
+      try {
+        await this.opts.docker.removeVolume(v.name);
+        round.report.removedVolumes.push(v.name);
+        this.log.warn(`Removed volume ${v.name}: labelled for sandbox ${sandbox}, which does not exist`);
+      } catch (e) {
+        this.log.warn(`Could not remove volume ${v.name}`, { error: isRpcError(e) ? e.message : String(e) });
+      }
+    }
+  }
+
   /** Built images the retention does not keep, once seen for the grace period (`image-reaper.ts`). */
   private reapImages(round: Round): Promise<void> {
     return this.images.reap({ sandboxes: round.sandboxes, expired: (id) => this.expired(id, round), removedImages: round.report.removedImages });
@@ -274,7 +299,7 @@ export class Reconciler {
   }
 
   private logChanges(report: ReconcileReport): void {
-    if (report.adopted.length || report.vanished.length || report.removedContainers.length || report.removedNetworks.length || report.removedImages.length || report.releasedPorts) {
+    if (report.adopted.length || report.vanished.length || report.removedContainers.length || report.removedNetworks.length || report.removedVolumes.length || report.removedImages.length || report.releasedPorts) {
       this.log.info('Reconciled with Docker', { ...report });
     }
   }

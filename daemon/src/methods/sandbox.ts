@@ -57,6 +57,7 @@ export function sandboxHandlers(deps: SandboxHandlerDeps): HandlerGroup<SandboxM
     'sandbox/create': (p, ctx) => viewed(service.create(p, requester(ctx))),
     'sandbox/update': (p) => view(service.update(p.name, p)),
     'sandbox/delete': (p) => service.delete(p.name),
+    'sandbox/volumes': (p) => service.volumes(p.name),
     'sandbox/clone': (p, ctx) => viewed(service.clone(p.name, p.newName, p.wait ?? true, requester(ctx))),
     'sandbox/snapshot': (p) => service.snapshot(p.name, p.snapshot),
     'sandbox/restore': (p, ctx) => viewed(service.restore(p.snapshot, p.into, p.wait ?? true, requester(ctx))),
@@ -68,8 +69,8 @@ export function sandboxHandlers(deps: SandboxHandlerDeps): HandlerGroup<SandboxM
     },
 
     'snapshot/list': (p) => ({ snapshots: snapshots.list(p.sandbox).map(summarize) }),
-    'snapshot/delete': (p) => {
-      snapshots.delete(p.name);
+    'snapshot/delete': async (p) => {
+      await service.deleteSnapshot(p.name);
       return null;
     },
 

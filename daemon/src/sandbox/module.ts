@@ -1,7 +1,7 @@
 /**
  * Assembles the sandbox side of the daemon (for the composition root): the stores over the
  * state database, the port allocator, the environment with its secret box, Docker access
- * for sandbox networks — and, once the deploy pipeline is built from those, the handlers.
+ * for sandbox networks and named volumes' data (snapshots' under `<stateDir>/snapshots/`) — and, once the deploy pipeline is built from those, the handlers.
  */
 import type { ScopedDocker } from '../docker/scoped-docker';
 import type { Logger } from '../runtime/log';
@@ -18,8 +18,10 @@ import { SandboxDocker } from './sandbox-docker';
 import { SandboxService } from './sandbox-service';
 import { SandboxStore } from './sandbox-store';
 import { SecretBox } from './secrets';
+import { SnapshotFiles } from './snapshot-files';
 import { SnapshotStore } from './snapshots';
 import { TemplateStore } from './templates';
+import { VolumeData } from './volume-data';
 
 export interface SandboxModuleOptions {
   readonly store: Store;
@@ -38,6 +40,8 @@ export interface SandboxModule {
   readonly templates: TemplateStore;
   readonly snapshots: SnapshotStore;
   readonly docker: SandboxDocker;
+  readonly volumes: VolumeData;
+  readonly snapshotFiles: SnapshotFiles;
   readonly loadProject: typeof loadProject;
   /**
    * The handlers of project/*, sandbox/*, env/*, template/*, snapshot/* and audit/list;
@@ -61,7 +65,9 @@ export function openSandboxModule(opts: SandboxModuleOptions): SandboxModule {
   const templates = new TemplateStore(opts.store);
   const snapshots = new SnapshotStore(opts.store);
   const docker = new SandboxDocker(opts.docker);
-  const module = { sandboxes, ports, environments, templates, snapshots, docker, loadProject };
+  const volumes = new VolumeData(opts.docker);
+  const snapshotFiles = new SnapshotFiles(opts.stateDir);
+  const module = { sandboxes, ports, environments, templates, snapshots, docker, volumes, snapshotFiles, loadProject };
   return {
     ...module,
     handlers: ({ deploys, view }) => {

@@ -1,10 +1,13 @@
 /**
  * The life of a sandbox: create (empty or from a template), update, delete (cancel its
- * deployments, remove its containers and network, release its ports, forget it — and when a
- * step fails, calling again finishes the job), clone, snapshot and restore. Deployments go
+ * deployments, remove its containers, network and named volumes, release its ports, forget
+ * it — and when a step fails, calling again finishes the job), clone, snapshot and restore,
+ * each carrying the data of the named volumes (`volume-data.ts`) before anything is deployed;
+ * a create or clone whose data cannot be put in place is undone. Deployments go
  * through the injected {@link DeployControl}; a deployment that fails is reported, it never
  * undoes the sandbox.
  */
+import { join } from 'node:path';
 import type { Project, Resources, TemplateSpec } from '../../../schemas/src/project';
 import type { DeployOutcome, Sandbox, SnapshotSummary, TtlPolicy } from '../../../schemas/src/sandbox';
 import { isRpcError, RpcError } from '../rpc/errors';
@@ -15,8 +18,10 @@ import { validateSandboxName, validateSnapshotName } from './names';
 import type { PortAllocator } from './ports';
 import type { SandboxDockerObjects } from './sandbox-docker';
 import type { SandboxStore } from './sandbox-store';
-import { summarize, type SnapshotService, type SnapshotStore } from './snapshots';
+import type { SnapshotFiles } from './snapshot-files';
+import { summarize, type Snapshot, type SnapshotService, type SnapshotStore, type SnapshotVolume } from './snapshots';
 import type { TemplateStore } from './templates';
+import type { VolumeDataOps } from './volume-data';
 
 export interface SandboxServiceDeps {
   readonly sandboxes: SandboxStore;
@@ -25,6 +30,9 @@ export interface SandboxServiceDeps {
   readonly templates: TemplateStore;
   readonly snapshots: SnapshotStore;
   readonly docker: SandboxDockerObjects;
+  /** The data of the sandboxes' named volumes. */
+  readonly volumes: VolumeDataOps;
+  readonly snapshotFiles: SnapshotFiles;
   readonly loadProject: (path: string) => Project;
   /** The deploy pipeline; without it, deployments a request would start are reported as skipped. */
   readonly deploys?: DeployControl;
@@ -46,7 +54,17 @@ export interface CreateRequest {
   readonly ttl?: TtlPolicy;
   readonly resources?: Resources;
   readonly owner?: string;
+  /** A snapshot whose volume data seeds the sandbox's volumes. */
+  readonly fromSnapshot?: string;
   readonly wait?: boolean;
+}
+
+export interface DeleteResult {
+  readonly containers: number;
+  readonly networks: number;
+  readonly ports: number;
+  /** The named volumes removed, by name. */
+  readonly volumes: string[];
 }
 
 export interface SandboxWithDeploys {
@@ -80,6 +98,7 @@ export class SandboxService {
       req.ttl ??
       (template?.spec.ttl ? { idle: template.spec.ttl, ...(template.spec.ttlFrom ? { from: template.spec.ttlFrom } : {}) } : undefined);
     const resources = req.resources ?? template?.spec.resources;
+    const seed = req.fromSnapshot !== undefined ? this.deps.snapshots.require(req.fromSnapshot) : undefined;
     await this.createBare(
       {
         name: req.name,
@@ -91,6 +110,7 @@ export class SandboxService {
       },
       by,
     );
+    if (seed) await this.undoneOnFailure(req.name, () => this.fillFromSnapshot(req.name, seed));
     if (!template) return { sandbox: this.deps.sandboxes.require(req.name), deployments: [] };
 
     this.applyTemplate(req.name, template.spec, project);
@@ -113,25 +133,27 @@ export class SandboxService {
    * the way leaves it listed and a second call resumes. A sandbox without rows whose Docker
    * objects remain (a crash during create) is cleaned up too.
    */
-  async delete(name: string): Promise<{ containers: number; networks: number; ports: number }> {
-    const { sandboxes, docker, ports } = this.deps;
+  async delete(name: string): Promise<DeleteResult> {
+    const { sandboxes, docker, ports, volumes } = this.deps;
     const sandbox = sandboxes.get(name);
     if (!sandbox) {
       // Without an engine there is nothing to look for: the sandbox simply does not exist.
       const left = await docker.remaining(name).catch(() => ({ containers: 0, networks: 0 }));
-      if (left.containers === 0 && left.networks === 0) {
+      const leftVolumes = await volumes.list(name).catch(() => []);
+      if (left.containers === 0 && left.networks === 0 && leftVolumes.length === 0) {
         throw new RpcError('SandboxNotFound', `No sandbox "${name}". sandbox/list shows the existing ones.`, {
           sandbox: name,
         });
       }
-      this.log.warn('Removing Docker objects left by a sandbox that no longer exists', { sandbox: name, ...left });
-      return { ...(await docker.removeAll(name)), ports: ports.releaseSandbox(name) };
+      this.log.warn('Removing Docker objects left by a sandbox that no longer exists', { sandbox: name, ...left, volumes: leftVolumes.length });
+      const removed = await docker.removeAll(name);
+      return { ...removed, ports: ports.releaseSandbox(name), volumes: await volumes.removeAll(name) };
     }
     if (sandbox.state !== 'deleting') sandboxes.update(name, { state: 'deleting' });
     this.log.info(`Deleting sandbox ${name}`, { sandbox: name });
     try {
       await this.deps.deploys?.stopSandbox(name);
-      const removed = await docker.removeAll(name);
+      const removed = { ...(await docker.removeAll(name)), volumes: await volumes.removeAll(name) };
       let released = 0;
       this.deps.sandboxes.transaction(() => {
         released = ports.releaseSandbox(name);
@@ -166,32 +188,65 @@ export class SandboxService {
     const targets = source.services
       .filter((s) => s.commit !== undefined || s.branch !== undefined)
       .map((s) => ({ service: s.service, ...pick(s, ['branch', 'commit']) }));
+    await this.undoneOnFailure(newName, async () => {
+      for (const v of await this.deps.volumes.list(name)) await this.deps.volumes.copy(name, newName, v.name);
+    });
     const deployments = await this.deploy(newName, source.repoPath, targets, wait, by);
     return { sandbox: this.deps.sandboxes.require(newName), deployments };
   }
 
-  /** Freezes the sandbox's exact commits, routes, settings and environment. */
-  snapshot(name: string, snapshot: string): SnapshotSummary {
+  /** Freezes the sandbox's exact commits, routes, settings, environment and its named volumes' data. */
+  async snapshot(name: string, snapshot: string): Promise<SnapshotSummary> {
     const sandbox = this.deps.sandboxes.require(name);
     validateSnapshotName(snapshot);
+    if (this.deps.snapshots.get(snapshot))
+      throw new RpcError('NameTaken', `A snapshot named "${snapshot}" already exists; delete it first or pick another name.`, {
+        snapshot,
+      });
     const services: SnapshotService[] = sandbox.services.map((s) => ({
       service: s.service,
       route: s.route,
       ...pick(s, ['routeUrl', 'branch', 'commit']),
     }));
-    const saved = this.deps.snapshots.save(snapshot, {
-      version: 1,
-      sandbox: name,
-      ...pick(sandbox, ['project', 'repoPath', 'template', 'ttl', 'resources']),
-      services,
-      env: this.deps.environments.stored(name),
-    });
-    this.log.info(`Saved snapshot ${snapshot} of sandbox ${name}`, {
-      sandbox: name,
-      snapshot,
-      services: services.length,
-    });
-    return summarize(saved);
+    const files = this.deps.snapshotFiles;
+    const dir = await files.prepare(snapshot);
+    try {
+      const volumes: SnapshotVolume[] = [];
+      for (const v of await this.deps.volumes.list(name)) {
+        const bytes = await this.deps.volumes.capture(name, v.name, join(dir, `${v.name}.tar`));
+        volumes.push({ name: v.name, bytes });
+      }
+      const saved = this.deps.snapshots.save(snapshot, {
+        version: 1,
+        sandbox: name,
+        ...pick(sandbox, ['project', 'repoPath', 'template', 'ttl', 'resources']),
+        services,
+        env: this.deps.environments.stored(name),
+        volumes,
+      });
+      try {
+        await files.commit(dir, snapshot);
+      } catch (e) {
+        this.deps.snapshots.delete(snapshot);
+        throw e;
+      }
+      this.log.info(`Saved snapshot ${snapshot} of sandbox ${name}`, {
+        sandbox: name,
+        snapshot,
+        services: services.length,
+        volumes: volumes.map((v) => `${v.name} (${v.bytes} bytes)`),
+      });
+      return summarize(saved);
+    } catch (e) {
+      await files.remove(dir);
+      throw e;
+    }
+  }
+
+  /** Deletes a snapshot: its row, then its volume data. */
+  async deleteSnapshot(snapshot: string): Promise<void> {
+    this.deps.snapshots.delete(snapshot);
+    await this.deps.snapshotFiles.remove(snapshot);
   }
 
   /**
@@ -216,11 +271,24 @@ export class SandboxService {
         { sandbox: target },
       );
     }
-    if (!existing) {
+    if (existing) {
+      const replaced = [...new Set([...(snap.volumes ?? []).map((v) => v.name), ...(await this.deps.volumes.list(target)).map((v) => v.name)])];
+      const users = await this.deps.volumes.users(target, replaced);
+      if (users.size) {
+        const list = [...users].map(([v, cs]) => `${v} (${cs.join(', ')})`).join(', ');
+        throw new RpcError(
+          'Conflict',
+          `Cannot restore the volumes of sandbox "${target}": its containers use them: ${list}. Delete the sandbox first (its snapshots are kept), or restore into a new sandbox.`,
+          { sandbox: target, volumes: Object.fromEntries(users) },
+        );
+      }
+      await this.fillFromSnapshot(target, snap, replaced);
+    } else {
       await this.createBare(
         { name: target, owner: by.osUser, ...pick(snap, ['project', 'repoPath', 'template', 'ttl', 'resources']) },
         by,
       );
+      await this.undoneOnFailure(target, () => this.fillFromSnapshot(target, snap));
     }
     this.deps.environments.replaceStored(target, snap.env);
     for (const s of snap.services) this.deps.sandboxes.setRoute(target, s.service, s.route, s.routeUrl);
@@ -237,7 +305,50 @@ export class SandboxService {
     return { sandbox: this.deps.sandboxes.require(target), deployments };
   }
 
+  /** The sandbox's named volumes. @throws RpcError SandboxNotFound */
+  async volumes(name: string): Promise<{ volumes: { name: string; dockerName: string }[] }> {
+    this.deps.sandboxes.require(name);
+    return { volumes: await this.deps.volumes.list(name) };
+  }
+
   // -------------------------------------------------------------------------------------------
+
+  /**
+   * Makes the sandbox's volumes afresh from the snapshot's data: each it holds, and each of
+   * `alsoEmpty` it does not (empty).
+   */
+  private async fillFromSnapshot(sandbox: string, snap: Snapshot, alsoEmpty: readonly string[] = []): Promise<void> {
+    const held = snap.volumes ?? [];
+    const started = Date.now();
+    for (const v of held) await this.deps.volumes.fill(sandbox, v.name, this.deps.snapshotFiles.volumeFile(snap.name, v.name));
+    for (const v of alsoEmpty) if (!held.some((h) => h.name === v)) await this.deps.volumes.fill(sandbox, v, undefined);
+    if (held.length)
+      this.log.info(`Filled ${held.length} volume(s) of sandbox ${sandbox} from snapshot ${snap.name}`, {
+        sandbox,
+        snapshot: snap.name,
+        bytes: held.reduce((n, v) => n + v.bytes, 0),
+        ms: Date.now() - started,
+      });
+  }
+
+  /** Runs `work` on a sandbox just created; if it fails, the sandbox is deleted again and the error rethrown. */
+  private async undoneOnFailure(sandbox: string, work: () => Promise<void>): Promise<void> {
+    try {
+      await work();
+    } catch (e) {
+      this.log.warn(`Could not put the volume data of sandbox ${sandbox} in place; removing the sandbox`, {
+        sandbox,
+        error: isRpcError(e) ? e.message : String(e),
+      });
+      await this.delete(sandbox).catch((undo: unknown) =>
+        this.log.warn(`Could not remove sandbox ${sandbox}; sandbox/delete finishes the job`, {
+          sandbox,
+          error: isRpcError(undo) ? undo.message : String(undo),
+        }),
+      );
+      throw e;
+    }
+  }
 
   private requireFree(name: string): void {
     if (this.deps.sandboxes.get(name))

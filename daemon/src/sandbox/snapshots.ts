@@ -1,7 +1,8 @@
 /**
  * Snapshots: a sandbox frozen under a name — its exact commits, routes, settings and
  * environment (secrets still encrypted) — kept after the sandbox itself is gone, to recreate
- * it with `sandbox/restore`.
+ * it with `sandbox/restore` — and the data of its named volumes, as tar files beside the state
+ * database (`snapshot-files.ts`; the spec records each volume's name and size).
  */
 import type { Resources, RouteKind } from '../../../schemas/src/project';
 import type { SnapshotSummary, TtlPolicy } from '../../../schemas/src/sandbox';
@@ -17,6 +18,13 @@ export interface SnapshotService {
   readonly commit?: string;
 }
 
+/** A volume whose data the snapshot holds (`<stateDir>/snapshots/<snapshot>/<name>.tar`). */
+export interface SnapshotVolume {
+  readonly name: string;
+  /** The size of its tar. */
+  readonly bytes: number;
+}
+
 /** What the `spec` column holds. */
 export interface SnapshotSpec {
   readonly version: 1;
@@ -28,6 +36,8 @@ export interface SnapshotSpec {
   readonly resources?: Resources;
   readonly services: readonly SnapshotService[];
   readonly env: readonly StoredEnvEntry[];
+  /** Absent in snapshots taken before volumes were captured: none. */
+  readonly volumes?: readonly SnapshotVolume[];
 }
 
 export interface Snapshot extends SnapshotSpec {
@@ -80,6 +90,11 @@ export class SnapshotStore {
     return this.require(name);
   }
 
+  get(name: string): Snapshot | undefined {
+    const row = this.sql.one.get(name);
+    return row ? fromRow(row) : undefined;
+  }
+
   /** @throws RpcError SnapshotNotFound */
   require(name: string): Snapshot {
     const row = this.sql.one.get(name);
@@ -109,6 +124,7 @@ export function summarize(snapshot: Snapshot): SnapshotSummary {
     createdAt: snapshot.createdAt,
     services: snapshot.services.map((s) => ({ ...s })),
     envKeys: snapshot.env.length,
+    volumes: (snapshot.volumes ?? []).map((v) => ({ name: v.name, bytes: v.bytes })),
   };
 }
 

@@ -136,6 +136,7 @@ const COVERAGE: { [M in MethodName]: 'called' | string } = {
   'sandbox/create': 'called',
   'sandbox/update': 'called',
   'sandbox/delete': 'called',
+  'sandbox/volumes': 'names of Docker volumes only, no values',
   'sandbox/clone': 'called',
   'sandbox/snapshot': 'called',
   'sandbox/restore': 'called',

@@ -126,6 +126,7 @@ describe('sandbox lifecycle', () => {
       containers: 1,
       networks: 1,
       ports: before.length,
+      volumes: [],
     });
     expect(await labelled(name)).toEqual({ containers: 0, networks: 0 });
     expect(portsHeldBy(name)).toEqual([]);

@@ -12,6 +12,7 @@ import {
   CREATE_NEW,
   EMPTY_SANDBOX,
   auditText,
+  deleteConfirmationDetail,
   deploymentLogText,
   envPickItems,
   explainText,
@@ -89,6 +90,16 @@ describe('quick-pick items from recorded answers', () => {
     expect(items[1]).toMatchObject({ label: 'qa-default', description: 'from branchbox.yaml of recshop', detail: 'account ← main · ttl 3d' });
     const { snapshots } = results('snapshot/list')[0] as { snapshots: SnapshotSummary[] };
     expect(snapshotPickItems(snapshots)[0]!.detail).toMatch(/^account feature\/x@\w{7} → sandbox, payment feature\/x@\w{7} → baseline · 2 env entries$/);
+  });
+
+  it('the delete confirmation names the volumes whose data goes with the sandbox', () => {
+    expect(deleteConfirmationDetail(['api', 'db'], ['pgdata', 'cache'])).toBe(
+      'Its containers (api, db), network and ports are removed. It deletes 2 volumes with their data: pgdata, cache. Snapshots of it are kept.',
+    );
+    expect(deleteConfirmationDetail([], ['pgdata'])).toBe(
+      'Its network and ports are removed. It deletes 1 volume with its data: pgdata. Snapshots of it are kept.',
+    );
+    expect(deleteConfirmationDetail(['api'], [])).toBe('Its containers (api), network and ports are removed. Snapshots of it are kept.');
   });
 
   it('environment entries: a secret shows as *** only', () => {

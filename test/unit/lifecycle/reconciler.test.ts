@@ -9,7 +9,7 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import type { LifecycleDocker, ManagedContainer, ManagedImage, ManagedNetwork } from '../../../daemon/src/lifecycle/lifecycle-docker';
+import type { LifecycleDocker, ManagedContainer, ManagedImage, ManagedNetwork, ManagedVolume } from '../../../daemon/src/lifecycle/lifecycle-docker';
 import { DeploymentStore } from '../../../daemon/src/deploy/deployment-store';
 import { Reconciler } from '../../../daemon/src/lifecycle/reconciler';
 import { PortAllocator } from '../../../daemon/src/sandbox/ports';
@@ -22,6 +22,7 @@ const selected = (labels: Readonly<Record<string, string>>, selectors: readonly 
 class FakeDocker implements LifecycleDocker {
   containers: ManagedContainer[] = [];
   networks: ManagedNetwork[] = [];
+  volumes: ManagedVolume[] = [];
   images: ManagedImage[] = [];
   /** Size (parents' layers included) and parent of images, intermediate ones too; absent: 0 bytes, no parent. */
   layers = new Map<string, { size: number; parentId?: string }>();
@@ -36,6 +37,7 @@ class FakeDocker implements LifecycleDocker {
     Promise.resolve(this.containers.some((c) => c.id === id) ? { id, state: 'running', running: true, restartCount: 0, exitCode: 0, oomKilled: false } : undefined);
   managedContainers = (selectors: readonly string[]) => Promise.resolve(this.containers.filter((c) => selected(c.labels, selectors)));
   managedNetworks = (selectors: readonly string[]) => Promise.resolve(this.networks.filter((n) => selected(n.labels, selectors)));
+  managedVolumes = (selectors: readonly string[]) => Promise.resolve(this.volumes.filter((v) => selected(v.labels, selectors)));
   managedImages = (selectors: readonly string[]) =>
     Promise.resolve(this.images.filter((i) => selected(i.labels, selectors) && i.labels['branchbox.base'] !== 'true'));
   imagesInUse = () => Promise.resolve(new Set(this.used));
@@ -58,6 +60,11 @@ class FakeDocker implements LifecycleDocker {
   removeNetwork = (id: string) => {
     this.removed.push(id);
     this.networks = this.networks.filter((n) => n.id !== id);
+    return Promise.resolve();
+  };
+  removeVolume = (name: string) => {
+    this.removed.push(name);
+    this.volumes = this.volumes.filter((v) => v.name !== name);
     return Promise.resolve();
   };
 }
@@ -171,6 +178,29 @@ describe('Reconciler', () => {
     // The network goes once nothing of its sandbox is left.
     now = 2_000;
     expect((await r.reconcile()).removedNetworks).toEqual(['sandbox-ghost']);
+  });
+
+  it("keeps an existing sandbox's volumes (suspended or not); removes those of a deleted sandbox after the grace period", async () => {
+    const volume = (name: string, sandbox: string) => ({ name, labels: { 'branchbox.managed': 'true', ...OURS, 'branchbox.sandbox': sandbox } });
+    docker.volumes.push(volume('sandbox-qa_pgdata', 'qa'), volume('sandbox-ghost_pgdata', 'ghost'));
+    docker.containers.push({ id: 'c6', name: 'sandbox-ghost-db', state: 'exited', labels: labels('ghost') });
+    const r = reconciler();
+    await r.reconcile();
+    now = 1_000;
+    // Its container goes first; the volume waits until nothing of its sandbox is left.
+    expect(await r.reconcile()).toMatchObject({ removedContainers: ['sandbox-ghost-db'], removedVolumes: [] });
+    now = 1_999;
+    expect((await r.reconcile()).removedVolumes).toEqual([]);
+    now = 2_000;
+    expect((await r.reconcile()).removedVolumes).toEqual(['sandbox-ghost_pgdata']);
+    now = 100_000;
+    expect((await r.reconcile()).removedVolumes).toEqual([]);
+    expect(docker.volumes.map((v) => v.name)).toEqual(['sandbox-qa_pgdata']);
+    // Another daemon's volume of a sandbox this one does not know is left alone.
+    docker.volumes.push({ name: 'sandbox-x_data', labels: { ...volume('', 'x').labels, 'branchbox.instance': 'bbbbbbbbbbbb' } });
+    await r.reconcile();
+    now = 200_000;
+    expect((await r.reconcile()).removedVolumes).toEqual([]);
   });
 
   it("never touches objects of another daemon (another instance), nor, with extra labels, objects without them", async () => {

@@ -32,6 +32,8 @@ const docker: LifecycleDocker = {
   removeImage: () => Promise.resolve('removed'),
   removeContainer: () => Promise.resolve(),
   removeNetwork: () => Promise.resolve(),
+  managedVolumes: () => Promise.resolve([]),
+  removeVolume: () => Promise.resolve(),
 };
 
 function suspension() {

@@ -18,8 +18,10 @@ import type { RemovedObjects, SandboxDockerObjects } from '../../../daemon/src/s
 import { SandboxService } from '../../../daemon/src/sandbox/sandbox-service';
 import { SandboxStore } from '../../../daemon/src/sandbox/sandbox-store';
 import { SecretBox } from '../../../daemon/src/sandbox/secrets';
+import { SnapshotFiles } from '../../../daemon/src/sandbox/snapshot-files';
 import { SnapshotStore } from '../../../daemon/src/sandbox/snapshots';
 import { TemplateStore } from '../../../daemon/src/sandbox/templates';
+import type { SandboxVolume, VolumeDataOps } from '../../../daemon/src/sandbox/volume-data';
 import { openStore, type Store } from '../../../daemon/src/state/store';
 
 const SHOP = path.resolve(__dirname, '../../fixtures/projects/shop');
@@ -43,6 +45,41 @@ class FakeDocker implements SandboxDockerObjects {
   }
   async remaining(sandbox: string): Promise<RemovedObjects> {
     return { containers: this.containers.get(sandbox) ?? 0, networks: this.networks.has(sandbox) ? 1 : 0 };
+  }
+}
+
+/** Volumes as text per sandbox and name; a tar file holds the text; containers mounting a volume by name. */
+class FakeVolumes implements VolumeDataOps {
+  readonly data = new Map<string, Map<string, string>>();
+  readonly mountedBy = new Map<string, string[]>();
+  failFill: string | undefined;
+  private of(sandbox: string): Map<string, string> {
+    const m = this.data.get(sandbox) ?? new Map<string, string>();
+    this.data.set(sandbox, m);
+    return m;
+  }
+  async list(sandbox: string): Promise<SandboxVolume[]> {
+    return [...this.of(sandbox).keys()].sort().map((name) => ({ name, dockerName: `sandbox-${sandbox}_${name}` }));
+  }
+  async capture(sandbox: string, volume: string, file: string): Promise<number> {
+    fs.writeFileSync(file, this.of(sandbox).get(volume)!, { mode: 0o600 });
+    return fs.statSync(file).size;
+  }
+  async fill(sandbox: string, volume: string, file: string | undefined): Promise<void> {
+    if (this.failFill === volume) throw new RpcError('DockerError', `cannot fill ${volume}`);
+    this.of(sandbox).set(volume, file === undefined ? '' : fs.readFileSync(file, 'utf8'));
+  }
+  async copy(from: string, to: string, volume: string): Promise<void> {
+    if (this.failFill === volume) throw new RpcError('DockerError', `cannot fill ${volume}`);
+    this.of(to).set(volume, this.of(from).get(volume)!);
+  }
+  async users(sandbox: string, volumes: readonly string[]): Promise<Map<string, string[]>> {
+    return new Map(volumes.filter((v) => this.mountedBy.has(`${sandbox}/${v}`)).map((v) => [v, this.mountedBy.get(`${sandbox}/${v}`)!]));
+  }
+  async removeAll(sandbox: string): Promise<string[]> {
+    const names = [...this.of(sandbox).keys()].sort();
+    this.data.delete(sandbox);
+    return names;
   }
 }
 
@@ -93,6 +130,7 @@ let templates: TemplateStore;
 let snapshots: SnapshotStore;
 let ports: PortAllocator;
 let docker: FakeDocker;
+let volumes: FakeVolumes;
 let deploys: RecordingDeploys;
 let service: SandboxService;
 let events: SandboxEvent[];
@@ -106,6 +144,7 @@ beforeEach(() => {
   snapshots = new SnapshotStore(store);
   ports = new PortAllocator(store, { hostCheck: { firstFree: (c) => c[0] }, onChange: (s) => sandboxes.changed(s) });
   docker = new FakeDocker();
+  volumes = new FakeVolumes();
   deploys = new RecordingDeploys(sandboxes);
   service = new SandboxService({
     sandboxes,
@@ -114,6 +153,8 @@ beforeEach(() => {
     templates,
     snapshots,
     docker,
+    volumes,
+    snapshotFiles: new SnapshotFiles(dir),
     deploys,
     loadProject,
   });
@@ -258,7 +299,7 @@ describe('SandboxService', () => {
     expect(() => service.update('gone', { owner: 'bob' })).toThrow(expect.objectContaining({ errorName: 'Conflict' }));
 
     docker.failRemoval = false;
-    expect(await service.delete('gone')).toEqual({ containers: 2, networks: 1, ports: 2 });
+    expect(await service.delete('gone')).toEqual({ containers: 2, networks: 1, ports: 2, volumes: [] });
     expect(deploys.cancelled).toEqual(['gone', 'gone']);
     expect(sandboxes.get('gone')).toBeUndefined();
     expect(ports.heldBy('gone')).toEqual([]);
@@ -272,7 +313,7 @@ describe('SandboxService', () => {
   it('cleans up Docker objects of a sandbox that has no row any more', async () => {
     docker.networks.add('orphan');
     docker.containers.set('orphan', 1);
-    expect(await service.delete('orphan')).toEqual({ containers: 1, networks: 1, ports: 0 });
+    expect(await service.delete('orphan')).toEqual({ containers: 1, networks: 1, ports: 0, volumes: [] });
     expect(await docker.remaining('orphan')).toEqual({ containers: 0, networks: 0 });
   });
 
@@ -305,10 +346,10 @@ describe('SandboxService', () => {
     await service.create({ name: 'live', repoPath: SHOP, fromTemplate: 'full' }, me);
     env.set('live', undefined, 'MODE', 'a', false);
     env.set('live', undefined, 'TOKEN', 'tok-123456', true);
-    const summary = service.snapshot('live', 'before');
+    const summary = await service.snapshot('live', 'before');
     expect(summary).toMatchObject({ name: 'before', sandbox: 'live', project: 'shop', envKeys: 3 });
     expect(JSON.stringify(store.db.prepare('SELECT spec FROM snapshots').all())).not.toContain('tok-123456');
-    expect(() => service.snapshot('live', 'before')).toThrow(expect.objectContaining({ errorName: 'NameTaken' }));
+    await expect(service.snapshot('live', 'before')).rejects.toMatchObject({ errorName: 'NameTaken' });
 
     // Things change after the snapshot...
     env.set('live', undefined, 'MODE', 'b', false);
@@ -345,6 +386,81 @@ describe('SandboxService', () => {
     await expect(service.restore('nope', undefined, true, me)).rejects.toMatchObject({ errorName: 'SnapshotNotFound' });
   });
 
+  it('carries named volumes: deleted with the sandbox, copied by clone, captured by snapshot, put back by restore and seed', async () => {
+    await service.create({ name: 'db', repoPath: SHOP }, me);
+    volumes.data.set('db', new Map([['pgdata', 'rows v1'], ['cache', 'warm']]));
+
+    const { sandbox: copy } = await service.clone('db', 'db2', true, me);
+    expect(copy.name).toBe('db2');
+    expect(Object.fromEntries(volumes.data.get('db2')!)).toEqual({ pgdata: 'rows v1', cache: 'warm' });
+    expect(await service.volumes('db2')).toEqual({
+      volumes: [
+        { name: 'cache', dockerName: 'sandbox-db2_cache' },
+        { name: 'pgdata', dockerName: 'sandbox-db2_pgdata' },
+      ],
+    });
+
+    const summary = await service.snapshot('db', 'seeded');
+    expect(summary.volumes).toEqual([
+      { name: 'cache', bytes: 4 },
+      { name: 'pgdata', bytes: 7 },
+    ]);
+    const tar = path.join(dir, 'snapshots', 'seeded', 'pgdata.tar');
+    expect(fs.readFileSync(tar, 'utf8')).toBe('rows v1');
+    expect(fs.statSync(tar).mode & 0o777).toBe(0o600);
+    expect(fs.readdirSync(path.join(dir, 'snapshots'))).toEqual(['seeded']);
+
+    // Seeding: only the data comes from the snapshot.
+    const seeded = await service.create({ name: 'fresh', fromSnapshot: 'seeded' }, me);
+    expect(seeded.sandbox.services).toEqual([]);
+    expect(Object.fromEntries(volumes.data.get('fresh')!)).toEqual({ pgdata: 'rows v1', cache: 'warm' });
+    await expect(service.create({ name: 'nope', fromSnapshot: 'missing' }, me)).rejects.toMatchObject({ errorName: 'SnapshotNotFound' });
+    expect(sandboxes.get('nope')).toBeUndefined();
+
+    // Restore into the running sandbox is refused while its containers mount the volumes...
+    volumes.data.get('db')!.set('pgdata', 'rows v2');
+    volumes.data.get('db')!.set('extra', 'later');
+    volumes.mountedBy.set('db/pgdata', ['sandbox-db_postgres']);
+    await expect(service.restore('seeded', undefined, true, me)).rejects.toMatchObject({
+      errorName: 'Conflict',
+      message: expect.stringContaining('pgdata (sandbox-db_postgres)'),
+    });
+    expect(volumes.data.get('db')!.get('pgdata')).toBe('rows v2');
+    // ...and once nothing mounts them, each is made afresh: the snapshot's data, empty for one it has none of.
+    volumes.mountedBy.clear();
+    await service.restore('seeded', undefined, true, me);
+    expect(Object.fromEntries(volumes.data.get('db')!)).toEqual({ pgdata: 'rows v1', cache: 'warm', extra: '' });
+
+    expect(await service.delete('db2')).toMatchObject({ volumes: ['cache', 'pgdata'] });
+    expect(volumes.data.get('db2')).toBeUndefined();
+
+    await service.deleteSnapshot('seeded');
+    expect(fs.existsSync(path.join(dir, 'snapshots', 'seeded'))).toBe(false);
+  });
+
+  it('undoes a clone, seed or restore-into-new whose volume data cannot be put in place; a failed capture saves no snapshot', async () => {
+    await service.create({ name: 'db', repoPath: SHOP }, me);
+    volumes.data.set('db', new Map([['pgdata', 'rows']]));
+    await service.snapshot('db', 'snap');
+
+    volumes.failFill = 'pgdata';
+    await expect(service.clone('db', 'db2', true, me)).rejects.toMatchObject({ message: 'cannot fill pgdata' });
+    expect(sandboxes.get('db2')).toBeUndefined();
+    expect(docker.networks.has('db2')).toBe(false);
+    await expect(service.create({ name: 'db3', fromSnapshot: 'snap' }, me)).rejects.toMatchObject({ errorName: 'DockerError' });
+    expect(sandboxes.get('db3')).toBeUndefined();
+    await expect(service.restore('snap', 'db4', true, me)).rejects.toMatchObject({ errorName: 'DockerError' });
+    expect(sandboxes.get('db4')).toBeUndefined();
+    volumes.failFill = undefined;
+
+    volumes.capture = async () => {
+      throw new RpcError('DockerError', 'engine refused');
+    };
+    await expect(service.snapshot('db', 'broken')).rejects.toMatchObject({ errorName: 'DockerError' });
+    expect(snapshots.get('broken')).toBeUndefined();
+    expect(fs.readdirSync(path.join(dir, 'snapshots'))).toEqual(['snap']);
+  });
+
   it('reports deploys as skipped without a pipeline', async () => {
     const bare = new SandboxService({
       sandboxes,
@@ -353,6 +469,8 @@ describe('SandboxService', () => {
       templates,
       snapshots,
       docker,
+      volumes,
+      snapshotFiles: new SnapshotFiles(dir),
       loadProject: (p: string): Project => loadProject(p),
     });
     const { deployments } = await bare.create({ name: 'np', repoPath: SHOP, fromTemplate: 'qa-default' }, me);

@@ -3,6 +3,7 @@ import type { Command } from '../command';
 import { containerCommands } from './containers';
 import { daemonCommands } from './daemon';
 import { sandboxCommands } from './sandbox';
+import { snapshotCommands } from './snapshot';
 import { deployCommands } from './deploy';
 import { envCommands } from './env';
 import { auditCommands } from './audit';
@@ -18,6 +19,7 @@ export const commands: readonly Command[] = [
   ...deployCommands,
   ...waitCommands,
   ...sandboxCommands,
+  ...snapshotCommands,
   ...routeCommands,
   ...forwardCommands,
   ...envCommands,

@@ -1,11 +1,11 @@
 /**
- * `branchbox sandbox ls|get|create|delete|suspend|resume|clone|snapshot|restore`: sandboxes, each a named,
- * isolated set of deployed services.
+ * `branchbox sandbox ls|get|create|delete|volumes|suspend|resume|clone|snapshot|restore`: sandboxes, each a
+ * named, isolated set of deployed services with its named volumes.
  */
 import type { Result } from '../../../../schemas/src/index';
 import { defineCommand } from '../command';
 import { ExitCode, UsageError } from '../errors';
-import { ago } from '../format';
+import { ago, bytes } from '../format';
 import type { Output } from '../output';
 import { projectRoot } from './git';
 
@@ -87,6 +87,12 @@ function deployExit(r: WithDeploys): ExitCode {
   return r.deployments.some((d) => d.status !== 'running' && d.status !== 'started') ? ExitCode.DeployFailed : ExitCode.Ok;
 }
 
+const plural = (n: number, word: string): string => `${n} ${word}${n === 1 ? '' : 's'}`;
+
+/** "2 volumes: pgdata, cache", "0 volumes". */
+export const volumesText = (names: readonly string[]): string =>
+  `${plural(names.length, 'volume')}${names.length ? `: ${names.join(', ')}` : ''}`;
+
 const waitOption = { 'no-wait': { type: 'boolean', help: 'answer once deployments started, without waiting for them' } } as const;
 
 export const sandboxCommands = [
@@ -137,6 +143,7 @@ export const sandboxCommands = [
         help: 'with --ttl: what idle time counts from: activity (default; the latest of creation, deploys, gateway requests), created, deploy or request',
       },
       owner: { type: 'string', value: 'WHO', help: 'owner (default: your OS user)' },
+      'from-snapshot': { type: 'string', value: 'SNAPSHOT', help: "seed the sandbox's named volumes with the data of SNAPSHOT (only the data)" },
       ...waitOption,
     },
     methods: ['sandbox/create'],
@@ -160,23 +167,44 @@ export const sandboxCommands = [
             }
           : {}),
         ...(values.owner !== undefined ? { owner: values.owner } : {}),
+        ...(values['from-snapshot'] !== undefined ? { fromSnapshot: values['from-snapshot'] } : {}),
         ...(values['no-wait'] ? { wait: false } : {}),
       });
-      ctx.out.result(result, (r) => printWithDeploys(ctx.out, r, `Created sandbox ${r.sandbox.name}`));
+      const seeded = values['from-snapshot'] !== undefined ? ` (volumes seeded from ${values['from-snapshot']})` : '';
+      ctx.out.result(result, (r) => printWithDeploys(ctx.out, r, `Created sandbox ${r.sandbox.name}${seeded}`));
       return deployExit(result);
     },
   }),
   defineCommand({
     words: ['sandbox', 'delete'],
-    summary: 'Delete a sandbox: cancel its deployments, remove its containers and network, release its ports.',
+    summary: 'Delete a sandbox: cancel its deployments, remove its containers, network and named volumes (their data), release its ports.',
+    description: '`branchbox sandbox volumes NAME` lists the volumes whose data goes with it; snapshots of it are kept.',
     args: ['NAME'],
     methods: ['sandbox/delete'],
     async run(ctx, { positionals }) {
       const name = positionals[0]!;
       const result = await ctx.call('sandbox/delete', { name });
       ctx.out.result(result, (r) =>
-        ctx.out.line(`Deleted sandbox ${name} (${r.containers} container${r.containers === 1 ? '' : 's'}, ${r.networks} network${r.networks === 1 ? '' : 's'}, ${r.ports} port${r.ports === 1 ? '' : 's'})`),
+        ctx.out.line(
+          `Deleted sandbox ${name} (${plural(r.containers, 'container')}, ${plural(r.networks, 'network')}, ${plural(r.ports, 'port')}, ${volumesText(r.volumes)})`,
+        ),
       );
+    },
+  }),
+  defineCommand({
+    words: ['sandbox', 'volumes'],
+    summary: "A sandbox's named volumes: their data goes with sandbox delete, clone copies it, snapshot captures it.",
+    args: ['NAME'],
+    methods: ['sandbox/volumes'],
+    async run(ctx, { positionals }) {
+      const result = await ctx.call('sandbox/volumes', { name: positionals[0]! });
+      ctx.out.result(result, (r) => {
+        if (!r.volumes.length) return ctx.out.line(ctx.out.style.dim('no named volumes'));
+        ctx.out.table(r.volumes, [
+          { header: 'VOLUME', value: (v) => v.name },
+          { header: 'DOCKER VOLUME', value: (v) => v.dockerName },
+        ]);
+      });
     },
   }),
   defineCommand({
@@ -226,7 +254,7 @@ export const sandboxCommands = [
   }),
   defineCommand({
     words: ['sandbox', 'snapshot'],
-    summary: "Freeze a sandbox's exact commits, environment and routes under a snapshot name.",
+    summary: "Freeze a sandbox's exact commits, environment, routes and named volumes' data under a snapshot name.",
     args: ['NAME', 'SNAPSHOT'],
     methods: ['sandbox/snapshot'],
     async run(ctx, { positionals }) {
@@ -240,6 +268,7 @@ export const sandboxCommands = [
           { header: 'COMMIT', value: (v) => v.commit?.slice(0, 7) ?? '' },
         ]);
         ctx.out.line(ctx.out.style.dim(`${r.envKeys} environment entr${r.envKeys === 1 ? 'y' : 'ies'}`));
+        for (const v of r.volumes) ctx.out.line(ctx.out.style.dim(`volume ${v.name}: ${bytes(v.bytes)}`));
       });
     },
   }),

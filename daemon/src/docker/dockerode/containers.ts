@@ -112,6 +112,32 @@ export class DockerodeContainerClient implements ContainerClient {
     });
   }
 
+  pause(id: string): Promise<void> {
+    return engineCall(this.target('pause', id), async () => {
+      const c = await this.docker.getContainer(id).inspect();
+      if (!c.State.Paused) await this.docker.getContainer(id).pause();
+    });
+  }
+
+  unpause(id: string): Promise<void> {
+    return engineCall(this.target('unpause', id), async () => {
+      await this.docker.getContainer(id).unpause();
+    });
+  }
+
+  readArchive(id: string, path: string): Promise<NodeJS.ReadableStream> {
+    return engineCall(this.target(`read ${path} of`, id), () => this.docker.getContainer(id).getArchive({ path }));
+  }
+
+  writeArchive(id: string, path: string, tar: NodeJS.ReadableStream): Promise<void> {
+    return engineCall(this.target(`write into ${path} of`, id), async () => {
+      // The modem pipes `tar` into the request; an error reading it must fail the call, not hang it.
+      const failed = new Promise<never>((_, reject) => tar.once('error', reject));
+      const answer = await Promise.race([this.docker.getContainer(id).putArchive(tar, { path }), failed]);
+      await drain(answer);
+    });
+  }
+
   private target(action: string, ref?: string): EngineTarget {
     return { action, kind: 'container', endpoint: this.endpoint, ...(ref !== undefined ? { ref } : {}) };
   }
@@ -124,6 +150,17 @@ async function ignoreNotModified(call: Promise<unknown>): Promise<void> {
   } catch (e) {
     if ((e as { statusCode?: number }).statusCode !== 304) throw e;
   }
+}
+
+/** Reads a response to its end (the engine has answered once it ends). */
+async function drain(answer: unknown): Promise<void> {
+  const stream = answer as NodeJS.ReadableStream | undefined;
+  if (!stream || typeof stream.on !== 'function') return;
+  await new Promise<void>((resolve, reject) => {
+    stream.on('error', reject);
+    stream.on('end', () => resolve());
+    stream.resume();
+  });
 }
 
 const timeout = (seconds: number | undefined) => (seconds === undefined ? {} : { t: seconds });
