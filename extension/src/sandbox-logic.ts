@@ -60,15 +60,45 @@ export function sandboxPickItems(sandboxes: readonly Sandbox[], preferred?: stri
   ];
 }
 
-/** Services of branchbox.yaml, all picked unless some were deployed last time. */
-export function servicePickItems(project: Project, previous: readonly string[] = []): PickItem<string>[] {
+/** What a service listens on, or that it is a job or listens on nothing: `port 8080`, `ports 5432, 9187/udp`, `job`. */
+export function serviceListens(s: Project['services'][string]): string {
+  const ports = [...new Set([...(s.port !== undefined ? [`${s.port}`] : []), ...(s.ports ?? []).map((p) => `${p.container}${p.protocol === 'udp' ? '/udp' : ''}`)])];
+  const listens = ports.length > 1 ? `ports ${ports.join(', ')}` : ports.length === 1 ? `port ${ports[0]}` : '';
+  if (s.job) return ['job', listens].filter(Boolean).join(' · ');
+  return listens || 'no port';
+}
+
+/** Whether a service is deployed with `profiles` chosen (compose: a service without profiles always is). */
+export function inProfiles(s: Project['services'][string], profiles: readonly string[]): boolean {
+  return !s.profiles?.length || s.profiles.some((p) => profiles.includes(p));
+}
+
+/** The services of the project (those the chosen profiles enable), all picked unless some were deployed last time. */
+export function servicePickItems(project: Project, previous: readonly string[] = [], profiles: readonly string[] = []): PickItem<string>[] {
   return Object.keys(project.services)
     .sort()
+    .filter((name) => inProfiles(project.services[name]!, profiles))
     .map((name) => {
       const s = project.services[name]!;
       const build = s.build.kind === 'image' ? `image ${s.build.image}` : s.build.kind === 'dockerfile' ? `${s.context}/${s.build.dockerfile}` : `command in ${s.context}`;
-      return { label: name, description: `port ${s.port}`, detail: build, picked: previous.length ? previous.includes(name) : true, value: name };
+      const after = Object.keys(s.dependsOn ?? {});
+      const description = [serviceListens(s), s.profiles?.length ? `profile ${s.profiles.join(', ')}` : ''].filter(Boolean).join(' · ');
+      const detail = [build, after.length ? `after ${after.join(', ')}` : ''].filter(Boolean).join(' · ');
+      return { label: name, description, detail, picked: previous.length ? previous.includes(name) : true, value: name };
     });
+}
+
+/** The profiles of a compose project, each with the services it adds; none picked (as `docker compose up`). */
+export function profilePickItems(project: Project): PickItem<string>[] {
+  return (project.profiles ?? []).map((profile) => ({
+    label: profile,
+    description: Object.keys(project.services)
+      .filter((name) => project.services[name]!.profiles?.includes(profile))
+      .sort()
+      .join(', '),
+    picked: false,
+    value: profile,
+  }));
 }
 
 export function snapshotPickItems(snapshots: readonly SnapshotSummary[]): PickItem<string>[] {

@@ -5,7 +5,8 @@
  */
 import { describe, expect, it, vi } from 'vitest';
 import type { DeployLogLine, DeploymentRecord } from '../../../schemas/src/deploy';
-import type { Project } from '../../../schemas/src/project';
+import { Value } from '@sinclair/typebox/value';
+import { Project as ProjectSchema, type Project } from '../../../schemas/src/project';
 import type { RouteDecisionView } from '../../../schemas/src/route';
 import type { AuditRecord, EnvEntry, Sandbox, SnapshotSummary, Template } from '../../../schemas/src/sandbox';
 import {
@@ -16,7 +17,9 @@ import {
   envPickItems,
   explainText,
   failureSummary,
+  profilePickItems,
   sandboxPickItems,
+  serviceListens,
   servicePickItems,
   snapshotPickItems,
   suggestName,
@@ -80,6 +83,41 @@ describe('quick-pick items from recorded answers', () => {
       ['payment', 'port 8080', 'services/payment/Dockerfile', true],
     ]);
     expect(servicePickItems(project, ['payment']).map((i) => i.picked)).toEqual([false, true]);
+  });
+
+  it('services of a compose project: ports, jobs and workers, profiles (the project valid by its schema)', () => {
+    const recorded = results('project/load')[0] as Project;
+    const base = recorded.services.account!;
+    const project: Project = {
+      ...recorded,
+      source: { kind: 'compose', files: ['/repo/compose.yaml'] },
+      profiles: ['debug', 'tools'],
+      services: {
+        api: { ...base, name: 'api', port: 8080, ports: [{ container: 8080, protocol: 'tcp', published: 8080 }], dependsOn: { db: { condition: 'service_healthy', required: true, restart: false }, migrate: { condition: 'service_completed_successfully', required: true, restart: false } } },
+        db: { ...base, name: 'db', http: false, build: { kind: 'image', image: 'branchbox/postgres:15' }, port: 5432, ports: [{ container: 5432, protocol: 'tcp', published: 5432 }, { container: 9187, protocol: 'udp' }] },
+        migrate: { ...base, name: 'migrate', http: false, port: undefined, job: true },
+        worker: { ...base, name: 'worker', http: false, port: undefined },
+        adminer: { ...base, name: 'adminer', port: 8081, profiles: ['debug'] },
+        psql: { ...base, name: 'psql', http: false, port: undefined, profiles: ['tools', 'debug'] },
+      },
+    };
+    for (const s of Object.values(project.services)) if (s.port === undefined) delete (s as { port?: number }).port;
+    expect([...Value.Errors(ProjectSchema, project)].map((e) => `${e.path} ${e.message}`)).toEqual([]);
+
+    expect(servicePickItems(project).map((i) => [i.label, i.description, i.detail])).toEqual([
+      ['api', 'port 8080', 'services/account/Dockerfile · after db, migrate'],
+      ['db', 'ports 5432, 9187/udp', 'image branchbox/postgres:15'],
+      ['migrate', 'job', 'services/account/Dockerfile'],
+      ['worker', 'no port', 'services/account/Dockerfile'],
+    ]);
+    expect(servicePickItems(project, [], ['debug']).map((i) => [i.label, i.description])).toContainEqual(['adminer', 'port 8081 · profile debug']);
+    expect(servicePickItems(project, [], ['tools']).map((i) => i.label)).toEqual(['api', 'db', 'migrate', 'psql', 'worker']);
+    expect(profilePickItems(project).map((i) => [i.label, i.description, i.picked])).toEqual([
+      ['debug', 'adminer, psql', false],
+      ['tools', 'psql', false],
+    ]);
+    expect(profilePickItems(recorded)).toEqual([]);
+    expect(serviceListens({ ...base, port: undefined, job: true, ports: [{ container: 9000, protocol: 'tcp' }] })).toBe('job · port 9000');
   });
 
   it('templates and snapshots', () => {
