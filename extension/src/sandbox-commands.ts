@@ -183,8 +183,8 @@ async function deleteSandbox(ctx: Ctx, c: Connected, arg: unknown): Promise<bool
   if (!name) return false;
   const s = ctx.sandboxes.model.sandbox(name);
   const detail = s?.services.length
-    ? `Its containers (${s.services.map((v) => v.service).join(', ')}), network and ports are removed. Snapshots of it are kept.`
-    : 'Its network and ports are removed. Snapshots of it are kept.';
+    ? `Its containers (${s.services.map((v) => v.service).join(', ')}), its volumes and their data, its network and ports are removed. Snapshots of it are kept.`
+    : 'Its volumes and their data, its network and ports are removed. Snapshots of it are kept.';
   const confirm = await vscode.window.showWarningMessage(`Delete sandbox ${name}?`, { modal: true, detail }, 'Delete');
   if (confirm !== 'Delete') return false;
   ctx.log.info(`Deleting sandbox ${name}`);
