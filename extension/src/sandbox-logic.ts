@@ -196,3 +196,20 @@ export function deploymentLogText(d: DeploymentRecord | undefined, lines: readon
 export function failureSummary(failed: readonly { service: string; status: string; diagnosis?: string }[]): string {
   return failed.map((f) => `${f.service}: ${f.diagnosis ?? f.status}`).join('; ');
 }
+
+/** What `forward/use` answers (schemas/src/forward.ts `ForwardProject`, the part shown here). */
+export interface ForwardsNow {
+  readonly project: string;
+  readonly sandbox?: string;
+  readonly forwards: readonly { service: string; containerPort: number; address: string; target?: { sandbox: string; hostPort: number }; reason?: string }[];
+}
+
+/** After `forward/use`: where the project's local forwards lead now, one phrase per forward. */
+export function forwardsText(now: ForwardsNow): string {
+  const head = now.sandbox ? `Local forwards of ${now.project} now reach sandbox ${now.sandbox}` : `Local forwards of ${now.project} reach no sandbox`;
+  if (now.forwards.length === 0) return `${head}; the project has no forwards yet.`;
+  const each = now.forwards.map(
+    (f) => `${f.address} → ${f.service} ${f.containerPort}${f.target ? '' : ` (refused: ${(f.reason ?? 'not running there').replace(/\.$/, '')})`}`,
+  );
+  return `${head}: ${each.join(', ')}.`;
+}

@@ -17,6 +17,7 @@ import {
   envPickItems,
   explainText,
   failureSummary,
+  forwardsText,
   profilePickItems,
   sandboxPickItems,
   serviceListens,
@@ -118,6 +119,21 @@ describe('quick-pick items from recorded answers', () => {
     ]);
     expect(profilePickItems(recorded)).toEqual([]);
     expect(serviceListens({ ...base, port: undefined, job: true, ports: [{ container: 9000, protocol: 'tcp' }] })).toBe('job · port 9000');
+  });
+
+  it('local forwards after forward/use: where each leads now, and why one is refused', () => {
+    expect(
+      forwardsText({
+        project: 'shop',
+        sandbox: 'qa-1',
+        forwards: [
+          { service: 'db', containerPort: 5432, address: '127.0.0.1:15432', target: { sandbox: 'qa-1', hostPort: 47123 } },
+          { service: 'redis', containerPort: 6379, address: '127.0.0.1:16379', reason: 'redis is not running in qa-1.' },
+        ],
+      }),
+    ).toBe('Local forwards of shop now reach sandbox qa-1: 127.0.0.1:15432 → db 5432, 127.0.0.1:16379 → redis 6379 (refused: redis is not running in qa-1).');
+    expect(forwardsText({ project: 'shop', sandbox: 'qa-1', forwards: [] })).toBe('Local forwards of shop now reach sandbox qa-1; the project has no forwards yet.');
+    expect(forwardsText({ project: 'shop', forwards: [] })).toMatch(/^Local forwards of shop reach no sandbox/);
   });
 
   it('templates and snapshots', () => {
