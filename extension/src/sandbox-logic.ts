@@ -213,3 +213,17 @@ export function forwardsText(now: ForwardsNow): string {
   );
   return `${head}: ${each.join(', ')}.`;
 }
+
+/**
+ * The delete confirmation's detail: what goes with the sandbox. `volumes` are its named volumes
+ * (`sandbox/volumes`), undefined when the daemon cannot list them: then "its volumes" generically.
+ */
+export function deleteDetail(services: readonly string[], volumes: readonly string[] | undefined): string {
+  const parts = [
+    services.length ? `its containers (${services.join(', ')})` : '',
+    volumes === undefined ? 'its volumes and their data' : volumes.length ? `its volumes (${volumes.join(', ')}) and their data` : '',
+    'its network and ports',
+  ].filter(Boolean);
+  const text = `${parts.join(', ')} are removed.${volumes?.length === 0 ? ' It has no volumes.' : ''} Snapshots of it are kept.`;
+  return text[0]!.toUpperCase() + text.slice(1);
+}

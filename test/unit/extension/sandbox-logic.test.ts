@@ -13,6 +13,7 @@ import {
   CREATE_NEW,
   EMPTY_SANDBOX,
   auditText,
+  deleteDetail,
   deploymentLogText,
   envPickItems,
   explainText,
@@ -134,6 +135,15 @@ describe('quick-pick items from recorded answers', () => {
     ).toBe('Local forwards of shop now reach sandbox qa-1: 127.0.0.1:15432 → db 5432, 127.0.0.1:16379 → redis 6379 (refused: redis is not running in qa-1).');
     expect(forwardsText({ project: 'shop', sandbox: 'qa-1', forwards: [] })).toBe('Local forwards of shop now reach sandbox qa-1; the project has no forwards yet.');
     expect(forwardsText({ project: 'shop', forwards: [] })).toMatch(/^Local forwards of shop reach no sandbox/);
+  });
+
+  it('the delete confirmation says what goes: containers, volumes (named when the daemon lists them) and their data', () => {
+    expect(deleteDetail(['api', 'db'], ['db-data', 'cache'])).toBe(
+      'Its containers (api, db), its volumes (db-data, cache) and their data, its network and ports are removed. Snapshots of it are kept.',
+    );
+    expect(deleteDetail(['api'], undefined)).toBe('Its containers (api), its volumes and their data, its network and ports are removed. Snapshots of it are kept.');
+    expect(deleteDetail([], [])).toBe('Its network and ports are removed. It has no volumes. Snapshots of it are kept.');
+    expect(deleteDetail([], undefined)).toBe('Its volumes and their data, its network and ports are removed. Snapshots of it are kept.');
   });
 
   it('templates and snapshots', () => {
