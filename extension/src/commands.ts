@@ -7,6 +7,7 @@
  */
 import * as vscode from 'vscode';
 import { ProtocolError } from '../../schemas/src/client';
+import type { ConfigDiagnostics } from './config-diagnostics';
 import type { ContainerSummary } from '../../schemas/src/docker';
 import type { Connected, DaemonConnection } from './connection';
 import { isRunning } from './container-model';
@@ -35,6 +36,8 @@ export interface Ctx {
   /** The sandbox this window works with (status bar, palette defaults). */
   readonly current: CurrentSandbox;
   readonly daemonLog: DaemonLogChannel;
+  /** Project files' problems in the Problems panel. */
+  readonly configs: ConfigDiagnostics;
 }
 
 type Cmd = (...args: unknown[]) => unknown;

@@ -1,19 +1,21 @@
 /**
  * Deploy Current Branch: the branch and commit of the open repository (built-in git API), the
- * services picked from its branchbox.yaml (`project/load`), a sandbox picked or created, then
+ * profiles (compose projects that have some) and services picked from its project
+ * (`project/load`; a ConfigInvalid answer goes to the Problems panel), a sandbox picked or created, then
  * `deploy/start` and a cancellable notification naming each service's stage (`deploy/progress`
  * of these deployments); a failure ends in its one-line diagnosis with "Show Log".
  */
 import * as vscode from 'vscode';
 import type { DeploymentStatus } from '../../schemas/src/deploy';
 import type { Params, Result } from '../../schemas/src/index';
+import type { Project } from '../../schemas/src/project';
 import type { Ctx } from './commands';
 import type { Connected } from './connection';
 import { advanceRun, newRunState, progressPercent, progressText, runIsFinal, type DeployRunState } from './deployment-model';
 import { TRUST_AND_DEPLOY, trustQuestion, untrustedOf } from './failure';
 import { currentBranch } from './git';
 import type { Log } from './log';
-import { CREATE_NEW, failureSummary, sandboxPickItems, servicePickItems, suggestName, validateName } from './sandbox-logic';
+import { CREATE_NEW, failureSummary, profilePickItems, sandboxPickItems, servicePickItems, suggestName, validateName } from './sandbox-logic';
 import { branchAtCommit } from './sandbox-model';
 
 export interface DeployOutcomeSummary {
@@ -25,8 +27,25 @@ export interface DeployOutcomeSummary {
 export async function deployCurrentBranch(ctx: Ctx, c: Connected): Promise<DeployOutcomeSummary | undefined> {
   const head = await currentBranch();
   const source = branchAtCommit(head.branch ?? 'HEAD', head.commit);
-  const project = await c.client.request('project/load', { path: head.repoPath });
-  const picked = await vscode.window.showQuickPick(servicePickItems(project), {
+  let project: Project;
+  try {
+    project = await c.client.request('project/load', { path: head.repoPath });
+  } catch (e) {
+    if (await ctx.configs.reportFailure(head.repoPath, e)) return undefined;
+    throw e;
+  }
+  ctx.configs.accept(head.repoPath, project);
+  let profiles: string[] = [];
+  if (project.profiles?.length) {
+    const chosen = await vscode.window.showQuickPick(profilePickItems(project), {
+      title: `Deploy ${source}: profiles`,
+      placeHolder: `Profiles of ${project.name} to enable (none: only the services without a profile)`,
+      canPickMany: true,
+    });
+    if (!chosen) return undefined;
+    profiles = chosen.map((p) => p.value);
+  }
+  const picked = await vscode.window.showQuickPick(servicePickItems(project, [], profiles), {
     title: `Deploy ${source}: services`,
     placeHolder: `Services of ${project.name} to deploy`,
     canPickMany: true,
@@ -38,13 +57,22 @@ export async function deployCurrentBranch(ctx: Ctx, c: Connected): Promise<Deplo
   if (!sandbox) return undefined;
 
   ctx.log.info(`Deploying ${source} of ${head.repoPath} (${services.join(', ')}) into sandbox ${sandbox}${head.dirty ? '; uncommitted changes are not included' : ''}`);
-  const started = await startTrusting(c, ctx.log, {
+  // `profiles` is deploy/start's optional param of compose projects (sent only when some are chosen).
+  const params: Params<'deploy/start'> & { profiles?: string[] } = {
     repoPath: head.repoPath,
     ...(head.branch ? { ref: head.branch } : {}),
     commit: head.commit,
     sandbox,
     services,
-  });
+    ...(profiles.length ? { profiles } : {}),
+  };
+  let started: Result<'deploy/start'> | undefined;
+  try {
+    started = await startTrusting(c, ctx.log, params);
+  } catch (e) {
+    if (await ctx.configs.reportFailure(head.repoPath, e)) return undefined;
+    throw e;
+  }
   if (!started) return undefined;
   const { deployments } = started;
   ctx.current.deployedTo(sandbox);
@@ -149,8 +177,11 @@ export function followDeployments(c: Connected, title: string, deployments: read
   );
 }
 
+/** A deployment ended well: serving (running), or a job that ran to completion (completed). */
+const SUCCEEDED: ReadonlySet<string> = new Set(['running', 'completed']);
+
 function report(ctx: Ctx, source: string, summary: DeployOutcomeSummary): void {
-  const failed = summary.deployments.filter((d) => d.status !== 'running');
+  const failed = summary.deployments.filter((d) => !SUCCEEDED.has(d.status));
   if (failed.length === 0) {
     ctx.log.info(`Deployed ${source} to ${summary.sandbox}: ${summary.deployments.map((d) => d.service).join(', ')} running`);
     void vscode.window

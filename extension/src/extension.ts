@@ -8,6 +8,7 @@
  */
 import * as vscode from 'vscode';
 import { createCommands, registerCommands, type Ctx } from './commands';
+import { ConfigDiagnostics } from './config-diagnostics';
 import { daemonHostFor, readSettings, settingsImpact } from './config';
 import { DaemonConnection, type ConnectionState } from './connection';
 import { ContainersTree } from './containers-tree';
@@ -38,7 +39,8 @@ export function activate(context: vscode.ExtensionContext): void {
     const deployments = new DeploymentsTree(connection, log);
     const documents = new DaemonDocuments();
     const current = new CurrentSandbox(() => readSettings().defaultSandbox);
-    const ctx: Ctx = { extension: context, connection, log, containers, sandboxes, deployments, documents, current, daemonLog };
+    const configs = new ConfigDiagnostics(connection, log);
+    const ctx: Ctx = { extension: context, connection, log, containers, sandboxes, deployments, documents, current, daemonLog, configs };
     context.subscriptions.push(
       connection,
       daemonLog,
@@ -47,6 +49,7 @@ export function activate(context: vscode.ExtensionContext): void {
       deployments,
       documents,
       current,
+      configs,
       new ConnectionStatusBar(connection),
       new SandboxStatusBar(sandboxes, current),
       registerPanels(ctx),

@@ -14,11 +14,13 @@ import { isDeploymentNode } from './deployments-tree';
 import {
   EMPTY_SANDBOX,
   auditText,
-  deleteConfirmationDetail,
+  deleteDetail,
   deploymentLogText,
   envPickItems,
   explainText,
+  forwardsText,
   snapshotPickItems,
+  type ForwardsNow,
   templatePickItems,
   validateEnvKey,
   validateName,
@@ -41,6 +43,7 @@ export function createSandboxCommands(): Record<string, CommandFactory> {
     'branchbox.sandbox.snapshot': withDaemon('Snapshot sandbox', (ctx, c, arg) => snapshotSandbox(ctx, c, arg)),
     'branchbox.sandbox.restore': withDaemon('Restore snapshot', (ctx, c, arg) => restoreSnapshot(ctx, c, arg)),
     'branchbox.sandbox.delete': withDaemon('Delete sandbox', (ctx, c, arg) => deleteSandbox(ctx, c, arg)),
+    'branchbox.sandbox.useForForwards': withDaemon('Use sandbox for local forwards', (ctx, c, arg) => useForForwards(ctx, c, arg)),
     'branchbox.sandbox.suspend': withDaemon('Suspend sandbox', async (ctx, c, arg) => {
       const name = await sandboxOf(ctx, arg, 'Suspend');
       if (!name) return;
@@ -183,11 +186,7 @@ async function deleteSandbox(ctx: Ctx, c: Connected, arg: unknown): Promise<bool
   const name = await sandboxOf(ctx, arg, 'Delete');
   if (!name) return false;
   const s = ctx.sandboxes.model.sandbox(name);
-  const { volumes } = await c.client.request('sandbox/volumes', { name });
-  const detail = deleteConfirmationDetail(
-    s?.services.map((v) => v.service) ?? [],
-    volumes.map((v) => v.name),
-  );
+  const detail = deleteDetail(s?.services.map((v) => v.service) ?? [], await volumesOf(c, name));
   const confirm = await vscode.window.showWarningMessage(`Delete sandbox ${name}?`, { modal: true, detail }, 'Delete');
   if (confirm !== 'Delete') return false;
   ctx.log.info(`Deleting sandbox ${name}`);
@@ -195,6 +194,21 @@ async function deleteSandbox(ctx: Ctx, c: Connected, arg: unknown): Promise<bool
   ctx.log.info(`Deleted sandbox ${name}: ${removed.containers} containers, ${removed.networks} networks, ${removed.ports} ports`);
   ctx.current.refresh(name);
   return true;
+}
+
+/**
+ * The names of a sandbox's volumes (`sandbox/volumes`, #15's volume state: declared in
+ * schemas/src/sandbox.ts once that is merged, called by name until then); undefined when the
+ * daemon cannot say.
+ */
+async function volumesOf(c: Connected, name: string): Promise<string[] | undefined> {
+  if (!c.capabilities.methods.includes('sandbox/volumes')) return undefined;
+  const client = c.client as unknown as { request(method: 'sandbox/volumes', params: { name: string }): Promise<{ volumes: { name: string }[] }> };
+  try {
+    return (await client.request('sandbox/volumes', { name })).volumes.map((v) => v.name);
+  } catch {
+    return undefined;
+  }
 }
 
 // --- Routes and the gateway -----------------------------------------------------------------
@@ -301,6 +315,27 @@ async function setEnv(ctx: Ctx, c: Connected, sandbox: string, secret: boolean, 
   void vscode.window.showInformationMessage(`${secret ? 'Secret' : 'Variable'} ${key} set in ${sandbox}${service ? ` for ${service}` : ''}; the next deployment uses it.`);
 }
 
+// --- Local forwards -------------------------------------------------------------------------
+
+/**
+ * `forward/use`: the sandbox becomes its project's current one, where every local forward of
+ * the project (127.0.0.1:15432 → postgres, say) sends new connections. The method is declared
+ * in schemas/src/forward.ts (#15's forwards); this branch calls it by name until that module
+ * is merged, and a daemon without it is told apart.
+ */
+async function useForForwards(ctx: Ctx, c: Connected, arg: unknown): Promise<void> {
+  const name = await sandboxOf(ctx, arg, 'Use for local forwards:');
+  if (!name) return;
+  if (!c.capabilities.methods.includes('forward/use')) {
+    throw new Error(`branchboxd ${c.serverInfo.version} has no local forwards (forward/use); restart the daemon to run the version bundled with the extension`);
+  }
+  const client = c.client as unknown as { request(method: 'forward/use', params: { sandbox: string }): Promise<ForwardsNow> };
+  const now = await inView(`Switching local forwards to ${name}…`, () => client.request('forward/use', { sandbox: name }));
+  const text = forwardsText(now);
+  ctx.log.info(text);
+  void vscode.window.showInformationMessage(text);
+}
+
 // --- Deployments and actions ----------------------------------------------------------------
 
 async function openDeploymentLog(ctx: Ctx, c: Connected, arg: unknown): Promise<void> {
@@ -321,6 +356,7 @@ const SANDBOX_ACTIONS: { label: string; command: string }[] = [
   { label: '$(list-unordered) Show Audit Log', command: 'branchbox.sandbox.showAudit' },
   { label: '$(output) Show Logs', command: 'branchbox.showLogs' },
   { label: '$(graph) Show Stats', command: 'branchbox.showStats' },
+  { label: '$(plug) Use for Local Forwards', command: 'branchbox.sandbox.useForForwards' },
   { label: '$(debug-pause) Suspend', command: 'branchbox.sandbox.suspend' },
   { label: '$(debug-continue) Resume', command: 'branchbox.sandbox.resume' },
   { label: '$(trash) Delete…', command: 'branchbox.sandbox.delete' },

@@ -60,15 +60,45 @@ export function sandboxPickItems(sandboxes: readonly Sandbox[], preferred?: stri
   ];
 }
 
-/** Services of branchbox.yaml, all picked unless some were deployed last time. */
-export function servicePickItems(project: Project, previous: readonly string[] = []): PickItem<string>[] {
+/** What a service listens on, or that it is a job or listens on nothing: `port 8080`, `ports 5432, 9187/udp`, `job`. */
+export function serviceListens(s: Project['services'][string]): string {
+  const ports = [...new Set([...(s.port !== undefined ? [`${s.port}`] : []), ...(s.ports ?? []).map((p) => `${p.container}${p.protocol === 'udp' ? '/udp' : ''}`)])];
+  const listens = ports.length > 1 ? `ports ${ports.join(', ')}` : ports.length === 1 ? `port ${ports[0]}` : '';
+  if (s.job) return ['job', listens].filter(Boolean).join(' · ');
+  return listens || 'no port';
+}
+
+/** Whether a service is deployed with `profiles` chosen (compose: a service without profiles always is). */
+export function inProfiles(s: Project['services'][string], profiles: readonly string[]): boolean {
+  return !s.profiles?.length || s.profiles.some((p) => profiles.includes(p));
+}
+
+/** The services of the project (those the chosen profiles enable), all picked unless some were deployed last time. */
+export function servicePickItems(project: Project, previous: readonly string[] = [], profiles: readonly string[] = []): PickItem<string>[] {
   return Object.keys(project.services)
     .sort()
+    .filter((name) => inProfiles(project.services[name]!, profiles))
     .map((name) => {
       const s = project.services[name]!;
       const build = s.build.kind === 'image' ? `image ${s.build.image}` : s.build.kind === 'dockerfile' ? `${s.context}/${s.build.dockerfile}` : `command in ${s.context}`;
-      return { label: name, description: `port ${s.port}`, detail: build, picked: previous.length ? previous.includes(name) : true, value: name };
+      const after = Object.keys(s.dependsOn ?? {});
+      const description = [serviceListens(s), s.profiles?.length ? `profile ${s.profiles.join(', ')}` : ''].filter(Boolean).join(' · ');
+      const detail = [build, after.length ? `after ${after.join(', ')}` : ''].filter(Boolean).join(' · ');
+      return { label: name, description, detail, picked: previous.length ? previous.includes(name) : true, value: name };
     });
+}
+
+/** The profiles of a compose project, each with the services it adds; none picked (as `docker compose up`). */
+export function profilePickItems(project: Project): PickItem<string>[] {
+  return (project.profiles ?? []).map((profile) => ({
+    label: profile,
+    description: Object.keys(project.services)
+      .filter((name) => project.services[name]!.profiles?.includes(profile))
+      .sort()
+      .join(', '),
+    picked: false,
+    value: profile,
+  }));
 }
 
 export function snapshotPickItems(snapshots: readonly SnapshotSummary[]): PickItem<string>[] {
@@ -167,14 +197,33 @@ export function failureSummary(failed: readonly { service: string; status: strin
   return failed.map((f) => `${f.service}: ${f.diagnosis ?? f.status}`).join('; ');
 }
 
+/** What `forward/use` answers (schemas/src/forward.ts `ForwardProject`, the part shown here). */
+export interface ForwardsNow {
+  readonly project: string;
+  readonly sandbox?: string;
+  readonly forwards: readonly { service: string; containerPort: number; address: string; target?: { sandbox: string; hostPort: number }; reason?: string }[];
+}
+
+/** After `forward/use`: where the project's local forwards lead now, one phrase per forward. */
+export function forwardsText(now: ForwardsNow): string {
+  const head = now.sandbox ? `Local forwards of ${now.project} now reach sandbox ${now.sandbox}` : `Local forwards of ${now.project} reach no sandbox`;
+  if (now.forwards.length === 0) return `${head}; the project has no forwards yet.`;
+  const each = now.forwards.map(
+    (f) => `${f.address} → ${f.service} ${f.containerPort}${f.target ? '' : ` (refused: ${(f.reason ?? 'not running there').replace(/\.$/, '')})`}`,
+  );
+  return `${head}: ${each.join(', ')}.`;
+}
+
 /**
- * The detail of the Delete Sandbox confirmation: what goes with it — its containers, network
- * and ports, and its named volumes with their data ("deletes 2 volumes: pgdata, cache").
+ * The delete confirmation's detail: what goes with the sandbox. `volumes` are its named volumes
+ * (`sandbox/volumes`), undefined when the daemon cannot list them: then "its volumes" generically.
  */
-export function deleteConfirmationDetail(services: readonly string[], volumes: readonly string[]): string {
-  const removed = services.length ? `Its containers (${services.join(', ')}), network and ports are removed.` : 'Its network and ports are removed.';
-  const data = volumes.length
-    ? ` It deletes ${volumes.length} volume${volumes.length === 1 ? '' : 's'} with ${volumes.length === 1 ? 'its' : 'their'} data: ${volumes.join(', ')}.`
-    : '';
-  return `${removed}${data} Snapshots of it are kept.`;
+export function deleteDetail(services: readonly string[], volumes: readonly string[] | undefined): string {
+  const parts = [
+    services.length ? `its containers (${services.join(', ')})` : '',
+    volumes === undefined ? 'its volumes and their data' : volumes.length ? `its volumes (${volumes.join(', ')}) and their data` : '',
+    'its network and ports',
+  ].filter(Boolean);
+  const text = `${parts.join(', ')} are removed.${volumes?.length === 0 ? ' It has no volumes.' : ''} Snapshots of it are kept.`;
+  return text[0]!.toUpperCase() + text.slice(1);
 }

@@ -91,6 +91,37 @@ export function gatewayUrlOf(s: Sandbox): string | undefined {
   return lease ? `http://127.0.0.1:${lease.port}` : undefined;
 }
 
+type PublishedPort = NonNullable<SandboxServiceView['ports']>[number];
+
+const portName = (p: PublishedPort) => `${p.container}${p.protocol === 'udp' ? '/udp' : ''}`;
+
+/** A service's published ports for its row: `5432→47123`, the first two and how many more. */
+export function portsShort(ports: readonly PublishedPort[] | undefined): string {
+  if (!ports?.length) return '';
+  const shown = ports.slice(0, 2).map((p) => `${portName(p)}→${p.hostPort}`);
+  return ports.length > 2 ? `${shown.join(' ')} +${ports.length - 2}` : shown.join(' ');
+}
+
+/** A service's published ports in full, one a line: `5432→127.0.0.1:47123 (compose asked 5432)`. */
+export function portsLong(ports: readonly PublishedPort[] | undefined): string[] {
+  return (ports ?? []).map((p) => `${portName(p)}→127.0.0.1:${p.hostPort}${p.published !== undefined ? ` (compose asked ${p.published})` : ''}`);
+}
+
+/** A job's state from its container: running, completed (exit 0) or failed (exit n). */
+export function jobState(container: ContainerSummary | undefined): 'running' | 'completed' | 'failed' | 'unknown' {
+  if (!container) return 'unknown';
+  if (container.state === 'running' || container.state === 'created' || container.state === 'restarting') return 'running';
+  if (container.state === 'exited') return container.exitCode === 0 ? 'completed' : 'failed';
+  return container.state === 'dead' ? 'failed' : 'unknown';
+}
+
+const JOB_ICON: Record<ReturnType<typeof jobState>, IconSpec> = {
+  running: { id: 'run', color: YELLOW },
+  completed: { id: 'pass', color: GREEN },
+  failed: { id: 'error', color: RED },
+  unknown: { id: 'run-all', color: GREY },
+};
+
 type ServiceHealth = 'healthy' | 'starting' | 'failed' | 'stopped' | 'unknown';
 
 function serviceHealth(container: ContainerSummary | undefined): ServiceHealth {
@@ -187,7 +218,12 @@ export class SandboxTreeModel {
     if (verdict) return verdict.state;
     const deployed = s.services.filter((v) => v.containerId);
     if (deployed.length === 0) return 'empty';
-    const states = deployed.map((v) => serviceHealth(this.containerMap.get(v.containerId!)));
+    const states = deployed.map((v): ServiceHealth => {
+      const container = this.containerMap.get(v.containerId!);
+      if (!v.job) return serviceHealth(container);
+      const job = jobState(container);
+      return job === 'completed' ? 'healthy' : job === 'running' ? 'starting' : job === 'failed' ? 'failed' : 'unknown';
+    });
     const known = states.filter((h) => h !== 'unknown');
     if (known.length === 0) return 'unknown';
     const bad = known.filter((h) => h === 'failed' || h === 'stopped').length;
@@ -377,9 +413,13 @@ export class SandboxTreeModel {
     }
     const route = view ? routeText(view) : '';
     const source = branchAtCommit(view?.branch, view?.commit);
-    const description = [deploy ? `${deploy.stage ?? deploy.status}…` : '', source, route].filter(Boolean).join(' ');
+    const job = view?.job ? jobState(container) : undefined;
+    const description = [deploy ? `${deploy.stage ?? deploy.status}…` : '', job ? `job ${job === 'failed' && container?.exitCode ? `exited ${container.exitCode}` : job}` : '', source, route, portsShort(view?.ports)]
+      .filter(Boolean)
+      .join(' ');
     let icon: IconSpec;
     if (deploy) icon = { id: 'sync~spin', color: YELLOW };
+    else if (job) icon = JOB_ICON[job];
     else if (container) icon = iconFor(container);
     else if (view?.route === 'baseline') icon = { id: 'cloud' };
     else if (view?.route === 'url') icon = { id: 'link-external' };
@@ -398,6 +438,8 @@ export class SandboxTreeModel {
         ['Commit', view?.commit ? `\`${view.commit}\`` : undefined],
         ['Route', view ? escapeMarkdown(`${view.route}${view.routeUrl ? ` (${view.routeUrl})` : ''}`) : undefined],
         ['Direct URL', view?.url ? escapeMarkdown(view.url) : undefined],
+        ['Ports', view?.ports?.length ? escapeMarkdown(portsLong(view.ports).join(', ')) : undefined],
+        ['Job', job ? escapeMarkdown(`${job}${container?.state === 'exited' ? ` (exit code ${container.exitCode ?? '?'})` : ''}; runs to completion on each deploy`) : undefined],
         ['Container', container ? escapeMarkdown(`${container.state}${container.health ? ` (${container.health})` : ''}`) : undefined],
         ...[this.verdict(s)?.services.find((v) => v.service === service)].filter((v) => v !== undefined).map(serviceHealthRow),
       ]),

@@ -546,6 +546,7 @@ async function main(): Promise<void> {
     const dialog = page!.locator('.monaco-dialog-box');
     await dialog.waitFor({ state: 'visible', timeout: 10_000 });
     const message = (await dialog.innerText()).replace(/\s+/g, ' ');
+    assert.match(message, /volumes and their data|has no volumes/, message);
     await screenshot('delete-confirm');
     await dialog.getByRole('button', { name: 'Delete' }).click();
     await waitFor('the tree to be empty', async () => (await treeRows().count()) === 0 && (await sandboxesPane().getByText('No sandboxes yet').count()) > 0, 60_000);
@@ -555,6 +556,44 @@ async function main(): Promise<void> {
     }, 30_000);
     await screenshot('deleted');
     return `dialog: ${message}; docker ps -a --filter label=branchbox.sandbox=${SANDBOX}: ${left}`;
+  });
+
+  await step(9, 'A typo in branchbox.yaml → Problems names it on the key with "did you mean `port`?"; the quick fix and a save clear it', async () => {
+    const file = join(fixture!.root, 'branchbox.yaml');
+    const original = readFileSync(file, 'utf8');
+    const typo = original.replace(/^(\s+)port: /m, '$1prot: ');
+    assert.notEqual(typo, original, 'the fixture has a port: key');
+    writeFileSync(file, typo);
+    const p = page!;
+    await p.keyboard.press('Escape');
+    await p.keyboard.press('Control+P');
+    await quickInput().locator('input.input').fill('branchbox.yaml');
+    await pick(/branchbox\.yaml/);
+    await p.locator('.monaco-editor .view-lines', { hasText: 'prot:' }).first().waitFor({ state: 'visible', timeout: 15_000 });
+    await runCommand('Problems: Focus on Problems View');
+    const problem = p.locator('.markers-panel .monaco-list-row', { hasText: 'did you mean' }).first();
+    await problem.waitFor({ state: 'visible', timeout: 30_000 });
+    const text = (await problem.innerText()).replace(/\s+/g, ' ').trim();
+    assert.match(text, /services\.\w+\.prot is not a known field/, text);
+    assert.match(text, /did you mean `port`\?/, text);
+    assert.match(text, /\[Ln \d+, Col 5\]/, text);
+    await screenshot('problems-typo');
+    // The quick fix from the Problems entry: the editor at the key, then "Change to `port`".
+    await problem.dblclick();
+    // The cursor in the key (the editor focused), then the quick fixes there (Ctrl+.).
+    await p.locator('.monaco-editor .view-lines .view-line span', { hasText: /^prot$/ }).first().click();
+    await p.keyboard.press('Control+.');
+    const fix = p.locator('.action-widget').getByText('Change to `port`').first();
+    await fix.waitFor({ state: 'visible', timeout: 15_000 });
+    await screenshot('quick-fix');
+    // The widget's first row is focused (the only fix, preferred): Enter applies it.
+    await p.keyboard.press('Enter');
+    await p.keyboard.press('Control+S');
+    await waitFor('the Problems entry to go', async () => (await p.locator('.markers-panel .monaco-list-row', { hasText: 'did you mean' }).count()) === 0, 30_000);
+    const fixed = readFileSync(file, 'utf8');
+    assert.equal(fixed, original, 'the quick fix restored the key');
+    await screenshot('problems-fixed');
+    return `Problems: ${text}`;
   });
 }
 

@@ -72,6 +72,8 @@ describe('package.json contributes', () => {
     expect(enabled('branchbox.container.attachShell', /./, 'container.running')).toBe(true);
     expect(enabled('branchbox.container.start', /^inline/, 'container.stopped')).toBe(true);
     expect(enabled('branchbox.sandbox.delete', /./, 'service.sandbox.deployed')).toBe(false);
+    expect(enabled('branchbox.sandbox.useForForwards', /./, 'sandbox.active')).toBe(true);
+    expect(enabled('branchbox.sandbox.useForForwards', /./, 'sandbox.deleting')).toBe(false);
   });
 
   it('has the Branchbox view container with the Containers view, activates on startup, and settings are machine-scoped where they run programs', () => {

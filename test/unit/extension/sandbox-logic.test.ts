@@ -5,19 +5,23 @@
  */
 import { describe, expect, it, vi } from 'vitest';
 import type { DeployLogLine, DeploymentRecord } from '../../../schemas/src/deploy';
-import type { Project } from '../../../schemas/src/project';
+import { Value } from '@sinclair/typebox/value';
+import { Project as ProjectSchema, type Project } from '../../../schemas/src/project';
 import type { RouteDecisionView } from '../../../schemas/src/route';
 import type { AuditRecord, EnvEntry, Sandbox, SnapshotSummary, Template } from '../../../schemas/src/sandbox';
 import {
   CREATE_NEW,
   EMPTY_SANDBOX,
   auditText,
-  deleteConfirmationDetail,
+  deleteDetail,
   deploymentLogText,
   envPickItems,
   explainText,
   failureSummary,
+  forwardsText,
+  profilePickItems,
   sandboxPickItems,
+  serviceListens,
   servicePickItems,
   snapshotPickItems,
   suggestName,
@@ -83,6 +87,65 @@ describe('quick-pick items from recorded answers', () => {
     expect(servicePickItems(project, ['payment']).map((i) => i.picked)).toEqual([false, true]);
   });
 
+  it('services of a compose project: ports, jobs and workers, profiles (the project valid by its schema)', () => {
+    const recorded = results('project/load')[0] as Project;
+    const base = recorded.services.account!;
+    const project: Project = {
+      ...recorded,
+      source: { kind: 'compose', files: ['/repo/compose.yaml'] },
+      profiles: ['debug', 'tools'],
+      services: {
+        api: { ...base, name: 'api', port: 8080, ports: [{ container: 8080, protocol: 'tcp', published: 8080 }], dependsOn: { db: { condition: 'service_healthy', required: true, restart: false }, migrate: { condition: 'service_completed_successfully', required: true, restart: false } } },
+        db: { ...base, name: 'db', http: false, build: { kind: 'image', image: 'branchbox/postgres:15' }, port: 5432, ports: [{ container: 5432, protocol: 'tcp', published: 5432 }, { container: 9187, protocol: 'udp' }] },
+        migrate: { ...base, name: 'migrate', http: false, port: undefined, job: true },
+        worker: { ...base, name: 'worker', http: false, port: undefined },
+        adminer: { ...base, name: 'adminer', port: 8081, profiles: ['debug'] },
+        psql: { ...base, name: 'psql', http: false, port: undefined, profiles: ['tools', 'debug'] },
+      },
+    };
+    for (const s of Object.values(project.services)) if (s.port === undefined) delete (s as { port?: number }).port;
+    expect([...Value.Errors(ProjectSchema, project)].map((e) => `${e.path} ${e.message}`)).toEqual([]);
+
+    expect(servicePickItems(project).map((i) => [i.label, i.description, i.detail])).toEqual([
+      ['api', 'port 8080', 'services/account/Dockerfile · after db, migrate'],
+      ['db', 'ports 5432, 9187/udp', 'image branchbox/postgres:15'],
+      ['migrate', 'job', 'services/account/Dockerfile'],
+      ['worker', 'no port', 'services/account/Dockerfile'],
+    ]);
+    expect(servicePickItems(project, [], ['debug']).map((i) => [i.label, i.description])).toContainEqual(['adminer', 'port 8081 · profile debug']);
+    expect(servicePickItems(project, [], ['tools']).map((i) => i.label)).toEqual(['api', 'db', 'migrate', 'psql', 'worker']);
+    expect(profilePickItems(project).map((i) => [i.label, i.description, i.picked])).toEqual([
+      ['debug', 'adminer, psql', false],
+      ['tools', 'psql', false],
+    ]);
+    expect(profilePickItems(recorded)).toEqual([]);
+    expect(serviceListens({ ...base, port: undefined, job: true, ports: [{ container: 9000, protocol: 'tcp' }] })).toBe('job · port 9000');
+  });
+
+  it('local forwards after forward/use: where each leads now, and why one is refused', () => {
+    expect(
+      forwardsText({
+        project: 'shop',
+        sandbox: 'qa-1',
+        forwards: [
+          { service: 'db', containerPort: 5432, address: '127.0.0.1:15432', target: { sandbox: 'qa-1', hostPort: 47123 } },
+          { service: 'redis', containerPort: 6379, address: '127.0.0.1:16379', reason: 'redis is not running in qa-1.' },
+        ],
+      }),
+    ).toBe('Local forwards of shop now reach sandbox qa-1: 127.0.0.1:15432 → db 5432, 127.0.0.1:16379 → redis 6379 (refused: redis is not running in qa-1).');
+    expect(forwardsText({ project: 'shop', sandbox: 'qa-1', forwards: [] })).toBe('Local forwards of shop now reach sandbox qa-1; the project has no forwards yet.');
+    expect(forwardsText({ project: 'shop', forwards: [] })).toMatch(/^Local forwards of shop reach no sandbox/);
+  });
+
+  it('the delete confirmation says what goes: containers, volumes (named when the daemon lists them) and their data', () => {
+    expect(deleteDetail(['api', 'db'], ['db-data', 'cache'])).toBe(
+      'Its containers (api, db), its volumes (db-data, cache) and their data, its network and ports are removed. Snapshots of it are kept.',
+    );
+    expect(deleteDetail(['api'], undefined)).toBe('Its containers (api), its volumes and their data, its network and ports are removed. Snapshots of it are kept.');
+    expect(deleteDetail([], [])).toBe('Its network and ports are removed. It has no volumes. Snapshots of it are kept.');
+    expect(deleteDetail([], undefined)).toBe('Its volumes and their data, its network and ports are removed. Snapshots of it are kept.');
+  });
+
   it('templates and snapshots', () => {
     const { templates } = results('template/list')[0] as { templates: Template[] };
     const items = templatePickItems(templates);
@@ -90,16 +153,6 @@ describe('quick-pick items from recorded answers', () => {
     expect(items[1]).toMatchObject({ label: 'qa-default', description: 'from branchbox.yaml of recshop', detail: 'account ← main · ttl 3d' });
     const { snapshots } = results('snapshot/list')[0] as { snapshots: SnapshotSummary[] };
     expect(snapshotPickItems(snapshots)[0]!.detail).toMatch(/^account feature\/x@\w{7} → sandbox, payment feature\/x@\w{7} → baseline · 2 env entries$/);
-  });
-
-  it('the delete confirmation names the volumes whose data goes with the sandbox', () => {
-    expect(deleteConfirmationDetail(['api', 'db'], ['pgdata', 'cache'])).toBe(
-      'Its containers (api, db), network and ports are removed. It deletes 2 volumes with their data: pgdata, cache. Snapshots of it are kept.',
-    );
-    expect(deleteConfirmationDetail([], ['pgdata'])).toBe(
-      'Its network and ports are removed. It deletes 1 volume with its data: pgdata. Snapshots of it are kept.',
-    );
-    expect(deleteConfirmationDetail(['api'], [])).toBe('Its containers (api), network and ports are removed. Snapshots of it are kept.');
   });
 
   it('environment entries: a secret shows as *** only', () => {

@@ -10,7 +10,8 @@ import type { DeployProgress, DeploymentRecord } from '../../../schemas/src/depl
 import type { SandboxEvent, Sandbox } from '../../../schemas/src/sandbox';
 import { ContainerTreeModel, type EventItem } from '../../../extension/src/container-model';
 import { DeploymentListModel, advanceRun, newRunState, progressPercent, progressText, runIsFinal } from '../../../extension/src/deployment-model';
-import { SandboxTreeModel, branchAtCommit, gatewayUrlOf } from '../../../extension/src/sandbox-model';
+import { SandboxTreeModel, branchAtCommit, gatewayUrlOf, portsLong, portsShort } from '../../../extension/src/sandbox-model';
+import { resultViolations } from '../../../daemon/src/rpc/validation';
 import { servingContainerName } from '../../../schemas/src/docker-names';
 import { sandboxStatusOf } from '../../../extension/src/sandbox-status-bar';
 import session from './fixtures/sandbox-session.json';
@@ -167,6 +168,46 @@ describe('SandboxTreeModel, replaying a recorded session', () => {
     expect(model.health('rec-demo')).toBe('healthy');
     model.applySandboxEvents([{ kind: 'updated', name: 'rec-demo', sandbox: { ...COMMIT, health: sick } }]);
     expect(model.health('rec-demo')).toBe('degraded');
+  });
+
+  it('a compose sandbox: published ports in the row and its tooltip; a job completed with its own icon, counted healthy', () => {
+    const [account, payment] = deployedContainers();
+    const [a, p] = COMMIT.services;
+    const sandbox: Sandbox = {
+      ...COMMIT,
+      services: [
+        { ...a!, service: 'db', ports: [{ container: 5432, protocol: 'tcp', hostPort: 47123, published: 5432 }] },
+        { ...p!, service: 'migrate', job: true, route: 'sandbox' },
+      ],
+    };
+    expect(resultViolations('sandbox/get', sandbox)).toEqual([]);
+    const model = new SandboxTreeModel();
+    model.replaceSandboxes([sandbox]);
+    model.setContainers([account!, { ...payment!, state: 'exited', exitCode: 0 }]);
+    const db = model.row('service:rec-demo/db')!;
+    expect(db.description).toMatch(/ 5432→47123$/);
+    expect(db.tooltip).toContain(String.raw`| Ports | 5432→127\.0\.0\.1:47123 \(compose asked 5432\) |`);
+    const job = model.row('service:rec-demo/migrate')!;
+    expect(job.icon).toEqual({ id: 'pass', color: 'charts.green' });
+    expect(job.description).toMatch(/^job completed /);
+    expect(job.tooltip).toContain(String.raw`| Job | completed \(exit code 0\); runs to completion on each deploy |`);
+    expect(model.health('rec-demo')).toBe('healthy');
+
+    model.setContainers([account!, { ...payment!, state: 'exited', exitCode: 3 }]);
+    expect(model.row('service:rec-demo/migrate')!).toMatchObject({ icon: { id: 'error', color: 'charts.red' } });
+    expect(model.row('service:rec-demo/migrate')!.description).toMatch(/^job exited 3 /);
+    expect(model.health('rec-demo')).toBe('degraded');
+  });
+
+  it('ports: the short form shows two and counts the rest; udp is marked', () => {
+    const ports = [
+      { container: 5432, protocol: 'tcp' as const, hostPort: 47123 },
+      { container: 53, protocol: 'udp' as const, hostPort: 47124, published: 53 },
+      { container: 80, protocol: 'tcp' as const, hostPort: 47125 },
+    ];
+    expect(portsShort(ports)).toBe('5432→47123 53/udp→47124 +1');
+    expect(portsShort(undefined)).toBe('');
+    expect(portsLong(ports)).toEqual(['5432→127.0.0.1:47123', '53/udp→127.0.0.1:47124 (compose asked 53)', '80→127.0.0.1:47125']);
   });
 
   it('names a container not seen yet by the serving-container rule of schemas/src/docker-names.ts', () => {

@@ -1,0 +1,156 @@
+/**
+ * Config problems in the Problems panel: a project file (branchbox.yaml or a compose file,
+ * config-problems.ts) opened or saved is validated by the daemon (`project/load` of its
+ * folder); every problem of the ConfigInvalid answer becomes an Error diagnostic on the exact
+ * key or value, the project's warnings Warning ones; a valid project clears them. An unknown
+ * key close to a known one gets a quick fix ("Change to `port`"). A deploy refused with
+ * ConfigInvalid publishes the same and shows a toast whose button opens the first problem.
+ */
+import * as path from 'node:path';
+import * as vscode from 'vscode';
+import type { ConfigProblem } from '../../schemas/src/project';
+import type { Connected, DaemonConnection, Logger } from './connection';
+import { configProblemsOf, configWarningsOf, isProjectFile, problemMessage, problemRange, problemsToast, suggestKey, suggestionOf } from './config-problems';
+
+const SOURCE = 'branchbox';
+const UNKNOWN_KEY_CODE = 'unknown-key';
+/** The files the quick fix applies to (isProjectFile's names). */
+const PROJECT_FILES: vscode.DocumentSelector = [
+  { scheme: 'file', pattern: '**/{branchbox,compose,docker-compose,compose.override,docker-compose.override}.{yaml,yml}' },
+];
+
+export class ConfigDiagnostics implements vscode.Disposable {
+  private readonly collection = vscode.languages.createDiagnosticCollection(SOURCE);
+  /** Per project folder validated: the URIs it published diagnostics on. */
+  private readonly published = new Map<string, Set<string>>();
+  /** Per project folder: the latest validation (an older answer arriving late is dropped). */
+  private readonly runs = new Map<string, number>();
+  private readonly disposables: vscode.Disposable[] = [];
+
+  constructor(
+    private readonly connection: DaemonConnection,
+    private readonly log: Logger,
+  ) {
+    this.disposables.push(
+      this.collection,
+      vscode.workspace.onDidOpenTextDocument((d) => this.check(d)),
+      vscode.workspace.onDidSaveTextDocument((d) => this.check(d)),
+      connection.whileConnected((c) => {
+        for (const d of vscode.workspace.textDocuments) this.check(d, c);
+      }),
+      vscode.languages.registerCodeActionsProvider(PROJECT_FILES, new UnknownKeyFix(), { providedCodeActionKinds: [vscode.CodeActionKind.QuickFix] }),
+    );
+  }
+
+  dispose(): void {
+    for (const d of this.disposables.splice(0)) d.dispose();
+  }
+
+  /** Validates the project of `doc` when it is a project file on disk (and the daemon is there). */
+  private check(doc: vscode.TextDocument, c = this.connection.connected): void {
+    if (doc.uri.scheme !== 'file' || !isProjectFile(doc.uri.fsPath) || !c) return;
+    void this.validate(c, path.dirname(doc.uri.fsPath));
+  }
+
+  /** `project/load` of `root`, its problems (or none) published. */
+  async validate(c: Connected, root: string): Promise<void> {
+    const run = (this.runs.get(root) ?? 0) + 1;
+    this.runs.set(root, run);
+    let problems: ConfigProblem[] = [];
+    let warnings: ConfigProblem[] = [];
+    try {
+      warnings = configWarningsOf(await c.client.request('project/load', { path: root }));
+    } catch (e) {
+      const found = configProblemsOf(e);
+      if (found) problems = found;
+      else this.log.debug(`Config check of ${root}: ${(e as Error).message}`);
+    }
+    if (this.runs.get(root) !== run) return;
+    await this.publish(root, problems, warnings);
+  }
+
+  /** The project at `root` loaded: its problems are gone (its warnings remain). */
+  accept(root: string, project: unknown): void {
+    this.runs.set(root, (this.runs.get(root) ?? 0) + 1);
+    void this.publish(root, [], configWarningsOf(project));
+  }
+
+  /**
+   * When `e` is ConfigInvalid: publishes its problems for the project at `root` and shows the
+   * first in a toast whose button opens it; true then. False for any other failure.
+   */
+  async reportFailure(root: string, e: unknown): Promise<boolean> {
+    const problems = configProblemsOf(e);
+    if (!problems?.length) return false;
+    this.runs.set(root, (this.runs.get(root) ?? 0) + 1);
+    await this.publish(root, problems, []);
+    const first = problems[0]!;
+    const open = `Open ${path.basename(first.file)}:${first.line}`;
+    this.log.error(`Config invalid: ${problems.map((p) => `${p.file}:${p.line}:${p.column}: ${problemMessage(p)}`).join('; ')}`);
+    void vscode.window.showErrorMessage(problemsToast(problems), open, 'Show Problems').then(async (choice) => {
+      if (choice === open) await this.reveal(first);
+      else if (choice === 'Show Problems') await vscode.commands.executeCommand('workbench.actions.view.problems');
+    });
+    return true;
+  }
+
+  /** Opens the problem's file with its key or value selected. */
+  private async reveal(p: ConfigProblem): Promise<void> {
+    const doc = await vscode.workspace.openTextDocument(vscode.Uri.file(p.file));
+    const range = await rangeOf(p, doc);
+    await vscode.window.showTextDocument(doc, { selection: range });
+  }
+
+  private async publish(root: string, errors: readonly ConfigProblem[], warnings: readonly ConfigProblem[]): Promise<void> {
+    const byFile = new Map<string, vscode.Diagnostic[]>();
+    const add = async (p: ConfigProblem, severity: vscode.DiagnosticSeverity) => {
+      const uri = vscode.Uri.file(p.file);
+      const diagnostic = new vscode.Diagnostic(await rangeOf(p), problemMessage(p), severity);
+      diagnostic.source = SOURCE;
+      if (suggestKey(p)) diagnostic.code = UNKNOWN_KEY_CODE;
+      const list = byFile.get(uri.toString()) ?? [];
+      list.push(diagnostic);
+      byFile.set(uri.toString(), list);
+    };
+    for (const p of errors) await add(p, vscode.DiagnosticSeverity.Error);
+    for (const p of warnings) await add(p, vscode.DiagnosticSeverity.Warning);
+    for (const uri of this.published.get(root) ?? []) if (!byFile.has(uri)) this.collection.delete(vscode.Uri.parse(uri));
+    for (const [uri, list] of byFile) this.collection.set(vscode.Uri.parse(uri), list);
+    this.published.set(root, new Set(byFile.keys()));
+  }
+}
+
+/** The problem's key or value, read from the open document or else from the file. */
+async function rangeOf(p: ConfigProblem, open?: vscode.TextDocument): Promise<vscode.Range> {
+  const uri = vscode.Uri.file(p.file);
+  let lineText = '';
+  const doc = open ?? vscode.workspace.textDocuments.find((d) => d.uri.toString() === uri.toString());
+  if (doc) lineText = p.line >= 1 && p.line <= doc.lineCount ? doc.lineAt(p.line - 1).text : '';
+  else {
+    try {
+      lineText = new TextDecoder().decode(await vscode.workspace.fs.readFile(uri)).split(/\r?\n/)[p.line - 1] ?? '';
+    } catch {
+      // The file went away: the line alone.
+    }
+  }
+  const r = problemRange(lineText, p.line, p.column);
+  return new vscode.Range(r.line, r.start, r.line, r.end);
+}
+
+/** "Change to `port`" on an unknown key whose diagnostic suggests a known one. */
+class UnknownKeyFix implements vscode.CodeActionProvider {
+  provideCodeActions(doc: vscode.TextDocument, _range: vscode.Range, context: vscode.CodeActionContext): vscode.CodeAction[] {
+    return context.diagnostics
+      .filter((d) => d.source === SOURCE)
+      .flatMap((d) => {
+        const key = suggestionOf(d.message);
+        if (!key) return [];
+        const action = new vscode.CodeAction(`Change to \`${key}\``, vscode.CodeActionKind.QuickFix);
+        action.edit = new vscode.WorkspaceEdit();
+        action.edit.replace(doc.uri, d.range, key);
+        action.diagnostics = [d];
+        action.isPreferred = true;
+        return [action];
+      });
+  }
+}
