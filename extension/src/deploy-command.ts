@@ -57,8 +57,8 @@ export async function deployCurrentBranch(ctx: Ctx, c: Connected): Promise<Deplo
   if (!sandbox) return undefined;
 
   ctx.log.info(`Deploying ${source} of ${head.repoPath} (${services.join(', ')}) into sandbox ${sandbox}${head.dirty ? '; uncommitted changes are not included' : ''}`);
-  // `profiles` is deploy/start's optional param of compose projects (sent only when some are chosen).
-  const params: Params<'deploy/start'> & { profiles?: string[] } = {
+  // Compose profiles, sent only when some are chosen.
+  const params: Params<'deploy/start'> = {
     repoPath: head.repoPath,
     ...(head.branch ? { ref: head.branch } : {}),
     commit: head.commit,

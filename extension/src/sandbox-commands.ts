@@ -196,16 +196,10 @@ async function deleteSandbox(ctx: Ctx, c: Connected, arg: unknown): Promise<bool
   return true;
 }
 
-/**
- * The names of a sandbox's volumes (`sandbox/volumes`, #15's volume state: declared in
- * schemas/src/sandbox.ts once that is merged, called by name until then); undefined when the
- * daemon cannot say.
- */
+/** The names of a sandbox's volumes (`sandbox/volumes`); undefined when the daemon cannot say. */
 async function volumesOf(c: Connected, name: string): Promise<string[] | undefined> {
-  if (!c.capabilities.methods.includes('sandbox/volumes')) return undefined;
-  const client = c.client as unknown as { request(method: 'sandbox/volumes', params: { name: string }): Promise<{ volumes: { name: string }[] }> };
   try {
-    return (await client.request('sandbox/volumes', { name })).volumes.map((v) => v.name);
+    return (await c.client.request('sandbox/volumes', { name })).volumes.map((v) => v.name);
   } catch {
     return undefined;
   }
@@ -319,9 +313,7 @@ async function setEnv(ctx: Ctx, c: Connected, sandbox: string, secret: boolean, 
 
 /**
  * `forward/use`: the sandbox becomes its project's current one, where every local forward of
- * the project (127.0.0.1:15432 → postgres, say) sends new connections. The method is declared
- * in schemas/src/forward.ts (#15's forwards); this branch calls it by name until that module
- * is merged, and a daemon without it is told apart.
+ * the project (127.0.0.1:15432 → postgres, say) sends new connections.
  */
 async function useForForwards(ctx: Ctx, c: Connected, arg: unknown): Promise<void> {
   const name = await sandboxOf(ctx, arg, 'Use for local forwards:');
@@ -329,8 +321,7 @@ async function useForForwards(ctx: Ctx, c: Connected, arg: unknown): Promise<voi
   if (!c.capabilities.methods.includes('forward/use')) {
     throw new Error(`branchboxd ${c.serverInfo.version} has no local forwards (forward/use); restart the daemon to run the version bundled with the extension`);
   }
-  const client = c.client as unknown as { request(method: 'forward/use', params: { sandbox: string }): Promise<ForwardsNow> };
-  const now = await inView(`Switching local forwards to ${name}…`, () => client.request('forward/use', { sandbox: name }));
+  const now = await inView(`Switching local forwards to ${name}…`, () => c.client.request('forward/use', { sandbox: name }));
   const text = forwardsText(now);
   ctx.log.info(text);
   void vscode.window.showInformationMessage(text);
