@@ -20,7 +20,6 @@ import {
   explainText,
   forwardsText,
   snapshotPickItems,
-  type ForwardsNow,
   templatePickItems,
   validateEnvKey,
   validateName,
