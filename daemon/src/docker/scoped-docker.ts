@@ -123,6 +123,16 @@ export class ScopedDocker {
     return this.client().volumes.create({ name, labels: this.ownership.labels(scope) });
   }
 
+  /** The volume, created for `scope` unless it exists; an existing one must be this instance's, of `scope` (else `Conflict`). */
+  async ensureVolume(name: string, scope: OwnerScope): Promise<VolumeSummary> {
+    const existing = await orUndefined(this.client().volumes.inspect(name));
+    if (existing) {
+      this.ownership.check('mount', { kind: 'volume', id: existing.name, name: existing.name, labels: existing.labels }, scope);
+      return existing;
+    }
+    return this.createVolume(name, scope);
+  }
+
   // ---- acting: only on this instance's objects ----
 
   async start(ref: string, scope: OwnerScope = {}): Promise<void> {

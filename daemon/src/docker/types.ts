@@ -50,9 +50,20 @@ export interface ContainerCreateSpec {
   readonly Env?: readonly string[];
   readonly Labels?: Readonly<Record<string, string>>;
   readonly Cmd?: readonly string[];
+  /** `[]` clears the image's. */
+  readonly Entrypoint?: readonly string[];
+  readonly WorkingDir?: string;
   /** Unset: the image's user. */
   readonly User?: string;
   readonly ExposedPorts?: Readonly<Record<string, object>>;
+  /** Durations in nanoseconds; `Test: ['NONE']` disables the image's. */
+  readonly Healthcheck?: {
+    readonly Test: readonly string[];
+    readonly Interval?: number;
+    readonly Timeout?: number;
+    readonly Retries?: number;
+    readonly StartPeriod?: number;
+  };
   readonly HostConfig: ContainerHostConfig;
 }
 
@@ -61,6 +72,10 @@ export interface ContainerHostConfig {
   readonly NetworkMode?: string;
   readonly PortBindings?: Readonly<Record<string, readonly { readonly HostIp: string; readonly HostPort: string }[]>>;
   readonly Binds?: readonly string[];
+  /** Named and anonymous volumes, binds and tmpfs mounts. */
+  readonly Mounts?: readonly { readonly Type: 'volume' | 'bind' | 'tmpfs'; readonly Source?: string; readonly Target: string; readonly ReadOnly: boolean }[];
+  /** Path → mount options. */
+  readonly Tmpfs?: Readonly<Record<string, string>>;
   readonly NanoCpus?: number;
   readonly Memory?: number;
   readonly RestartPolicy?: { readonly Name: string; readonly MaximumRetryCount?: number };

@@ -60,6 +60,12 @@ export class FakeDocker implements DeployDocker {
     return this.images.has(ref);
   }
 
+  readonly volumes = new Set<string>();
+
+  async ensureVolume(name: string): Promise<void> {
+    this.volumes.add(name);
+  }
+
   async imageUser(ref: string): Promise<string | undefined> {
     return this.images.has(ref) ? '' : undefined;
   }
