@@ -164,6 +164,8 @@ export interface DeployDocker {
   followLogs(id: string, signal: AbortSignal, onLine: LineSink): Promise<void>;
   /** The container's last `n` output lines. */
   lastLogLines(id: string, n: number): Promise<string[]>;
+  /** Runs a command in the container (a command health check) to its end: its exit code and output. */
+  runCommand(id: string, cmd: readonly string[], signal: AbortSignal, owner: OwnerScope): Promise<{ exitCode: number; output: string }>;
   /** This instance's containers (any state) carrying every label selector (`key` or `key=value`). */
   listContainers(labels: readonly string[]): Promise<LabelledContainer[]>;
 }
@@ -311,6 +313,10 @@ export class DockerodeDeployDocker implements DeployDocker {
 
   lastLogLines(id: string, n: number): Promise<string[]> {
     return this.scoped.lastLines(id, n);
+  }
+
+  runCommand(id: string, cmd: readonly string[], signal: AbortSignal, owner: OwnerScope): Promise<{ exitCode: number; output: string }> {
+    return this.scoped.run(id, cmd, signal, owner);
   }
 
   async listContainers(labels: readonly string[]): Promise<LabelledContainer[]> {

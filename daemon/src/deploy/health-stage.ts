@@ -9,7 +9,8 @@
  *    probe ("unhealthy: pg_isready exited 2: ...");
  * 3. an HTTP GET of the health path on the primary port, for `http` services declaring one;
  * 4. a TCP connection to the primary port;
- * 5. the service's `health.command`, run in the container, until it exits 0;
+ * 5. the service's `health.command`, run in the container (exec) until it exits 0, timed like
+ *    the other probes;
  * 6. else (no port, no check): the container started and keeps running.
  *
  * Meanwhile the container's output goes to the deployment log, and a container that exits
@@ -144,11 +145,29 @@ async function readiness(
     rec.log('daemon', `Healthy after ${(o.elapsedMs / 1000).toFixed(1)} s (${o.probes} probe${o.probes === 1 ? '' : 's'})`);
     return { ready: true };
   }
-  if (config.health?.command) {
-    rec.log('daemon', `The command health check (${config.health.command.join(' ')}) is not run at deploy yet: waiting until the container keeps running`);
-  } else {
-    rec.log('daemon', 'No port and no health check: waiting until the container keeps running');
+  const command = config.health?.command;
+  if (command && config.health) {
+    const spec = tcpOf(config.health);
+    const what = command.join(' ');
+    rec.log('daemon', `Waiting until ${what} exits 0 in the container (start period ${spec.startPeriodMs} ms, ${spec.retries} retries every ${spec.intervalMs} ms)`);
+    const owner = { sandbox: ctx.sandbox, service: ctx.service };
+    const probe = async (_port: number, s: HealthSpec, sig: AbortSignal): Promise<ProbeResult> => {
+      const timeout = AbortSignal.any([sig, AbortSignal.timeout(s.timeoutMs)]);
+      try {
+        const r = await docker.runCommand(id, command, timeout, owner);
+        return { ok: r.exitCode === 0, detail: `${what} exited ${r.exitCode}${oneLine(r.output) ? `: ${oneLine(r.output)}` : ''}` };
+      } catch (e) {
+        sig.throwIfAborted();
+        return { ok: false, detail: timeout.aborted ? `${what} timed out after ${s.timeoutMs} ms` : `${what} could not run: ${(e as Error).message}` };
+      }
+    };
+    // One run at a time (each an exec), at the cadence of the other probes.
+    const o = await waitHealthy(0, spec, { signal, probe, onProbe: (r, n) => rec.log('daemon', `Probe ${n}${r.ok ? '' : ' failed'}: ${r.detail}`) });
+    if (!o.healthy) throw new DeployCause(`${o.last.detail} — still failing after ${o.probes} probes over ${(o.elapsedMs / 1000).toFixed(1)} s`);
+    rec.log('daemon', `Healthy after ${(o.elapsedMs / 1000).toFixed(1)} s (${o.probes} probe${o.probes === 1 ? '' : 's'})`);
+    return { ready: true };
   }
+  rec.log('daemon', 'No port and no health check: waiting until the container keeps running');
   await delay(RUNNING_SETTLE_MS, signal);
   const now = await docker.inspectContainer(id);
   if (!now?.running) throw new DeployCause('the container is not running');

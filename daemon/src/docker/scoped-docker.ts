@@ -216,6 +216,12 @@ export class ScopedDocker {
     await ignoreGone(this.client().volumes.remove(volume.name));
   }
 
+  /** Runs a command in this instance's container (of `scope`) to its end: its exit code and output. */
+  async run(ref: string, cmd: readonly string[], signal: AbortSignal, scope: OwnerScope = {}): Promise<{ exitCode: number; output: string }> {
+    const c = await this.ownContainer('exec in', ref, scope);
+    return this.client().containers.run(c.id, cmd, signal);
+  }
+
   // ---- the check ----
 
   private ownContainer(action: string, ref: string, scope: OwnerScope): Promise<ContainerSummary>;

@@ -111,6 +111,11 @@ export interface ContainerClient {
   waitNotRunning(id: string, signal: AbortSignal): Promise<number | undefined>;
   /** Resolves once the container no longer exists, or after `ms` (whichever comes first). */
   waitRemoved(id: string, ms: number): Promise<void>;
+  /**
+   * Runs a command in the running container to its end (no terminal, the container's user):
+   * its exit code and its output (stdout and stderr, the first 4 KiB). Aborting `signal` stops waiting.
+   */
+  run(id: string, cmd: readonly string[], signal: AbortSignal): Promise<{ exitCode: number; output: string }>;
   /** The container's last `n` output lines (stdout and stderr); none when they cannot be read. */
   lastLines(id: string, n: number): Promise<string[]>;
   /** Streams the container's output lines (stdout and stderr) until it stops or `signal` aborts. */

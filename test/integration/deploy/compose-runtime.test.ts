@@ -198,6 +198,19 @@ describe('compose services in the deploy pipeline (real engine)', () => {
     expect(record.diagnosis).toMatch(/^health-check failed: the job exited with code 3; last lines: .*table missing/);
   }, 60_000);
 
+  it('runs the command health check in the container until it exits 0, and fails with its last output', async () => {
+    const timing = { intervalMs: 200, timeoutMs: 2000, retries: 3, startPeriodMs: 1000 };
+    const ok = await deploy(
+      'worker',
+      base('worker', { command: ['sh', '-c', 'sleep 1; touch /tmp/ready; exec sleep 600'], health: { command: ['test', '-f', '/tmp/ready'], ...timing } }),
+    );
+    expect(ok.record.status, ok.log.join('\n')).toBe('running');
+    expect(ok.log.some((l) => /^Probe \d+: test -f \/tmp\/ready exited 0$/.test(l))).toBe(true);
+    const bad = await deploy('broken', base('broken', { command: ['sleep', '600'], health: { command: ['sh', '-c', 'echo not ready; exit 4'], ...timing } }));
+    expect(bad.record.status).toBe('failed');
+    expect(bad.record.diagnosis).toMatch(/^health-check failed: sh -c echo not ready; exit 4 exited 4: not ready — still failing after \d+ probes/);
+  }, 90_000);
+
   it("waits for Docker's healthcheck: healthy deploys, unhealthy fails quoting the probe's output", async () => {
     const healthy = await deploy(
       'cache',

@@ -66,6 +66,10 @@ export class FakeDocker implements DeployDocker {
     this.volumes.add(name);
   }
 
+  async runCommand(): Promise<{ exitCode: number; output: string }> {
+    return { exitCode: 0, output: '' };
+  }
+
   async imageUser(ref: string): Promise<string | undefined> {
     return this.images.has(ref) ? '' : undefined;
   }
