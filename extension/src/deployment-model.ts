@@ -36,6 +36,8 @@ export function statusIcon(status: DeploymentStatus): IconSpec {
   switch (status) {
     case 'running':
       return { id: 'pass-filled', color: 'charts.green' };
+    case 'completed':
+      return { id: 'pass', color: 'charts.green' };
     case 'failed':
       return { id: 'error', color: 'charts.red' };
     case 'cancelled':

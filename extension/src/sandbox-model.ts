@@ -62,7 +62,7 @@ export interface ActiveDeploy {
   readonly stage?: string;
 }
 
-export const FINAL_STATUSES: ReadonlySet<DeploymentStatus> = new Set(['running', 'failed', 'cancelled', 'stopped', 'superseded']);
+export const FINAL_STATUSES: ReadonlySet<DeploymentStatus> = new Set(['running', 'completed', 'failed', 'cancelled', 'stopped', 'superseded']);
 
 // --- Presentation ---------------------------------------------------------------------------
 

@@ -18,6 +18,7 @@ export const DeploymentStatus = Type.Union(
     Type.Literal('starting'),
     Type.Literal('health-checking'),
     Type.Literal('running'),
+    Type.Literal('completed'),
     Type.Literal('failed'),
     Type.Literal('cancelled'),
     Type.Literal('stopped'),
@@ -25,10 +26,10 @@ export const DeploymentStatus = Type.Union(
   ],
   {
     description:
-      'queued → preparing → building → starting → health-checking → running, or a final failed, cancelled, ' +
+      'queued → preparing → building → starting → health-checking → running (completed for a job that exited 0), or a final failed, cancelled, ' +
       'stopped (its container was removed with its sandbox) or superseded (a newer deployment of the same service ' +
-      'replaced it, or replaced it while it was still queued). Final: running, failed, cancelled, stopped, superseded; ' +
-      'a running deployment is the one serving its service.',
+      'replaced it, or replaced it while it was still queued). Final: running, completed, failed, cancelled, stopped, superseded; ' +
+      'a running deployment is the one serving its service, a completed one the job whose exited container its service keeps.',
   },
 );
 export type DeploymentStatus = Static<typeof DeploymentStatus>;

@@ -12,7 +12,7 @@ type Progress = StreamItem<'deploy/progress'>;
 type Stage = NonNullable<Progress['stage']>;
 type Status = NonNullable<Progress['status']>;
 
-const FINAL: ReadonlySet<Status> = new Set(['running', 'failed', 'cancelled', 'stopped', 'superseded']);
+const FINAL: ReadonlySet<Status> = new Set(['running', 'completed', 'failed', 'cancelled', 'stopped', 'superseded']);
 
 interface StageState {
   readonly stage: Stage;
@@ -111,7 +111,7 @@ export class DeployView {
 
   private statusText(status: Status): string {
     const { style } = this.opts;
-    if (status === 'running') return style.green(status);
+    if (status === 'running' || status === 'completed') return style.green(status);
     if (status === 'failed' || status === 'cancelled') return style.red(status);
     if (FINAL.has(status)) return style.yellow(status);
     return style.cyan(status);

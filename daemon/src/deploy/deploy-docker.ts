@@ -14,6 +14,7 @@ import type Docker from 'dockerode';
 import type { Readable } from 'node:stream';
 import { engineError, type EngineTarget } from '../docker/dockerode/engine-error';
 import type { OwnerScope, ScopedDocker } from '../docker/scoped-docker';
+import type { DockerHealthcheck, RestartPolicy } from '../../../schemas/src/project';
 import { LABELLED_DOCKERFILE, packContext, type ContextFiles } from './build-context';
 import { BuildOutput } from './build-output';
 import { containerConfig } from './container-config';
@@ -43,16 +44,46 @@ export interface ContainerSpec {
   readonly network: string;
   /** Published on `hostPort` when set; a service without a port publishes nothing. */
   readonly containerPort?: number;
-  readonly hostPort: number;
+  readonly hostPort?: number;
   /** Default 127.0.0.1. */
   readonly hostIp?: string;
+  /** Further published ports (compose `ports`), each on its own host port of `hostIp`. */
+  readonly published?: readonly PublishedPort[];
+  /** Ports exposed on the sandbox network only. */
+  readonly expose?: readonly number[];
   readonly cmd?: readonly string[];
+  /** `[]` clears the image's entrypoint. */
+  readonly entrypoint?: readonly string[];
+  readonly workingDir?: string;
+  /** The service's own labels: the owner's and `labels` win over them; `branchbox.*` ones are dropped. */
+  readonly userLabels?: Readonly<Record<string, string>>;
+  /** The engine's restart policy; unset: never restarted by the engine. */
+  readonly restart?: RestartPolicy;
+  readonly healthcheck?: DockerHealthcheck;
+  /** `path[:options]` tmpfs mounts. */
+  readonly tmpfs?: readonly string[];
+  /** Volumes (by Docker volume name; no source: anonymous), binds (absolute host paths) and tmpfs mounts. */
+  readonly mounts?: readonly ResolvedMount[];
   /** `host:container[:ro]` bind mounts. */
   readonly binds?: readonly string[];
   readonly nanoCpus?: number;
   readonly memoryBytes?: number;
   /** How the container is confined (deploy/hardening.ts makes it); unset: the engine's defaults. */
   readonly security?: ContainerSecurity;
+}
+
+export interface PublishedPort {
+  readonly container: number;
+  readonly protocol: 'tcp' | 'udp';
+  readonly hostPort: number;
+}
+
+/** A mount with its source resolved: a Docker volume's name, or a real host path. */
+export interface ResolvedMount {
+  readonly type: 'volume' | 'bind' | 'tmpfs';
+  readonly source?: string;
+  readonly target: string;
+  readonly readOnly: boolean;
 }
 
 /** A container's confinement, as HostConfig SecurityOpt, CapDrop, CapAdd, PidsLimit and Config.User. */
@@ -71,13 +102,15 @@ export interface DeployContainerState {
   readonly running: boolean;
   readonly exitCode: number;
   readonly oomKilled: boolean;
-  /** Its Docker HEALTHCHECK's state; absent without one. */
-  readonly health?: 'starting' | 'healthy' | 'unhealthy';
   /** The engine's reason when it could not run the container. */
   readonly error?: string;
   readonly labels: Readonly<Record<string, string>>;
   /** Its aliases on each network it is attached to, by network name. */
   readonly aliases: Readonly<Record<string, readonly string[]>>;
+  /** Docker's health status, when the container has a HEALTHCHECK (its own or its image's, not NONE). */
+  readonly health?: 'starting' | 'healthy' | 'unhealthy';
+  /** The last health probe's exit code and output. */
+  readonly lastHealthProbe?: { readonly exitCode: number; readonly output: string };
 }
 
 export interface LabelledContainer {
@@ -106,6 +139,11 @@ export interface DeployDocker {
   imageUser(ref: string): Promise<string | undefined>;
   /** Builds and tags the image; output lines go to `onLine` as they come. Throws BuildFailure. */
   buildImage(spec: BuildSpec): Promise<void>;
+  /**
+   * The Docker volume, created with the sandbox's owner labels unless it exists; refused
+   * (`Conflict` naming the owner) when it exists and is not this instance's, of that sandbox.
+   */
+  ensureVolume(name: string, owner: { sandbox: string }): Promise<void>;
   /** Creates the container (not started), labelled for this instance and `spec.owner`; answers its id. */
   createContainer(spec: ContainerSpec): Promise<string>;
   /**
@@ -126,6 +164,8 @@ export interface DeployDocker {
   followLogs(id: string, signal: AbortSignal, onLine: LineSink): Promise<void>;
   /** The container's last `n` output lines. */
   lastLogLines(id: string, n: number): Promise<string[]>;
+  /** Runs a command in the container (a command health check) to its end: its exit code and output. */
+  runCommand(id: string, cmd: readonly string[], signal: AbortSignal, owner: OwnerScope): Promise<{ exitCode: number; output: string }>;
   /** This instance's containers (any state) carrying every label selector (`key` or `key=value`). */
   listContainers(labels: readonly string[]): Promise<LabelledContainer[]>;
 }
@@ -198,6 +238,10 @@ export class DockerodeDeployDocker implements DeployDocker {
     if (!(await this.imageExists(spec.tag))) throw new BuildFailure('the build ended without producing the image', output.lastLines());
   }
 
+  async ensureVolume(name: string, owner: { sandbox: string }): Promise<void> {
+    await this.scoped.ensureVolume(name, owner);
+  }
+
   createContainer(spec: ContainerSpec): Promise<string> {
     return this.scoped.createContainer(containerConfig(spec), spec.owner);
   }
@@ -255,6 +299,8 @@ export class DockerodeDeployDocker implements DeployDocker {
       ...(c.error ? { error: c.error } : {}),
       labels: c.labels,
       aliases: Object.fromEntries(c.networks.map((n) => [n.name, n.aliases])),
+      ...(c.health ? { health: c.health } : {}),
+      ...(c.lastHealthProbe ? { lastHealthProbe: { exitCode: c.lastHealthProbe.exitCode, output: c.lastHealthProbe.output } } : {}),
     };
   }
 
@@ -268,6 +314,10 @@ export class DockerodeDeployDocker implements DeployDocker {
 
   lastLogLines(id: string, n: number): Promise<string[]> {
     return this.scoped.lastLines(id, n);
+  }
+
+  runCommand(id: string, cmd: readonly string[], signal: AbortSignal, owner: OwnerScope): Promise<{ exitCode: number; output: string }> {
+    return this.scoped.run(id, cmd, signal, owner);
   }
 
   async listContainers(labels: readonly string[]): Promise<LabelledContainer[]> {

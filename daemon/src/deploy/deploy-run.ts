@@ -18,8 +18,9 @@ import type { DeployDocker } from './deploy-docker';
 import type { DeploymentStore } from './deployment-store';
 import type { GitSource } from './git-source';
 import { containerSecurity, rootWarning } from './hardening';
-import { TCP_DEFAULTS, waitHealthy, type HealthSpec, type ProbeResult } from './health-probe';
-import { DeployCause, causeOf, withLines } from './diagnosis';
+import { checkHealth } from './health-stage';
+import { publishedPorts, releaseDeploymentPorts, resolveMounts } from './container-runtime';
+import { DeployCause, causeOf } from './diagnosis';
 import { DependencyFailure } from './dependencies';
 import type { RunRecorder } from './run-recorder';
 import { switchOver } from './switch-over';
@@ -32,6 +33,7 @@ import type {
   DeployStage,
   DeploymentStatus,
   ProjectLoader,
+  ServedPort,
   StageOutcome,
 } from './types';
 
@@ -88,17 +90,25 @@ export interface RunContext extends DeploymentTarget {
   supersededBy?(): string | undefined;
 }
 
-/** Once healthy, how long the deployment log waits for the container's output printed so far (at most that many lines). */
-const LOG_CATCH_UP_MS = 1_000;
-const LOG_CATCH_UP_LINES = 200;
-/** How many container log lines an "exited" diagnosis quotes. */
-const EXIT_TAIL = 5;
+/** What a deployment made so far (undone by a failure), and what its switch-over records. */
+export interface Created {
+  containerId?: string;
+  /** The primary port's. */
+  hostPort?: number;
+  /** Every published port of the container. */
+  ports?: ServedPort[];
+  exportDir?: string;
+  /** The export stays while the deployment serves (a host build's runtime or a bind mount reads it). */
+  keepSource: boolean;
+  /** A job that ran to completion. */
+  job?: boolean;
+}
 
 /** Runs the deployment to a final status; never throws. */
 export async function runDeployment(ctx: RunContext, deps: RunDeps): Promise<void> {
   const rec = ctx.recorder;
   const log = deps.log.child({ deployment: ctx.id, sandbox: ctx.sandbox, service: ctx.service });
-  const created: { containerId?: string; hostPort?: number; exportDir?: string; keepSource: boolean } = { keepSource: false };
+  const created: Created = { keepSource: false };
   let current: DeployStage = 'prepare';
   /** Waiting for dependencies: the start stage is not begun yet. */
   let waiting = false;
@@ -133,7 +143,8 @@ export async function runDeployment(ctx: RunContext, deps: RunDeps): Promise<voi
       waiting = false;
     }
     await stage('start', 'starting', () => startContainer(ctx, deps, prepared, built, created));
-    await stage('health-check', 'health-checking', () => checkHealth(ctx, deps, prepared, created));
+    const readiness = await stage('health-check', 'health-checking', () => checkHealth(ctx, deps, prepared, created));
+    created.job = readiness === 'completed';
     ctx.signal.throwIfAborted();
     ctx.enterSwitchOver();
     current = 'switch-over';
@@ -242,21 +253,31 @@ async function startContainer(
   deps: RunDeps,
   p: Prepared,
   built: Built,
-  created: { containerId?: string; hostPort?: number },
+  created: Created,
 ): Promise<void> {
   const rec = ctx.recorder;
   const docker = deps.docker();
+  const config = p.config;
   await deps.ensureNetwork(ctx.sandbox);
   const env = { ...p.config.env, ...deps.environments.resolve(ctx.sandbox, ctx.service) };
   rec.mask.add(deps.environments.secretValues(ctx.sandbox));
   ctx.signal.throwIfAborted();
 
-  const hostPort = deps.store.transaction(() => {
-    const port = deps.ports.allocate({ sandbox: ctx.sandbox, service: ctx.service, purpose: 'service', deploymentId: ctx.id });
-    deps.store.update(ctx.id, { hostPort: port });
-    return port;
+  // One loopback port per published port, each a lease of this deployment.
+  const ports = deps.store.transaction(() => {
+    const allocate = () => deps.ports.allocate({ sandbox: ctx.sandbox, service: ctx.service, purpose: 'service', deploymentId: ctx.id });
+    const primary = config.port !== undefined ? allocate() : undefined;
+    const all = publishedPorts(config, primary, allocate);
+    deps.store.update(ctx.id, { ...(primary !== undefined ? { hostPort: primary } : {}), ports: all.length ? JSON.stringify(all) : null });
+    return { primary, all };
   });
-  created.hostPort = hostPort;
+  const hostPort = ports.primary;
+  if (hostPort !== undefined) created.hostPort = hostPort;
+  created.ports = ports.all;
+
+  const { mounts, binds } = await resolveMounts(config, ctx.sandbox, p.exportDir, docker);
+  // A bind mounts a path of the export: it stays while the deployment serves.
+  if (binds) created.keepSource = true;
 
   // Confined by default; run as the image's user, and say so when that is root.
   const security = containerSecurity(p.config.security);
@@ -273,9 +294,17 @@ async function startContainer(
     owner: { sandbox: ctx.sandbox, service: ctx.service },
     labels: { [LABELS.deployment]: ctx.id, [LABELS.commit]: p.commit },
     network: networkName(ctx.sandbox),
-    containerPort: p.config.port,
-    hostPort,
-    ...(built.cmd ? { cmd: built.cmd } : {}),
+    ...(config.port !== undefined && hostPort !== undefined ? { containerPort: config.port, hostPort } : {}),
+    published: ports.all,
+    ...(config.expose ? { expose: config.expose } : {}),
+    ...(config.command ? { cmd: config.command } : built.cmd ? { cmd: built.cmd } : {}),
+    ...(config.entrypoint ? { entrypoint: config.entrypoint } : {}),
+    ...(config.workingDir !== undefined ? { workingDir: config.workingDir } : {}),
+    ...(config.labels ? { userLabels: config.labels } : {}),
+    ...(config.restart ? { restart: config.restart } : {}),
+    ...(config.healthcheck ? { healthcheck: config.healthcheck } : {}),
+    ...(config.tmpfs ? { tmpfs: config.tmpfs } : {}),
+    ...(mounts.length ? { mounts } : {}),
     ...(built.binds ? { binds: built.binds } : {}),
     ...(p.config.resources.nanoCpus ? { nanoCpus: p.config.resources.nanoCpus } : {}),
     ...(p.config.resources.memoryBytes ? { memoryBytes: p.config.resources.memoryBytes } : {}),
@@ -283,90 +312,19 @@ async function startContainer(
   });
   created.containerId = id;
   deps.store.update(ctx.id, { containerId: id, containerName: name });
-  rec.log('daemon', `Created container ${name} (${id.slice(0, 12)}) from ${built.image}, publishing 127.0.0.1:${hostPort} -> ${p.config.port}`);
+  const publishing = ports.all.map((x) => `127.0.0.1:${x.hostPort} -> ${x.container}${x.protocol === 'udp' ? '/udp' : ''}`).join(', ');
+  rec.log('daemon', `Created container ${name} (${id.slice(0, 12)}) from ${built.image}${publishing ? `, publishing ${publishing}` : ', publishing no port'}`);
   ctx.signal.throwIfAborted();
   try {
     await docker.startContainer(id, { sandbox: ctx.sandbox, service: ctx.service });
   } catch (e) {
     const message = causeOf(e);
     if (/port is already allocated|address already in use|bind for/i.test(message)) {
-      throw new DeployCause(`port 127.0.0.1:${hostPort} is in use: ${message}`);
+      throw new DeployCause(`a port of ${ports.all.map((x) => `127.0.0.1:${x.hostPort}`).join(', ')} is in use: ${message}`);
     }
     throw e;
   }
   rec.log('daemon', `Started container ${name}`);
-}
-
-// ---- health-check ----
-
-async function checkHealth(ctx: RunContext, deps: RunDeps, p: Prepared, created: { containerId?: string; hostPort?: number }): Promise<void> {
-  const rec = ctx.recorder;
-  const docker = deps.docker();
-  const id = created.containerId!;
-  const port = created.hostPort!;
-  const spec: HealthSpec = p.config.health ?? TCP_DEFAULTS;
-  rec.log(
-    'daemon',
-    spec.path !== undefined
-      ? `Waiting until GET ${spec.path} on 127.0.0.1:${port} answers 2xx/3xx (start period ${spec.startPeriodMs} ms, ${spec.retries} retries every ${spec.intervalMs} ms)`
-      : `No health check declared: waiting until 127.0.0.1:${port} accepts TCP connections`,
-  );
-
-  const watch = new AbortController();
-  const signal = AbortSignal.any([ctx.signal, watch.signal]);
-  let followed = 0;
-  let caughtUp: (() => void) | undefined;
-  const following = docker
-    .followLogs(id, watch.signal, (line) => {
-      rec.log('runtime', line);
-      followed++;
-      caughtUp?.();
-    })
-    .catch(() => undefined);
-  const exited = docker.waitExit(id, watch.signal).then((code) => (code === undefined ? new Promise<never>(() => undefined) : code));
-  let lastDetail = '';
-  const onProbe = (r: ProbeResult, n: number) => {
-    if (r.ok) rec.log('daemon', `Probe ${n}: ${r.detail}`);
-    else if (r.detail !== lastDetail || n % 10 === 0) rec.log('daemon', `Probe ${n} failed: ${r.detail}`);
-    lastDetail = r.detail;
-  };
-  try {
-    const outcome = await Promise.race([
-      waitHealthy(port, spec, { signal, onProbe }).then((o) => ({ kind: 'probed' as const, o })),
-      exited.then((code) => ({ kind: 'exited' as const, code })),
-    ]);
-    if (outcome.kind === 'exited') {
-      watch.abort();
-      await following;
-      const state = await docker.inspectContainer(id);
-      const lines = await docker.lastLogLines(id, EXIT_TAIL);
-      const oom = state?.oomKilled ?? false;
-      const code = state?.exitCode ?? outcome.code;
-      throw new DeployCause(
-        withLines(oom ? `the container ran out of memory (OOMKilled, exit code ${code})` : `the container exited with code ${code}`, lines, EXIT_TAIL),
-      );
-    }
-    const { o } = outcome;
-    if (!o.healthy) {
-      throw new DeployCause(`${o.last.detail} — still failing after ${o.probes} probes over ${(o.elapsedMs / 1000).toFixed(1)} s`);
-    }
-    rec.log('daemon', `Healthy after ${(o.elapsedMs / 1000).toFixed(1)} s (${o.probes} probe${o.probes === 1 ? '' : 's'})`);
-    // What the container printed until now belongs to this deployment's log: let the follow
-    // catch up with it (briefly) before it stops.
-    const printed = (await docker.lastLogLines(id, LOG_CATCH_UP_LINES).catch(() => [])).length;
-    await new Promise<void>((resolve) => {
-      const timer = setTimeout(resolve, LOG_CATCH_UP_MS);
-      caughtUp = () => {
-        if (followed < printed) return;
-        clearTimeout(timer);
-        resolve();
-      };
-      caughtUp();
-    });
-  } finally {
-    watch.abort();
-    await following;
-  }
 }
 
 // ---- failure ----
@@ -374,7 +332,7 @@ async function checkHealth(ctx: RunContext, deps: RunDeps, p: Prepared, created:
 async function rollBack(
   ctx: RunContext,
   deps: RunDeps,
-  created: { containerId?: string; hostPort?: number; exportDir?: string; keepSource: boolean },
+  created: Created,
   status: 'failed' | 'cancelled' | 'superseded',
   diagnosis: string,
   supersededBy?: string,
@@ -392,7 +350,7 @@ async function rollBack(
   rec.log('daemon', diagnosis);
   try {
     deps.store.transaction(() => {
-      if (created.hostPort !== undefined) deps.ports.release(created.hostPort);
+      releaseDeploymentPorts(deps.ports, ctx.id);
       rec.status(status, { diagnosis, finishedAt: deps.now().toISOString(), ...(supersededBy ? { supersededBy } : {}) });
     });
   } catch (e) {

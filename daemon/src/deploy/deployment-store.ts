@@ -34,6 +34,8 @@ export interface DeploymentRow {
   readonly createdAt: string;
   readonly startedAt: string | null;
   readonly finishedAt: string | null;
+  /** The published ports of its container, as JSON `ServedPort[]` (migration-compose.ts). */
+  readonly ports: string | null;
 }
 
 /** The columns a pipeline step may set. */
@@ -61,6 +63,7 @@ const COLUMNS: Readonly<Record<keyof DeploymentRow, string>> = {
   createdAt: 'created_at',
   startedAt: 'started_at',
   finishedAt: 'finished_at',
+  ports: 'ports',
 };
 const BOOLEAN_COLUMNS = new Set<keyof DeploymentRow>(['includeUncommitted', 'buildReused']);
 const SELECT = `SELECT ${Object.entries(COLUMNS)
@@ -68,6 +71,10 @@ const SELECT = `SELECT ${Object.entries(COLUMNS)
   .join(', ')} FROM deployments`;
 
 export const isFinal = (status: DeploymentStatus): boolean => (FINAL_STATUSES as readonly string[]).includes(status);
+
+/** The statuses of a deployment whose container serves its service: running, or a job that completed (its exited container kept). */
+export const SERVING_STATUSES = ['running', 'completed'] as const;
+export const isServing = (status: DeploymentStatus | undefined): boolean => status !== undefined && (SERVING_STATUSES as readonly string[]).includes(status);
 
 export interface ListFilter {
   readonly sandbox?: string;
@@ -101,7 +108,7 @@ export class DeploymentStore {
     this.insertLog = db.prepare<[string, number, string, string, string]>(
       'INSERT INTO deployment_logs (deployment_id, seq, at, source, line) VALUES (?, ?, ?, ?, ?)',
     );
-    const final = FINAL_STATUSES.filter((s) => s !== 'running')
+    const final = FINAL_STATUSES.filter((s) => !isServing(s))
       .map((s) => `'${s}'`)
       .join(', ');
     this.sql = {
@@ -191,7 +198,7 @@ export class DeploymentStore {
     for (const r of rows) {
       if (!isFinal(r.status)) keep.add(r.image);
       if (!exists(r.sandbox)) continue;
-      if (r.status === 'running') keep.add(r.image);
+      if (isServing(r.status)) keep.add(r.image);
       // Only images that served count among the newest: a failed or cancelled build's may not even exist.
       if (r.status === 'failed' || r.status === 'cancelled') continue;
       const key = `${r.sandbox}\u0000${r.service}`;
@@ -217,11 +224,12 @@ export class DeploymentStore {
     return new Set(rows.map((r) => r.service));
   }
 
-  /** Running deployments (the ones serving), optionally of one sandbox. */
+  /** Running deployments (the ones serving: running, or a completed job), optionally of one sandbox. */
   running(sandbox?: string): DeploymentRow[] {
+    const serving = `status IN (${SERVING_STATUSES.map((s) => `'${s}'`).join(', ')})`;
     const rows = sandbox === undefined
-      ? this.store.db.prepare(`${SELECT} WHERE status = 'running'`).all()
-      : this.store.db.prepare(`${SELECT} WHERE status = 'running' AND sandbox = ?`).all(sandbox);
+      ? this.store.db.prepare(`${SELECT} WHERE ${serving}`).all()
+      : this.store.db.prepare(`${SELECT} WHERE ${serving} AND sandbox = ?`).all(sandbox);
     return (rows as Record<string, unknown>[]).map(fromRaw);
   }
 

@@ -22,7 +22,7 @@ import type { Logger } from '../runtime/log';
 import { LABELS } from '../docker/labels';
 import { networkName, serviceAliases, servingContainerName } from '../sandbox/names';
 import type { DeployDocker, LabelledContainer } from './deploy-docker';
-import type { DeploymentRow, DeploymentStore } from './deployment-store';
+import { isServing, type DeploymentRow, type DeploymentStore } from './deployment-store';
 import type { DeployPorts, DeployStage, DeploymentStatus } from './types';
 
 const STAGE_OF_STATUS: Partial<Record<DeploymentStatus, DeployStage>> = {
@@ -41,9 +41,10 @@ export function recoverInterrupted(deps: { store: DeploymentStore; ports: Deploy
     const diagnosis = stage ? `interrupted: the daemon stopped during ${stage}` : 'interrupted: the daemon stopped while it was queued';
     deps.store.transaction(() => {
       if (open) deps.store.endStage(row.id, open, at, 'interrupted');
-      if (row.hostPort !== null) {
+      if (row.hostPort !== null || row.ports !== null) {
         try {
-          deps.ports.release(row.hostPort);
+          for (const port of deps.ports.heldByDeployment(row.id)) deps.ports.release(port);
+          if (row.hostPort !== null) deps.ports.release(row.hostPort);
         } catch (e) {
           deps.log.warn('Could not release the port of an interrupted deployment', { deployment: row.id, port: row.hostPort, error: e });
         }
@@ -80,7 +81,7 @@ export async function reapOrphans(deps: {
 
   for (const c of containers) {
     const row = rows.get(c.labels[LABELS.deployment]!);
-    if (!row || row.status === 'running' || deps.isActive(row.id)) continue;
+    if (!row || isServing(row.status) || deps.isActive(row.id)) continue;
     try {
       await deps.docker.removeContainer(c.id);
       removed.push(c.name);
@@ -92,7 +93,7 @@ export async function reapOrphans(deps: {
 
   for (const c of containers) {
     const row = rows.get(c.labels[LABELS.deployment]!);
-    if (!row || row.status !== 'running') continue;
+    if (!row || !isServing(row.status)) continue;
     if (await restoreServing(deps, c, row)) restored.push(servingContainerName(row.sandbox, row.service));
   }
 

@@ -10,7 +10,8 @@ import { deploymentContainerName, networkName, serviceAliases, servingContainerN
 import type { DeployContainerState, DeployDocker } from './deploy-docker';
 import type { DeploymentRow } from './deployment-store';
 import type { Prepared } from './build-stage';
-import type { RunContext, RunDeps } from './deploy-run';
+import type { Created, RunContext, RunDeps } from './deploy-run';
+import { releaseDeploymentPorts } from './container-runtime';
 import { causeOf } from './diagnosis';
 
 /**
@@ -21,7 +22,7 @@ import { causeOf } from './diagnosis';
  * rename and removal is refused unless the container is this instance's, of this sandbox and
  * service. A failure before the record puts the replaced containers back.
  */
-export async function switchOver(ctx: RunContext, deps: RunDeps, p: Prepared, created: { containerId?: string; hostPort?: number; keepSource: boolean }): Promise<void> {
+export async function switchOver(ctx: RunContext, deps: RunDeps, p: Prepared, created: Created): Promise<void> {
   const rec = ctx.recorder;
   const docker = deps.docker();
   const id = created.containerId!;
@@ -52,11 +53,16 @@ export async function switchOver(ctx: RunContext, deps: RunDeps, p: Prepared, cr
       }
     }
     for (const row of replaced) rmSync(join(deps.sourcesDir, row.id), { recursive: true, force: true });
-    rec.log('daemon', `Serving ${ctx.service}@${p.commit.slice(0, 12)} at http://127.0.0.1:${created.hostPort}`);
+    rec.log(
+      'daemon',
+      created.job
+        ? `The job ${ctx.service}@${p.commit.slice(0, 12)} completed: its exited container is kept as the service's, with its logs`
+        : `Serving ${ctx.service}@${p.commit.slice(0, 12)}${created.hostPort !== undefined ? ` at http://127.0.0.1:${created.hostPort}` : ''}`,
+    );
     for (const row of replaced) {
       deps.emit({ deployment: row.id, service: row.service, sandbox: row.sandbox, kind: 'status', status: 'superseded', t: deps.now().toISOString() });
     }
-    rec.announce('running');
+    rec.announce(created.job ? 'completed' : 'running');
   } catch (e) {
     // The stage row is still open unless the commit happened (then nothing throws after it).
     if (deps.store.openStage(ctx.id) === 'switch-over') rec.endStage('switch-over', 'failed');
@@ -106,12 +112,13 @@ async function putBack(ctx: RunContext, docker: DeployDocker, id: string, aside:
  * superseded (their ports released), the sandbox's serving record names the new container,
  * the deployment is running. Answers the superseded rows.
  */
-function recordSwitch(ctx: RunContext, deps: RunDeps, p: Prepared, created: { containerId?: string; hostPort?: number }): DeploymentRow[] {
+function recordSwitch(ctx: RunContext, deps: RunDeps, p: Prepared, created: Created): DeploymentRow[] {
   const replaced: DeploymentRow[] = [];
   deps.store.transaction(() => {
     for (const row of deps.store.running(ctx.sandbox)) {
       if (row.service !== ctx.service || row.id === ctx.id) continue;
       deps.store.update(row.id, { status: 'superseded', supersededBy: ctx.id });
+      releaseDeploymentPorts(deps.ports, row.id);
       if (row.hostPort !== null) deps.ports.release(row.hostPort);
       replaced.push(row);
     }
@@ -120,12 +127,14 @@ function recordSwitch(ctx: RunContext, deps: RunDeps, p: Prepared, created: { co
       branch: p.ref,
       commit: p.commit,
       containerId: created.containerId!,
-      hostPort: created.hostPort!,
+      hostPort: created.hostPort ?? null,
+      ...(created.ports?.length ? { ports: created.ports } : {}),
+      ...(created.job ? { job: true } : {}),
     });
     ctx.recorder.endStage('switch-over', 'ok');
     // Recorded now (a crash from here on leaves the new container serving and the old one
     // to the reaper); announced once the old container is gone.
-    ctx.recorder.status('running', { containerName: servingContainerName(ctx.sandbox, ctx.service), finishedAt: deps.now().toISOString() }, { announce: false });
+    ctx.recorder.status(created.job ? 'completed' : 'running', { containerName: servingContainerName(ctx.sandbox, ctx.service), finishedAt: deps.now().toISOString() }, { announce: false });
   });
   return replaced;
 }

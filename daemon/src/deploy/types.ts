@@ -48,7 +48,7 @@ export interface DeployControl {
 }
 
 /** The statuses a deployment ends in. */
-export const FINAL_STATUSES = ['running', 'failed', 'cancelled', 'stopped', 'superseded'] as const;
+export const FINAL_STATUSES = ['running', 'completed', 'failed', 'cancelled', 'stopped', 'superseded'] as const;
 
 // ---- What the pipeline consumes (the sandbox modules; see docs/design/sandboxes-and-deploys.md) ----
 
@@ -71,7 +71,21 @@ export interface ServingRecord {
   readonly branch: string | null;
   readonly commit: string;
   readonly containerId: string;
+  /** The primary port's; none for a service that publishes no port. */
+  readonly hostPort: number | null;
+  /** Every published port of the container. */
+  readonly ports?: readonly ServedPort[];
+  /** A job that ran to completion (its exited container is what serves). */
+  readonly job?: boolean;
+}
+
+/** A published port of a deployment's container and the loopback port it is reachable on. */
+export interface ServedPort {
+  readonly container: number;
+  readonly protocol: 'tcp' | 'udp';
   readonly hostPort: number;
+  /** The host port the compose file asked for (never bound as such). */
+  readonly published?: number;
 }
 
 /** The part of `SandboxStore` the pipeline uses. */
@@ -88,6 +102,8 @@ export interface DeployPorts {
   /** Throws RpcError PortExhausted. */
   allocate(req: { sandbox: string; service: string; purpose: 'service' | 'gateway'; deploymentId?: string }): number;
   release(port: number): void;
+  /** The ports held for a deployment (its primary port and every further published one). */
+  heldByDeployment(deploymentId: string): number[];
 }
 
 /** The part of `EnvironmentStore` the pipeline uses. */

@@ -128,6 +128,16 @@ export class ScopedDocker {
     return this.client().volumes.create({ name, labels: this.ownership.labels(scope) });
   }
 
+  /** The volume, created for `scope` unless it exists; an existing one must be this instance's, of `scope` (else `Conflict`). */
+  async ensureVolume(name: string, scope: OwnerScope): Promise<VolumeSummary> {
+    const existing = await orUndefined(this.client().volumes.inspect(name));
+    if (existing) {
+      this.ownership.check('mount', { kind: 'volume', id: existing.name, name: existing.name, labels: existing.labels }, scope);
+      return existing;
+    }
+    return this.createVolume(name, scope);
+  }
+
   // ---- acting: only on this instance's objects ----
 
   async start(ref: string, scope: OwnerScope = {}): Promise<void> {
@@ -232,6 +242,12 @@ export class ScopedDocker {
     if (!volume) return;
     this.ownership.check('remove', { kind: 'volume', id: volume.name, name: volume.name, labels: volume.labels }, scope);
     await ignoreGone(this.client().volumes.remove(volume.name));
+  }
+
+  /** Runs a command in this instance's container (of `scope`) to its end: its exit code and output. */
+  async run(ref: string, cmd: readonly string[], signal: AbortSignal, scope: OwnerScope = {}): Promise<{ exitCode: number; output: string }> {
+    const c = await this.ownContainer('exec in', ref, scope);
+    return this.client().containers.run(c.id, cmd, signal);
   }
 
   // ---- the check ----

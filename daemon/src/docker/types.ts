@@ -50,9 +50,20 @@ export interface ContainerCreateSpec {
   readonly Env?: readonly string[];
   readonly Labels?: Readonly<Record<string, string>>;
   readonly Cmd?: readonly string[];
+  /** `[]` clears the image's. */
+  readonly Entrypoint?: readonly string[];
+  readonly WorkingDir?: string;
   /** Unset: the image's user. */
   readonly User?: string;
   readonly ExposedPorts?: Readonly<Record<string, object>>;
+  /** Durations in nanoseconds; `Test: ['NONE']` disables the image's. */
+  readonly Healthcheck?: {
+    readonly Test: readonly string[];
+    readonly Interval?: number;
+    readonly Timeout?: number;
+    readonly Retries?: number;
+    readonly StartPeriod?: number;
+  };
   readonly HostConfig: ContainerHostConfig;
 }
 
@@ -61,6 +72,10 @@ export interface ContainerHostConfig {
   readonly NetworkMode?: string;
   readonly PortBindings?: Readonly<Record<string, readonly { readonly HostIp: string; readonly HostPort: string }[]>>;
   readonly Binds?: readonly string[];
+  /** Named and anonymous volumes, binds and tmpfs mounts. */
+  readonly Mounts?: readonly { readonly Type: 'volume' | 'bind' | 'tmpfs'; readonly Source?: string; readonly Target: string; readonly ReadOnly: boolean }[];
+  /** Path → mount options. */
+  readonly Tmpfs?: Readonly<Record<string, string>>;
   readonly NanoCpus?: number;
   readonly Memory?: number;
   readonly RestartPolicy?: { readonly Name: string; readonly MaximumRetryCount?: number };
@@ -70,8 +85,6 @@ export interface ContainerHostConfig {
   readonly PidsLimit?: number;
   readonly Privileged?: boolean;
   readonly ReadonlyRootfs?: boolean;
-  /** Named volumes and binds in the Engine's `Mounts` form. */
-  readonly Mounts?: readonly { readonly Type: 'volume'; readonly Source: string; readonly Target: string; readonly ReadOnly?: boolean }[];
 }
 
 export interface ContainerClient {
@@ -98,6 +111,11 @@ export interface ContainerClient {
   waitNotRunning(id: string, signal: AbortSignal): Promise<number | undefined>;
   /** Resolves once the container no longer exists, or after `ms` (whichever comes first). */
   waitRemoved(id: string, ms: number): Promise<void>;
+  /**
+   * Runs a command in the running container to its end (no terminal, the container's user):
+   * its exit code and its output (stdout and stderr, the first 4 KiB). Aborting `signal` stops waiting.
+   */
+  run(id: string, cmd: readonly string[], signal: AbortSignal): Promise<{ exitCode: number; output: string }>;
   /** The container's last `n` output lines (stdout and stderr); none when they cannot be read. */
   lastLines(id: string, n: number): Promise<string[]>;
   /** Streams the container's output lines (stdout and stderr) until it stops or `signal` aborts. */

@@ -1,12 +1,12 @@
 /**
- * Schema version 7: forwards (a stable 127.0.0.1 port per service port of a project) and each
+ * Schema version 8: forwards (a stable 127.0.0.1 port per service port of a project) and each
  * project's current sandbox, which new connections of its forwards reach. Owned by
  * ForwardStore. Never edit once shipped; append a new migration instead.
  */
 import type { Migration } from '../state/migrations';
 
 export const forwardMigration: Migration = {
-  version: 7,
+  version: 8,
   name: 'forwards',
   up(db) {
     db.exec(`

@@ -118,17 +118,19 @@ export class SandboxRouteSource implements RouteSource {
       ? this.project(sandbox.repoPath)
       : { problem: `sandbox ${name} has no project` };
     const services: Record<string, ServiceRouteState> = {};
+    // A service not served over HTTP (a compose database, a job) is never a gateway target.
+    const http = (service: string) => reading.project?.services[service]?.http !== false;
     for (const s of sandbox.services) {
       services[s.service] = {
         route: s.route,
         ...(s.routeUrl !== undefined && s.route === 'url' ? { url: s.routeUrl } : {}),
-        ...(s.hostPort !== undefined ? { hostPort: s.hostPort } : {}),
+        ...(s.hostPort !== undefined && http(s.service) ? { hostPort: s.hostPort } : {}),
         ...(s.commit !== undefined ? { commit: s.commit } : {}),
       };
     }
     return {
       sandbox: name,
-      routes: reading.project?.routes ?? [],
+      routes: (reading.project?.routes ?? []).filter((r) => http(r.service)),
       baseline: reading.project?.baseline ?? {},
       services,
       ...(sandbox.state !== 'active' ? { inactive: `sandbox ${name} is ${sandbox.state}` } : {}),

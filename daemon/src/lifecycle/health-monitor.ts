@@ -1,10 +1,13 @@
 /**
  * The health monitor: every `intervalMs`, for each active sandbox, inspects each serving
  * container (Docker state, Docker's own health status) and probes its published port like the
- * deploy pipeline does (HTTP GET of the service's health path from branchbox.yaml, or TCP);
- * decides with {@link afterCheck} (restart with backoff, bounded), counts the check into the
- * uptime history, and emits `health` for each sandbox whose health changed. Checks never
- * overlap: a slow round delays the next one.
+ * deploy pipeline does (HTTP GET of the health path of an `http` service, else TCP; a service
+ * without a port is judged by Docker's health status, or by running); decides with
+ * {@link afterCheck} (restart with backoff, bounded — unless the service gives the engine a
+ * restart policy: then the engine restarts it and the monitor only reports), counts the check
+ * into the uptime history, and emits `health` for each sandbox whose health changed. A
+ * completed job (its exited container serving its service) is not checked: it is done, not
+ * down. Checks never overlap: a slow round delays the next one.
  */
 import type { Project } from '../../../schemas/src/project';
 import type { Sandbox } from '../../../schemas/src/sandbox';
@@ -125,7 +128,7 @@ export class HealthMonitor extends TypedEmitter<{ health: [SandboxHealth] }> {
       this.publish(sandbox.name, false);
       return;
     }
-    const serving = sandbox.services.filter((s) => s.containerId !== undefined);
+    const serving = sandbox.services.filter((s) => s.containerId !== undefined && !s.job);
     const before = this.trackers.get(sandbox.name) ?? new Map<string, ServiceTracker>();
     const trackers = new Map<string, ServiceTracker>();
     for (const s of serving) {
@@ -137,11 +140,20 @@ export class HealthMonitor extends TypedEmitter<{ health: [SandboxHealth] }> {
     const project = this.projectOf(sandbox);
     await Promise.all(
       serving.map(async (s) => {
-        const spec = project?.services[s.service]?.health ?? TCP_DEFAULTS;
+        const config = project?.services[s.service];
+        const spec = probeSpec(config);
         const tracker = trackers.get(s.service)!;
         const observation = await this.observe(tracker.containerId, s.hostPort, spec);
         if (!observation) return;
-        const { tracker: next, restart } = afterCheck(tracker, observation, spec.retries, this.policy, this.now());
+        const decided = afterCheck(tracker, observation, spec.retries, this.policy, this.now());
+        // The engine restarts a container whose service has a restart policy: the monitor does not too.
+        const engineRestarts = config?.restart !== undefined && config.restart.name !== 'no';
+        const cause = observation.probe?.detail ?? `the container is ${observation.dockerState}`;
+        const next =
+          engineRestarts && decided.restart
+            ? { ...decided.tracker, restarts: tracker.restarts, nextRestartAt: 0, reason: `${cause}; the engine restarts it (restart: ${config.restart!.name})` }
+            : decided.tracker;
+        const restart = decided.restart && !engineRestarts;
         trackers.set(s.service, next);
         this.opts.uptime?.record(sandbox.name, s.service, next.state === 'healthy');
         if (restart) await this.restart(sandbox.name, next, trackers);
@@ -163,8 +175,13 @@ export class HealthMonitor extends TypedEmitter<{ health: [SandboxHealth] }> {
       return undefined;
     }
     if (!state) return { running: false, dockerState: 'removed' };
-    if (!state.running || port === undefined) {
-      return { running: state.running, dockerState: state.state, ...(state.health ? { dockerHealth: state.health } : {}) };
+    if (!state.running) {
+      return { running: false, dockerState: state.state, ...(state.health ? { dockerHealth: state.health } : {}) };
+    }
+    if (port === undefined) {
+      // Nothing published to probe: Docker's health status when there is one, else running is up.
+      const probe = state.health ? { ok: state.health === 'healthy', detail: `Docker reports its health check ${state.health}` } : { ok: true, detail: 'the container is running' };
+      return { running: true, dockerState: state.state, ...(state.health ? { dockerHealth: state.health } : {}), probe };
     }
     const probe = await (this.opts.probe ?? probeOnce)(port, spec);
     return { running: true, dockerState: state.state, ...(state.health ? { dockerHealth: state.health } : {}), probe };
@@ -215,4 +232,12 @@ export class HealthMonitor extends TypedEmitter<{ health: [SandboxHealth] }> {
       return undefined;
     }
   }
+}
+
+/** How a service is probed: an HTTP GET of its health path when it is served over HTTP, else TCP (with its health timing when it declares one). */
+function probeSpec(config: Project['services'][string] | undefined): HealthSpec {
+  const health = config?.health;
+  if (!health) return TCP_DEFAULTS;
+  const { path, command: _command, ...timing } = health;
+  return config.http && path !== undefined ? { ...timing, path } : timing;
 }

@@ -28,7 +28,7 @@
  */
 import type { ImageRetention } from '../../../schemas/src/images';
 import type { Sandbox } from '../../../schemas/src/sandbox';
-import type { DeploymentStore } from '../deploy/deployment-store';
+import { isServing, type DeploymentStore } from '../deploy/deployment-store';
 import { LABELS } from '../docker/labels';
 import { isRpcError } from '../rpc/errors';
 import { nullLogger, type Logger } from '../runtime/log';
@@ -183,7 +183,7 @@ export class Reconciler {
           (c) =>
             c.labels[LABELS.sandbox] === sandbox.name &&
             c.labels[LABELS.service] === s.service &&
-            this.opts.deployments.row(c.labels[LABELS.deployment] ?? '')?.status === 'running',
+            isServing(this.opts.deployments.row(c.labels[LABELS.deployment] ?? '')?.status),
         );
         if (adoptable) {
           this.adopt(sandbox.name, s.service, adoptable);
@@ -225,7 +225,7 @@ export class Reconciler {
       const deployment = this.opts.deployments.row(c.labels[LABELS.deployment] ?? '');
       if (sandbox && deployment) {
         const row = sandbox.services.find((s) => s.service === c.labels[LABELS.service]);
-        if (deployment.status === 'running' && row && row.containerId === undefined && this.opts.deployments.inFlight(sandboxName, row.service) === 0) {
+        if (isServing(deployment.status) && row && row.containerId === undefined && this.opts.deployments.inFlight(sandboxName, row.service) === 0) {
           this.adopt(sandboxName, row.service, c);
           round.report.adopted.push(c.name);
         }

@@ -27,6 +27,10 @@ export interface ServingRecord {
   readonly commit?: string | null;
   readonly containerId?: string | null;
   readonly hostPort?: number | null;
+  /** Every published port of the container (SandboxServiceView.ports). */
+  readonly ports?: readonly { readonly container: number; readonly protocol: 'tcp' | 'udp'; readonly hostPort: number; readonly published?: number }[];
+  /** A job that ran to completion. */
+  readonly job?: boolean;
 }
 
 export interface NewSandbox {
@@ -70,6 +74,8 @@ interface ServiceRow {
   container_id: string | null;
   host_port: number | null;
   deployment_id: string | null;
+  ports: string | null;
+  job: number;
 }
 
 interface PortRow {
@@ -109,16 +115,18 @@ export class SandboxStore {
          ON CONFLICT (sandbox, service) DO UPDATE SET route = excluded.route, route_url = excluded.route_url`,
       ),
       recordServing: db.prepare(
-        `INSERT INTO sandbox_services (sandbox, service, branch, commit_sha, container_id, host_port, deployment_id)
-         VALUES (@sandbox, @service, @branch, @commit, @containerId, @hostPort, @deploymentId)
+        `INSERT INTO sandbox_services (sandbox, service, branch, commit_sha, container_id, host_port, deployment_id, ports, job)
+         VALUES (@sandbox, @service, @branch, @commit, @containerId, @hostPort, @deploymentId, @ports, @job)
          ON CONFLICT (sandbox, service) DO UPDATE SET branch = excluded.branch, commit_sha = excluded.commit_sha,
-           container_id = excluded.container_id, host_port = excluded.host_port, deployment_id = excluded.deployment_id`,
+           container_id = excluded.container_id, host_port = excluded.host_port, deployment_id = excluded.deployment_id,
+           ports = excluded.ports, job = excluded.job`,
       ),
       lastDeploy: db.prepare<[string, string, string]>(
         'UPDATE sandboxes SET last_deploy_at = ?, updated_at = ? WHERE name = ?',
       ),
       clearServing: db.prepare<[string, string]>(
-        `UPDATE sandbox_services SET branch = NULL, commit_sha = NULL, container_id = NULL, host_port = NULL, deployment_id = NULL
+        `UPDATE sandbox_services SET branch = NULL, commit_sha = NULL, container_id = NULL, host_port = NULL, deployment_id = NULL,
+           ports = NULL, job = 0
          WHERE sandbox = ? AND service = ?`,
       ),
     };
@@ -214,6 +222,8 @@ export class SandboxStore {
         containerId: serving.containerId ?? null,
         hostPort: serving.hostPort ?? null,
         deploymentId: serving.deploymentId,
+        ports: serving.ports?.length ? JSON.stringify(serving.ports) : null,
+        job: serving.job ? 1 : 0,
       });
       this.sql.lastDeploy.run(now, now, sandbox);
     });
@@ -318,6 +328,8 @@ function serviceView(row: ServiceRow): SandboxServiceView {
     ...(row.container_id !== null ? { containerId: row.container_id } : {}),
     ...(row.host_port !== null ? { hostPort: row.host_port, url: `http://127.0.0.1:${row.host_port}` } : {}),
     ...(row.deployment_id !== null ? { deploymentId: row.deployment_id } : {}),
+    ...(row.ports !== null ? { ports: JSON.parse(row.ports) as SandboxServiceView['ports'] } : {}),
+    ...(row.job === 1 ? { job: true } : {}),
   };
 }
 

@@ -6,7 +6,8 @@
  * To change the schema, append a migration with the next version number. Never edit or
  * reorder one that has shipped: existing state files have already run it. Each migration
  * lives beside the code that owns its tables: v1 here (meta, audit), v2 `sandbox/migration.ts`,
- * v3 `deploy/migration.ts`, v4 and v5 `lifecycle/migration*.ts`, v6 `trust/migration.ts`, v7 `forward/migration.ts`.
+ * v3 `deploy/migration.ts`, v4 and v5 `lifecycle/migration*.ts`, v6 `trust/migration.ts`,
+ * v7 `deploy/migration-compose.ts`, v8 `forward/migration.ts`.
  *
  * `up` runs inside a transaction, so statements that cannot run in one (`PRAGMA foreign_keys`,
  * `VACUUM`, `PRAGMA journal_mode`) do nothing or fail there.
@@ -15,6 +16,7 @@
  */
 import type { Database } from 'better-sqlite3';
 import { deployMigration } from '../deploy/migration';
+import { composeRuntimeMigration } from '../deploy/migration-compose';
 import { lifecycleMigration } from '../lifecycle/migration';
 import { gatewayActivityMigration } from '../lifecycle/migration-expiry-requests';
 import { sandboxMigration } from '../sandbox/migration';
@@ -38,6 +40,7 @@ export const migrations: readonly Migration[] = [
   lifecycleMigration,
   gatewayActivityMigration,
   trustMigration,
+  composeRuntimeMigration,
   forwardMigration,
 ];
 

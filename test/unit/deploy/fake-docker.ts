@@ -60,6 +60,16 @@ export class FakeDocker implements DeployDocker {
     return this.images.has(ref);
   }
 
+  readonly volumes = new Set<string>();
+
+  async ensureVolume(name: string): Promise<void> {
+    this.volumes.add(name);
+  }
+
+  async runCommand(): Promise<{ exitCode: number; output: string }> {
+    return { exitCode: 0, output: '' };
+  }
+
   async imageUser(ref: string): Promise<string | undefined> {
     return this.images.has(ref) ? '' : undefined;
   }

@@ -53,7 +53,8 @@ function world() {
       const [prefix = '', service = ''] = line.split('=');
       return { prefix, service };
     });
-    return { name: `project at ${root}`, file, routes, baseline: { account: 'http://127.0.0.1:9' }, services: {} };
+    const services = { db: { http: false }, account: { http: true } } as unknown as ProjectRoutes['services'];
+    return { name: `project at ${root}`, file, routes, baseline: { account: 'http://127.0.0.1:9' }, services };
   };
   let version = 0;
   const writeProject = (text: string) => {
@@ -78,6 +79,16 @@ describe('SandboxRouteSource', () => {
     expect(source.sandbox('qa')?.services).toEqual({}); // not announced yet
     w.announce({ kind: 'updated', name: 'qa' });
     expect(source.sandbox('qa')?.services).toEqual({ account: { route: 'sandbox', hostPort: 42001, commit: 'abc' } });
+    source.close();
+  });
+
+  it('never routes to a service that is not served over HTTP (compose databases, jobs)', () => {
+    const w = world();
+    w.writeProject('/account=account\n/db=db');
+    w.rows.set('qa', sandboxRow('qa', { services: [{ service: 'account', route: 'sandbox', hostPort: 42001 }, { service: 'db', route: 'sandbox', hostPort: 42002 }] }));
+    const source = new SandboxRouteSource({ sandboxes: w.sandboxes, loadProject: w.loadProject, maxAgeMs: 0 });
+    expect(source.sandbox('qa')?.routes.map((r) => r.service)).toEqual(['account']);
+    expect(source.sandbox('qa')?.services).toEqual({ account: { route: 'sandbox', hostPort: 42001 }, db: { route: 'sandbox' } });
     source.close();
   });
 

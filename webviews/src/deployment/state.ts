@@ -20,7 +20,7 @@ export const LOG_CAP = 2_000;
 /** Deployments shown in the history. */
 export const HISTORY_CAP = 12;
 
-const FINAL: ReadonlySet<DeploymentStatus> = new Set(['running', 'failed', 'cancelled', 'stopped', 'superseded']);
+const FINAL: ReadonlySet<DeploymentStatus> = new Set(['running', 'completed', 'failed', 'cancelled', 'stopped', 'superseded']);
 export const isFinal = (s: DeploymentStatus): boolean => FINAL.has(s);
 
 export type StageState = 'pending' | 'running' | 'ok' | 'reused' | 'failed' | 'cancelled' | 'interrupted' | 'skipped';

@@ -1,5 +1,6 @@
 /** {@link ContainerClient} over dockerode. */
 import type Docker from 'dockerode';
+import { Writable } from 'node:stream';
 import type {
   Cancellable,
   ContainerClient,
@@ -11,6 +12,9 @@ import type {
 import { detailsFromInspect, summaryFromInspect, summaryFromListEntry } from './container-mapping';
 import { followLines, lastLines, type LineSink } from './container-output';
 import { engineCall, engineError, type EngineTarget } from './engine-error';
+
+/** The most output of a command {@link DockerodeContainerClient.run} keeps (Docker keeps as much of a health probe's). */
+const RUN_OUTPUT_MAX = 4096;
 
 export class DockerodeContainerClient implements ContainerClient {
   constructor(
@@ -95,6 +99,34 @@ export class DockerodeContainerClient implements ContainerClient {
     } catch {
       // 404: already gone; or the time is up.
     }
+  }
+
+  run(id: string, cmd: readonly string[], signal: AbortSignal): Promise<{ exitCode: number; output: string }> {
+    return engineCall(this.target('exec in', id), async () => {
+      const exec = await this.docker.getContainer(id).exec({ Cmd: [...cmd], AttachStdout: true, AttachStderr: true, Tty: false });
+      const stream = await exec.start({ hijack: true, stdin: false });
+      let output = '';
+      const sink = new Writable({
+        write(chunk: Buffer, _enc, done) {
+          if (output.length < RUN_OUTPUT_MAX) output += chunk.toString('utf8').slice(0, RUN_OUTPUT_MAX - output.length);
+          done();
+        },
+      });
+      await new Promise<void>((resolve, reject) => {
+        const onAbort = () => {
+          stream.destroy();
+          reject(signal.reason as Error);
+        };
+        if (signal.aborted) return onAbort();
+        signal.addEventListener('abort', onAbort, { once: true });
+        this.docker.modem.demuxStream(stream, sink, sink);
+        stream.on('end', resolve);
+        stream.on('close', resolve);
+        stream.on('error', reject);
+      });
+      const info = await exec.inspect();
+      return { exitCode: info.ExitCode ?? -1, output };
+    });
   }
 
   lastLines(id: string, n: number): Promise<string[]> {
