@@ -92,7 +92,11 @@ function branches(root: SchemaNode, node: SchemaNode, seen = new Set<SchemaNode>
   seen.add(node);
   const ref = typeof node.$ref === 'string' && node.$ref.startsWith('#/') ? node.$ref.slice(2).split('/') : undefined;
   const target = ref?.reduce<unknown>((n, k) => (n as SchemaNode | undefined)?.[k], root) as SchemaNode | undefined;
-  const parts = ['anyOf', 'oneOf', 'allOf'].flatMap((k) => (Array.isArray(node[k]) ? (node[k] as SchemaNode[]) : []));
+  const parts = [
+    ...['anyOf', 'oneOf', 'allOf'].flatMap((k) => (Array.isArray(node[k]) ? (node[k] as SchemaNode[]) : [])),
+    // branchbox.yaml's two forms (with `compose:` and without) are an if/then/else.
+    ...['then', 'else'].flatMap((k) => (node[k] && typeof node[k] === 'object' ? [node[k] as SchemaNode] : [])),
+  ];
   return [node, ...(target ? branches(root, target, seen) : []), ...parts.flatMap((p) => branches(root, p, seen))];
 }
 

@@ -30,7 +30,7 @@ it('keeps every deployment, stage and log line, and accepts completed jobs and p
   v6.close();
 
   const v7 = openStore(file);
-  expect(v7.schemaVersion).toBe(7);
+  expect(v7.schemaVersion).toBeGreaterThanOrEqual(7);
   expect(v7.db.prepare('SELECT id, status, host_port AS hostPort, ports FROM deployments').all()).toEqual([{ id: 'd1', status: 'running', hostPort: 42001, ports: null }]);
   expect(v7.db.prepare('SELECT stage, outcome FROM deployment_stages').all()).toEqual([{ stage: 'build', outcome: 'ok' }]);
   expect(v7.db.prepare('SELECT line FROM deployment_logs').all()).toEqual([{ line: 'hello' }]);
