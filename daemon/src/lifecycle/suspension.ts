@@ -14,7 +14,7 @@
 import type { Project } from '../../../schemas/src/project';
 import type { Sandbox, SandboxServiceView } from '../../../schemas/src/sandbox';
 import type { ServiceResumeOutcome } from '../../../schemas/src/lifecycle-sandbox';
-import { TCP_DEFAULTS, waitHealthy, type HealthSpec } from '../deploy/health-probe';
+import { serviceProbeSpec, waitHealthy, type HealthSpec } from '../deploy/health-probe';
 import { isRpcError, RpcError } from '../rpc/errors';
 import { nullLogger, type Logger } from '../runtime/log';
 import type { SandboxStore } from '../sandbox/sandbox-store';
@@ -71,7 +71,8 @@ export class SandboxSuspension {
       if (sandbox.state === 'active') return { sandbox, services: [] };
       this.log.info(`Resuming sandbox ${name}`, { sandbox: name, from: sandbox.state });
       const project = this.projectOf(sandbox);
-      const serving = sandbox.services.filter((s) => s.containerId !== undefined);
+      // A completed job's exited container stays as it is: starting it would run the job again.
+      const serving = sandbox.services.filter((s) => s.containerId !== undefined && !s.job);
       const services = await Promise.all(serving.map((s) => this.startService(name, s, project)));
       this.deps.sandboxes.update(name, { state: 'active' });
       this.deps.onActive?.(name);
@@ -110,7 +111,7 @@ export class SandboxSuspension {
       return { ...base, healthy: false, detail: `could not start: ${reason}` };
     }
     if (s.hostPort === undefined) return { ...base, healthy: true, detail: 'started (no published port to probe)' };
-    const spec: HealthSpec = project?.services[s.service]?.health ?? TCP_DEFAULTS;
+    const spec: HealthSpec = serviceProbeSpec(project?.services[s.service]);
     const outcome = await (this.deps.waitHealthy ?? waitHealthy)(s.hostPort, spec, { signal: AbortSignal.timeout(5 * 60_000) });
     return { ...base, healthy: outcome.healthy, detail: outcome.last.detail };
   }
