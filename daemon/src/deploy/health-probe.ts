@@ -12,6 +12,7 @@
  * the cause.
  */
 import { request } from 'node:http';
+import type { ServiceConfig } from '../../../schemas/src/project';
 import { connect } from 'node:net';
 
 export interface HealthSpec {
@@ -39,6 +40,18 @@ export interface HealthOutcome {
 
 /** Timing used when the service declares no health check (TCP probe). */
 export const TCP_DEFAULTS: HealthSpec = { intervalMs: 1_000, timeoutMs: 2_000, retries: 3, startPeriodMs: 10_000 };
+
+/**
+ * How a serving container's port is probed after the deploy (health monitor, resume): an HTTP
+ * GET of the health path when the service is served over HTTP, else TCP (with its health
+ * timing when it declares one).
+ */
+export function serviceProbeSpec(config: Pick<ServiceConfig, 'http' | 'health'> | undefined): HealthSpec {
+  const health = config?.health;
+  if (!health) return TCP_DEFAULTS;
+  const { path, command: _command, ...timing } = health;
+  return config.http && path !== undefined ? { ...timing, path } : timing;
+}
 /** The cadence of readiness probes: fast while a service usually starts, then slower. */
 export const START_INTERVAL_MS = 50;
 export const LATER_INTERVAL_MS = 250;

@@ -12,7 +12,7 @@
 import type { Project } from '../../../schemas/src/project';
 import type { Sandbox } from '../../../schemas/src/sandbox';
 import type { SandboxHealth } from '../../../schemas/src/lifecycle-sandbox';
-import { probeOnce, TCP_DEFAULTS, type HealthSpec, type ProbeResult } from '../deploy/health-probe';
+import { probeOnce, serviceProbeSpec, type HealthSpec, type ProbeResult } from '../deploy/health-probe';
 import { TypedEmitter } from '../docker/typed-emitter';
 import { isRpcError } from '../rpc/errors';
 import { nullLogger, type Logger } from '../runtime/log';
@@ -141,7 +141,7 @@ export class HealthMonitor extends TypedEmitter<{ health: [SandboxHealth] }> {
     await Promise.all(
       serving.map(async (s) => {
         const config = project?.services[s.service];
-        const spec = probeSpec(config);
+        const spec = serviceProbeSpec(config);
         const tracker = trackers.get(s.service)!;
         const observation = await this.observe(tracker.containerId, s.hostPort, spec);
         if (!observation) return;
@@ -234,10 +234,3 @@ export class HealthMonitor extends TypedEmitter<{ health: [SandboxHealth] }> {
   }
 }
 
-/** How a service is probed: an HTTP GET of its health path when it is served over HTTP, else TCP (with its health timing when it declares one). */
-function probeSpec(config: Project['services'][string] | undefined): HealthSpec {
-  const health = config?.health;
-  if (!health) return TCP_DEFAULTS;
-  const { path, command: _command, ...timing } = health;
-  return config.http && path !== undefined ? { ...timing, path } : timing;
-}

@@ -16,7 +16,7 @@ import type { Project } from '../../../schemas/src/project';
 import type { Sandbox, SandboxServiceView } from '../../../schemas/src/sandbox';
 import type { ServiceResumeOutcome } from '../../../schemas/src/lifecycle-sandbox';
 import { dependencyOrder } from '../deploy/dependencies';
-import { TCP_DEFAULTS, waitHealthy, type HealthSpec } from '../deploy/health-probe';
+import { serviceProbeSpec, waitHealthy, type HealthSpec } from '../deploy/health-probe';
 import { isRpcError, RpcError } from '../rpc/errors';
 import { nullLogger, type Logger } from '../runtime/log';
 import type { SandboxStore } from '../sandbox/sandbox-store';
@@ -154,7 +154,7 @@ export class SandboxSuspension {
     }
     onStarted();
     if (s.hostPort === undefined) return { ...base, healthy: true, detail: 'started (no published port to probe)' };
-    const spec: HealthSpec = project?.services[s.service]?.health ?? TCP_DEFAULTS;
+    const spec: HealthSpec = serviceProbeSpec(project?.services[s.service]);
     const outcome = await (this.deps.waitHealthy ?? waitHealthy)(s.hostPort, spec, { signal: AbortSignal.timeout(5 * 60_000) });
     return { ...base, healthy: outcome.healthy, detail: outcome.last.detail };
   }

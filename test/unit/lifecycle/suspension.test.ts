@@ -88,6 +88,17 @@ describe('SandboxSuspension', () => {
     ]);
   });
 
+  it('leaves a completed job exited on resume: starting it would run the job again', async () => {
+    containers.push({ id: 'j1', name: 'sandbox-qa-migrate', state: 'exited', labels: {} });
+    sandboxes.recordServing('qa', 'migrate', { deploymentId: 'd3', containerId: 'j1', commit: 'abc', job: true });
+    const s = suspension();
+    await s.suspend('qa');
+    calls = [];
+    const { services } = await s.resume('qa');
+    expect(calls).toEqual(['start c1']);
+    expect(services.map((x) => x.service)).toEqual(['account', 'payment']);
+  });
+
   it('suspend and resume are idempotent; a deleting sandbox refuses both', async () => {
     const s = suspension();
     expect((await s.resume('qa')).services).toEqual([]);
