@@ -114,7 +114,7 @@ export class SandboxSuspension {
       finished.set(
         name,
         Promise.all(waits).then(async () => {
-          if (config?.job) {
+          if (config?.job || s.job) {
             markStarted();
             return { service: name, ...(s.containerId !== undefined ? { containerId: s.containerId } : {}), healthy: true, detail: 'a job that ran to completion: not run again' };
           }
