@@ -71,6 +71,8 @@ export interface DeployPlan {
   readonly services: readonly string[];
   /** The dependencies added to the requested services. */
   readonly added: readonly string[];
+  /** The project's name, when its configuration could be read (a sandbox without a repository adopts it). */
+  readonly project?: string;
 }
 
 export interface DeployPipelineEvents {
@@ -191,13 +193,14 @@ export class DeployPipeline extends TypedEmitter<DeployPipelineEvents> implement
       const which = req.profiles?.length ? `in the profiles ${req.profiles.join(', ')}` : 'outside a profile';
       throw new RpcError('InvalidParams', `No service of ${file} to deploy: none is ${which}`, { violations: [{ path: '/profiles', message: 'selects no service' }] });
     }
-    return { repoRoot, services, added: selection.added };
+    return { repoRoot, services, added: selection.added, project: project.name };
   }
 
   start(req: DeployRequest, planned?: DeployPlan): { deployments: { id: string; service: string }[]; addedDependencies: string[] } {
     const plan = planned ?? this.plan(req);
     if (this.closing) throw new RpcError('ShuttingDown', 'The daemon is shutting down and takes no new deployments');
     const { repoRoot, services } = plan;
+    if (plan.project !== undefined) this.opts.sandboxes.adoptRepository(req.sandbox, repoRoot, plan.project);
     const createdAt = this.now().toISOString();
     const ids = new Map(services.map((service) => [service, randomUUID()]));
     const runs = this.deployments.transaction(() =>

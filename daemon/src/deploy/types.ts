@@ -95,6 +95,8 @@ export interface DeploySandboxes {
   /** The sandbox with the container serving each service, if any (switch-over replaces that one). */
   get(name: string): { readonly services: readonly { readonly service: string; readonly containerId?: string }[] } | undefined;
   recordServing(sandbox: string, service: string, serving: ServingRecord): void;
+  /** Records the repository of a sandbox created without one (its first deployment); no change otherwise. */
+  adoptRepository(sandbox: string, repoPath: string, project: string): void;
 }
 
 /** The part of `PortAllocator` the pipeline uses. */

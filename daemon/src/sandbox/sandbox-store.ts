@@ -196,6 +196,18 @@ export class SandboxStore {
     return this.require(name);
   }
 
+  /**
+   * A sandbox created without a repository belongs to the first one deployed into it: its
+   * project's routes, clones and snapshots follow that repository from then on. A sandbox that
+   * has one keeps it.
+   */
+  adoptRepository(name: string, repoPath: string, project: string): void {
+    const changed = this.store.db
+      .prepare('UPDATE sandboxes SET repo_path = ?, project = ?, updated_at = ? WHERE name = ? AND repo_path IS NULL')
+      .run(repoPath, project, this.now().toISOString(), name).changes;
+    if (changed) this.announce('updated', name);
+  }
+
   /** Sets where a service of the sandbox is routed (creating its row). */
   setRoute(sandbox: string, service: string, route: RouteKind, url?: string): void {
     this.requireRowFor(sandbox);

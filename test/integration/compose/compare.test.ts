@@ -37,8 +37,10 @@ let referenceRecords: Record<string, ServiceRecord>;
 let daemon: TestDaemon | undefined;
 let client: TestClient | undefined;
 let repo: ReturnType<typeof exampleRepo> | undefined;
-/** Set once Branchbox deployed the example (the redeploy test builds on it). */
+/** Set once Branchbox deployed the example (the later tests build on it). */
 let deployed = false;
+/** Sandboxes the data tests make beside the compared one (a clone, one seeded from a snapshot). */
+const others: string[] = [];
 
 beforeAll(async () => {
   try {
@@ -65,6 +67,8 @@ afterAll(async () => {
   const steps: [string, () => Promise<unknown> | unknown][] = [
     ['docker-compose down', () => reference?.down()],
     ['delete the sandbox', () => client?.request('sandbox/delete', { name: sandbox })],
+    ['delete the other sandboxes', () => Promise.all(others.map((name) => client?.request('sandbox/delete', { name })))],
+    ['delete the snapshot', () => client?.request('snapshot/delete', { name: `${sandbox}-seed` }).catch(() => undefined)],
     ['close the client', () => client?.closeSocket()],
     [
       'stop the daemon',
@@ -149,20 +153,61 @@ describe('Branchbox on the same compose example', () => {
     deployed = true;
   }, 300_000);
 
+  /** Where the api of `name` answers directly (its published 8080). */
+  const apiUrl = async (name: string) => {
+    const view = await client!.request('sandbox/get', { name });
+    const port = view.services.find((s) => s.service === 'api')?.ports?.find((p) => p.container === 8080)?.hostPort;
+    if (port === undefined) throw new Error(`sandbox/get shows no published port 8080 for api: ${JSON.stringify(view.services)}`);
+    return `http://127.0.0.1:${port}`;
+  };
+  /** GET /api/visits (each call counts one visit) at `base`. */
+  const visitsAt = async (base: string) => {
+    const res = await fetch(`${base}/api/visits`);
+    if (!res.ok) throw new Error(`GET ${base}/api/visits answered ${res.status}: ${await res.text()}`);
+    return ((await res.json()) as { visits: number }).visits;
+  };
+  const visits = async (name = sandbox) => visitsAt(await apiUrl(name));
+
   it('keeps the visits counted in postgres across a redeploy of the api and the database', async () => {
     if (!deployed || !client || !repo) throw new Error('the previous test did not deploy the example');
-    const apiUrl = async () => {
-      const view = await client!.request('sandbox/get', { name: sandbox });
-      const port = view.services.find((s) => s.service === 'api')?.ports?.find((p) => p.container === 8080)?.hostPort;
-      if (port === undefined)
-        throw new Error(`sandbox/get shows no published port 8080 for api: ${JSON.stringify(view.services)}`);
-      return `http://127.0.0.1:${port}`;
-    };
-    const visits = async () =>
-      ((await (await fetch(`${await apiUrl()}/api/visits`)).json()) as { visits: number }).visits;
     const before = await visits();
     const redeployed = await deployFinal(client, { repoPath: repo.root, sandbox, services: ['postgres', 'api'] });
     expect(redeployed.map((d) => d.status)).toEqual(['running', 'running']);
     expect(await visits()).toBe(before + 1);
   }, 300_000);
+
+  it('keeps them across suspend and resume, and serves them through the gateway', async () => {
+    if (!deployed || !client) throw new Error('the first test did not deploy the example');
+    const before = await visits();
+    await client.request('sandbox/suspend', { name: sandbox });
+    const resumed = await client.request('sandbox/resume', { name: sandbox });
+    expect(resumed.services.filter((s) => !s.healthy)).toEqual([]);
+    const { gateway } = await client.request('route/list', { sandbox });
+    if (!gateway) throw new Error('the sandbox has no gateway');
+    expect(await visitsAt(gateway.url)).toBe(before + 1);
+  }, 300_000);
+
+  it('carries the data into a clone and into a sandbox seeded from a snapshot', async () => {
+    if (!deployed || !client || !repo) throw new Error('the first test did not deploy the example');
+    const clone = `${sandbox}-c`;
+    const seeded = `${sandbox}-s`;
+    const before = await visits();
+    const snapshot = `${sandbox}-seed`;
+    await client.request('sandbox/snapshot', { name: sandbox, snapshot });
+    const { snapshots } = await client.request('snapshot/list', {});
+    const pgdata = snapshots.find((x) => x.name === snapshot)?.volumes.find((v) => v.name === 'pgdata');
+    expect(pgdata?.bytes).toBeGreaterThan(1_000_000);
+
+    others.push(clone);
+    await client.request('sandbox/clone', { name: sandbox, newName: clone, wait: true });
+    expect(await visits(clone)).toBe(before + 1);
+
+    others.push(seeded);
+    await client.request('sandbox/create', { name: seeded, fromSnapshot: snapshot });
+    const finals = await deployFinal(client, { repoPath: repo.root, sandbox: seeded, services });
+    expect(finals.filter((d) => d.status !== 'running' && d.status !== 'completed')).toEqual([]);
+    expect(await visits(seeded)).toBe(before + 1);
+    // Each sandbox has its own data from then on.
+    expect(await visits()).toBe(before + 1);
+  }, 600_000);
 });

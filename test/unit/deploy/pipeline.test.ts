@@ -115,6 +115,8 @@ describe('a deployment', () => {
     expect(sandboxes.require('qa').services).toEqual(
       expect.arrayContaining([expect.objectContaining({ service: 'account', deploymentId: account!.id, branch: 'feature/x', hostPort: account!.hostPort })]),
     );
+    // Created without a repository, the sandbox now belongs to the one deployed (its routes, clones and snapshots follow it).
+    expect(sandboxes.require('qa')).toMatchObject({ repoPath: realpathSync(repo.root), project: 'shop' });
     expect(heldPorts().map((p) => p.d).sort()).toEqual([account!.id, payment!.id].sort());
     expect(readdirSync(join(stateDir, 'deploy', 'src'))).toEqual([]);
     // Progress: queued, then each stage begins and ends, then running.
