@@ -12,9 +12,10 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import type { ServiceConfig } from '../../../schemas/src/project';
 import type { HealthSpec } from '../../../daemon/src/deploy/health-probe';
 import { HealthMonitor } from '../../../daemon/src/lifecycle/health-monitor';
-import type { ContainerHealthState, LifecycleDocker } from '../../../daemon/src/lifecycle/lifecycle-docker';
+import type { ContainerHealthState } from '../../../daemon/src/lifecycle/lifecycle-docker';
 import { SandboxStore } from '../../../daemon/src/sandbox/sandbox-store';
 import { openStore, type Store } from '../../../daemon/src/state/store';
+import { fakeLifecycleDocker } from './fake-lifecycle-docker';
 
 let dir: string;
 let store: Store;
@@ -24,8 +25,7 @@ let probes: { port: number; spec: HealthSpec }[];
 let states: Record<string, Omit<ContainerHealthState, 'id' | 'restartCount' | 'exitCode' | 'oomKilled'>>;
 let services: Record<string, ServiceConfig>;
 
-const docker: LifecycleDocker = {
-  sandboxContainers: () => Promise.resolve([]),
+const docker = fakeLifecycleDocker({
   stop: (id) => (actions.push(`stop ${id}`), Promise.resolve()),
   start: (id) => (actions.push(`start ${id}`), Promise.resolve()),
   restart: (id) => (actions.push(`restart ${id}`), Promise.resolve()),
@@ -33,17 +33,7 @@ const docker: LifecycleDocker = {
     actions.push(`inspect ${id}`);
     return Promise.resolve({ id, restartCount: 0, exitCode: 0, oomKilled: false, ...states[id]! });
   },
-  managedContainers: () => Promise.resolve([]),
-  managedNetworks: () => Promise.resolve([]),
-  removeContainer: () => Promise.resolve(),
-  removeNetwork: () => Promise.resolve(),
-  managedVolumes: () => Promise.resolve([]),
-  removeVolume: () => Promise.resolve(),
-  managedImages: () => Promise.resolve([]),
-  imagesInUse: () => Promise.resolve(new Set()),
-  imageGraph: () => Promise.resolve([]),
-  removeImage: () => Promise.resolve('removed'),
-};
+});
 
 const service = (name: string, extra: Partial<ServiceConfig>): ServiceConfig => ({
   name,

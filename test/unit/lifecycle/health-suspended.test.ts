@@ -9,9 +9,10 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { HealthMonitor } from '../../../daemon/src/lifecycle/health-monitor';
-import type { ContainerHealthState, LifecycleDocker } from '../../../daemon/src/lifecycle/lifecycle-docker';
+import type { ContainerHealthState } from '../../../daemon/src/lifecycle/lifecycle-docker';
 import { SandboxStore } from '../../../daemon/src/sandbox/sandbox-store';
 import { openStore, type Store } from '../../../daemon/src/state/store';
+import { fakeLifecycleDocker } from './fake-lifecycle-docker';
 
 let dir: string;
 let store: Store;
@@ -21,8 +22,7 @@ let actions: string[];
 let running: boolean;
 let onInspect: () => void;
 
-const docker: LifecycleDocker = {
-  sandboxContainers: () => Promise.resolve([]),
+const docker = fakeLifecycleDocker({
   stop: (id) => (actions.push(`stop ${id}`), Promise.resolve()),
   start: (id) => (actions.push(`start ${id}`), Promise.resolve()),
   restart: (id) => (actions.push(`restart ${id}`), Promise.resolve()),
@@ -30,17 +30,7 @@ const docker: LifecycleDocker = {
     onInspect();
     return Promise.resolve({ id, state: running ? 'running' : 'exited', running, restartCount: 0, exitCode: running ? 0 : 143, oomKilled: false });
   },
-  managedContainers: () => Promise.resolve([]),
-  managedNetworks: () => Promise.resolve([]),
-  removeContainer: () => Promise.resolve(),
-  removeNetwork: () => Promise.resolve(),
-  managedVolumes: () => Promise.resolve([]),
-  removeVolume: () => Promise.resolve(),
-  managedImages: () => Promise.resolve([]),
-  imagesInUse: () => Promise.resolve(new Set()),
-  imageGraph: () => Promise.resolve([]),
-  removeImage: () => Promise.resolve('removed'),
-};
+});
 
 const monitor = () =>
   new HealthMonitor({

@@ -9,32 +9,16 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { HealthMonitor } from '../../../daemon/src/lifecycle/health-monitor';
-import type { LifecycleDocker } from '../../../daemon/src/lifecycle/lifecycle-docker';
 import { SandboxStore } from '../../../daemon/src/sandbox/sandbox-store';
 import { openStore, type Store } from '../../../daemon/src/state/store';
+import { fakeLifecycleDocker } from './fake-lifecycle-docker';
 
 let dir: string;
 let store: Store;
 let sandboxes: SandboxStore;
 let probeOk: boolean;
 
-const docker: LifecycleDocker = {
-  sandboxContainers: () => Promise.resolve([]),
-  stop: () => Promise.resolve(),
-  start: () => Promise.resolve(),
-  restart: () => Promise.resolve(),
-  inspect: (id) => Promise.resolve({ id, state: 'running', running: true, restartCount: 0, exitCode: 0, oomKilled: false }),
-  managedContainers: () => Promise.resolve([]),
-  managedNetworks: () => Promise.resolve([]),
-  removeContainer: () => Promise.resolve(),
-  removeNetwork: () => Promise.resolve(),
-  managedVolumes: () => Promise.resolve([]),
-  removeVolume: () => Promise.resolve(),
-  managedImages: () => Promise.resolve([]),
-  imagesInUse: () => Promise.resolve(new Set()),
-  imageGraph: () => Promise.resolve([]),
-  removeImage: () => Promise.resolve('removed'),
-};
+const docker = fakeLifecycleDocker();
 
 const monitor = () =>
   new HealthMonitor({

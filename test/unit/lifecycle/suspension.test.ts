@@ -6,10 +6,11 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import type { LifecycleDocker, SandboxContainer } from '../../../daemon/src/lifecycle/lifecycle-docker';
+import type { SandboxContainer } from '../../../daemon/src/lifecycle/lifecycle-docker';
 import { SandboxSuspension } from '../../../daemon/src/lifecycle/suspension';
 import { SandboxStore } from '../../../daemon/src/sandbox/sandbox-store';
 import { openStore, type Store } from '../../../daemon/src/state/store';
+import { fakeLifecycleDocker } from './fake-lifecycle-docker';
 
 let dir: string;
 let store: Store;
@@ -17,24 +18,13 @@ let sandboxes: SandboxStore;
 let calls: string[];
 let containers: SandboxContainer[];
 
-const docker: LifecycleDocker = {
+const docker = fakeLifecycleDocker({
   sandboxContainers: () => Promise.resolve(containers),
   stop: (id) => (calls.push(`stop ${id}`), Promise.resolve()),
   start: (id) => (calls.push(`start ${id}`), Promise.resolve()),
-  restart: () => Promise.resolve(),
   inspect: (id) =>
     Promise.resolve(containers.some((c) => c.id === id) ? { id, state: 'exited', running: false, restartCount: 0, exitCode: 0, oomKilled: false } : undefined),
-  managedContainers: () => Promise.resolve([]),
-  managedNetworks: () => Promise.resolve([]),
-  managedImages: () => Promise.resolve([]),
-  imagesInUse: () => Promise.resolve(new Set()),
-  imageGraph: () => Promise.resolve([]),
-  removeImage: () => Promise.resolve('removed'),
-  removeContainer: () => Promise.resolve(),
-  removeNetwork: () => Promise.resolve(),
-  managedVolumes: () => Promise.resolve([]),
-  removeVolume: () => Promise.resolve(),
-};
+});
 
 function suspension() {
   return new SandboxSuspension({
