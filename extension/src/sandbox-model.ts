@@ -414,7 +414,9 @@ export class SandboxTreeModel {
     const route = view ? routeText(view) : '';
     const source = branchAtCommit(view?.branch, view?.commit);
     const job = view?.job ? jobState(container) : undefined;
-    const description = [deploy ? `${deploy.stage ?? deploy.status}…` : '', job ? `job ${job === 'failed' && container?.exitCode ? `exited ${container.exitCode}` : job}` : '', source, route, portsShort(view?.ports)]
+    // The row names the ports beyond the service's own URL (a database's, a second port): the tooltip lists them all.
+    const extraPorts = view?.ports?.filter((p) => p.hostPort !== view.hostPort);
+    const description = [deploy ? `${deploy.stage ?? deploy.status}…` : '', job ? `job ${job === 'failed' && container?.exitCode ? `exited ${container.exitCode}` : job}` : '', source, route, portsShort(extraPorts)]
       .filter(Boolean)
       .join(' ');
     let icon: IconSpec;

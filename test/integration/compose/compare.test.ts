@@ -11,6 +11,7 @@
  * also when a test fails.
  */
 import { execFileSync } from 'node:child_process';
+import { connect, createServer } from 'node:net';
 import type Docker from 'dockerode';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { servingServiceOf, volumeName } from '../../../schemas/src/docker-names';
@@ -210,4 +211,52 @@ describe('Branchbox on the same compose example', () => {
     // Each sandbox has its own data from then on.
     expect(await visits()).toBe(before + 1);
   }, 600_000);
+
+  it('reaches postgres on one local port that follows the current sandbox', async () => {
+    if (!deployed || !client) throw new Error('the first test did not deploy the example');
+    const clone = others[0];
+    if (!clone) throw new Error('the clone test did not run');
+    const { project } = await client.request('sandbox/get', { name: sandbox });
+    if (!project) throw new Error('the sandbox has no project');
+    const localPort = await freePort();
+    await client.request('forward/add', { project, service: 'postgres', localPort });
+    const postgresPort = async (name: string) =>
+      (await client!.request('sandbox/get', { name })).services.find((s) => s.service === 'postgres')?.ports?.find((p) => p.container === 5432)?.hostPort;
+    for (const name of [sandbox, clone]) {
+      const { forwards } = await client.request('forward/use', { project, sandbox: name });
+      expect(forwards.map((f) => [f.service, f.containerPort, f.target?.sandbox, f.target?.hostPort])).toEqual([
+        ['postgres', 5432, name, await postgresPort(name)],
+      ]);
+      // PostgreSQL answers an SSLRequest with one byte: N (no TLS).
+      expect(await sslAnswer(localPort)).toBe('N');
+    }
+    await client.request('forward/remove', { project, service: 'postgres' });
+  }, 120_000);
 });
+
+async function freePort(): Promise<number> {
+  const server = createServer();
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const { port } = server.address() as { port: number };
+  await new Promise((resolve) => server.close(resolve));
+  return port;
+}
+
+/** The first byte a server at 127.0.0.1:`port` answers to PostgreSQL's SSLRequest. */
+function sslAnswer(port: number): Promise<string> {
+  return new Promise((resolve, reject) => {
+    const socket = connect(port, '127.0.0.1', () => {
+      const request = Buffer.alloc(8);
+      request.writeInt32BE(8, 0);
+      request.writeInt32BE(80877103, 4);
+      socket.write(request);
+    });
+    socket.setTimeout(10_000, () => socket.destroy(new Error(`no answer from 127.0.0.1:${port}`)));
+    socket.once('data', (data) => {
+      resolve(data.subarray(0, 1).toString('latin1'));
+      socket.destroy();
+    });
+    socket.once('error', reject);
+    socket.once('close', () => reject(new Error(`127.0.0.1:${port} closed the connection without an answer`)));
+  });
+}

@@ -324,6 +324,36 @@ export const workspace = {
     return { dispose: () => void contentProviders.delete(scheme) };
   },
   openTextDocument: async (uri: Uri) => ({ uri, getText: () => contentProviders.get(uri.scheme)?.provideTextDocumentContent(uri) ?? '' }),
+  /** No document is open in these tests: the config diagnostics have nothing to check. */
+  textDocuments: [] as { uri: Uri }[],
+  onDidOpenTextDocument: new EventEmitter<{ uri: Uri }>().event,
+  onDidSaveTextDocument: new EventEmitter<{ uri: Uri }>().event,
+};
+
+export enum DiagnosticSeverity {
+  Error = 0,
+  Warning = 1,
+  Information = 2,
+  Hint = 3,
+}
+
+export const CodeActionKind = { QuickFix: 'quickfix' };
+
+/** Diagnostics published, by collection name then document URI. */
+export const diagnostics = new Map<string, Map<string, unknown[]>>();
+export const languages = {
+  createDiagnosticCollection(name: string) {
+    const byUri = new Map<string, unknown[]>();
+    diagnostics.set(name, byUri);
+    return {
+      set: (uri: Uri, list: unknown[]) => void byUri.set(uri.toString(), list),
+      delete: (uri: Uri) => void byUri.delete(uri.toString()),
+      clear: () => byUri.clear(),
+      forEach: (fn: (uri: Uri, list: unknown[]) => void) => byUri.forEach((list, uri) => fn(Uri.parse(uri), list)),
+      dispose: () => void diagnostics.delete(name),
+    };
+  },
+  registerCodeActionsProvider: () => ({ dispose: () => undefined }),
 };
 
 /** Extensions by id (`vscode.git`); tests put fakes here. */
