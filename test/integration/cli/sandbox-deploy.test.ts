@@ -104,8 +104,8 @@ describe('deploy, wait and the sandbox', () => {
     }
     const got = (await cli(['sandbox', 'get', branch])).stdout;
     expect(got).toMatch(/^health: +healthy \(checked /m);
-    expect(got).toMatch(/^SERVICE +ROUTE +BRANCH +URL +HEALTH$/m);
-    expect(got).toMatch(/^account +sandbox .* healthy$/m);
+    expect(got).toMatch(/^SERVICE +ROUTE +BRANCH +URL +PORTS +HEALTH$/m);
+    expect(got).toMatch(/^account +sandbox .* 8080→127\.0\.0\.1:\d+ +healthy$/m);
     expect((await cli(['sandbox', 'ls'])).stdout).toMatch(new RegExp(`^${branch} +active +healthy +\\S+ +${PROJECT} `, 'm'));
   });
 

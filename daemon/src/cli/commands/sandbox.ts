@@ -57,6 +57,10 @@ function printSandbox(out: Output, s: Sandbox): void {
       { header: 'ROUTE', value: (v) => (v.route === 'url' || (v.route === 'baseline' && v.routeUrl) ? `${v.route} ${v.routeUrl ?? ''}`.trim() : v.route) },
       { header: 'BRANCH', value: (v) => (v.branch ? `${v.branch}${v.commit ? `@${v.commit.slice(0, 7)}` : ''}` : v.commit?.slice(0, 7) ?? '') },
       { header: 'URL', value: (v) => v.url ?? '' },
+      // Every published port and where it is reachable here (compose services publish several, or non-HTTP ones).
+      ...(s.services.some((v) => v.ports?.length)
+        ? [{ header: 'PORTS', value: (v: Sandbox['services'][number]) => (v.ports ?? []).map((p) => `${p.container}${p.protocol === 'udp' ? '/udp' : ''}→127.0.0.1:${p.hostPort}`).join(' ') }]
+        : []),
       ...(s.health ? [{ header: 'HEALTH', value: (v: Sandbox['services'][number]) => serviceHealth(out, health.get(v.service)) }] : []),
     ]);
   }
