@@ -279,6 +279,7 @@ function startSandboxLifecycle(
     docker: docker.scoped,
     loadProject: sandboxModule.loadProject,
     cancelInFlight: (sandbox, reason) => deploys.cancelInFlight(sandbox, reason),
+    stoppedForReplacement: (sandbox, service) => deploys.isStoppedForReplacement(sandbox, service),
     log,
     healthIntervalMs: timing?.healthIntervalMs,
     restartPolicy: {

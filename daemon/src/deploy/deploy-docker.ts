@@ -151,6 +151,8 @@ export interface DeployDocker {
    * this instance's, and of `owner`'s sandbox and service when given.
    */
   startContainer(id: string, owner: OwnerScope): Promise<void>;
+  /** Stops a container (SIGTERM, then SIGKILL after the grace period); a stopped one stays stopped. */
+  stopContainer(id: string, owner: OwnerScope): Promise<void>;
   renameContainer(id: string, name: string, owner: OwnerScope): Promise<void>;
   /** Removes the container (killing it); a container already gone is not an error. */
   removeContainer(id: string, owner?: OwnerScope): Promise<void>;
@@ -248,6 +250,10 @@ export class DockerodeDeployDocker implements DeployDocker {
 
   startContainer(id: string, owner: OwnerScope): Promise<void> {
     return this.scoped.start(id, owner);
+  }
+
+  stopContainer(id: string, owner: OwnerScope): Promise<void> {
+    return this.scoped.stop(id, 10, owner);
   }
 
   renameContainer(id: string, name: string, owner: OwnerScope): Promise<void> {

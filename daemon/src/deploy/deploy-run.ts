@@ -60,6 +60,8 @@ export interface RunDeps {
   readonly extraLabels: Readonly<Record<string, string>>;
   /** The host build commands the user trusted; no other runs. */
   readonly trust: CommandTrust;
+  /** `${sandbox}/${service}` of serving containers a deployment stopped on purpose until it switches over or rolls back (the health monitor leaves them stopped). */
+  readonly stoppedForReplacement: Set<string>;
 }
 
 /** What one deployment deploys: a service of a repository, at a branch or commit, into a sandbox. */
@@ -102,6 +104,8 @@ export interface Created {
   keepSource: boolean;
   /** A job that ran to completion. */
   job?: boolean;
+  /** The serving container this deployment stopped before starting its own (they write the same volume): started again on a rollback. */
+  stoppedPrevious?: string;
 }
 
 /** Runs the deployment to a final status; never throws. */
@@ -176,6 +180,7 @@ export async function runDeployment(ctx: RunContext, deps: RunDeps): Promise<voi
     else log.info(`Cancelled the deployment of ${ctx.service} into sandbox ${ctx.sandbox}`, { stage: current });
     await rollBack(ctx, deps, created, cancelled ? 'cancelled' : 'failed', diagnosis);
   } finally {
+    if (created.stoppedPrevious) deps.stoppedForReplacement.delete(`${ctx.sandbox}/${ctx.service}`);
     if (created.exportDir && !created.keepSource) rmSync(created.exportDir, { recursive: true, force: true });
     deps.store.finishLog(ctx);
   }
@@ -315,6 +320,7 @@ async function startContainer(
   const publishing = ports.all.map((x) => `127.0.0.1:${x.hostPort} -> ${x.container}${x.protocol === 'udp' ? '/udp' : ''}`).join(', ');
   rec.log('daemon', `Created container ${name} (${id.slice(0, 12)}) from ${built.image}${publishing ? `, publishing ${publishing}` : ', publishing no port'}`);
   ctx.signal.throwIfAborted();
+  await stopWriterOfSameVolumes(ctx, deps, p, created);
   try {
     await docker.startContainer(id, { sandbox: ctx.sandbox, service: ctx.service });
   } catch (e) {
@@ -327,7 +333,41 @@ async function startContainer(
   rec.log('daemon', `Started container ${name}`);
 }
 
+/**
+ * Two containers of a service never write one volume at once: a database beside its own
+ * replacement on the same data directory would corrupt it. When the service mounts a named
+ * volume read-write, the serving container is stopped before the new one starts (the service
+ * is down until the new one is healthy, as `docker compose up` recreates it); a rollback starts
+ * it again.
+ */
+async function stopWriterOfSameVolumes(ctx: RunContext, deps: RunDeps, p: Prepared, created: Created): Promise<void> {
+  const written = (p.config.volumes ?? []).filter((v) => v.type === 'volume' && v.source !== undefined && !v.readOnly).map((v) => v.source!);
+  if (written.length === 0) return;
+  const serving = deps.sandboxes.get(ctx.sandbox)?.services.find((s) => s.service === ctx.service)?.containerId;
+  if (serving === undefined) return;
+  const key = `${ctx.sandbox}/${ctx.service}`;
+  deps.stoppedForReplacement.add(key);
+  created.stoppedPrevious = serving;
+  await deps.docker().stopContainer(serving, { sandbox: ctx.sandbox, service: ctx.service });
+  ctx.recorder.log(
+    'daemon',
+    `Stopped the serving container ${serving.slice(0, 12)} first: it writes the same volume${written.length === 1 ? '' : 's'} (${written.join(', ')}), which two containers must not write at once`,
+  );
+}
+
 // ---- failure ----
+
+/** After a failed replacement, the container stopped for it serves again (once the new one is gone: see rollBack). */
+async function restartPrevious(ctx: RunContext, deps: RunDeps, id: string): Promise<void> {
+  try {
+    await deps.docker().startContainer(id, { sandbox: ctx.sandbox, service: ctx.service });
+    ctx.recorder.log('daemon', `Started the previous container ${id.slice(0, 12)} again`);
+  } catch (e) {
+    ctx.recorder.log('daemon', `Could not start the previous container ${id.slice(0, 12)} again: ${causeOf(e)}`);
+  } finally {
+    deps.stoppedForReplacement.delete(`${ctx.sandbox}/${ctx.service}`);
+  }
+}
 
 async function rollBack(
   ctx: RunContext,
@@ -347,6 +387,7 @@ async function rollBack(
       rec.log('daemon', `Could not remove the new container ${created.containerId.slice(0, 12)}: ${causeOf(e)} (it is removed at the next daemon start)`);
     }
   }
+  if (created.stoppedPrevious) await restartPrevious(ctx, deps, created.stoppedPrevious);
   rec.log('daemon', diagnosis);
   try {
     deps.store.transaction(() => {

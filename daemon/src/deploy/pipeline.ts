@@ -113,6 +113,8 @@ export class DeployPipeline extends TypedEmitter<DeployPipelineEvents> implement
   private readonly log: Logger;
   private readonly now: () => Date;
   private readonly runDeps: RunDeps;
+  /** Serving containers stopped by a deployment replacing them (`${sandbox}/${service}`). */
+  private readonly stoppedForReplacement = new Set<string>();
   private closing = false;
 
   constructor(private readonly opts: DeployPipelineOptions) {
@@ -125,6 +127,7 @@ export class DeployPipeline extends TypedEmitter<DeployPipelineEvents> implement
     const sourcesDir = join(workDir, 'src');
     mkdirSync(sourcesDir, { recursive: true, mode: 0o700 });
     this.runDeps = {
+      stoppedForReplacement: this.stoppedForReplacement,
       store: this.deployments,
       docker: opts.docker,
       git: opts.git ?? new GitSource(workDir),
@@ -150,6 +153,11 @@ export class DeployPipeline extends TypedEmitter<DeployPipelineEvents> implement
    * that the sandbox neither serves nor is deploying. Validates the request as `start` does;
    * queues nothing.
    */
+  /** Whether a deployment stopped the serving container of the service on purpose (its replacement writes the same volume): not to be restarted meanwhile. */
+  isStoppedForReplacement(sandbox: string, service: string): boolean {
+    return this.stoppedForReplacement.has(`${sandbox}/${service}`);
+  }
+
   plan(req: DeployRequest): DeployPlan {
     if (this.closing) throw new RpcError('ShuttingDown', 'The daemon is shutting down and takes no new deployments');
     this.opts.validateSandboxName(req.sandbox);

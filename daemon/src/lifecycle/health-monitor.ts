@@ -46,6 +46,8 @@ export interface HealthMonitorOptions {
   readonly log?: Logger;
   readonly now?: () => number;
   readonly probe?: (port: number, spec: HealthSpec) => Promise<ProbeResult>;
+  /** A service whose container a deployment stopped on purpose (replacing it): never restarted meanwhile. */
+  readonly stoppedForReplacement?: (sandbox: string, service: string) => boolean;
 }
 
 export class HealthMonitor extends TypedEmitter<{ health: [SandboxHealth] }> {
@@ -153,7 +155,7 @@ export class HealthMonitor extends TypedEmitter<{ health: [SandboxHealth] }> {
           engineRestarts && decided.restart
             ? { ...decided.tracker, restarts: tracker.restarts, nextRestartAt: 0, reason: `${cause}; the engine restarts it (restart: ${config.restart!.name})` }
             : decided.tracker;
-        const restart = decided.restart && !engineRestarts;
+        const restart = decided.restart && !engineRestarts && !this.opts.stoppedForReplacement?.(sandbox.name, next.service);
         trackers.set(s.service, next);
         this.opts.uptime?.record(sandbox.name, s.service, next.state === 'healthy');
         if (restart) await this.restart(sandbox.name, next, trackers);

@@ -25,6 +25,8 @@ export interface LifecycleModuleOptions {
   /** The deployments (the deploy pipeline's store): what reconciliation and expiry read of them. */
   readonly deployments: ReconcilerDeployments;
   readonly sandboxes: SandboxStore;
+  /** The deploy pipeline's: a serving container stopped by the deployment replacing it is not restarted by the health monitor. */
+  readonly stoppedForReplacement?: (sandbox: string, service: string) => boolean;
   readonly ports: PortAllocator;
   /** The daemon's labels (its instance label and the --label extras): reconciliation only touches objects carrying them. */
   readonly extraLabels?: Readonly<Record<string, string>>;
@@ -89,6 +91,7 @@ export function openLifecycleModule(opts: LifecycleModuleOptions): LifecycleModu
     sandboxes: opts.sandboxes,
     docker,
     loadProject: opts.loadProject,
+    ...(opts.stoppedForReplacement ? { stoppedForReplacement: opts.stoppedForReplacement } : {}),
     uptime,
     log: log.child({ component: 'health' }),
     ...(opts.healthIntervalMs !== undefined ? { intervalMs: opts.healthIntervalMs } : {}),

@@ -192,6 +192,25 @@ describe('compose services in the deploy pipeline (real engine)', () => {
     expect(deployments.get(first.record.id)?.status).toBe('superseded');
   }, 90_000);
 
+  it('never runs two containers of a service on one named volume: the serving one stops before its replacement starts', async () => {
+    // Each container marks the volume while it runs and says whether it found it marked (another writer running).
+    const writer = base('store', {
+      command: [
+        'sh',
+        '-c',
+        'if [ -e /data/running ]; then echo "writer: overlap"; else echo "writer: alone"; fi; touch /data/running; ' +
+          "trap 'rm -f /data/running; exit 0' TERM; sleep 600 & wait",
+      ],
+      volumes: [{ type: 'volume', source: 'store', target: '/data', readOnly: false }],
+    });
+    const first = await deploy('store', writer);
+    expect(first.record.status, first.log.join('\n')).toBe('running');
+    const second = await deploy('store', writer);
+    expect(second.record.status, second.log.join('\n')).toBe('running');
+    expect(second.log).toContain('writer: alone');
+    expect(second.log.some((l) => l.startsWith(`Stopped the serving container ${first.record.containerId!.slice(0, 12)} first`))).toBe(true);
+  }, 90_000);
+
   it('fails a job that exits non-zero with its exit code and last lines', async () => {
     const { record } = await deploy('seed', base('seed', { job: true, command: ['sh', '-c', 'echo seeding; echo "table missing" >&2; exit 3'] }));
     expect(record.status).toBe('failed');

@@ -125,6 +125,10 @@ export class FakeDocker implements DeployDocker {
     this.get(id).aliases[network] = [...aliases];
   }
 
+  async stopContainer(id: string): Promise<void> {
+    this.stop(this.get(id), 143);
+  }
+
   async startContainer(id: string): Promise<void> {
     const c = this.get(id);
     const behaviour = this.images.get(c.spec.image)!;
