@@ -14,7 +14,8 @@ of_kind() { # kind: "id run-label name" of this suite's objects of that kind
     network) docker network ls --filter label=branchbox.test --format '{{.ID}} {{.Label "branchbox.test"}} {{.Name}}' ;;
     volume) docker volume ls --filter label=branchbox.test --format '{{.Name}} {{.Label "branchbox.test"}} {{.Name}}' ;;
     image) docker images -aq --filter label=branchbox.test | sort -u |
-      xargs -r docker image inspect -f '{{.Id}} {{index .Config.Labels "branchbox.test"}} {{join .RepoTags ","}}' ;;
+      # range, not join: an untagged image's empty RepoTags breaks join; an image removed since the listing is no leftover.
+      { xargs -r docker image inspect -f '{{.Id}} {{index .Config.Labels "branchbox.test"}} {{range $i, $t := .RepoTags}}{{if $i}},{{end}}{{$t}}{{end}}' 2>/dev/null || true; } ;;
   esac | awk -v run="-$suite" 'substr($2, length($2) - 14, 7) == run && $2 ~ /[0-9a-f]$/'
 }
 
