@@ -30,7 +30,7 @@ import { dockerStreamHandlers } from './methods/docker-streams';
 import { openSandboxModule, type SandboxModule } from './sandbox/module';
 import { validateSandboxName } from './sandbox/names';
 import { DeployPipeline, deployDockerOf } from './deploy/pipeline';
-import { deployHandlers, deployRequestOf } from './methods/deploy';
+import { deployHandlers, deployStart } from './methods/deploy';
 import { startGateways } from './gateway/setup';
 import { routeHandlers } from './methods/route';
 import { openLifecycleModule } from './lifecycle/module';
@@ -218,7 +218,7 @@ async function startDeployPipeline(
   undo.push(() => pipeline.shutdown());
   undo.push(stopReaping);
   const hostCommands = new HostCommandGate({ trust, git: new GitSource(join(opts.stateDir, 'deploy')), loadProject: sandboxModule.loadProject, parseProject });
-  return { pipeline, methods: deployHandlers({ deploys: pipeline, hostCommands }) };
+  return { pipeline, hostCommands, methods: deployHandlers({ deploys: pipeline, hostCommands }) };
 }
 
 /**
@@ -263,7 +263,7 @@ function startSandboxLifecycle(
   state: State,
   docker: DockerParts,
   sandboxModule: SandboxModule,
-  { pipeline: deploys, methods: deployMethods }: Awaited<ReturnType<typeof startDeployPipeline>>,
+  { pipeline: deploys, hostCommands }: Awaited<ReturnType<typeof startDeployPipeline>>,
   routing: Awaited<ReturnType<typeof startRouting>>,
   undo: Undo,
 ) {
@@ -308,8 +308,13 @@ function startSandboxLifecycle(
     methods: {
       ...module.handlers,
       // The resources gated are those of every service the request deploys, dependencies added.
-      'deploy/start': gatedDeployStart(deployMethods['deploy/start'], sandboxModule.sandboxes, (p) =>
-        module.gate.check({ repoPath: p.repoPath, sandbox: p.sandbox, services: deploys.plan(deployRequestOf(p)).services }),
+      'deploy/start': gatedDeployStart(
+        deployStart({
+          deploys,
+          hostCommands,
+          resources: (p, services) => module.gate.check({ repoPath: p.repoPath, sandbox: p.sandbox, services }),
+        }),
+        sandboxModule.sandboxes,
       ),
     },
   };

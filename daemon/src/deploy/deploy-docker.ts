@@ -305,7 +305,6 @@ export class DockerodeDeployDocker implements DeployDocker {
       ...(c.error ? { error: c.error } : {}),
       labels: c.labels,
       aliases: Object.fromEntries(c.networks.map((n) => [n.name, n.aliases])),
-      ...(c.health ? { health: c.health } : {}),
       ...(c.lastHealthProbe ? { lastHealthProbe: { exitCode: c.lastHealthProbe.exitCode, output: c.lastHealthProbe.output } } : {}),
     };
   }

@@ -20,7 +20,7 @@ import type { Prepared } from './build-stage';
 import type { DeployContainerState, DeployDocker } from './deploy-docker';
 import type { RunContext, RunDeps } from './deploy-run';
 import { DeployCause, withLines } from './diagnosis';
-import { delay, TCP_DEFAULTS, waitHealthy, type HealthOutcome, type HealthSpec, type ProbeResult } from './health-probe';
+import { delay, serviceProbeSpec, waitHealthy, type HealthSpec, type ProbeResult, type WaitOptions } from './health-probe';
 
 /** Once ready, how long the deployment log waits for the container's output printed so far (at most that many lines). */
 const LOG_CATCH_UP_MS = 1_000;
@@ -60,8 +60,8 @@ export async function checkHealth(ctx: RunContext, deps: RunDeps, p: Prepared, c
     .catch(() => undefined);
   /** Resolves with the exit code; never when `signal` aborts first. */
   const exited = docker.waitExit(id, watch.signal).then((code) => (code === undefined ? new Promise<never>(() => undefined) : code));
-  const exitCause = async (what: string, code: number): Promise<DeployCause> => {
-    const state = await docker.inspectContainer(id);
+  const exitCause = async (what: string, code: number, inspected?: DeployContainerState): Promise<DeployCause> => {
+    const state = inspected ?? (await docker.inspectContainer(id));
     const lines = await docker.lastLogLines(id, EXIT_TAIL);
     const exitCode = state?.exitCode ?? code;
     const message = state?.oomKilled ? `${what} ran out of memory (OOMKilled, exit code ${exitCode})` : `${what} exited with code ${exitCode}`;
@@ -75,7 +75,7 @@ export async function checkHealth(ctx: RunContext, deps: RunDeps, p: Prepared, c
       const state = await docker.inspectContainer(id);
       const exitCode = state?.exitCode ?? code;
       await settle(following, watch);
-      if (exitCode !== 0) throw await exitCause('the job', exitCode);
+      if (exitCode !== 0) throw await exitCause('the job', exitCode, state);
       rec.log('daemon', 'The job completed (exit code 0)');
       return 'completed';
     }
@@ -126,28 +126,28 @@ async function readiness(
   }
   const port = created.hostPort;
   if (port !== undefined) {
-    const http = config.http && config.health?.path !== undefined;
-    const spec: HealthSpec = config.health ? (http ? { ...config.health, path: config.health.path! } : tcpOf(config.health)) : TCP_DEFAULTS;
+    const spec = serviceProbeSpec(config);
     rec.log(
       'daemon',
-      http
+      spec.path !== undefined
         ? `Waiting until GET ${spec.path} on 127.0.0.1:${port} answers 2xx/3xx (start period ${spec.startPeriodMs} ms, ${spec.retries} retries every ${spec.intervalMs} ms)`
         : `${config.health ? 'TCP health check' : 'No health check declared'}: waiting until 127.0.0.1:${port} accepts TCP connections`,
     );
     let lastDetail = '';
-    const onProbe = (r: ProbeResult, n: number) => {
-      if (r.ok) rec.log('daemon', `Probe ${n}: ${r.detail}`);
-      else if (r.detail !== lastDetail || n % 10 === 0) rec.log('daemon', `Probe ${n} failed: ${r.detail}`);
-      lastDetail = r.detail;
-    };
-    const o: HealthOutcome = await waitHealthy(port, spec, { signal, onProbe });
-    if (!o.healthy) throw new DeployCause(`${o.last.detail} — still failing after ${o.probes} probes over ${(o.elapsedMs / 1000).toFixed(1)} s`);
-    rec.log('daemon', `Healthy after ${(o.elapsedMs / 1000).toFixed(1)} s (${o.probes} probe${o.probes === 1 ? '' : 's'})`);
+    await probeUntilHealthy(rec, port, spec, {
+      signal,
+      onProbe: (r, n) => {
+        if (r.ok) rec.log('daemon', `Probe ${n}: ${r.detail}`);
+        else if (r.detail !== lastDetail || n % 10 === 0) rec.log('daemon', `Probe ${n} failed: ${r.detail}`);
+        lastDetail = r.detail;
+      },
+    });
     return { ready: true };
   }
   const command = config.health?.command;
   if (command && config.health) {
-    const spec = tcpOf(config.health);
+    // The command check's timing is the service's health timing (serviceProbeSpec without an HTTP path).
+    const spec = serviceProbeSpec({ http: false, health: config.health });
     const what = command.join(' ');
     rec.log('daemon', `Waiting until ${what} exits 0 in the container (start period ${spec.startPeriodMs} ms, ${spec.retries} retries every ${spec.intervalMs} ms)`);
     const owner = { sandbox: ctx.sandbox, service: ctx.service };
@@ -162,9 +162,7 @@ async function readiness(
       }
     };
     // One run at a time (each an exec), at the cadence of the other probes.
-    const o = await waitHealthy(0, spec, { signal, probe, onProbe: (r, n) => rec.log('daemon', `Probe ${n}${r.ok ? '' : ' failed'}: ${r.detail}`) });
-    if (!o.healthy) throw new DeployCause(`${o.last.detail} — still failing after ${o.probes} probes over ${(o.elapsedMs / 1000).toFixed(1)} s`);
-    rec.log('daemon', `Healthy after ${(o.elapsedMs / 1000).toFixed(1)} s (${o.probes} probe${o.probes === 1 ? '' : 's'})`);
+    await probeUntilHealthy(rec, 0, spec, { signal, probe, onProbe: (r, n) => rec.log('daemon', `Probe ${n}${r.ok ? '' : ' failed'}: ${r.detail}`) });
     return { ready: true };
   }
   rec.log('daemon', 'No port and no health check: waiting until the container keeps running');
@@ -173,6 +171,13 @@ async function readiness(
   if (!now?.running) throw new DeployCause('the container is not running');
   rec.log('daemon', 'The container is running');
   return { ready: true };
+}
+
+/** Probes until healthy (logging how long it took); throws DeployCause with the last probe's result when out of time. */
+async function probeUntilHealthy(rec: RunContext['recorder'], port: number, spec: HealthSpec, opts: WaitOptions): Promise<void> {
+  const o = await waitHealthy(port, spec, opts);
+  if (!o.healthy) throw new DeployCause(`${o.last.detail} — still failing after ${o.probes} probes over ${(o.elapsedMs / 1000).toFixed(1)} s`);
+  rec.log('daemon', `Healthy after ${(o.elapsedMs / 1000).toFixed(1)} s (${o.probes} probe${o.probes === 1 ? '' : 's'})`);
 }
 
 /** Follows Docker's health status until healthy; throws DeployCause quoting the last probe when unhealthy. */
@@ -209,10 +214,6 @@ function commandOf(test: readonly string[]): string {
 function oneLine(text: string): string {
   const s = text.replace(/\s+/g, ' ').trim();
   return s.length > HEALTH_OUTPUT_QUOTE ? `${s.slice(0, HEALTH_OUTPUT_QUOTE)}…` : s;
-}
-
-function tcpOf(h: NonNullable<Prepared['config']['health']>): HealthSpec {
-  return { intervalMs: h.intervalMs, timeoutMs: h.timeoutMs, retries: h.retries, startPeriodMs: h.startPeriodMs };
 }
 
 /** Never resolves; rejects with the abort reason when `signal` aborts. */

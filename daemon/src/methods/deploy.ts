@@ -16,6 +16,8 @@ export interface DeployHandlerDeps {
   readonly deploys: DeployPipeline;
   /** Refuses (Untrusted) a deploy whose host build commands the user has not trusted, before anything is queued. */
   readonly hostCommands?: HostCommandGate;
+  /** Refuses (ResourceLimit) a deploy whose services would go past the resource limits, before anything is queued. */
+  readonly resources?: (p: Params<'deploy/start'>, services: readonly string[]) => void;
 }
 
 /** The pipeline's request for `deploy/start` params. */
@@ -32,15 +34,21 @@ export function deployRequestOf(p: Params<'deploy/start'>, requestedBy?: string)
   };
 }
 
-export function deployHandlers({ deploys, hostCommands }: DeployHandlerDeps): HandlerGroup<DeployMethod> {
+/** `deploy/start`: the request planned once (dependencies added); those services are the ones checked, then queued. */
+export function deployStart({ deploys, hostCommands, resources }: DeployHandlerDeps): HandlerGroup<'deploy/start'>['deploy/start'] {
+  return async (p, ctx) => {
+    const req = deployRequestOf(p, ctx.session.clientInfo?.name);
+    const plan = deploys.plan(req);
+    resources?.(p, plan.services);
+    await hostCommands?.check({ ...p, services: plan.services }, ctx.signal);
+    return deploys.start(req, plan);
+  };
+}
+
+export function deployHandlers(deps: DeployHandlerDeps): HandlerGroup<DeployMethod> {
+  const { deploys } = deps;
   return {
-    'deploy/start': async (p, ctx) => {
-      const req = deployRequestOf(p, ctx.session.clientInfo?.name);
-      // The services deployed (dependencies added) are the ones whose host commands are checked.
-      const plan = deploys.plan(req);
-      await hostCommands?.check({ ...p, services: plan.services }, ctx.signal);
-      return deploys.start(req, plan);
-    },
+    'deploy/start': deployStart(deps),
     'deploy/get': (p) => deploys.get(p.id),
     'deploy/list': (p) => ({
       deployments: deploys.list({

@@ -54,13 +54,12 @@ export function sandboxLifecycleHandlers(deps: SandboxLifecycleHandlerDeps): Han
 }
 
 /**
- * `deploy/start` behind the lifecycle's checks: a suspended or expired sandbox answers
- * Conflict (resume it first); then `check` (e.g. resource limits) may refuse.
+ * `deploy/start` behind the lifecycle's check: a suspended or expired sandbox answers
+ * Conflict (resume it first).
  */
 export function gatedDeployStart(
   start: Handler<'deploy/start'>,
   sandboxes: SandboxStore,
-  check?: (p: Parameters<Handler<'deploy/start'>>[0]) => void,
 ): Handler<'deploy/start'> {
   return (p, ctx) => {
     const sandbox = sandboxes.get(p.sandbox);
@@ -70,7 +69,6 @@ export function gatedDeployStart(
         state: sandbox.state,
       });
     }
-    check?.(p);
     return start(p, ctx);
   };
 }
