@@ -18,9 +18,7 @@ import { findComposeFiles, isComposeFileName } from './compose/discover';
 import { countProblems } from './limits';
 import { normalizeProject, type PathProblem } from './normalize';
 import { schemaProblems } from './schema-problems';
-
-export { schemaProblems };
-import { invalid, parseYamlSource, readProjectText } from './yaml-source';
+import { invalid, parseYamlSource, readRepoText } from './yaml-source';
 
 export const PROJECT_FILE_NAMES = ['branchbox.yaml', 'branchbox.yml'] as const;
 
@@ -65,7 +63,7 @@ export function loadProject(p: string): Project {
     const discovered = path.resolve(p) === root ? findComposeFiles(root) : undefined;
     return loadComposeProject({ root, files: discovered ?? [file] });
   }
-  return parseProject(readProjectText(file), file);
+  return parseProject(readRepoText(file, path.dirname(file)), file);
 }
 
 /**

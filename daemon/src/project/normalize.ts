@@ -35,16 +35,17 @@ type TemplateFileT = Static<typeof TemplateFile>;
 type ResourcesFile = NonNullable<ServiceFile['resources']>;
 type SecurityFile = NonNullable<ServiceFile['security']>;
 
-const HEALTH_DEFAULTS = { intervalMs: 5_000, timeoutMs: 2_000, retries: 3, startPeriodMs: 0 };
+/** A health check's timing when the file leaves it out (branchbox.yaml `health:`, x-branchbox `health:`). */
+export const HEALTH_DEFAULTS = { intervalMs: 5_000, timeoutMs: 2_000, retries: 3, startPeriodMs: 0 };
 
-export function normalizeProject(
-  file: ProjectFile,
-  where: { file: string; root: string },
-): { project: Project } | { problems: PathProblem[] } {
+export type Report = (p: readonly string[], message: string, atKey?: boolean) => void;
+export type Attempt = <T>(p: readonly string[], fn: () => T) => T | undefined;
+
+/** The problems of a normalization, and the two ways to record one: at a path, or from a conversion that throws a plain Error. */
+export function problemCollector(): { problems: PathProblem[]; problem: Report; attempt: Attempt } {
   const problems: PathProblem[] = [];
-  const problem = (p: readonly string[], message: string, atKey = false) => problems.push({ path: p, message, atKey });
-  /** Runs a conversion that throws a plain Error with its message; records it at `p`. */
-  const attempt = <T>(p: readonly string[], fn: () => T): T | undefined => {
+  const problem: Report = (p, message, atKey = false) => problems.push({ path: p, message, atKey });
+  const attempt: Attempt = (p, fn) => {
     try {
       return fn();
     } catch (e) {
@@ -52,6 +53,14 @@ export function normalizeProject(
       return undefined;
     }
   };
+  return { problems, problem, attempt };
+}
+
+export function normalizeProject(
+  file: ProjectFile,
+  where: { file: string; root: string },
+): { project: Project } | { problems: PathProblem[] } {
+  const { problems, problem, attempt } = problemCollector();
 
   const serviceNames = Object.keys(file.services);
   const baseline = file.baseline ?? {};
@@ -142,8 +151,6 @@ export function normalizeProject(
   };
 }
 
-type Report = (p: readonly string[], message: string, atKey?: boolean) => void;
-type Attempt = <T>(p: readonly string[], fn: () => T) => T | undefined;
 
 function normalizeBuild(
   spec: ServiceFile,
@@ -242,7 +249,7 @@ function normalizeResources(spec: ResourcesFile | undefined, at: readonly string
 const CAPABILITIES: ReadonlySet<string> = new Set(LINUX_CAPABILITIES);
 
 /** The overrides of the container defaults, capabilities as Docker names them (upper case, no CAP_). */
-function normalizeSecurity(spec: SecurityFile, at: readonly string[], problem: Report): ServiceSecurity {
+export function normalizeSecurity(spec: SecurityFile, at: readonly string[], problem: Report): ServiceSecurity {
   const capAdd: string[] = [];
   (spec.capAdd ?? []).forEach((raw, i) => {
     const name = raw.toUpperCase().replace(/^CAP_/, '');

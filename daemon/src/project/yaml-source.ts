@@ -22,6 +22,24 @@ export interface YamlSource {
   locate(problem: PathProblem): ConfigProblem;
 }
 
+/**
+ * The text of a file of the repository at `root`, refused (ConfigInvalid) when the file is a
+ * link leading outside it: a branch's project files reach nothing outside its source.
+ */
+export function readRepoText(file: string, root: string): string {
+  let real: string;
+  try {
+    real = fs.realpathSync(file);
+  } catch (e) {
+    throw new RpcError('FileNotFound', `Cannot read ${file}: ${(e as Error).message}`, { path: file });
+  }
+  const relative = path.relative(fs.realpathSync(root), real);
+  if (relative === '..' || relative.startsWith(`..${path.sep}`) || path.isAbsolute(relative)) {
+    throw invalid(file, [{ file, line: 1, column: 1, field: '', message: 'is a link leading outside the repository: project files are read from the repository only' }]);
+  }
+  return readProjectText(real);
+}
+
 /** The file's text; a file over the size limit is refused before any of it is read. */
 export function readProjectText(file: string): string {
   let fd: number;

@@ -18,7 +18,7 @@ import { ComposeExtrasFile, ComposeProjectFile, type ConfigProblem, type Project
 import { RpcError } from '../../rpc/errors';
 import { insideRepo, type PathProblem } from '../normalize';
 import { schemaProblems } from '../schema-problems';
-import { invalid, parseYamlSource, readProjectText, type YamlSource } from '../yaml-source';
+import { invalid, parseYamlSource, readProjectText, readRepoText, type YamlSource } from '../yaml-source';
 import { parseEnvFile } from './env-file';
 import { interpolateTree, type Lookup } from './interpolate';
 import { mergeComposeFiles } from './merge';
@@ -69,10 +69,10 @@ const sha = (text: string) => createHash('sha256').update(text).digest('hex');
  * @throws RpcError ConfigInvalid with every problem, FileNotFound for a compose file that cannot be read.
  */
 export function loadComposeProject(input: ComposeInput): Project {
-  const texts = input.files.map((file) => readProjectText(file));
+  const texts = input.files.map((file) => readRepoText(file, input.root));
   const projectDir = path.dirname(input.files[0]!);
   const dotEnvFile = path.join(projectDir, '.env');
-  const dotEnvText = fs.existsSync(dotEnvFile) ? readProjectText(dotEnvFile) : undefined;
+  const dotEnvText = fs.existsSync(dotEnvFile) ? readRepoText(dotEnvFile, input.root) : undefined;
   const key = sha(
     JSON.stringify([input.root, input.files, texts, dotEnvText ?? null, input.branchbox?.source.file ?? null, input.branchbox?.extras ?? null, environmentFingerprint()]),
   );
@@ -142,8 +142,8 @@ export function loadComposeProject(input: ComposeInput): Project {
     files: [...input.files, ...(input.branchbox ? [input.branchbox.source.file] : [])],
     lookup,
     envFile: (file, required) => {
-      const vars = readEnvFile(file, required, input.root, lookup);
-      envFiles.push({ file, hash: fileHash(file) });
+      const { vars, hash } = readEnvFile(file, required, input.root, lookup);
+      envFiles.push({ file, hash });
       return vars;
     },
   });
@@ -167,14 +167,15 @@ function resolveEnvFiles(data: Record<string, unknown>, dir: string): void {
   }
 }
 
-function readEnvFile(file: string, required: boolean, root: string, lookup: Lookup): Map<string, string> {
+/** The variables of an env_file inside the repository, and the hash of its text (absent: `absent`). */
+function readEnvFile(file: string, required: boolean, root: string, lookup: Lookup): { vars: Map<string, string>; hash: string } {
   const relative = path.relative(root, file);
   if (!insideRepo(relative)) throw new Error(`env_file ${file} is outside the repository: env files are read from the repository only`);
   let real: string;
   try {
     real = fs.realpathSync(file);
   } catch {
-    if (!required) return new Map();
+    if (!required) return { vars: new Map(), hash: ABSENT };
     throw new Error(`env_file ${relative} does not exist`);
   }
   if (!insideRepo(path.relative(fs.realpathSync(root), real))) throw new Error(`env_file ${relative} leads outside the repository`);
@@ -182,21 +183,24 @@ function readEnvFile(file: string, required: boolean, root: string, lookup: Look
   try {
     text = readProjectText(real);
   } catch (e) {
-    throw new Error(e instanceof RpcError ? e.message : String(e));
+    throw new Error(e instanceof RpcError ? e.message : (e as Error).message);
   }
   const parsed = parseEnvFile(text, lookup);
   if (parsed.problems.length) {
     const first = parsed.problems[0]!;
     throw new Error(`${relative}:${first.line}: ${first.message}`);
   }
-  return parsed.vars;
+  return { vars: parsed.vars, hash: sha(text) };
 }
 
+const ABSENT = 'absent';
+
+/** The hash of a file's text as {@link readEnvFile} computes it, read within the size limit. */
 function fileHash(file: string): string {
   try {
-    return sha(fs.readFileSync(file, 'utf8'));
+    return sha(readProjectText(file));
   } catch {
-    return 'absent';
+    return ABSENT;
   }
 }
 

@@ -45,12 +45,19 @@ export function parseEnvFile(text: string, outer: Lookup): { vars: Map<string, s
     let literal = false;
     const quote = rest[0];
     if (quote === "'" || quote === '"') {
-      // A quoted value may span lines up to its closing quote.
-      let end = closingQuote(rest, quote);
-      while (end < 0 && i + 1 < lines.length) {
-        rest += '\n' + lines[++i]!;
-        end = closingQuote(rest, quote);
+      // A quoted value may span lines up to its closing quote; each line is scanned once, on its own.
+      const parts = [rest];
+      let offset = 0;
+      let scan = closingQuote(rest, quote, 1);
+      while (scan.end < 0 && i + 1 < lines.length) {
+        const last = parts[parts.length - 1]!;
+        offset += last.length;
+        const part = '\n' + lines[++i]!;
+        parts.push(part);
+        scan = closingQuote(part, quote, scan.next - last.length);
       }
+      const end = scan.end < 0 ? -1 : offset + scan.end;
+      rest = parts.join('');
       if (end < 0) {
         problems.push({ line: lineNo, message: `the value of ${key} has no closing ${quote}` });
         continue;
@@ -74,12 +81,18 @@ export function parseEnvFile(text: string, outer: Lookup): { vars: Map<string, s
   return { vars, problems };
 }
 
-function closingQuote(text: string, quote: string): number {
-  for (let i = 1; i < text.length; i++) {
+/**
+ * The index in `text` of the quote closing a quoted value, scanning from `from`; when there is
+ * none, `next` is where the scan would go on (`text.length`, or one past it after an escape cut
+ * at the end: the next text's first character is escaped).
+ */
+function closingQuote(text: string, quote: string, from: number): { end: number; next: number } {
+  let i = from;
+  for (; i < text.length; i++) {
     if (quote === '"' && text[i] === '\\') i++;
-    else if (text[i] === quote) return i;
+    else if (text[i] === quote) return { end: i, next: i + 1 };
   }
-  return -1;
+  return { end: -1, next: i };
 }
 
 function unescapeDouble(text: string): string {

@@ -17,8 +17,8 @@ import {
   type VolumeMount,
 } from '../../../../schemas/src/project';
 import { splitCommand } from '../argv';
-import { insideRepo, normalizeProject, type PathProblem } from '../normalize';
-import { cpusToNano, parseSize } from '../units';
+import { HEALTH_DEFAULTS, insideRepo, normalizeProject, normalizeSecurity, problemCollector, type Attempt, type PathProblem, type Report } from '../normalize';
+import { cpusToNano, parseDuration, parseSize } from '../units';
 import { parseExpose, parseGoDuration, parseHealthcheck, parseMount, parsePort, parseRestart, type MountContext } from './service-fields';
 import type { Lookup } from './interpolate';
 
@@ -51,17 +51,8 @@ export function projectNameOf(folder: string): string {
 }
 
 export function composeToProject(data: Data, extras: ComposeExtrasFile, where: ComposeWhere): ComposeResult {
-  const problems: PathProblem[] = [];
+  const { problems, problem, attempt } = problemCollector();
   const warnings: PathProblem[] = [];
-  const problem = (p: readonly string[], message: string, atKey = false) => problems.push({ path: p, message, atKey });
-  const attempt = <T>(p: readonly string[], fn: () => T): T | undefined => {
-    try {
-      return fn();
-    } catch (e) {
-      problem(p, (e as Error).message);
-      return undefined;
-    }
-  };
 
   const composeServices = isMap(data.services) ? data.services : {};
   const names = Object.keys(composeServices);
@@ -105,7 +96,8 @@ export function composeToProject(data: Data, extras: ComposeExtrasFile, where: C
     const http = extra.http ?? (routed.has(name) || extra.health?.path !== undefined);
     if (http && port === undefined) problem(at, 'is served over HTTP but has no port: give x-branchbox services.' + name + '.port, ports or expose', true);
     const health = extra.health && healthOf(extra.health, ['x-branchbox', 'services', name, 'health'], attempt, problem);
-    if (extra.security) service.security = { ...service.security, ...securityOf(extra.security) };
+    // The same checks as branchbox.yaml's `security:` (no ALL, real capabilities, never privileged).
+    if (extra.security) service.security = { ...service.security, ...normalizeSecurity(extra.security, ['x-branchbox', 'services', name, 'security'], problem) };
     services[name] = { ...service, http, ...(port !== undefined ? { port } : {}), ...(health ? { health } : {}) };
   }
   for (const name of waitedToComplete) if (services[name]) services[name].job = true;
@@ -145,9 +137,6 @@ export function composeToProject(data: Data, extras: ComposeExtrasFile, where: C
     },
   };
 }
-
-type Report = (p: readonly string[], message: string, atKey?: boolean) => void;
-type Attempt = <T>(p: readonly string[], fn: () => T) => T | undefined;
 
 function serviceOf(
   name: string,
@@ -327,8 +316,6 @@ function serviceOf(
   };
 }
 
-const HEALTH_DEFAULTS = { intervalMs: 5_000, timeoutMs: 2_000, retries: 3, startPeriodMs: 0 };
-
 function healthOf(
   spec: NonNullable<NonNullable<ComposeExtrasFile['services']>[string]['health']>,
   at: readonly string[],
@@ -352,20 +339,13 @@ function healthOf(
   };
 }
 
+/** A duration as branchbox.yaml writes it (`5s`, `3d`) or as compose does (`1m30s`, `500ms`). */
 function goOrBranchboxDuration(text: string): number {
-  const m = /^(\d+)(ms|s|m|h|d|w)$/.exec(text);
-  if (!m) throw new Error(`"${text}" is not a duration such as 5s or 2m`);
-  const unit = { ms: 1, s: 1000, m: 60_000, h: 3_600_000, d: 86_400_000, w: 604_800_000 }[m[2] as 'ms'];
-  return Number(m[1]) * unit;
-}
-
-function securityOf(spec: NonNullable<NonNullable<ComposeExtrasFile['services']>[string]['security']>): NonNullable<ServiceConfig['security']> {
-  return {
-    ...(spec.capAdd ? { capAdd: [...new Set(spec.capAdd.map((c) => c.toUpperCase().replace(/^CAP_/, '')))] } : {}),
-    ...(spec.noNewPrivileges !== undefined ? { noNewPrivileges: spec.noNewPrivileges } : {}),
-    ...(spec.pidsLimit !== undefined ? { pidsLimit: spec.pidsLimit } : {}),
-    ...(spec.user !== undefined ? { user: spec.user } : {}),
-  };
+  try {
+    return parseDuration(text);
+  } catch {
+    return parseGoDuration(text);
+  }
 }
 
 function labelMap(value: unknown): Record<string, string> | undefined {

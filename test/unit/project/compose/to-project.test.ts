@@ -3,6 +3,8 @@
  * made on the whole project: names, dependencies, cycles, volumes, bind mounts.
  */
 import { afterAll, describe, expect, it } from 'vitest';
+import * as fs from 'node:fs';
+import * as path from 'node:path';
 import { loadProject } from '../../../../daemon/src/project/load';
 import { parseGoDuration, parsePort } from '../../../../daemon/src/project/compose/service-fields';
 import { composeRepo, problemsOf, removeRepos, warningsOf } from './compose-repo';
@@ -265,4 +267,35 @@ describe('project checks', () => {
       'compose.yaml:8:5 x-branchbox.services.ghost: "ghost" is not a service of the compose files (services: web)',
     ]);
   });
+});
+
+describe('what a branch cannot reach through its compose project', () => {
+  it('checks x-branchbox security as branchbox.yaml security: no ALL, real capabilities, never privileged', () => {
+    const dir = composeRepo({
+      'compose.yaml': 'services:\n  web:\n    image: a\nx-branchbox:\n  services:\n    web:\n      security: { capAdd: [ALL, BOGUS], privileged: true }\n',
+    });
+    expect(problemsOf(dir)).toEqual([
+      'compose.yaml:7:28 x-branchbox.services.web.security.capAdd.0: ALL would give back every capability: list the ones the service needs',
+      'compose.yaml:7:33 x-branchbox.services.web.security.capAdd.1: "BOGUS" is not a Linux capability (e.g. CHOWN, SETUID, NET_BIND_SERVICE)',
+      'compose.yaml:7:53 x-branchbox.services.web.security.privileged: must be false: Branchbox never runs privileged containers (give the service the capabilities it needs in capAdd)',
+    ]);
+  });
+
+  it.each(['compose.yaml', '.env', 'branchbox.yaml'])('refuses a committed %s that links outside the repository', (name) => {
+    const outside = composeRepo({ 'host.txt': 'SECRET=hello\nservices: {}\n' });
+    const files: Record<string, string> = { 'compose.yaml': 'services:\n  web:\n    image: a\n    environment: [LEAK=${SECRET:-none}]\n' };
+    if (name === 'branchbox.yaml') files['branchbox.yaml'] = 'version: 1\ncompose: [compose.yaml]\n';
+    const dir = composeRepo(files);
+    fs.rmSync(path.join(dir, name), { force: true });
+    fs.symlinkSync(path.join(outside, 'host.txt'), path.join(dir, name));
+    expect(problemsOf(dir)).toEqual([`${name}:1:1 : is a link leading outside the repository: project files are read from the repository only`]);
+  });
+
+  it('reports an unclosed quote in a 200 KB env file scanning each line once', () => {
+    const dir = composeRepo({
+      'compose.yaml': 'services:\n  web:\n    image: a\n',
+      '.env': 'A="x\n' + 'abcdefghi\n'.repeat(20_000),
+    });
+    expect(problemsOf(dir)).toEqual(['.env:1:1 : the value of A has no closing "']);
+  }, 5_000);
 });
