@@ -130,7 +130,7 @@ export class ScopedDocker {
 
   /** The volume, created for `scope` unless it exists; an existing one must be this instance's, of `scope` (else `Conflict`). */
   async ensureVolume(name: string, scope: OwnerScope): Promise<VolumeSummary> {
-    const existing = await orUndefined(this.client().volumes.inspect(name));
+    const existing = await this.inspectVolume(name);
     if (existing) {
       this.ownership.check('mount', { kind: 'volume', id: existing.name, name: existing.name, labels: existing.labels }, scope);
       return existing;
@@ -158,7 +158,7 @@ export class ScopedDocker {
   /** Freezes the container's processes (a paused one is left as is). */
   async pause(ref: string, scope: OwnerScope = {}): Promise<void> {
     const c = await this.ownContainer('pause', ref, scope);
-    await this.client().containers.pause(c.id);
+    if (c.state !== 'paused') await this.client().containers.pause(c.id);
   }
 
   async unpause(ref: string, scope: OwnerScope = {}): Promise<void> {

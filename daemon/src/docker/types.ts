@@ -122,7 +122,7 @@ export interface ContainerClient {
   followLines(id: string, signal: AbortSignal, onLine: (line: string) => void): Promise<void>;
   /** The ids of the images some container (any state, any labels) was created from. */
   imagesInUse(): Promise<Set<string>>;
-  /** Freezes every process of the running container; a paused one is left as is. */
+  /** Freezes every process of the running container. */
   pause(id: string): Promise<void>;
   unpause(id: string): Promise<void>;
   /**

@@ -82,8 +82,9 @@ export class ForwardListener {
         });
       });
     } catch (e) {
-      this.listenError = bindFailure(this.spec.localPort, e as NodeJS.ErrnoException).message;
-      throw bindFailure(this.spec.localPort, e as NodeJS.ErrnoException);
+      const failure = bindFailure(this.spec.localPort, e as NodeJS.ErrnoException);
+      this.listenError = failure.message;
+      throw failure;
     }
     // After listening, a server error (none is expected) is logged; the forward keeps its port.
     server.on('error', (e) => this.log.warn('Forward listener error', { ...this.fields(), error: e.message }));
@@ -112,14 +113,14 @@ export class ForwardListener {
 
   private accept(client: Socket): void {
     client.on('error', () => client.destroy()); // a peer reset ends this connection only
-    this.resolve().then(
-      (resolution) => {
+    this.resolve()
+      .then((resolution) => {
         if (client.destroyed) return;
         if ('reason' in resolution) this.refuse(client, resolution.reason);
         else this.pipe(client, resolution.target);
-      },
-      (e: unknown) => this.refuse(client, `the target could not be looked up: ${(e as Error).message}`),
-    );
+      })
+      // A failed lookup, or a throw while connecting upstream: this connection is refused, nothing else.
+      .catch((e: unknown) => this.refuse(client, `the target could not be reached: ${(e as Error).message}`));
   }
 
   private pipe(client: Socket, target: Upstream): void {
@@ -169,11 +170,18 @@ export class ForwardListener {
   }
 }
 
-/** Ends a pipe cleanly: each side gets what was already written, then FIN; then both are released. */
+/** How long a local peer has to read what was already written before its connection is cut. */
+const END_GRACE_MS = 2_000;
+
+/**
+ * Ends a pipe cleanly: the client gets what was already written, then FIN; a client that does
+ * not read it within the grace period is cut (closing a forward never waits on a peer).
+ */
 function end(pipe: Pipe): void {
   pipe.client.unpipe(pipe.upstream);
   pipe.upstream.unpipe(pipe.client);
   pipe.client.end(() => pipe.client.destroy());
+  setTimeout(() => pipe.client.destroy(), END_GRACE_MS).unref();
   pipe.upstream.destroy();
 }
 

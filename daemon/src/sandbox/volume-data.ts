@@ -22,10 +22,11 @@ import { pipeline } from 'node:stream/promises';
 import { volumeName } from '../../../schemas/src/docker-names';
 import { LABELS } from '../docker/labels';
 import type { ScopedDocker } from '../docker/scoped-docker';
+import type { ContainerSummary } from '../docker/types';
 import { isRpcError, RpcError } from '../rpc/errors';
 
 /** The image of the helper containers (made offline by scripts/setup.sh). */
-export const VOLUME_HELPER_IMAGE = 'branchbox/busybox:1';
+const VOLUME_HELPER_IMAGE = 'branchbox/busybox:1';
 const MOUNT = '/volume';
 
 /** A project volume of a sandbox. */
@@ -52,6 +53,9 @@ export interface VolumeDataOps {
 }
 
 export class VolumeData implements VolumeDataOps {
+  /** How many data moves hold each container paused now (by container id). */
+  private readonly pauses = new Map<string, number>();
+
   constructor(private readonly docker: ScopedDocker) {}
 
   async list(sandbox: string): Promise<SandboxVolume[]> {
@@ -107,11 +111,10 @@ export class VolumeData implements VolumeDataOps {
   async users(sandbox: string, volumes: readonly string[]): Promise<Map<string, string[]>> {
     const wanted = new Map(volumes.map((v) => [volumeName(sandbox, v), v]));
     const found = new Map<string, string[]>();
-    for (const c of await this.docker.containers([`${LABELS.sandbox}=${sandbox}`])) {
-      const details = await this.docker.inspectContainer(c.id);
-      for (const m of details?.mounts ?? []) {
-        const v = m.name !== undefined ? wanted.get(m.name) : undefined;
-        if (v !== undefined) found.set(v, [...(found.get(v) ?? []), c.name]);
+    for (const { container, mounted } of await this.mounting(sandbox, [...wanted.keys()])) {
+      for (const name of mounted) {
+        const v = wanted.get(name)!;
+        found.set(v, [...(found.get(v) ?? []), container.name]);
       }
     }
     return found;
@@ -188,20 +191,46 @@ export class VolumeData implements VolumeDataOps {
     }
   }
 
-  /** Runs `work` with the sandbox's running containers mounting any of `volumes` paused; unpaused afterwards whatever happens. */
+  /** The containers of the sandbox (any state) mounting some of the Docker volumes `dockerNames`, with those they mount. */
+  private async mounting(sandbox: string, dockerNames: readonly string[]): Promise<{ container: ContainerSummary; mounted: string[] }[]> {
+    const found: { container: ContainerSummary; mounted: string[] }[] = [];
+    for (const container of await this.docker.containers([`${LABELS.sandbox}=${sandbox}`])) {
+      const details = await this.docker.inspectContainer(container.id);
+      const mounted = (details?.mounts ?? []).flatMap((m) => (m.name !== undefined && dockerNames.includes(m.name) ? [m.name] : []));
+      if (mounted.length) found.push({ container, mounted });
+    }
+    return found;
+  }
+
+  /**
+   * Runs `work` with the sandbox's running containers mounting any of `volumes` paused, and
+   * unpaused afterwards whatever happens. Pauses are counted per container: two captures or
+   * copies at once keep it paused until the last one ends; one paused by someone else is left
+   * as it is.
+   */
   private async paused<T>(sandbox: string, volumes: readonly string[], work: () => Promise<T>): Promise<T> {
-    const paused: string[] = [];
+    const held: string[] = [];
     try {
-      for (const c of await this.docker.containers([`${LABELS.sandbox}=${sandbox}`])) {
-        if (c.state !== 'running') continue;
-        const details = await this.docker.inspectContainer(c.id);
-        if (!details?.mounts.some((m) => m.name !== undefined && volumes.includes(m.name))) continue;
-        await this.docker.pause(c.id, { sandbox });
-        paused.push(c.id);
+      for (const { container: c } of await this.mounting(sandbox, volumes)) {
+        const holds = this.pauses.get(c.id) ?? 0;
+        if (holds === 0) {
+          if (c.state !== 'running') continue;
+          await this.docker.pause(c.id, { sandbox });
+        }
+        this.pauses.set(c.id, holds + 1);
+        held.push(c.id);
       }
       return await work();
     } finally {
-      for (const id of paused) await this.docker.unpause(id, { sandbox }).catch(() => undefined);
+      for (const id of held) {
+        const holds = this.pauses.get(id)! - 1;
+        if (holds > 0) {
+          this.pauses.set(id, holds);
+          continue;
+        }
+        this.pauses.delete(id);
+        await this.docker.unpause(id, { sandbox }).catch(() => undefined);
+      }
     }
   }
 }

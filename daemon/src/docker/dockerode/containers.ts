@@ -146,8 +146,7 @@ export class DockerodeContainerClient implements ContainerClient {
 
   pause(id: string): Promise<void> {
     return engineCall(this.target('pause', id), async () => {
-      const c = await this.docker.getContainer(id).inspect();
-      if (!c.State.Paused) await this.docker.getContainer(id).pause();
+      await this.docker.getContainer(id).pause();
     });
   }
 
