@@ -12,6 +12,7 @@
 import type { ContainerSummary } from '../../schemas/src/docker';
 import { servingContainerName } from '../../schemas/src/docker-names';
 import type { DeployProgress, DeploymentStatus } from '../../schemas/src/deploy';
+import { FINAL_DEPLOYMENT_STATUSES } from '../../schemas/src/deploy-status';
 import type { SandboxHealth as HealthVerdict, ServiceHealth as ServiceVerdict } from '../../schemas/src/health';
 import type { Sandbox, SandboxEvent, SandboxServiceView } from '../../schemas/src/sandbox';
 import { contextValueOf, describeContainer, escapeMarkdown, iconFor, tooltipFor, type IconSpec } from './container-model';
@@ -62,7 +63,7 @@ export interface ActiveDeploy {
   readonly stage?: string;
 }
 
-export const FINAL_STATUSES: ReadonlySet<DeploymentStatus> = new Set(['running', 'completed', 'failed', 'cancelled', 'stopped', 'superseded']);
+export const FINAL_STATUSES: ReadonlySet<DeploymentStatus> = new Set(FINAL_DEPLOYMENT_STATUSES);
 
 // --- Presentation ---------------------------------------------------------------------------
 

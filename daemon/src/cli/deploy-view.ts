@@ -4,6 +4,7 @@
  * the deploy log. On a terminal it is redrawn in place; elsewhere (CI logs, pipes) each change
  * is appended as a line. Pure: items in, lines out, time from an injectable clock.
  */
+import { isFinalStatus } from '../../../schemas/src/deploy-status';
 import type { StreamItem } from '../../../schemas/src/index';
 import { duration } from './format';
 import type { Style } from './output';
@@ -12,7 +13,6 @@ type Progress = StreamItem<'deploy/progress'>;
 type Stage = NonNullable<Progress['stage']>;
 type Status = NonNullable<Progress['status']>;
 
-const FINAL: ReadonlySet<Status> = new Set(['running', 'completed', 'failed', 'cancelled', 'stopped', 'superseded']);
 
 interface StageState {
   readonly stage: Stage;
@@ -47,7 +47,7 @@ export class DeployView {
   }
 
   get allFinal(): boolean {
-    return this.services.every((s) => FINAL.has(s.status));
+    return this.services.every((s) => isFinalStatus(s.status));
   }
 
   /** Applies one progress item; returns the lines to append in non-interactive mode. */
@@ -63,7 +63,7 @@ export class DeployView {
         s.status = item.status;
         if (item.status !== 'queued' && s.startedAt === undefined) s.startedAt = t;
         if (item.diagnosis) s.diagnosis = item.diagnosis;
-        if (FINAL.has(item.status)) {
+        if (isFinalStatus(item.status)) {
           s.finishedAt = t;
           const took = s.startedAt !== undefined ? ` in ${duration(t - s.startedAt)}` : '';
           return [`${who}  ${this.statusText(s.status)}${took}${s.diagnosis ? ` — ${s.diagnosis}` : ''}`];
@@ -113,7 +113,7 @@ export class DeployView {
     const { style } = this.opts;
     if (status === 'running' || status === 'completed') return style.green(status);
     if (status === 'failed' || status === 'cancelled') return style.red(status);
-    if (FINAL.has(status)) return style.yellow(status);
+    if (isFinalStatus(status)) return style.yellow(status);
     return style.cyan(status);
   }
 

@@ -48,7 +48,7 @@ export interface DeployControl {
 }
 
 /** The statuses a deployment ends in. */
-export const FINAL_STATUSES = ['running', 'completed', 'failed', 'cancelled', 'stopped', 'superseded'] as const;
+export { FINAL_DEPLOYMENT_STATUSES as FINAL_STATUSES } from '../../../schemas/src/deploy-status';
 
 // ---- What the pipeline consumes (the sandbox modules; see docs/design/sandboxes-and-deploys.md) ----
 

@@ -5,6 +5,7 @@
  * subscription replays what the snapshot already had), and the service's recent
  * time-to-ready history. Applying an item twice changes nothing.
  */
+import { isFinalStatus } from '../../../schemas/src/deploy-status';
 import type { DeployLogLine, DeployProgress, DeployStage, DeploymentRecord, DeploymentStatus, StageRecord } from '../../../schemas/src/deploy';
 
 export const STAGES: readonly DeployStage[] = ['prepare', 'build', 'start', 'health-check', 'switch-over'];
@@ -20,8 +21,7 @@ export const LOG_CAP = 2_000;
 /** Deployments shown in the history. */
 export const HISTORY_CAP = 12;
 
-const FINAL: ReadonlySet<DeploymentStatus> = new Set(['running', 'completed', 'failed', 'cancelled', 'stopped', 'superseded']);
-export const isFinal = (s: DeploymentStatus): boolean => FINAL.has(s);
+export const isFinal = (s: DeploymentStatus): boolean => isFinalStatus(s);
 
 export type StageState = 'pending' | 'running' | 'ok' | 'reused' | 'failed' | 'cancelled' | 'interrupted' | 'skipped';
 

@@ -5,6 +5,7 @@
  * running, 4 otherwise; Ctrl-C cancels the deployments (the previous containers keep serving).
  */
 import { ProtocolError } from '../../../../schemas/src/client';
+import { succeededStatus } from '../../../../schemas/src/deploy-status';
 import type { Params, Result } from '../../../../schemas/src/index';
 import { commandText, type UntrustedData } from '../../../../schemas/src/trust';
 import { defineCommand, type CommandContext } from '../command';
@@ -55,8 +56,7 @@ function display(ctx: CommandContext, view: DeployView) {
   };
 }
 
-/** Serving, or a job that ran to completion (status `completed`). */
-const succeeded = (d: Deployment): boolean => d.status === 'running' || (d.status as string) === 'completed';
+const succeeded = (d: Deployment): boolean => succeededStatus(d.status);
 
 function summary(ctx: CommandContext, records: readonly Deployment[]): void {
   const { out } = ctx;

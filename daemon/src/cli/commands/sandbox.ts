@@ -2,6 +2,7 @@
  * `branchbox sandbox ls|get|create|delete|volumes|suspend|resume|clone|snapshot|restore`: sandboxes, each a
  * named, isolated set of deployed services with its named volumes.
  */
+import { succeededStatus } from '../../../../schemas/src/deploy-status';
 import type { Result } from '../../../../schemas/src/index';
 import { defineCommand } from '../command';
 import { ExitCode, UsageError } from '../errors';
@@ -79,22 +80,25 @@ function printWithDeploys(out: Output, r: WithDeploys, headline: string): void {
     out.line();
     out.table(r.deployments, [
       { header: 'SERVICE', value: (d) => d.service },
-      { header: 'STATUS', value: (d) => (d.status === 'running' || d.status === 'started' ? out.style.green(d.status) : out.style.red(d.status)) },
+      { header: 'STATUS', value: (d) => (outcomeOk(d.status) ? out.style.green(d.status) : out.style.red(d.status)) },
       { header: 'COMMIT', value: (d) => d.commit?.slice(0, 7) ?? '' },
       { header: 'DIAGNOSIS', value: (d) => d.diagnosis ?? '' },
     ]);
   }
 }
 
-/** Exit code of a request that deployed: 4 when a deployment it waited for did not end running. */
+/** A deployment a request started (`started`, not waited for) or waited for and that ended well (running, or a job completed). */
+const outcomeOk = (status: string): boolean => status === 'started' || succeededStatus(status);
+
+/** Exit code of a request that deployed: 4 when a deployment it waited for did not end well. */
 function deployExit(r: WithDeploys): ExitCode {
-  return r.deployments.some((d) => d.status !== 'running' && d.status !== 'started') ? ExitCode.DeployFailed : ExitCode.Ok;
+  return r.deployments.some((d) => !outcomeOk(d.status)) ? ExitCode.DeployFailed : ExitCode.Ok;
 }
 
 const plural = (n: number, word: string): string => `${n} ${word}${n === 1 ? '' : 's'}`;
 
 /** "2 volumes: pgdata, cache", "0 volumes". */
-export const volumesText = (names: readonly string[]): string =>
+const volumesText = (names: readonly string[]): string =>
   `${plural(names.length, 'volume')}${names.length ? `: ${names.join(', ')}` : ''}`;
 
 const waitOption = { 'no-wait': { type: 'boolean', help: 'answer once deployments started, without waiting for them' } } as const;
