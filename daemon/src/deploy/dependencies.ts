@@ -23,9 +23,6 @@ export interface DependentService {
 
 export type ServiceGraph = Readonly<Record<string, DependentService>>;
 
-/** A job's deployment ends `completed` (exit 0) rather than `running` (the status is helper code of the container runtime). */
-export const COMPLETED = 'completed';
-
 // ---- selection and order ----
 
 /**
@@ -58,7 +55,7 @@ export function findCycle(graph: ServiceGraph, names: Iterable<string> = Object.
 }
 
 /** The ConfigInvalid error of a cycle. */
-export function cycleError(cycle: readonly string[], file?: string): RpcError {
+function cycleError(cycle: readonly string[], file?: string): RpcError {
   const message = `Dependency cycle between services: ${cycle.join(' → ')}${file ? ` (${file})` : ''}`;
   return new RpcError('ConfigInvalid', message, { errors: [{ ...(file ? { file } : {}), path: `/services/${cycle[0]}/depends_on`, message }] });
 }
@@ -84,7 +81,7 @@ export function dependencyOrder(graph: ServiceGraph, names: readonly string[], f
 }
 
 /** Whether a service is deployed when these profiles are chosen (compose: no `profiles`, always). */
-export function inProfiles(service: DependentService, profiles: readonly string[]): boolean {
+function inProfiles(service: DependentService, profiles: readonly string[]): boolean {
   return !service.profiles?.length || service.profiles.some((p) => profiles.includes(p));
 }
 
@@ -250,8 +247,8 @@ async function reached(dep: string, condition: DependencyCondition, source: Depe
 }
 
 /** Whether the deployment met the condition, must be waited for, or why it never will. */
-export function judge(d: DependencyDeployment, condition: DependencyCondition): 'met' | 'wait' | string {
-  const status = d.status as string;
+function judge(d: DependencyDeployment, condition: DependencyCondition): 'met' | 'wait' | string {
+  const status = d.status;
   const because = d.diagnosis ? `: ${d.diagnosis}` : '';
   switch (status) {
     case 'failed':
@@ -265,13 +262,13 @@ export function judge(d: DependencyDeployment, condition: DependencyCondition): 
   }
   switch (condition) {
     case 'service_started':
-      return d.started || status === 'health-checking' || status === 'running' || status === COMPLETED ? 'met' : 'wait';
+      return d.started || status === 'running' || status === 'completed' ? 'met' : 'wait';
     case 'service_healthy':
-      if (status === COMPLETED) return 'exited (it ran to completion) instead of staying healthy';
+      if (status === 'completed') return 'exited (it ran to completion) instead of staying healthy';
       return status === 'running' ? 'met' : 'wait';
     case 'service_completed_successfully':
       if (status === 'running') return 'keeps running: it is not a job that completes';
-      return status === COMPLETED ? 'met' : 'wait';
+      return status === 'completed' ? 'met' : 'wait';
   }
 }
 

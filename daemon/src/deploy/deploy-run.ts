@@ -364,8 +364,6 @@ async function restartPrevious(ctx: RunContext, deps: RunDeps, id: string): Prom
     ctx.recorder.log('daemon', `Started the previous container ${id.slice(0, 12)} again`);
   } catch (e) {
     ctx.recorder.log('daemon', `Could not start the previous container ${id.slice(0, 12)} again: ${causeOf(e)}`);
-  } finally {
-    deps.stoppedForReplacement.delete(`${ctx.sandbox}/${ctx.service}`);
   }
 }
 

@@ -17,12 +17,12 @@ import { nullLogger, type Logger, type Redactor } from '../runtime/log';
 import { TypedEmitter } from '../docker/typed-emitter';
 import type { DeployDocker } from './deploy-docker';
 export { deployDockerOf } from './deploy-docker';
-import { DeploymentStore, isFinal, type ListFilter } from './deployment-store';
+import { DeploymentStore, isFinal, isServing, type ListFilter } from './deployment-store';
 import { runDeployment, type DeploymentTarget, type RunDeps } from './deploy-run';
 import { GitSource, checkBranchName, checkCommitId, findRepoRoot } from './git-source';
 import { reapOrphans, recoverInterrupted, type ReapReport } from './recovery';
 import { RunRecorder } from './run-recorder';
-import { COMPLETED, selectServices, waitForDependencies, type DependencySource } from './dependencies';
+import { selectServices, waitForDependencies, type DependencySource } from './dependencies';
 import type {
   DeployControl,
   DeployEnvironments,
@@ -147,17 +147,17 @@ export class DeployPipeline extends TypedEmitter<DeployPipelineEvents> implement
 
   // ---- DeployControl ----
 
+  /** Whether a deployment stopped the serving container of the service on purpose (its replacement writes the same volume): not to be restarted meanwhile. */
+  isStoppedForReplacement(sandbox: string, service: string): boolean {
+    return this.stoppedForReplacement.has(`${sandbox}/${service}`);
+  }
+
   /**
    * What `start` would queue, in dependency order (./dependencies.ts): the requested services
    * — or, without any, every service of the chosen profiles — and the dependencies they need
    * that the sandbox neither serves nor is deploying. Validates the request as `start` does;
    * queues nothing.
    */
-  /** Whether a deployment stopped the serving container of the service on purpose (its replacement writes the same volume): not to be restarted meanwhile. */
-  isStoppedForReplacement(sandbox: string, service: string): boolean {
-    return this.stoppedForReplacement.has(`${sandbox}/${service}`);
-  }
-
   plan(req: DeployRequest): DeployPlan {
     if (this.closing) throw new RpcError('ShuttingDown', 'The daemon is shutting down and takes no new deployments');
     this.opts.validateSandboxName(req.sandbox);
@@ -461,7 +461,7 @@ export class DeployPipeline extends TypedEmitter<DeployPipelineEvents> implement
     const serving = this.opts.sandboxes.get(sandbox)?.services.some((s) => s.service === service && s.containerId !== undefined);
     if (serving) return true;
     const [latest] = this.deployments.list({ sandbox, service, limit: 1 });
-    return latest !== undefined && ((latest.status as string) === COMPLETED || latest.status === 'running');
+    return isServing(latest?.status);
   }
 
   /** The wait of `run` for its dependencies (./dependencies.ts), read from this pipeline and the sandbox. */

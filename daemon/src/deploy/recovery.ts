@@ -22,6 +22,7 @@ import type { Logger } from '../runtime/log';
 import { LABELS } from '../docker/labels';
 import { networkName, serviceAliases, servingContainerName } from '../sandbox/names';
 import type { DeployDocker, LabelledContainer } from './deploy-docker';
+import { releaseDeploymentPorts } from './container-runtime';
 import { isServing, type DeploymentRow, type DeploymentStore } from './deployment-store';
 import type { DeployPorts, DeployStage, DeploymentStatus } from './types';
 
@@ -43,8 +44,7 @@ export function recoverInterrupted(deps: { store: DeploymentStore; ports: Deploy
       if (open) deps.store.endStage(row.id, open, at, 'interrupted');
       if (row.hostPort !== null || row.ports !== null) {
         try {
-          for (const port of deps.ports.heldByDeployment(row.id)) deps.ports.release(port);
-          if (row.hostPort !== null) deps.ports.release(row.hostPort);
+          releaseDeploymentPorts(deps.ports, row.id);
         } catch (e) {
           deps.log.warn('Could not release the port of an interrupted deployment', { deployment: row.id, port: row.hostPort, error: e });
         }

@@ -119,7 +119,6 @@ function recordSwitch(ctx: RunContext, deps: RunDeps, p: Prepared, created: Crea
       if (row.service !== ctx.service || row.id === ctx.id) continue;
       deps.store.update(row.id, { status: 'superseded', supersededBy: ctx.id });
       releaseDeploymentPorts(deps.ports, row.id);
-      if (row.hostPort !== null) deps.ports.release(row.hostPort);
       replaced.push(row);
     }
     deps.sandboxes.recordServing(ctx.sandbox, ctx.service, {
