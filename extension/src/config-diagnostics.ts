@@ -10,7 +10,7 @@ import * as path from 'node:path';
 import * as vscode from 'vscode';
 import type { ConfigProblem } from '../../schemas/src/project';
 import type { Connected, DaemonConnection, Logger } from './connection';
-import { configProblemsOf, configWarningsOf, isProjectFile, problemMessage, problemRange, problemsToast, suggestKey, suggestionOf } from './config-problems';
+import { configProblemsOf, configWarningsOf, isProjectFile, problemMessage, problemRange, problemsToast, suggestionOf } from './config-problems';
 
 const SOURCE = 'branchbox';
 const UNKNOWN_KEY_CODE = 'unknown-key';
@@ -54,8 +54,7 @@ export class ConfigDiagnostics implements vscode.Disposable {
 
   /** `project/load` of `root`, its problems (or none) published. */
   async validate(c: Connected, root: string): Promise<void> {
-    const run = (this.runs.get(root) ?? 0) + 1;
-    this.runs.set(root, run);
+    const run = this.nextRun(root);
     let problems: ConfigProblem[] = [];
     let warnings: ConfigProblem[] = [];
     try {
@@ -65,14 +64,19 @@ export class ConfigDiagnostics implements vscode.Disposable {
       if (found) problems = found;
       else this.log.debug(`Config check of ${root}: ${(e as Error).message}`);
     }
-    if (this.runs.get(root) !== run) return;
-    await this.publish(root, problems, warnings);
+    await this.publish(root, run, problems, warnings);
+  }
+
+  /** A new check of `root` begins: answers of earlier ones are dropped. */
+  private nextRun(root: string): number {
+    const run = (this.runs.get(root) ?? 0) + 1;
+    this.runs.set(root, run);
+    return run;
   }
 
   /** The project at `root` loaded: its problems are gone (its warnings remain). */
   accept(root: string, project: unknown): void {
-    this.runs.set(root, (this.runs.get(root) ?? 0) + 1);
-    void this.publish(root, [], configWarningsOf(project));
+    void this.publish(root, this.nextRun(root), [], configWarningsOf(project));
   }
 
   /**
@@ -82,8 +86,7 @@ export class ConfigDiagnostics implements vscode.Disposable {
   async reportFailure(root: string, e: unknown): Promise<boolean> {
     const problems = configProblemsOf(e);
     if (!problems?.length) return false;
-    this.runs.set(root, (this.runs.get(root) ?? 0) + 1);
-    await this.publish(root, problems, []);
+    await this.publish(root, this.nextRun(root), problems, []);
     const first = problems[0]!;
     const open = `Open ${path.basename(first.file)}:${first.line}`;
     this.log.error(`Config invalid: ${problems.map((p) => `${p.file}:${p.line}:${p.column}: ${problemMessage(p)}`).join('; ')}`);
@@ -101,37 +104,41 @@ export class ConfigDiagnostics implements vscode.Disposable {
     await vscode.window.showTextDocument(doc, { selection: range });
   }
 
-  private async publish(root: string, errors: readonly ConfigProblem[], warnings: readonly ConfigProblem[]): Promise<void> {
+  /** Publishes the problems of check `run` of `root`, unless a newer check began meanwhile (its answer wins). */
+  private async publish(root: string, run: number, errors: readonly ConfigProblem[], warnings: readonly ConfigProblem[]): Promise<void> {
     const byFile = new Map<string, vscode.Diagnostic[]>();
+    const lines = new Map<string, Promise<readonly string[]>>();
     const add = async (p: ConfigProblem, severity: vscode.DiagnosticSeverity) => {
       const uri = vscode.Uri.file(p.file);
-      const diagnostic = new vscode.Diagnostic(await rangeOf(p), problemMessage(p), severity);
+      const message = problemMessage(p);
+      const diagnostic = new vscode.Diagnostic(await rangeOf(p, undefined, lines), message, severity);
       diagnostic.source = SOURCE;
-      if (suggestKey(p)) diagnostic.code = UNKNOWN_KEY_CODE;
+      if (suggestionOf(message)) diagnostic.code = UNKNOWN_KEY_CODE;
       const list = byFile.get(uri.toString()) ?? [];
       list.push(diagnostic);
       byFile.set(uri.toString(), list);
     };
     for (const p of errors) await add(p, vscode.DiagnosticSeverity.Error);
     for (const p of warnings) await add(p, vscode.DiagnosticSeverity.Warning);
+    if (this.runs.get(root) !== run) return;
     for (const uri of this.published.get(root) ?? []) if (!byFile.has(uri)) this.collection.delete(vscode.Uri.parse(uri));
     for (const [uri, list] of byFile) this.collection.set(vscode.Uri.parse(uri), list);
     this.published.set(root, new Set(byFile.keys()));
   }
 }
 
-/** The problem's key or value, read from the open document or else from the file. */
-async function rangeOf(p: ConfigProblem, open?: vscode.TextDocument): Promise<vscode.Range> {
+/** The problem's key or value, read from the open document or else from the file (its lines read once per `cache`). */
+async function rangeOf(p: ConfigProblem, open?: vscode.TextDocument, cache = new Map<string, Promise<readonly string[]>>()): Promise<vscode.Range> {
   const uri = vscode.Uri.file(p.file);
   let lineText = '';
   const doc = open ?? vscode.workspace.textDocuments.find((d) => d.uri.toString() === uri.toString());
   if (doc) lineText = p.line >= 1 && p.line <= doc.lineCount ? doc.lineAt(p.line - 1).text : '';
   else {
-    try {
-      lineText = new TextDecoder().decode(await vscode.workspace.fs.readFile(uri)).split(/\r?\n/)[p.line - 1] ?? '';
-    } catch {
-      // The file went away: the line alone.
+    if (!cache.has(p.file)) {
+      // A file that went away: the line alone.
+      cache.set(p.file, Promise.resolve(vscode.workspace.fs.readFile(uri)).then((bytes) => new TextDecoder().decode(bytes).split(/\r?\n/), () => []));
     }
+    lineText = (await cache.get(p.file)!)[p.line - 1] ?? '';
   }
   const r = problemRange(lineText, p.line, p.column);
   return new vscode.Range(r.line, r.start, r.line, r.end);

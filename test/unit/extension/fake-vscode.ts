@@ -313,6 +313,9 @@ const configurationListeners = new EventEmitter<{ affectsConfiguration(section: 
 /** Text document content providers by scheme. */
 export const contentProviders = new Map<string, { provideTextDocumentContent(uri: Uri): string }>();
 
+/** File contents by path, for workspace.fs. */
+export const files = new Map<string, string>();
+
 export const workspace = {
   getConfiguration: (section: string) => ({
     get: <T>(key: string, fallback?: T) => (settings.has(`${section}.${key}`) ? (settings.get(`${section}.${key}`) as T) : fallback),
@@ -326,6 +329,14 @@ export const workspace = {
   openTextDocument: async (uri: Uri) => ({ uri, getText: () => contentProviders.get(uri.scheme)?.provideTextDocumentContent(uri) ?? '' }),
   /** No document is open in these tests: the config diagnostics have nothing to check. */
   textDocuments: [] as { uri: Uri }[],
+  /** Files as the tests put them, by path. */
+  fs: {
+    readFile: async (uri: Uri) => {
+      const text = files.get(uri.fsPath);
+      if (text === undefined) throw new Error(`no file ${uri.fsPath}`);
+      return new TextEncoder().encode(text);
+    },
+  },
   onDidOpenTextDocument: new EventEmitter<{ uri: Uri }>().event,
   onDidSaveTextDocument: new EventEmitter<{ uri: Uri }>().event,
 };
@@ -338,6 +349,25 @@ export enum DiagnosticSeverity {
 }
 
 export const CodeActionKind = { QuickFix: 'quickfix' };
+
+export class Range {
+  constructor(
+    readonly startLine: number,
+    readonly startCharacter: number,
+    readonly endLine: number,
+    readonly endCharacter: number,
+  ) {}
+}
+
+export class Diagnostic {
+  source?: string;
+  code?: string;
+  constructor(
+    readonly range: Range,
+    readonly message: string,
+    readonly severity: DiagnosticSeverity,
+  ) {}
+}
 
 /** Diagnostics published, by collection name then document URI. */
 export const diagnostics = new Map<string, Map<string, unknown[]>>();
