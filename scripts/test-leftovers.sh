@@ -13,9 +13,14 @@ of_kind() { # kind: "id run-label name" of this suite's objects of that kind
     container) docker ps -a --filter label=branchbox.test --format '{{.ID}} {{.Label "branchbox.test"}} {{.Names}}' ;;
     network) docker network ls --filter label=branchbox.test --format '{{.ID}} {{.Label "branchbox.test"}} {{.Name}}' ;;
     volume) docker volume ls --filter label=branchbox.test --format '{{.Name}} {{.Label "branchbox.test"}} {{.Name}}' ;;
-    image) docker images -aq --filter label=branchbox.test | sort -u |
-      # range, not join: an untagged image's empty RepoTags breaks join; an image removed since the listing is no leftover.
-      { xargs -r docker image inspect -f '{{.Id}} {{index .Config.Labels "branchbox.test"}} {{range $i, $t := .RepoTags}}{{if $i}},{{end}}{{$t}}{{end}}' 2>/dev/null || true; } ;;
+    image) docker images -aq --filter label=branchbox.test | sort -u | while read -r id; do
+      # range, not join: an untagged image's empty RepoTags breaks join. An image removed since
+      # the listing is no leftover; any other failure to inspect fails the check.
+      if ! out=$(docker image inspect -f '{{.Id}} {{index .Config.Labels "branchbox.test"}} {{range $i, $t := .RepoTags}}{{if $i}},{{end}}{{$t}}{{end}}' "$id" 2>&1); then
+        case $out in *"No such image"*) continue ;; *) echo "test-leftovers: docker image inspect $id: $out" >&2; exit 1 ;; esac
+      fi
+      echo "$out"
+    done ;;
   esac | awk -v run="-$suite" 'substr($2, length($2) - 14, 7) == run && $2 ~ /[0-9a-f]$/'
 }
 
