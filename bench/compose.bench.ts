@@ -133,11 +133,13 @@ async function main(): Promise<void> {
     process.once(signal, () => void cleanup().finally(() => process.exit(130)));
 
   try {
-    daemon = await startTestDaemon({
-      env: { BRANCHBOX_EXTRA_LABELS: `${TEST_LABEL}=${run.runId}`, ...portWindows() },
-      args: ['--log-level', 'info'],
-    });
-    client = await daemon.connect('compose-bench');
+    if (!REFERENCE_ONLY) {
+      daemon = await startTestDaemon({
+        env: { BRANCHBOX_EXTRA_LABELS: `${TEST_LABEL}=${run.runId}`, ...portWindows() },
+        args: ['--log-level', 'info'],
+      });
+      client = await daemon.connect('compose-bench');
+    }
     console.log(
       `machine: ${cpus().length} CPUs, load average ${load()} at the start (a shared machine: compare ratios, not absolute figures)`,
     );
@@ -148,8 +150,7 @@ async function main(): Promise<void> {
       // Alternate which side goes first, so neither always meets a busier engine.
       const sides = round % 2 === 0 ? (['branchbox', 'compose'] as const) : (['compose', 'branchbox'] as const);
       for (const side of sides) {
-        if (side === 'branchbox' && REFERENCE_ONLY) continue;
-        if (side === 'branchbox') {
+        if (side === 'branchbox' && client) {
           repo.fresh(`bb${round}`);
           const commit = repo.commit(`bench round ${round}`);
           const sandbox = `cb${round}-${run.runId.slice(-6)}`;
@@ -158,7 +159,8 @@ async function main(): Promise<void> {
           cold.branchbox.push(await deployThroughBranchbox(client, repo.root, commit, sandbox, run.runId));
           warm.branchbox.push(await deployThroughBranchbox(client, repo.root, commit, sandbox, run.runId));
           await client.request('sandbox/delete', { name: sandbox });
-        } else {
+          sandboxes.pop(); // deleted: nothing left for cleanup
+        } else if (side === 'compose') {
           copy.fresh(`dc${round}`);
           const reference = await composeReference(run.runId, { dir: copy.root, project: `${run.runId}-r${round}` });
           references.push(reference);
@@ -166,6 +168,7 @@ async function main(): Promise<void> {
           await reference.compose('down');
           warm.compose.push(await upThroughCompose(reference));
           await reference.down();
+          references.pop();
         }
       }
       console.log(`round ${round + 1}/${ROUNDS} done, load average ${load()}`);
