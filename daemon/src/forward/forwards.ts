@@ -16,7 +16,7 @@ import type { ForwardSpec, ForwardStore } from './forward-store';
 import type { TargetResolver } from './serving-targets';
 
 /** Local ports default to the published (else container) port plus this. */
-export const LOCAL_PORT_OFFSET = 10_000;
+const LOCAL_PORT_OFFSET = 10_000;
 
 export interface ForwardsDeps {
   readonly store: ForwardStore;

@@ -21,7 +21,7 @@ export interface DeployHandlerDeps {
 }
 
 /** The pipeline's request for `deploy/start` params. */
-export function deployRequestOf(p: Params<'deploy/start'>, requestedBy?: string): DeployRequest {
+function deployRequestOf(p: Params<'deploy/start'>, requestedBy?: string): DeployRequest {
   return {
     repoPath: p.repoPath,
     sandbox: p.sandbox,

@@ -109,6 +109,9 @@ export class SandboxStore {
          VALUES (@name, @project, @repo_path, 'active', @owner, @template, @ttl_policy, @resources, @now, @now)`,
       ),
       touch: db.prepare<[string, string]>('UPDATE sandboxes SET updated_at = ? WHERE name = ?'),
+      adopt: db.prepare<[string, string, string, string]>(
+        'UPDATE sandboxes SET repo_path = ?, project = ?, updated_at = ? WHERE name = ? AND repo_path IS NULL',
+      ),
       remove: db.prepare<[string]>('DELETE FROM sandboxes WHERE name = ?'),
       upsertRoute: db.prepare(
         `INSERT INTO sandbox_services (sandbox, service, route, route_url) VALUES (@sandbox, @service, @route, @url)
@@ -202,10 +205,7 @@ export class SandboxStore {
    * has one keeps it.
    */
   adoptRepository(name: string, repoPath: string, project: string): void {
-    const changed = this.store.db
-      .prepare('UPDATE sandboxes SET repo_path = ?, project = ?, updated_at = ? WHERE name = ? AND repo_path IS NULL')
-      .run(repoPath, project, this.now().toISOString(), name).changes;
-    if (changed) this.announce('updated', name);
+    if (this.sql.adopt.run(repoPath, project, this.now().toISOString(), name).changes) this.announce('updated', name);
   }
 
   /** Sets where a service of the sandbox is routed (creating its row). */
