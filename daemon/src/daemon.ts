@@ -218,7 +218,7 @@ async function startDeployPipeline(
   undo.push(() => pipeline.shutdown());
   undo.push(stopReaping);
   const hostCommands = new HostCommandGate({ trust, git: new GitSource(join(opts.stateDir, 'deploy')), loadProject: sandboxModule.loadProject, parseProject });
-  return { pipeline, hostCommands, methods: deployHandlers({ deploys: pipeline, hostCommands }) };
+  return { pipeline, hostCommands, methods: deployHandlers(pipeline) };
 }
 
 /**

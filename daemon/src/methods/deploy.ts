@@ -45,10 +45,9 @@ export function deployStart({ deploys, hostCommands, resources }: DeployHandlerD
   };
 }
 
-export function deployHandlers(deps: DeployHandlerDeps): HandlerGroup<DeployMethod> {
-  const { deploys } = deps;
+/** The namespace but `deploy/start`, which the daemon composes with the sandbox lifecycle's gate ({@link deployStart}). */
+export function deployHandlers(deploys: DeployPipeline): HandlerGroup<Exclude<DeployMethod, 'deploy/start'>> {
   return {
-    'deploy/start': deployStart(deps),
     'deploy/get': (p) => deploys.get(p.id),
     'deploy/list': (p) => ({
       deployments: deploys.list({
