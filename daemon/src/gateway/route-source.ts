@@ -9,6 +9,7 @@
  * of `branchbox.yaml` (or a write that bypassed the store) takes to apply.
  */
 import * as fs from 'node:fs';
+import * as path from 'node:path';
 import type { Project } from '../../../schemas/src/project';
 import type { Sandbox, SandboxEvent } from '../../../schemas/src/sandbox';
 import { nullLogger, type Logger } from '../runtime/log';
@@ -22,7 +23,7 @@ export interface SandboxReader {
 }
 
 /** The part of a project the gateway uses. */
-export type ProjectRoutes = Pick<Project, 'name' | 'file' | 'routes' | 'baseline' | 'services'>;
+export type ProjectRoutes = Pick<Project, 'name' | 'file' | 'routes' | 'baseline' | 'services' | 'source'>;
 
 /** Reads a project (`loadProject`); throws a readable error when it cannot. */
 export type ProjectLoader = (repoRoot: string) => ProjectRoutes;
@@ -81,15 +82,15 @@ export class SandboxRouteSource implements RouteSource {
     return value;
   }
 
-  /** The project of a repository as last read (re-read when its file changed). */
+  /** The project of a repository as last read (re-read when one of its files changed). */
   project(repoRoot: string): ProjectReading {
     const known = this.projects.get(repoRoot);
-    const stamp = fileStamp(known?.project?.file);
+    const stamp = projectStamp(known?.project);
     if (known && stamp !== undefined && known.stamp === stamp) return known;
     let reading: CachedProject;
     try {
       const project = this.opts.loadProject(repoRoot);
-      reading = { project, stamp: fileStamp(project.file) ?? '' };
+      reading = { project, stamp: projectStamp(project) ?? '' };
     } catch (e) {
       const problem = `the project at ${repoRoot} cannot be read: ${(e as Error).message}`;
       if (known?.problem !== problem) this.log.warn('Gateway keeps the last good routes', { repo: repoRoot, error: (e as Error).message });
@@ -160,9 +161,20 @@ export class SandboxRouteSource implements RouteSource {
   }
 }
 
+/**
+ * Identifies a version of a project without reading it: the stat of every file it was read from
+ * (compose files and branchbox.yaml), of the `.env` beside it and of its folder (a file added
+ * or removed there, such as an override); undefined when its own file cannot be stat'ed.
+ */
+function projectStamp(project: ProjectRoutes | undefined): string | undefined {
+  if (!project || fileStamp(project.file) === undefined) return undefined;
+  const dir = path.dirname(project.file);
+  const files = new Set([project.file, ...(project.source?.files ?? []), path.join(dir, '.env'), dir]);
+  return [...files].map((f) => fileStamp(f) ?? '-').join('|');
+}
+
 /** Identifies a version of a file without reading it; undefined when it cannot be stat'ed. */
-function fileStamp(file: string | undefined): string | undefined {
-  if (!file) return undefined;
+function fileStamp(file: string): string | undefined {
   try {
     const st = fs.statSync(file);
     return `${st.ino}:${st.size}:${st.mtimeMs}`;

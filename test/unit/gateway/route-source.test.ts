@@ -6,7 +6,7 @@
  */
 import { mkdtempSync, readFileSync, rmSync, utimesSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import type { Sandbox, SandboxEvent } from '../../../schemas/src/sandbox';
 import { SandboxRouteSource, type ProjectRoutes } from '../../../daemon/src/gateway/route-source';
@@ -64,7 +64,7 @@ function world() {
   };
   writeProject('/account=account');
   const announce = (event: SandboxEvent) => listeners.forEach((l) => l(event));
-  return { rows, sandboxes, loadProject, writeProject, announce, reads: () => reads, loads: () => loads };
+  return { file, rows, sandboxes, loadProject, writeProject, announce, reads: () => reads, loads: () => loads };
 }
 
 describe('SandboxRouteSource', () => {
@@ -103,6 +103,45 @@ describe('SandboxRouteSource', () => {
     w.writeProject('/account=account\n/payment=payment');
     expect(source.sandbox('qa')?.routes.map((r) => r.prefix)).toEqual(['/account', '/payment']);
     expect(w.loads()).toBe(2);
+  });
+
+  it('re-reads a compose project when a compose file, its .env or its folder changes, not only branchbox.yaml', () => {
+    const w = world();
+    w.rows.set('qa', sandboxRow('qa'));
+    const dir = dirname(w.file);
+    const compose = join(dir, 'compose.yaml');
+    let version = 100;
+    const write = (f: string, text: string) => {
+      writeFileSync(f, text);
+      const t = new Date(Date.UTC(2026, 0, 1, 0, 0, ++version));
+      utimesSync(f, t, t);
+    };
+    write(compose, '/account=account');
+    let loads = 0;
+    // branchbox.yaml names compose.yaml, whose lines are the routes.
+    const loadProject = (): ProjectRoutes => {
+      loads++;
+      const routes = readFileSync(compose, 'utf8').trim().split('\n').map((line) => ({ prefix: line.split('=')[0]!, service: line.split('=')[1]! }));
+      const services = { account: { http: true }, payment: { http: true } } as unknown as ProjectRoutes['services'];
+      return { name: 'shop', file: w.file, routes, baseline: {}, services, source: { kind: 'compose', files: [compose, w.file] } };
+    };
+    const source = new SandboxRouteSource({ sandboxes: w.sandboxes, loadProject, maxAgeMs: 0 });
+    expect(source.sandbox('qa')?.routes.map((r) => r.prefix)).toEqual(['/account']);
+    source.sandbox('qa');
+    expect(loads).toBe(1);
+    write(compose, '/account=account\n/payment=payment');
+    expect(source.sandbox('qa')?.routes.map((r) => r.prefix)).toEqual(['/account', '/payment']);
+    expect(loads).toBe(2);
+    write(join(dir, '.env'), 'PORT=1');
+    source.sandbox('qa');
+    expect(loads).toBe(3);
+    writeFileSync(join(dir, 'compose.override.yaml'), ''); // a file added beside: the folder changed
+    const t = new Date(Date.UTC(2026, 0, 1, 0, 0, ++version));
+    utimesSync(dir, t, t);
+    source.sandbox('qa');
+    expect(loads).toBe(4);
+    source.sandbox('qa');
+    expect(loads).toBe(4);
   });
 
   it('keeps the last good routes while branchbox.yaml is broken, and says why when there are none', () => {
