@@ -5,6 +5,7 @@
  * deploy outcomes.
  */
 import type { DeployLogLine, DeploymentRecord } from '../../schemas/src/deploy';
+import { plainLine, plainText } from '../../schemas/src/plain-text';
 import type { Project } from '../../schemas/src/project';
 import type { RouteDecisionView } from '../../schemas/src/route';
 import type { AuditRecord, EnvEntry, Sandbox, SnapshotSummary, Template } from '../../schemas/src/sandbox';
@@ -183,18 +184,19 @@ export function deploymentLogText(d: DeploymentRecord | undefined, lines: readon
   const head = d
     ? [
         `Deployment ${d.id}: ${d.service} ${branchAtCommit(d.ref, d.commit)} into ${d.sandbox}, ${d.status}`,
-        ...(d.diagnosis ? [`Diagnosis: ${d.diagnosis}`] : []),
+        ...(d.diagnosis ? [`Diagnosis: ${plainLine(d.diagnosis)}`] : []),
         ...d.stages.map((s) => `  ${s.stage.padEnd(13)} ${s.outcome ?? 'running'}${s.durationMs !== undefined ? ` ${s.durationMs} ms` : ''}`),
         '',
       ]
     : [];
-  const body = lines.map((l) => `${l.t} [${l.source}] ${l.line}`);
+  // A text document, not a terminal: the lines without their colours and cursor moves.
+  const body = lines.map((l) => `${l.t} [${l.source}] ${plainText(l.line)}`);
   return [...head, ...body, ...(more ? ['… (more lines in the daemon; this shows the first ones)'] : [])].join('\n') + '\n';
 }
 
 /** One line per failed deployment of a run: `account: build failed: …`. */
 export function failureSummary(failed: readonly { service: string; status: string; diagnosis?: string }[]): string {
-  return failed.map((f) => `${f.service}: ${f.diagnosis ?? f.status}`).join('; ');
+  return failed.map((f) => `${f.service}: ${f.diagnosis ? plainLine(f.diagnosis) : f.status}`).join('; ');
 }
 
 /** What `forward/use` answers (schemas/src/forward.ts `ForwardProject`, the part shown here). */

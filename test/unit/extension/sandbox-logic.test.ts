@@ -192,4 +192,17 @@ describe('text', () => {
       'account: build failed: x; payment: cancelled',
     );
   });
+
+  it('shows terminal text plainly: a failure summary in one line, a deployment log without escapes', () => {
+    const red = (t: string) => `\u001b[91m${t}\u001b[0m`;
+    expect(failureSummary([{ service: 'account', status: 'failed', diagnosis: `build failed: ${red('npm: not found')}\r\n(Dockerfile step 3: RUN npm install)` }])).toBe(
+      'account: build failed: npm: not found (Dockerfile step 3: RUN npm install)',
+    );
+    const record = { ...(results('deploy/get')[0] as DeploymentRecord), diagnosis: `build failed: ${red('npm: not found')}` };
+    const text = deploymentLogText(record, [{ seq: 1, t: 't1', source: 'build', line: red('/bin/sh: 1: npm: not found') }], false);
+    expect(text).not.toContain('\u001b');
+    expect(text).not.toMatch(/\[\d+m/);
+    expect(text.split('\n')).toEqual(expect.arrayContaining(['Diagnosis: build failed: npm: not found', 't1 [build] /bin/sh: 1: npm: not found']));
+  });
+
 });
