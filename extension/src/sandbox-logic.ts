@@ -229,3 +229,25 @@ export function deleteDetail(services: readonly string[], volumes: readonly stri
   const text = `${parts.join(', ')} are removed.${volumes?.length === 0 ? ' It has no volumes.' : ''} Snapshots of it are kept.`;
   return text[0]!.toUpperCase() + text.slice(1);
 }
+
+const count = (n: number, one: string, many = `${one}s`) => `${n} ${n === 1 ? one : many}`;
+
+/** After `sandbox/suspend`: what stopped, and what its gateway does meanwhile. */
+export function suspendedText(name: string, stopped: number): string {
+  return `Suspended ${name}: ${count(stopped, 'container')} stopped; its gateway sends requests to the baseline until it is resumed.`;
+}
+
+/** After `sandbox/resume`: which services run again, and those not healthy with why. */
+export function resumedText(name: string, services: readonly { service: string; healthy: boolean; detail: string }[]): { text: string; healthy: boolean } {
+  if (services.length === 0) return { text: `Resumed ${name}: it serves no service yet.`, healthy: true };
+  const healthy = services.filter((s) => s.healthy).map((s) => s.service);
+  const sick = services.filter((s) => !s.healthy).map((s) => `${s.service} is not healthy (${plainLine(s.detail).replace(/\.$/, '')})`);
+  const parts = [healthy.length ? `${healthy.join(', ')} running again` : '', ...sick].filter(Boolean);
+  return { text: `Resumed ${name}: ${parts.join('; ')}.`, healthy: sick.length === 0 };
+}
+
+/** After `sandbox/delete`: what was removed and released. */
+export function deletedText(name: string, removed: { containers: number; networks: number; ports: number; volumes: readonly string[] }): string {
+  const volumes = removed.volumes.length ? `, ${count(removed.volumes.length, 'volume')} (${removed.volumes.join(', ')})` : '';
+  return `Deleted sandbox ${name}: ${count(removed.containers, 'container')}, ${count(removed.networks, 'network')}${volumes} removed; ${count(removed.ports, 'port')} released.`;
+}

@@ -14,10 +14,13 @@ import {
   EMPTY_SANDBOX,
   auditText,
   deleteDetail,
+  deletedText,
   deploymentLogText,
   envPickItems,
   explainText,
   failureSummary,
+  resumedText,
+  suspendedText,
   forwardsText,
   profilePickItems,
   sandboxPickItems,
@@ -205,4 +208,18 @@ describe('text', () => {
     expect(text.split('\n')).toEqual(expect.arrayContaining(['Diagnosis: build failed: npm: not found', 't1 [build] /bin/sh: 1: npm: not found']));
   });
 
+  it('says what suspend, resume and delete changed', () => {
+    expect(suspendedText('qa', 2)).toBe('Suspended qa: 2 containers stopped; its gateway sends requests to the baseline until it is resumed.');
+    expect(suspendedText('qa', 1)).toMatch(/^Suspended qa: 1 container stopped;/);
+    const ok = { containerId: 'c', healthy: true, detail: 'GET /healthz answered 200' };
+    expect(resumedText('qa', [{ service: 'account', ...ok }, { service: 'payment', ...ok }])).toEqual({ text: 'Resumed qa: account, payment running again.', healthy: true });
+    expect(resumedText('qa', [{ service: 'account', ...ok }, { service: 'payment', healthy: false, detail: 'GET /healthz answered \u001b[31m500\u001b[0m.' }])).toEqual({
+      text: 'Resumed qa: account running again; payment is not healthy (GET /healthz answered 500).',
+      healthy: false,
+    });
+    expect(resumedText('qa', [])).toEqual({ text: 'Resumed qa: it serves no service yet.', healthy: true });
+    const removed = results('sandbox/delete')[0] as { containers: number; networks: number; ports: number; volumes: string[] };
+    expect(deletedText('rec-demo', removed)).toBe('Deleted sandbox rec-demo: 2 containers, 1 network removed; 3 ports released.');
+    expect(deletedText('db', { containers: 1, networks: 1, ports: 1, volumes: ['pgdata'] })).toBe('Deleted sandbox db: 1 container, 1 network, 1 volume (pgdata) removed; 1 port released.');
+  });
 });
