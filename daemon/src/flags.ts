@@ -114,7 +114,7 @@ export const DAEMON_FLAGS = {
     type: 'string',
     value: 'N',
     env: 'BRANCHBOX_ORPHAN_GRACE_MS',
-    help: `remove labelled containers and networks of no sandbox, and built images the retention does not keep, once seen for N ms; default ${DEFAULT_ORPHAN_GRACE_MS}`,
+    help: `remove labelled containers, networks and volumes of no sandbox, and built images the retention does not keep, once seen for N ms; default ${DEFAULT_ORPHAN_GRACE_MS}`,
   },
   'keep-images': {
     type: 'string',
