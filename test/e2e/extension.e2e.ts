@@ -625,7 +625,7 @@ async function main(): Promise<void> {
     return `Problems: ${text}`;
   });
 
-  await step(13, 'The palette fits the moment; no config → Create branchbox.yaml (welcome, Get Started); Deploy on a sandbox row deploys into it', async () => {
+  await step(13, 'The palette fits the moment; no config → Create branchbox.yaml (welcome, Get Started); Check Docker and Daemon; Deploy on a sandbox row deploys into it', async () => {
     const p = page!;
     await p.keyboard.press('Escape');
     await runCommand('View: Close All Editors');
@@ -664,6 +664,12 @@ async function main(): Promise<void> {
       await runCommand('View: Close All Editors').catch(() => undefined);
     }
 
+    // The walkthrough's first step: Check Docker and Daemon says the daemon runs and reaches Docker.
+    await clearNotifications();
+    await runCommand('Branchbox: Check Docker and Daemon');
+    const ready = await waitFor('the setup check', async () => (await notificationTexts()).find((t) => t.startsWith('Ready: branchboxd') || t.includes('Docker is unavailable')), 15_000);
+    assert.match(ready, /^Ready: branchboxd \S+ \(pid \d+\) runs and reaches Docker/, ready);
+
     // Deploy Current Branch on a sandbox's row: the services, then straight into that sandbox.
     const other = `${SANDBOX}-row`;
     await runCommand('Branchbox: Create Sandbox');
@@ -684,7 +690,7 @@ async function main(): Promise<void> {
     // Now there is an active sandbox: Suspend is offered (Resume still is not).
     assert.ok(await inPalette('Branchbox: Suspend Sandbox'), 'Suspend Sandbox is offered once a sandbox is active');
     assert.ok(!(await inPalette('Branchbox: Resume Sandbox')), 'Resume Sandbox is not offered: no sandbox is suspended');
-    return `palette without ${absent.join(', ')} (for "Resume" it lists: ${resumeRows.join(' | ') || 'nothing'}); created branchbox.yaml: ${scaffold.split('\n').filter((l) => /^ {2}\S+:/.test(l)).map((l) => l.trim()).join(' ')}; ${outcome}`;
+    return `palette without ${absent.join(', ')} (for "Resume" it lists: ${resumeRows.join(' | ') || 'nothing'}); created branchbox.yaml: ${scaffold.split('\n').filter((l) => /^ {2}\S+:/.test(l)).map((l) => l.trim()).join(' ')}; ${ready}; ${outcome}`;
   });
 }
 
