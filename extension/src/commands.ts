@@ -2,8 +2,9 @@
  * Every command, in one table of factories (`createCommands`), registered once. A command
  * that needs the daemon is built from a `Connected` (`withDaemon`); it waits briefly for a
  * connection and otherwise fails with a message saying why — or runs its `withoutDaemon` form,
- * when it has one that works without the daemon. Every command runs through `runCommand`,
- * the one place failures are logged and shown.
+ * when it has one that works without the daemon. Running a command that uses the daemon is
+ * what first reaches (or starts) it, as is opening a Branchbox view (daemon-demand.ts). Every
+ * command runs through `runCommand`, the one place failures are logged and shown.
  */
 import * as vscode from 'vscode';
 import { ProtocolError } from '../../schemas/src/client';
@@ -20,6 +21,7 @@ import type { DaemonDocuments } from './documents';
 import { openShellTerminal } from './exec-terminal';
 import { NotConnectedError } from './failure';
 import { runCommand, type Log } from './log';
+import { onboardingCommands } from './onboarding-commands';
 import { panelCommands } from './panels/commands';
 import { createSandboxCommands } from './sandbox-commands';
 import type { SandboxesTree } from './sandboxes-tree';
@@ -103,6 +105,7 @@ export function createCommands(): Record<string, CommandFactory> {
     },
     ...createSandboxCommands(),
     ...panelCommands(),
+    ...onboardingCommands(),
   };
 }
 
@@ -120,6 +123,8 @@ export function registerCommands(ctx: Ctx, factories: Record<string, CommandFact
 
 async function resolve(ctx: Ctx, factory: CommandFactory): Promise<Cmd> {
   if (!factory.withDaemon) return factory.withoutDaemon!(ctx);
+  // A command that uses the daemon is a need of it: the first one reaches (or starts) it.
+  ctx.connection.start();
   const now = ctx.connection.connected;
   if (now) return factory.withDaemon(ctx, now);
   if (factory.withoutDaemon) return factory.withoutDaemon(ctx);

@@ -45,6 +45,8 @@ export interface Connected {
 }
 
 export type ConnectionState =
+  /** Not started yet: the daemon is found or started on first need (`start`). */
+  | { readonly kind: 'idle' }
   | { readonly kind: 'connecting'; readonly attempt: number }
   | { readonly kind: 'connected'; readonly connected: Connected }
   /** Lost or not reached; the next attempt comes in `retryInMs`. */
@@ -112,7 +114,7 @@ export class DaemonConnection implements Disposable {
   /** Fires with each heartbeat answer (Docker availability, connections...). */
   readonly onDidReceiveInfo: Event<SystemInfo> = this.infoEmitter.event;
 
-  private current: ConnectionState = { kind: 'connecting', attempt: 0 };
+  private current: ConnectionState = { kind: 'idle' };
   private host: DaemonHost;
   private readonly clock: Clock;
   private readonly backoff: Backoff;
@@ -165,7 +167,7 @@ export class DaemonConnection implements Disposable {
     return this.restarting !== undefined;
   }
 
-  /** Starts connecting (once). */
+  /** Starts connecting (once; later calls do nothing): the first need of the daemon calls it. */
   start(): void {
     if (this.running || this.disposed) return;
     this.running = true;
@@ -220,11 +222,12 @@ export class DaemonConnection implements Disposable {
     this.start();
   }
 
-  /** Uses another host from now on (the settings changed) and reconnects. */
+  /** Uses another host from now on (the settings changed) and reconnects, unless not started yet. */
   setHost(host: DaemonHost): void {
     this.host = host;
     this.seenDaemon = false;
     this.limiter.reset();
+    if (this.current.kind === 'idle') return; // not needed yet: the first need connects there
     this.reconnect(`now connecting to ${host.description}`);
   }
 

@@ -43,7 +43,7 @@ export class ContainersTree implements vscode.TreeDataProvider<ContainersNode>, 
   private readonly containersChanged = new vscode.EventEmitter<void>();
   /** Fires after the model changed (debounced with the redraws): the Sandboxes view follows container state from here. */
   readonly onDidChangeContainers = this.containersChanged.event;
-  private readonly view: vscode.TreeView<ContainersNode>;
+  readonly view: vscode.TreeView<ContainersNode>;
   private readonly disposables: vscode.Disposable[] = [];
   /** The node objects handed to VS Code, reused so `fire(node)` finds them. */
   private readonly groupNodes = new Map<string, GroupNode>();

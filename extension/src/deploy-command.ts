@@ -1,10 +1,10 @@
 /**
  * Deploy Current Branch: the branch and commit of the open repository (built-in git API), the
  * profiles (compose projects that have some) and services picked from its project
- * (`project/load`; a ConfigInvalid answer goes to the Problems panel), a sandbox picked or created, then
- * `deploy/start` and a cancellable notification naming each service's stage (`deploy/progress`
- * of these deployments); a failure ends in its one-line diagnosis (plain text) with "Open
- * Deployment Log".
+ * (`project/load`; a ConfigInvalid answer goes to the Problems panel), a sandbox picked or created
+ * (or the one whose row it was invoked on), then `deploy/start` and a cancellable notification
+ * naming each service's stage (`deploy/progress` of these deployments); a failure ends in its
+ * one-line diagnosis (plain text) with "Open Deployment Log".
  */
 import * as vscode from 'vscode';
 import type { DeploymentStatus } from '../../schemas/src/deploy';
@@ -24,8 +24,11 @@ export interface DeployOutcomeSummary {
   readonly deployments: readonly { id: string; service: string; status: DeploymentStatus; diagnosis?: string }[];
 }
 
-/** The whole command; undefined when the user stopped at a prompt. */
-export async function deployCurrentBranch(ctx: Ctx, c: Connected): Promise<DeployOutcomeSummary | undefined> {
+/**
+ * The whole command; undefined when the user stopped at a prompt. `into`: the sandbox to
+ * deploy to (invoked on its row); without it, one is picked or created.
+ */
+export async function deployCurrentBranch(ctx: Ctx, c: Connected, into?: string): Promise<DeployOutcomeSummary | undefined> {
   const head = await currentBranch();
   const source = branchAtCommit(head.branch ?? 'HEAD', head.commit);
   let project: Project;
@@ -54,7 +57,7 @@ export async function deployCurrentBranch(ctx: Ctx, c: Connected): Promise<Deplo
   if (!picked?.length) return undefined;
   const services = picked.map((p) => p.value);
 
-  const sandbox = await pickOrCreateSandbox(ctx, c, head.repoPath, head.branch ?? project.name, source);
+  const sandbox = into ?? (await pickOrCreateSandbox(ctx, c, head.repoPath, head.branch ?? project.name, source));
   if (!sandbox) return undefined;
 
   ctx.log.info(`Deploying ${source} of ${head.repoPath} (${services.join(', ')}) into sandbox ${sandbox}${head.dirty ? '; uncommitted changes are not included' : ''}`);

@@ -26,7 +26,7 @@ export class DeploymentsTree implements vscode.TreeDataProvider<DeploymentNode>,
   readonly model = new DeploymentListModel();
   private readonly changed = new vscode.EventEmitter<DeploymentNode | DeploymentNode[] | undefined>();
   readonly onDidChangeTreeData = this.changed.event;
-  private readonly view: vscode.TreeView<DeploymentNode>;
+  readonly view: vscode.TreeView<DeploymentNode>;
   private readonly disposables: vscode.Disposable[] = [];
   private readonly nodes = new Map<string, DeploymentNode>();
   private pendingRoot = false;

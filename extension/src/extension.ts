@@ -1,7 +1,9 @@
 /**
- * Activation: the log, the connection to branchboxd (found or started through its runtime
- * file), the views, the status bar and the command table. Everything the extension shows
- * comes from the daemon; the extension keeps no state of its own.
+ * Activation (in a folder with branchbox.yaml or a compose file, or when a Branchbox view,
+ * panel or command is used): the log, the connection to branchboxd, the views, the status
+ * bar, the context keys and the command table. The daemon is found or started through its
+ * runtime file on first need, not at activation (daemon-demand.ts). Everything the extension
+ * shows comes from the daemon; the extension keeps no state of its own.
  *
  * Two disposal scopes: the extension's lifetime (`context.subscriptions`) and each
  * connection's (`Connected.scope`, see connection.ts).
@@ -13,7 +15,9 @@ import { daemonHostFor, readSettings, settingsImpact } from './config';
 import { DaemonConnection, type ConnectionState } from './connection';
 import { ConnectionNotices } from './connection-notices';
 import { ContainersTree } from './containers-tree';
+import { ContextKeys } from './context-keys';
 import { CurrentSandbox } from './current-sandbox';
+import { startOnFirstNeed } from './daemon-demand';
 import { DaemonLogChannel } from './daemon-log';
 import { DeploymentsTree } from './deployments-tree';
 import { DaemonDocuments } from './documents';
@@ -55,11 +59,12 @@ export function activate(context: vscode.ExtensionContext): void {
       new SandboxStatusBar(sandboxes, current),
       registerPanels(ctx),
       ...registerCommands(ctx, createCommands()),
+      new ContextKeys(connection, sandboxes, containers),
       connection.onDidChangeState((s) => reportFailure(s)),
       reportConnectionChanges(connection),
       vscode.workspace.onDidChangeConfiguration((e) => onSettingsChanged(ctx, e)),
+      startOnFirstNeed(connection, [sandboxes.view, containers.view, deployments.view], (m) => log.info(m)),
     );
-    connection.start();
   } catch (e) {
     showActivationError(log, e);
     throw e;

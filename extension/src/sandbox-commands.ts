@@ -6,7 +6,7 @@
  */
 import * as vscode from 'vscode';
 import type { RouteKind } from '../../schemas/src/project';
-import type { EnvEntry } from '../../schemas/src/sandbox';
+import type { EnvEntry, Sandbox } from '../../schemas/src/sandbox';
 import type { CommandFactory, Ctx } from './commands';
 import type { Connected } from './connection';
 import { deployCurrentBranch, followDeployments } from './deploy-command';
@@ -40,7 +40,8 @@ const withDaemon = (what: string, run: (ctx: Ctx, c: Connected, arg: unknown) =>
 
 export function createSandboxCommands(): Record<string, CommandFactory> {
   return {
-    'branchbox.deploy': withDaemon('Deploy current branch', (ctx, c) => deployCurrentBranch(ctx, c)),
+    // From a sandbox row (or its actions): into that sandbox; from the palette: the sandbox is asked.
+    'branchbox.deploy': withDaemon('Deploy current branch', (ctx, c, arg) => deployCurrentBranch(ctx, c, isSandboxNode(arg) ? arg.name : undefined)),
     'branchbox.sandbox.create': withDaemon('Create sandbox', (ctx, c) => createSandbox(ctx, c)),
     'branchbox.sandbox.clone': withDaemon('Clone sandbox', (ctx, c, arg) => cloneSandbox(ctx, c, arg)),
     'branchbox.sandbox.snapshot': withDaemon('Snapshot sandbox', (ctx, c, arg) => snapshotSandbox(ctx, c, arg)),
@@ -48,7 +49,7 @@ export function createSandboxCommands(): Record<string, CommandFactory> {
     'branchbox.sandbox.delete': withDaemon('Delete sandbox', (ctx, c, arg) => deleteSandbox(ctx, c, arg)),
     'branchbox.sandbox.useForForwards': withDaemon('Use sandbox for local forwards', (ctx, c, arg) => useForForwards(ctx, c, arg)),
     'branchbox.sandbox.suspend': withDaemon('Suspend sandbox', async (ctx, c, arg) => {
-      const name = await sandboxOf(ctx, arg, 'Suspend');
+      const name = await sandboxOf(ctx, arg, 'Suspend', (s) => s.state === 'active');
       if (!name) return;
       const { stopped } = await inView(`Suspending ${name}…`, () => c.client.request('sandbox/suspend', { name }));
       const text = suspendedText(name, stopped);
@@ -56,7 +57,7 @@ export function createSandboxCommands(): Record<string, CommandFactory> {
       void vscode.window.showInformationMessage(text);
     }),
     'branchbox.sandbox.resume': withDaemon('Resume sandbox', async (ctx, c, arg) => {
-      const name = await sandboxOf(ctx, arg, 'Resume');
+      const name = await sandboxOf(ctx, arg, 'Resume', (s) => s.state === 'suspended' || s.state === 'expired');
       if (!name) return;
       const { services } = await inView(`Resuming ${name}…`, () => c.client.request('sandbox/resume', { name }));
       const { text, healthy } = resumedText(name, services);
@@ -96,14 +97,20 @@ export function createSandboxCommands(): Record<string, CommandFactory> {
 
 // --- Which sandbox ------------------------------------------------------------------------
 
-/** The sandbox of the node given, else one picked (the current first); undefined when none. */
-export async function sandboxOf(ctx: Ctx, arg: unknown, verb: string): Promise<string | undefined> {
+/**
+ * The sandbox of the node given, else one picked (the current first) among those `applies`
+ * to; undefined when none.
+ */
+export async function sandboxOf(ctx: Ctx, arg: unknown, verb: string, applies: (s: Sandbox) => boolean = () => true): Promise<string | undefined> {
   if (isSandboxNode(arg)) return arg.name;
   if (isServiceNode(arg)) return arg.sandbox;
   if (typeof arg === 'string') return arg;
-  const all = ctx.sandboxes.model.sandboxes();
+  const every = ctx.sandboxes.model.sandboxes();
+  const all = every.filter(applies);
   if (all.length === 0) {
-    void vscode.window.showInformationMessage('There is no sandbox yet: create one, or deploy the current branch.');
+    void vscode.window.showInformationMessage(
+      every.length === 0 ? 'There is no sandbox yet: create one, or deploy the current branch.' : `No sandbox to ${verb.toLowerCase()}.`,
+    );
     return undefined;
   }
   const current = ctx.current.name;
@@ -361,7 +368,7 @@ const SANDBOX_ACTIONS: { label: string; command: string }[] = [
   { label: '$(device-camera) Snapshot…', command: 'branchbox.sandbox.snapshot' },
   { label: '$(copy) Clone…', command: 'branchbox.sandbox.clone' },
   { label: '$(list-unordered) Show Audit Log', command: 'branchbox.sandbox.showAudit' },
-  { label: '$(output) Show Logs', command: 'branchbox.showLogs' },
+  { label: '$(output) Show Container Logs', command: 'branchbox.showLogs' },
   { label: '$(graph) Show Stats', command: 'branchbox.showStats' },
   { label: '$(plug) Use for Local Forwards', command: 'branchbox.sandbox.useForForwards' },
   { label: '$(debug-pause) Suspend', command: 'branchbox.sandbox.suspend' },
@@ -384,7 +391,7 @@ async function sandboxActions(ctx: Ctx, arg: unknown): Promise<void> {
   }
   const picked = await vscode.window.showQuickPick(SANDBOX_ACTIONS, { title: `Sandbox ${name}` });
   if (!picked) return;
-  await vscode.commands.executeCommand(picked.command, ...(picked.command === 'branchbox.deploy' ? [] : [{ kind: 'sandbox', key: `sandbox:${name}`, name, sandbox: name }]));
+  await vscode.commands.executeCommand(picked.command, { kind: 'sandbox', key: `sandbox:${name}`, name, sandbox: name });
 }
 
 export type { Cmd };

@@ -64,7 +64,7 @@ export class SandboxesTree implements vscode.TreeDataProvider<SandboxesNode>, vs
   private readonly progressEmitter = new Emitter<DeployProgress[]>();
   /** Every `deploy/progress` batch, as received. */
   readonly onDidProgress = this.progressEmitter.event;
-  private readonly view: vscode.TreeView<SandboxesNode>;
+  readonly view: vscode.TreeView<SandboxesNode>;
   private readonly disposables: vscode.Disposable[] = [];
   private readonly nodes = new Map<string, SandboxesNode>();
   private pending: SandboxChange = NO_SANDBOX_CHANGE;

@@ -17,6 +17,8 @@ export interface StatusView {
 /** What the item shows for a connection state (and the last heartbeat, when connected). */
 export function statusViewOf(state: ConnectionState, info: SystemInfo | undefined): StatusView {
   switch (state.kind) {
+    case 'idle':
+      return { text: '$(circle-outline) Branchbox', tooltip: 'Not connected to branchboxd yet: it is reached when a Branchbox view opens or a Branchbox command runs.' };
     case 'connecting':
       return { text: '$(sync~spin) Branchbox: connecting', tooltip: 'Connecting to branchboxd…' };
     case 'disconnected':

@@ -240,6 +240,35 @@ async function clearNotifications(): Promise<void> {
   await page!.keyboard.press('Escape');
 }
 
+/**
+ * The labels the command palette lists for `query` once it settled: its matches, or — when none
+ * match — nothing or code-server's "similar commands" (never waits for "No matching commands").
+ */
+async function paletteRows(query: string, shotName?: string): Promise<string[]> {
+  const p = page!;
+  await p.keyboard.press('Escape');
+  await p.keyboard.press('F1');
+  const input = quickInput().locator('input.input');
+  await input.waitFor({ state: 'visible', timeout: 10_000 });
+  await input.fill(`>${query}`);
+  const rows = () => quickInput().locator('.monaco-list-row').allInnerTexts();
+  let last = '';
+  const settled = await waitFor('the palette to settle', async () => {
+    const now = (await rows()).map((t) => t.replace(/\s+/g, ' ').trim());
+    const key = JSON.stringify(now);
+    if (key === last) return now;
+    last = key;
+    return undefined;
+  }, 10_000, 400);
+  if (shotName) await screenshot(shotName);
+  await p.keyboard.press('Escape');
+  return settled;
+}
+
+async function inPalette(title: string): Promise<boolean> {
+  return (await paletteRows(title)).some((r) => r.includes(title));
+}
+
 // --- the suite -------------------------------------------------------------------------------
 
 interface StepResult {
@@ -465,7 +494,7 @@ async function main(): Promise<void> {
 
   await step(5, 'Show Logs of account shows its log lines; Show Stats; Show Deployment', async () => {
     await clearNotifications();
-    await contextMenu(row('account'), 'Show Logs');
+    await contextMenu(row('account'), 'Show Container Logs');
     const frame = page!.frameLocator('iframe.webview.ready').last().frameLocator('#active-frame');
     const line = frame.getByText(`account feature/x listening on 8080`, { exact: false }).first();
     await line.waitFor({ state: 'visible', timeout: 30_000 });
@@ -761,6 +790,74 @@ async function main(): Promise<void> {
     assert.equal(fixed, original, 'the quick fix restored the key');
     await screenshot('problems-fixed');
     return `Problems: ${text}`;
+  });
+
+  await step(13, 'The palette fits the moment; no config → Create branchbox.yaml (welcome, Get Started); Check Docker and Daemon; Deploy on a sandbox row deploys into it', async () => {
+    const p = page!;
+    await p.keyboard.press('Escape');
+    await runCommand('View: Close All Editors');
+    await clearNotifications();
+    // No sandbox (step 8 deleted it): the commands on one are not offered; deployments need their row.
+    const absent = ['Branchbox: Resume Sandbox', 'Branchbox: Suspend Sandbox', 'Branchbox: Route to Sandbox', 'Branchbox: Delete Sandbox', 'Branchbox: Open Deployment Log', 'Branchbox: Cancel Deployment', 'Branchbox: Create branchbox.yaml'];
+    const present = ['Branchbox: Create Sandbox', 'Branchbox: Deploy Current Branch', 'Branchbox: Get Started', 'Branchbox: Show Extension Log'];
+    for (const title of present) assert.ok(await inPalette(title), `${title} is in the palette`);
+    const shown = [];
+    for (const title of absent) if (await inPalette(title)) shown.push(title);
+    assert.deepEqual(shown, [], 'commands that do not apply are not in the palette');
+    const resumeRows = await paletteRows('Branchbox: Resume', 'palette-no-resume');
+
+    // Without branchbox.yaml: the welcome offers Create branchbox.yaml, the palette too; the walkthrough's button writes it.
+    const file = join(fixture!.root, 'branchbox.yaml');
+    const original = readFileSync(file, 'utf8');
+    rmSync(file);
+    let scaffold: string;
+    try {
+      await sandboxesPane().getByText('has no branchbox.yaml or compose file', { exact: false }).waitFor({ state: 'visible', timeout: 30_000 });
+      await waitFor('Create branchbox.yaml in the palette', () => inPalette('Branchbox: Create branchbox.yaml'), 30_000, 1000);
+      await screenshot('welcome-no-config');
+      await runCommand('Branchbox: Get Started');
+      await p.getByText('Get Started with Branchbox').first().waitFor({ state: 'visible', timeout: 30_000 });
+      await p.getByText('Describe your services').first().click();
+      const create = p.getByRole('button', { name: 'Create branchbox.yaml' }).first();
+      await create.waitFor({ state: 'visible', timeout: 15_000 });
+      await screenshot('walkthrough');
+      await create.click();
+      scaffold = await waitFor('branchbox.yaml written', () => existsSync(file) && readFileSync(file, 'utf8'), 30_000);
+      await p.locator('.monaco-editor .view-lines', { hasText: 'services/account' }).first().waitFor({ state: 'visible', timeout: 15_000 });
+      await screenshot('created-branchbox-yaml');
+      for (const line of [/^ {2}account:$/m, /^ {4}context: services\/account$/m, /^ {4}port: 8080$/m, /^ {2}\/payment: payment$/m]) assert.match(scaffold, line, scaffold);
+    } finally {
+      writeFileSync(file, original);
+      await runCommand('View: Close All Editors').catch(() => undefined);
+    }
+
+    // The walkthrough's first step: Check Docker and Daemon says the daemon runs and reaches Docker.
+    await clearNotifications();
+    await runCommand('Branchbox: Check Docker and Daemon');
+    const ready = await waitFor('the setup check', async () => (await notificationTexts()).find((t) => t.startsWith('Ready: branchboxd') || t.includes('Docker is unavailable')), 15_000);
+    assert.match(ready, /^Ready: branchboxd \S+ \(pid \d+\) runs and reaches Docker/, ready);
+
+    // Deploy Current Branch on a sandbox's row: the services, then straight into that sandbox.
+    const other = `${SANDBOX}-row`;
+    await runCommand('Branchbox: Create Sandbox');
+    await pick('Empty sandbox');
+    await quickInput().getByText('Sandbox name', { exact: false }).first().waitFor({ state: 'visible', timeout: 15_000 });
+    await typeInput(other);
+    await row(other).waitFor({ state: 'visible', timeout: 30_000 });
+    await contextMenu(row(other), 'Deploy Current Branch');
+    assert.match(await quickTitle(30_000), /Deploy feature\/x@[0-9a-f]{7}.*services/);
+    await p.keyboard.press('Enter');
+    const outcome = await waitFor(`the deploy into ${other} to finish`, async () => {
+      const title = (await quickInput().isVisible()) ? await quickTitle(1000).catch(() => '') : '';
+      if (/sandbox/.test(title)) return `asked: ${title}`;
+      return (await notificationTexts()).find((t) => t.startsWith(`Deployed feature/x@${sha7} to ${other}`) || t.startsWith(`Deploy of feature/x@${sha7} to ${other} failed`));
+    }, 240_000, 500);
+    await screenshot('deploy-from-row');
+    assert.match(outcome, /^Deployed .*account, payment running/, `no sandbox is asked for, the deploy goes to ${other}: ${outcome}`);
+    // Now there is an active sandbox: Suspend is offered (Resume still is not).
+    assert.ok(await inPalette('Branchbox: Suspend Sandbox'), 'Suspend Sandbox is offered once a sandbox is active');
+    assert.ok(!(await inPalette('Branchbox: Resume Sandbox')), 'Resume Sandbox is not offered: no sandbox is suspended');
+    return `palette without ${absent.join(', ')} (for "Resume" it lists: ${resumeRows.join(' | ') || 'nothing'}); created branchbox.yaml: ${scaffold.split('\n').filter((l) => /^ {2}\S+:/.test(l)).map((l) => l.trim()).join(' ')}; ${ready}; ${outcome}`;
   });
 }
 

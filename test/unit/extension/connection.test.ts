@@ -288,6 +288,20 @@ describe('DaemonConnection', () => {
     connection.dispose();
   });
 
+  it('neither finds nor starts a daemon until start (the first need), nor when the host changes before it', async () => {
+    const { clock, daemon, connection, states } = setup('answer');
+    expect(connection.state.kind).toBe('idle');
+    connection.setHost(daemon);
+    await clock.advance(60_000);
+    expect([daemon.starts, daemon.dials, states]).toEqual([[], 0, []]);
+    connection.start();
+    connection.start();
+    await clock.advance(1_000);
+    expect(daemon.starts).toHaveLength(1);
+    expect(connection.connected?.generation).toBe(1);
+    connection.dispose();
+  });
+
   it('whenConnected waits for the connection, and gives up after its timeout', async () => {
     const { clock, daemon, connection } = setup('crash');
     const waiting = connection.whenConnected(1_000);

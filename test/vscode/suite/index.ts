@@ -63,7 +63,16 @@ const tests: [string, () => Promise<void>][] = [
     },
   ],
   [
-    'it starts the daemon for its state directory and that daemon answers',
+    'the Branchbox views open',
+    async () => {
+      for (const view of ['branchbox.sandboxes', 'branchbox.containers', 'branchbox.deployments']) {
+        await vscode.commands.executeCommand(`${view}.focus`);
+      }
+    },
+  ],
+  [
+    // Not at activation: a view shown (above) is the daemon's first need.
+    'it starts the daemon for its state directory once a view is shown, and that daemon answers',
     async () => {
       await whenExists(join(stateDir, 'runtime.json'), 30_000);
       const { client, close } = await connect();
@@ -74,14 +83,6 @@ const tests: [string, () => Promise<void>][] = [
         assert.ok(Array.isArray(clients.entries));
       } finally {
         close();
-      }
-    },
-  ],
-  [
-    'the Branchbox views open',
-    async () => {
-      for (const view of ['branchbox.sandboxes', 'branchbox.containers', 'branchbox.deployments']) {
-        await vscode.commands.executeCommand(`${view}.focus`);
       }
     },
   ],
