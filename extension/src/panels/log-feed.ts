@@ -212,10 +212,11 @@ class SourceFollower {
     tail: number | 'all',
     from: LogPosition | undefined,
   ) {
-    this.container = source.container;
+    // Resuming: on the container the earlier feed read (a service's, after its redeploys).
+    this.container = from?.container ?? source.container;
     this.tail = tail;
     this.continuing = from !== undefined;
-    if (from && from.container === source.container) {
+    if (from) {
       this.lastT = from.t;
       this.atLastT = from.atT;
     }
@@ -339,7 +340,7 @@ class SourceFollower {
   }
 
   async pause(): Promise<void> {
-    if (this.ended || this.paused) return;
+    if (this.ended || this.waiting || this.paused) return;
     this.paused = true;
     this.feed.status(this.src, 'throttled');
     const cancel = this.cancel;

@@ -7,7 +7,8 @@
  * as `stats/history` does. No `vscode`.
  *
  * The sandbox shown (or the container's sandbox) is watched (sandbox-watch.ts): once it is
- * deleted, live samples stop, the charts keep what they show, and a banner says why.
+ * deleted, live samples stop, the charts keep what they show, and a banner says why. A panel
+ * (re)opened after the deletion shows the banner and the history the daemon still has.
  */
 import type { BranchboxClient } from '../../../schemas/src/client';
 import type { StatsSample } from '../../../schemas/src/docker-streams';
@@ -39,13 +40,14 @@ export class StatsFeed {
       if (this.disposed) return void watch.dispose();
       this.watch = watch;
       if (!watch.sandbox(sandbox)) {
-        // Deleted before the panel (re)opened: no history to read any more.
+        // Deleted before the panel (re)opened: the history it left, nothing live.
         this.sandboxDeleted(sandbox);
-        this.post({ type: 'status', level: 'info', text: '' });
+        const history = await this.client.request('stats/history', { ...this.which, since: Math.floor(Date.now() / 1000) - 3600 });
+        if (!this.disposed) this.post({ type: 'stats/samples', history: true, samples: history });
         return;
       }
     }
-    const which = this.target.sandbox !== undefined ? { sandbox: this.target.sandbox } : { id: this.target.container! };
+    const which = this.which;
     const since = Math.floor(Date.now() / 1000) - 3600;
     // Subscribe first, so nothing falls between the history and the first live sample (and a
     // container only collected while watched has history at all). Live samples wait until the
@@ -88,6 +90,10 @@ export class StatsFeed {
     const watch = this.watch;
     this.watch = undefined;
     await Promise.all([cancel?.().catch(() => undefined), watch?.dispose()]);
+  }
+
+  private get which(): { sandbox: string } | { id: string } {
+    return this.target.sandbox !== undefined ? { sandbox: this.target.sandbox } : { id: this.target.container! };
   }
 
   private sandboxDeleted(name: string): void {

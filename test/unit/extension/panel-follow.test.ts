@@ -110,6 +110,41 @@ describe('a service’s Logs panel', () => {
     expect(daemon.live('container/logs')).toEqual([]);
   });
 
+  it('after a lost connection, reads on in the container it had switched to, or marks a redeploy that happened meanwhile', async () => {
+    const daemon = new FakeDaemon();
+    const clock = new ManualClock();
+    daemon.sandboxes.set('demo', sandboxOf('demo', { account: { container: 'c1' } }));
+    const panel = logsPanel(daemon, clock);
+    await panel.feed.start();
+    daemon.update(sandboxOf('demo', { account: { container: 'c2' } }));
+    daemon.remove('c1');
+    await settle();
+    daemon.print('c2', 'two');
+    await panel.flush();
+    const positions = panel.feed.handOver(); // the connection ends
+
+    const next = () => {
+      const posted: ToWebview[] = [];
+      const feed = new LogFeed({ client: daemon.client as unknown as LogClient, sources: [{ container: 'c1', label: 'account', sandbox: 'demo', service: 'account' }], post: (m) => posted.push(m), clock, resumeFrom: positions });
+      return { feed, posted };
+    };
+    // Still c2: read on right after the last line passed on, no marker.
+    const same = next();
+    await same.feed.start();
+    expect(daemon.live('container/logs').map((s) => s.params)).toEqual([{ id: 'c2', follow: true, timestamps: true, since: '2026-01-01T00:00:10.000000000Z' }]);
+    await same.feed.dispose();
+    // Redeployed meanwhile (c3): the marker, then c3 whole.
+    daemon.sandboxes.set('demo', sandboxOf('demo', { account: { container: 'c3' } }));
+    const moved = next();
+    await moved.feed.start();
+    expect(daemon.live('container/logs').map((s) => s.params)).toEqual([{ id: 'c3', follow: true, timestamps: true, tail: 'all' }]);
+    daemon.print('c3', 'three');
+    await settle();
+    clock.advance(100);
+    expect(moved.posted.flatMap((m) => (m.type === 'logs/batch' ? m.lines.map((l) => l.text) : []))).toEqual(['— redeployed: now container c3 —', 'three']);
+    await moved.feed.dispose();
+  });
+
   it('says at once that the sandbox is gone when the panel opens after its deletion', async () => {
     const daemon = new FakeDaemon();
     const panel = logsPanel(daemon, new ManualClock());
