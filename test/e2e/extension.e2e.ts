@@ -560,7 +560,7 @@ async function main(): Promise<void> {
     await runCommand('View: Close All Editors');
     // The Deployment panel of account's serving deployment (a background tab once the Logs panel opens).
     const deploymentsPane = page!.locator('.pane', { has: page!.locator('.pane-header', { hasText: /^Deployments/ }) }).first();
-    await deploymentsPane.locator('.monaco-list-row', { hasText: 'account' }).first().click();
+    await deploymentsPane.locator('.monaco-list-row', { hasText: /account.*\brunning\b/ }).first().click();
     await webviewText('the Deployment panel', (t) => /switch.over/i.test(t));
     const oldTitle = (await page!.locator('.tabs-container .tab.active .label-name').innerText()).trim();
     assert.match(oldTitle, new RegExp(`^Deploy: account → ${SANDBOX} #[0-9a-f]{8}$`), oldTitle);
@@ -569,8 +569,14 @@ async function main(): Promise<void> {
     await editorTab(`Logs: account (${SANDBOX})`).waitFor({ state: 'visible', timeout: 15_000 });
     await webviewText('the account log line', (t) => t.includes('account feature/x listening on 8080'));
 
-    await runCommand('Branchbox: Deploy Current Branch');
-    await waitFor('the services pick', async () => /services/.test(await quickTitle(30_000)), 30_000);
+    // feature/x again (an earlier step may have checked another branch out and back: the git extension notices in its own time).
+    await waitFor('Deploy Current Branch on feature/x', async () => {
+      await runCommand('Branchbox: Deploy Current Branch');
+      if (/^Deploy feature\/x@[0-9a-f]{7}.*services/.test(await quickTitle(30_000))) return true;
+      await page!.keyboard.press('Escape');
+      await sleep(1000);
+      return undefined;
+    }, 60_000, 100);
     await page!.keyboard.press('Enter'); // both services, as picked by default
     await waitFor('the sandbox pick', async () => /sandbox/.test(await quickTitle()), 15_000);
     await pick(SANDBOX);
