@@ -15,6 +15,7 @@ import WebSocket from 'ws';
 import { BranchboxClient } from '../../schemas/src/client';
 import { PROTOCOL_VERSION, type Result } from '../../schemas/src/index';
 import { DaemonStartError, type DaemonEndpoint, type DaemonHost } from './bootstrap';
+import { closeReasonText, dialFailureText } from './connection-notices';
 import { DisposableStore, Emitter, type Disposable, type Event } from './lifetime';
 import {
   Backoff,
@@ -157,6 +158,11 @@ export class DaemonConnection implements Disposable {
 
   get daemonHost(): DaemonHost {
     return this.host;
+  }
+
+  /** A restart the user asked for (Restart Daemon) is under way. */
+  get restartInProgress(): boolean {
+    return this.restarting !== undefined;
   }
 
   /** Starts connecting (once). */
@@ -472,7 +478,7 @@ export const dialWebSocket: Dial = (endpoint, timeoutMs) =>
         ),
       );
     });
-    ws.once('error', (e) => reject(new Error(`Cannot connect to ${endpoint.url}: ${e.message}`)));
+    ws.once('error', (e) => reject(new Error(dialFailureText(endpoint.url, e as Error & { code?: string }))));
     ws.once('open', () => {
       ws.on('error', (e) => (closeReason ??= e.message));
       resolve({
@@ -481,7 +487,7 @@ export const dialWebSocket: Dial = (endpoint, timeoutMs) =>
         },
         onMessage: (listener) => ws.on('message', (data) => listener(data.toString())),
         onClose: (listener) =>
-          ws.once('close', (code, reason) => listener(closeReason ?? (reason.length ? `${reason.toString()} (${code})` : `socket closed (${code})`))),
+          ws.once('close', (code, reason) => listener(closeReason ?? closeReasonText(code, reason.toString()))),
         close: (reason) => {
           closeReason ??= reason;
           ws.close(1000, reason.slice(0, 120));

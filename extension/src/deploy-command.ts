@@ -3,7 +3,8 @@
  * profiles (compose projects that have some) and services picked from its project
  * (`project/load`; a ConfigInvalid answer goes to the Problems panel), a sandbox picked or created, then
  * `deploy/start` and a cancellable notification naming each service's stage (`deploy/progress`
- * of these deployments); a failure ends in its one-line diagnosis with "Show Log".
+ * of these deployments); a failure ends in its one-line diagnosis (plain text) with "Open
+ * Deployment Log".
  */
 import * as vscode from 'vscode';
 import type { DeploymentStatus } from '../../schemas/src/deploy';
@@ -177,6 +178,9 @@ export function followDeployments(c: Connected, title: string, deployments: read
   );
 }
 
+/** The failure toast's button: the stored log of the first failed deployment, as a document. */
+export const OPEN_DEPLOYMENT_LOG = 'Open Deployment Log';
+
 /** A deployment ended well: serving (running), or a job that ran to completion (completed). */
 const SUCCEEDED: ReadonlySet<string> = new Set(['running', 'completed']);
 
@@ -193,6 +197,6 @@ function report(ctx: Ctx, source: string, summary: DeployOutcomeSummary): void {
   ctx.log.error(text);
   const first = failed[0]!;
   void vscode.window
-    .showErrorMessage(text, 'Show Log')
+    .showErrorMessage(text, OPEN_DEPLOYMENT_LOG)
     .then((choice) => (choice ? vscode.commands.executeCommand('branchbox.deployment.openLog', { kind: 'deployment', id: first.id }) : undefined));
 }

@@ -5,6 +5,7 @@
  * Current Branch notification shows for each progress item.
  */
 import type { DeployProgress, DeploymentRecord, DeploymentStatus } from '../../schemas/src/deploy';
+import { plainLine } from '../../schemas/src/plain-text';
 import { escapeMarkdown, type IconSpec } from './container-model';
 import { FINAL_STATUSES, branchAtCommit } from './sandbox-model';
 
@@ -67,7 +68,7 @@ export function presentDeployment(d: DeploymentRecord): DeploymentRow {
   const rows: [string, string | undefined][] = [
     ['Sandbox', escapeMarkdown(d.sandbox)],
     ['Status', escapeMarkdown(d.status)],
-    ['Diagnosis', d.diagnosis ? escapeMarkdown(d.diagnosis) : undefined],
+    ['Diagnosis', d.diagnosis ? escapeMarkdown(plainLine(d.diagnosis)) : undefined],
     ['Source', source ? escapeMarkdown(source) : undefined],
     ['Duration', duration],
     ['Stages', d.stages.length ? escapeMarkdown(d.stages.map((s) => `${s.stage} ${s.outcome ?? '…'}${s.durationMs !== undefined ? ` ${formatDuration(s.durationMs)}` : ''}`).join(', ')) : undefined],

@@ -1,6 +1,6 @@
 /**
  * Read-only virtual documents (`branchbox:` URIs) for text the daemon holds: a deployment's
- * stored log and a sandbox's audit trail. The text is fetched when a document is opened and
+ * stored log, a sandbox's audit trail, a route explained. The text is fetched when a document is opened and
  * kept until it is opened again.
  */
 import * as vscode from 'vscode';

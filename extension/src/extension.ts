@@ -11,6 +11,7 @@ import { createCommands, registerCommands, type Ctx } from './commands';
 import { ConfigDiagnostics } from './config-diagnostics';
 import { daemonHostFor, readSettings, settingsImpact } from './config';
 import { DaemonConnection, type ConnectionState } from './connection';
+import { ConnectionNotices } from './connection-notices';
 import { ContainersTree } from './containers-tree';
 import { CurrentSandbox } from './current-sandbox';
 import { DaemonLogChannel } from './daemon-log';
@@ -55,6 +56,7 @@ export function activate(context: vscode.ExtensionContext): void {
       registerPanels(ctx),
       ...registerCommands(ctx, createCommands()),
       connection.onDidChangeState((s) => reportFailure(s)),
+      reportConnectionChanges(connection),
       vscode.workspace.onDidChangeConfiguration((e) => onSettingsChanged(ctx, e)),
     );
     connection.start();
@@ -74,6 +76,16 @@ export function deactivate(): void {
 function reportFailure(state: ConnectionState): void {
   if (state.kind !== 'failed') return;
   void showError(state.reason, ['Show Daemon Log', 'Restart Daemon']);
+}
+
+/** A lost connection and its return, as notifications (connection-notices.ts). */
+function reportConnectionChanges(connection: DaemonConnection): vscode.Disposable {
+  const notices = new ConnectionNotices({ canStart: () => connection.daemonHost.canStart, restartInProgress: () => connection.restartInProgress });
+  return connection.onDidChangeState((s) => {
+    const notice = notices.next(s);
+    if (notice?.kind === 'info') void vscode.window.showInformationMessage(notice.text);
+    else if (notice) void vscode.window.showWarningMessage(notice.text);
+  });
 }
 
 function onSettingsChanged(ctx: Ctx, e: vscode.ConfigurationChangeEvent): void {

@@ -4,6 +4,7 @@
  * the one place failed commands end up.
  */
 import { ProtocolError } from '../../schemas/src/client';
+import { plainLine } from '../../schemas/src/plain-text';
 import { commandText, type UntrustedData } from '../../schemas/src/trust';
 
 /** The follow-ups a failure message can offer (each is a Branchbox command). */
@@ -31,10 +32,10 @@ export function explainFailure(what: string, e: unknown): Failure | undefined {
     return { message: `${what}: Branchbox is not connected to its daemon (${e.message}).`, actions: ['Restart Daemon', 'Show Log'] };
   }
   if (!(e instanceof ProtocolError)) {
-    const message = e instanceof Error ? e.message : String(e);
+    const message = plainLine(e instanceof Error ? e.message : String(e));
     return { message: `${what} failed: ${message}`, actions: ['Show Log'] };
   }
-  const detail = e.message.replace(/\.$/, '');
+  const detail = plainLine(e.message).replace(/\.$/, '');
   switch (e.errorName) {
     case 'RequestCancelled':
       return undefined;

@@ -15,16 +15,20 @@ import {
   EMPTY_SANDBOX,
   auditText,
   deleteDetail,
+  deletedText,
   deploymentLogText,
   envPickItems,
   explainText,
   forwardsText,
+  resumedText,
   snapshotPickItems,
+  suspendedText,
   templatePickItems,
   validateEnvKey,
   validateName,
   validateUrl,
 } from './sandbox-logic';
+import { routeExplanationPath, routeExplanationText } from './route-explanation';
 import { gatewayUrlOf } from './sandbox-model';
 import { SANDBOXES_VIEW_ID, isSandboxNode, isServiceNode } from './sandboxes-tree';
 
@@ -47,13 +51,17 @@ export function createSandboxCommands(): Record<string, CommandFactory> {
       const name = await sandboxOf(ctx, arg, 'Suspend');
       if (!name) return;
       const { stopped } = await inView(`Suspending ${name}…`, () => c.client.request('sandbox/suspend', { name }));
-      ctx.log.info(`Suspended sandbox ${name}: ${stopped} containers stopped`);
+      const text = suspendedText(name, stopped);
+      ctx.log.info(text);
+      void vscode.window.showInformationMessage(text);
     }),
     'branchbox.sandbox.resume': withDaemon('Resume sandbox', async (ctx, c, arg) => {
       const name = await sandboxOf(ctx, arg, 'Resume');
       if (!name) return;
       const { services } = await inView(`Resuming ${name}…`, () => c.client.request('sandbox/resume', { name }));
-      ctx.log.info(`Resumed sandbox ${name}: ${JSON.stringify(services)}`);
+      const { text, healthy } = resumedText(name, services);
+      ctx.log.info(text);
+      void (healthy ? vscode.window.showInformationMessage(text) : vscode.window.showWarningMessage(text));
     }),
     'branchbox.route.toSandbox': withDaemon('Route to sandbox', (ctx, c, arg) => setRoute(ctx, c, arg, 'sandbox')),
     'branchbox.route.toBaseline': withDaemon('Route to baseline', (ctx, c, arg) => setRoute(ctx, c, arg, 'baseline')),
@@ -190,7 +198,9 @@ async function deleteSandbox(ctx: Ctx, c: Connected, arg: unknown): Promise<bool
   if (confirm !== 'Delete') return false;
   ctx.log.info(`Deleting sandbox ${name}`);
   const removed = await inView(`Deleting ${name}…`, () => c.client.request('sandbox/delete', { name }));
-  ctx.log.info(`Deleted sandbox ${name}: ${removed.containers} containers, ${removed.networks} networks, ${removed.ports} ports`);
+  const text = deletedText(name, removed);
+  ctx.log.info(text);
+  void vscode.window.showInformationMessage(text);
   ctx.current.refresh(name);
   return true;
 }
@@ -236,10 +246,17 @@ async function explainRoute(ctx: Ctx, c: Connected, arg: unknown): Promise<strin
   if (!sandbox) return undefined;
   const path = (await vscode.window.showInputBox({ title: `Explain a route of ${sandbox}`, prompt: 'A request path', value: '/', validateInput: (v) => (v.startsWith('/') ? undefined : 'A path starts with "/".') }))?.trim();
   if (!path) return undefined;
-  const decision = await c.client.request('route/explain', { sandbox, path });
-  const text = explainText(path, decision);
-  ctx.log.info(`Explain route ${path} in ${sandbox}: ${text}`);
-  void vscode.window.showInformationMessage(text);
+  const [decision, routes] = await Promise.all([
+    c.client.request('route/explain', { sandbox, path }),
+    // The services' targets complete the view; the decision alone is still worth showing.
+    c.client.request('route/list', { sandbox }).catch((e: unknown) => {
+      ctx.log.warn(`Explain route: route/list of ${sandbox} failed: ${(e as Error).message}`);
+      return undefined;
+    }),
+  ]);
+  ctx.log.info(`Explain route ${path} in ${sandbox}: ${explainText(path, decision)}`);
+  const text = routeExplanationText(sandbox, path, decision, routes);
+  await ctx.documents.show(routeExplanationPath(sandbox), text);
   return text;
 }
 

@@ -5,6 +5,7 @@
  * deploy outcomes.
  */
 import type { DeployLogLine, DeploymentRecord } from '../../schemas/src/deploy';
+import { plainLine, plainText } from '../../schemas/src/plain-text';
 import type { Project } from '../../schemas/src/project';
 import type { RouteDecisionView } from '../../schemas/src/route';
 import type { AuditRecord, EnvEntry, Sandbox, SnapshotSummary, Template } from '../../schemas/src/sandbox';
@@ -183,18 +184,19 @@ export function deploymentLogText(d: DeploymentRecord | undefined, lines: readon
   const head = d
     ? [
         `Deployment ${d.id}: ${d.service} ${branchAtCommit(d.ref, d.commit)} into ${d.sandbox}, ${d.status}`,
-        ...(d.diagnosis ? [`Diagnosis: ${d.diagnosis}`] : []),
+        ...(d.diagnosis ? [`Diagnosis: ${plainLine(d.diagnosis)}`] : []),
         ...d.stages.map((s) => `  ${s.stage.padEnd(13)} ${s.outcome ?? 'running'}${s.durationMs !== undefined ? ` ${s.durationMs} ms` : ''}`),
         '',
       ]
     : [];
-  const body = lines.map((l) => `${l.t} [${l.source}] ${l.line}`);
+  // A text document, not a terminal: the lines without their colours and cursor moves.
+  const body = lines.map((l) => `${l.t} [${l.source}] ${plainText(l.line)}`);
   return [...head, ...body, ...(more ? ['… (more lines in the daemon; this shows the first ones)'] : [])].join('\n') + '\n';
 }
 
 /** One line per failed deployment of a run: `account: build failed: …`. */
 export function failureSummary(failed: readonly { service: string; status: string; diagnosis?: string }[]): string {
-  return failed.map((f) => `${f.service}: ${f.diagnosis ?? f.status}`).join('; ');
+  return failed.map((f) => `${f.service}: ${f.diagnosis ? plainLine(f.diagnosis) : f.status}`).join('; ');
 }
 
 /** What `forward/use` answers (schemas/src/forward.ts `ForwardProject`, the part shown here). */
@@ -226,4 +228,26 @@ export function deleteDetail(services: readonly string[], volumes: readonly stri
   ].filter(Boolean);
   const text = `${parts.join(', ')} are removed.${volumes?.length === 0 ? ' It has no volumes.' : ''} Snapshots of it are kept.`;
   return text[0]!.toUpperCase() + text.slice(1);
+}
+
+const count = (n: number, one: string, many = `${one}s`) => `${n} ${n === 1 ? one : many}`;
+
+/** After `sandbox/suspend`: what stopped, and what its gateway does meanwhile. */
+export function suspendedText(name: string, stopped: number): string {
+  return `Suspended ${name}: ${count(stopped, 'container')} stopped; its gateway sends requests to the baseline until it is resumed.`;
+}
+
+/** After `sandbox/resume`: which services run again, and those not healthy with why. */
+export function resumedText(name: string, services: readonly { service: string; healthy: boolean; detail: string }[]): { text: string; healthy: boolean } {
+  if (services.length === 0) return { text: `Resumed ${name}: it serves no service yet.`, healthy: true };
+  const healthy = services.filter((s) => s.healthy).map((s) => s.service);
+  const sick = services.filter((s) => !s.healthy).map((s) => `${s.service} is not healthy (${plainLine(s.detail).replace(/\.$/, '')})`);
+  const parts = [healthy.length ? `${healthy.join(', ')} running again` : '', ...sick].filter(Boolean);
+  return { text: `Resumed ${name}: ${parts.join('; ')}.`, healthy: sick.length === 0 };
+}
+
+/** After `sandbox/delete`: what was removed and released. */
+export function deletedText(name: string, removed: { containers: number; networks: number; ports: number; volumes: readonly string[] }): string {
+  const volumes = removed.volumes.length ? `, ${count(removed.volumes.length, 'volume')} (${removed.volumes.join(', ')})` : '';
+  return `Deleted sandbox ${name}: ${count(removed.containers, 'container')}, ${count(removed.networks, 'network')}${volumes} removed; ${count(removed.ports, 'port')} released.`;
 }

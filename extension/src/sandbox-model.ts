@@ -14,6 +14,7 @@ import { servingContainerName } from '../../schemas/src/docker-names';
 import type { DeployProgress, DeploymentStatus } from '../../schemas/src/deploy';
 import { FINAL_DEPLOYMENT_STATUSES } from '../../schemas/src/deploy-status';
 import type { SandboxHealth as HealthVerdict, ServiceHealth as ServiceVerdict } from '../../schemas/src/health';
+import { plainLine } from '../../schemas/src/plain-text';
 import type { Sandbox, SandboxEvent, SandboxServiceView } from '../../schemas/src/sandbox';
 import { contextValueOf, describeContainer, escapeMarkdown, iconFor, tooltipFor, type IconSpec } from './container-model';
 
@@ -153,7 +154,7 @@ const HEALTH_ICON: Record<SandboxHealth, IconSpec> = {
 /** A tooltip row for a service's health as the daemon sees it: its state, why, and its restarts. */
 function serviceHealthRow(v: ServiceVerdict): [string, string] {
   const restarts = v.restartCount > 0 ? ` · restarted ${v.restartCount}×` : '';
-  return [`Health of ${escapeMarkdown(v.service)}`, escapeMarkdown(`${v.state}${v.reason ? ` — ${v.reason}` : ''}${restarts}`)];
+  return [`Health of ${escapeMarkdown(v.service)}`, escapeMarkdown(`${v.state}${v.reason ? ` — ${plainLine(v.reason)}` : ''}${restarts}`)];
 }
 
 function formatTime(iso: string | undefined): string {

@@ -243,6 +243,12 @@ async function webviewText(what: string, test: (text: string) => boolean, timeou
 /** The editor tab whose title starts with `title`. */
 const editorTab = (title: string) => page!.locator('.tabs-container .tab', { has: page!.locator('.label-name', { hasText: title }) }).first();
 
+/** The text of the active editor's visible lines (Monaco renders spaces as no-break spaces). */
+async function editorText(): Promise<string> {
+  const lines = page!.locator('.editor-group-container.active .monaco-editor .view-lines').first();
+  return (await lines.innerText({ timeout: 2000 })).replace(/\u00a0/g, ' ');
+}
+
 async function clearNotifications(): Promise<void> {
   await runCommand('Notifications: Clear All Notifications').catch(() => undefined);
   await page!.keyboard.press('Escape');
@@ -458,10 +464,17 @@ async function main(): Promise<void> {
     if (title !== `Explain a route of ${SANDBOX}`) await pick(SANDBOX);
     await waitFor('the path input', async () => (await quickTitle()) === `Explain a route of ${SANDBOX}`, 15_000);
     await typeInput('/payment');
-    const explained = await waitFor('the explanation', async () => (await notificationTexts()).find((t) => t.includes('/payment')), 15_000);
+    // A read-only document (not a toast): the decision, why, and where every service goes.
+    const explained = await waitFor('the route explanation document', async () => {
+      const t = await editorText();
+      return t.includes('Route of /payment in sandbox') && t.includes('Where each service') ? t : undefined;
+    }, 15_000);
     await screenshot('explain-route');
-    assert.match(explained, /baseline/i, explained);
-    return `${routed} | /payment → ${payment.body}, /account → ${account.body} | explain: ${explained}`;
+    assert.match(explained, /Goes to +baseline http:\/\/127\.0\.0\.1:\d+/, explained);
+    assert.match(explained, /payment +baseline +baseline http/, explained);
+    assert.match(await page!.locator('.tab.active').innerText(), new RegExp(`${SANDBOX}\\.route\\.txt`));
+    await runCommand('View: Close All Editors');
+    return `${routed} | /payment → ${payment.body}, /account → ${account.body} | explain: ${explained.split('\n').slice(2, 4).join(' / ')}`;
   });
 
   await step(5, 'Show Logs of account shows its log lines; Show Stats; Show Deployment', async () => {
@@ -540,6 +553,7 @@ async function main(): Promise<void> {
       return t.includes('stopped or was removed; this shell has ended') ? t : undefined;
     }, 30_000);
     const alerts = (await notificationTexts()).filter((t) => /exit code/i.test(t));
+    const suspended = await waitFor('the suspend message', async () => (await notificationTexts()).find((t) => t.startsWith(`Suspended ${SANDBOX}: `)), 15_000);
     await screenshot('suspended');
     assert.deepEqual(alerts, [], 'no exit-code alert for a shell whose container was stopped');
 
@@ -549,9 +563,70 @@ async function main(): Promise<void> {
       const r = await httpGet(`${gateway}/account`).catch(() => undefined);
       return r?.status === 200 ? r : undefined;
     }, 60_000);
+    const resumed = await waitFor('the resume message', async () => (await notificationTexts()).find((t) => t.startsWith(`Resumed ${SANDBOX}: `)), 60_000);
     await screenshot('resumed');
     assert.equal(account.body, 'feature/x');
-    return `terminal: ${terminal.split('\n').filter((l) => l.trim()).at(-1)}; after resume ${gateway}/account → ${account.body}`;
+    return `terminal: ${terminal.split('\n').filter((l) => l.trim()).at(-1)}; after resume ${gateway}/account → ${account.body} | ${suspended} | ${resumed}`;
+  });
+
+  await step(14, 'A build that fails at a Dockerfile step → one clean line naming the step; Open Deployment Log opens the log', async () => {
+    await page!.keyboard.press('Escape');
+    await clearNotifications();
+    // A branch whose account build fails at step 4, the tool printing a coloured error (ANSI escapes).
+    fixture!.git('checkout', '--quiet', '-b', 'broken-tool', 'feature/x');
+    fixture!.write('services/account/build.sh', "echo 'installing dependencies'\nprintf '\\033[91mnpm ERR!\\033[0m missing script: build\\n' >&2\nexit 1\n");
+    const dockerfile = readFileSync(join(fixture!.root, 'services/account/Dockerfile'), 'utf8');
+    fixture!.write('services/account/Dockerfile', dockerfile.replace('COPY server.js /app/server.js\n', 'COPY server.js /app/server.js\nCOPY build.sh /app/build.sh\nRUN sh /app/build.sh\n'));
+    fixture!.commitAll('broken-tool: the build script fails');
+    const sha = fixture!.commitOf('HEAD').slice(0, 7);
+    try {
+      // The git extension notices the checkout in its own time: ask again until the title names the branch.
+      await waitFor('Deploy Current Branch on broken-tool', async () => {
+        await runCommand('Branchbox: Deploy Current Branch');
+        const title = await quickTitle(15_000);
+        if (/^Deploy broken-tool@[0-9a-f]{7}.*services/.test(title)) return true;
+        await page!.keyboard.press('Escape');
+        await sleep(1000);
+        return undefined;
+      }, 60_000, 100);
+      const serviceRows = quickInput().locator('.monaco-list-row');
+      await serviceRows.first().waitFor({ state: 'visible' });
+      // Only account: uncheck payment.
+      const paymentRow = serviceRows.filter({ hasText: 'payment' }).first();
+      const checked = await paymentRow.locator('input[type=checkbox], .monaco-checkbox').first().evaluate((el) => (el as HTMLInputElement).checked ?? el.classList.contains('checked')).catch(() => undefined);
+      if (checked !== false) await paymentRow.click();
+      await page!.keyboard.press('Enter');
+      await waitFor('the sandbox pick', async () => /sandbox/.test(await quickTitle()), 15_000);
+      await pick(SANDBOX);
+      const toast = await waitFor('the failure toast', async () => (await notificationTexts()).find((t) => t.startsWith(`Deploy of broken-tool@${sha} to ${SANDBOX} failed`)), 240_000, 500);
+      await sleep(400); // the toast fades in
+      await screenshot('build-failed-toast');
+      assert.ok(!toast.includes('\u001b') && !/\[\d+(;\d+)*m/.test(toast), `escape codes in the toast: ${JSON.stringify(toast)}`);
+      assert.ok(!toast.includes('\n'), `one line: ${JSON.stringify(toast)}`);
+      assert.match(toast, /account: build failed: npm ERR! missing script: build \(Dockerfile step 4: RUN sh \/app\/build\.sh\)$/, toast);
+
+      // Its button opens the stored log of the deployment as a document.
+      const item = page!.locator('.notification-list-item', { hasText: `Deploy of broken-tool@${sha}` }).first();
+      let button = item.locator('.monaco-button', { hasText: 'Open Deployment Log' }).first();
+      if (!(await button.isVisible().catch(() => false))) {
+        await runCommand('Notifications: Show Notifications');
+        button = page!.locator('.notifications-center .notification-list-item', { hasText: `Deploy of broken-tool@${sha}` }).first().locator('.monaco-button', { hasText: 'Open Deployment Log' }).first();
+      }
+      await button.click();
+      const log = await waitFor('the deployment log document', async () => {
+        const t = await editorText();
+        return t.includes('Diagnosis: build failed:') && t.includes('[build]') ? t : undefined;
+      }, 30_000);
+      const tab = (await page!.locator('.tab.active').innerText()).trim();
+      await screenshot('build-failed-log');
+      assert.match(tab, /^account-[0-9a-f]{8}\.log/, tab);
+      assert.match(log, /Diagnosis: build failed: npm ERR! missing script: build \(Dockerfile step 4: RUN sh \/app\/build\.sh\)/, log);
+      assert.ok(!log.includes('\u001b') && !/\[\d+(;\d+)*m/.test(log), `escape codes in the log document: ${JSON.stringify(log)}`);
+      await runCommand('View: Close All Editors');
+      return `toast: ${toast} | log tab ${tab}: ${log.split('\n').slice(0, 2).join(' / ')}`;
+    } finally {
+      fixture!.checkout('feature/x');
+    }
   });
 
   await step(12, 'Redeploy → the open Logs panel of account shows the marker and the new container’s lines; the old Deployment panel says it was replaced and links to the new one', async () => {
@@ -621,19 +696,20 @@ async function main(): Promise<void> {
     await screenshot('delete-confirm');
     await dialog.getByRole('button', { name: 'Delete' }).click();
     await waitFor('the tree to be empty', async () => (await treeRows().count()) === 0 && (await sandboxesPane().getByText('No sandboxes yet').count()) > 0, 60_000);
+    const deleted = await waitFor('the delete message', async () => (await notificationTexts()).find((t) => t.startsWith(`Deleted sandbox ${SANDBOX}: `)), 15_000);
     const left = await waitFor('no labelled container', () => {
       const ids = docker('ps', '-a', '--filter', `label=branchbox.sandbox=${SANDBOX}`, '-q');
       return ids === '' ? 'none' : undefined;
     }, 30_000);
     await screenshot('deleted');
     // The Logs panel in view says so; a Deployment panel shown again too.
-    const deleted = `Sandbox ${SANDBOX} was deleted`;
-    await webviewText('the Logs panel to say the sandbox was deleted', (t) => t.includes(deleted) && t.includes('account feature/x listening on 8080'));
+    const banner = `Sandbox ${SANDBOX} was deleted`;
+    await webviewText('the Logs panel to say the sandbox was deleted', (t) => t.includes(banner) && t.includes('account feature/x listening on 8080'));
     await screenshot('deleted-logs-banner');
     await editorTab(`Deploy: account → ${SANDBOX}`).click();
-    await webviewText('the Deployment panel to say the sandbox was deleted', (t) => t.includes(deleted) && /switch.over/i.test(t));
+    await webviewText('the Deployment panel to say the sandbox was deleted', (t) => t.includes(banner) && /switch.over/i.test(t));
     await screenshot('deleted-deployment-banner');
-    return `dialog: ${message}; docker ps -a --filter label=branchbox.sandbox=${SANDBOX}: ${left}; Logs and Deployment panels: "${deleted}"`;
+    return `dialog: ${message}; ${deleted}; docker ps -a --filter label=branchbox.sandbox=${SANDBOX}: ${left}; Logs and Deployment panels: "${banner}"`;
   });
 
   await step(9, 'A typo in branchbox.yaml → Problems names it on the key with "did you mean `port`?"; the quick fix and a save clear it', async () => {

@@ -2,9 +2,12 @@
  * The live display of `branchbox deploy`: one line per service with its status and its stages
  * (done ones with their duration, the running one with a ticking one), then the last lines of
  * the deploy log. On a terminal it is redrawn in place; elsewhere (CI logs, pipes) each change
- * is appended as a line. Pure: items in, lines out, time from an injectable clock.
+ * is appended as a line. A diagnosis is always one plain line; log lines keep their terminal
+ * escapes only for a terminal with colours (`ansi`). Pure: items in, lines out, time from an
+ * injectable clock.
  */
 import { isFinalStatus } from '../../../schemas/src/deploy-status';
+import { plainLine, plainText } from '../../../schemas/src/plain-text';
 import type { StreamItem } from '../../../schemas/src/index';
 import { duration } from './format';
 import type { Style } from './output';
@@ -39,7 +42,7 @@ export class DeployView {
 
   constructor(
     deployments: readonly { id: string; service: string }[],
-    private readonly opts: { tailLines: number; now: () => number; style: Style },
+    private readonly opts: { tailLines: number; now: () => number; style: Style; ansi?: boolean },
   ) {
     this.services = deployments.map((d) => ({ id: d.id, service: d.service, status: 'queued', stages: [] }));
     for (const s of this.services) this.byId.set(s.id, s);
@@ -62,7 +65,7 @@ export class DeployView {
         if (!item.status || item.status === s.status) return [];
         s.status = item.status;
         if (item.status !== 'queued' && s.startedAt === undefined) s.startedAt = t;
-        if (item.diagnosis) s.diagnosis = item.diagnosis;
+        if (item.diagnosis) s.diagnosis = plainLine(item.diagnosis);
         if (isFinalStatus(item.status)) {
           s.finishedAt = t;
           const took = s.startedAt !== undefined ? ` in ${duration(t - s.startedAt)}` : '';
@@ -84,9 +87,10 @@ export class DeployView {
       }
       case 'log': {
         if (item.line === undefined) return [];
-        this.tail.push({ service: s.service, line: item.line });
+        const line = this.opts.ansi ? item.line : plainText(item.line);
+        this.tail.push({ service: s.service, line });
         if (this.tail.length > this.opts.tailLines) this.tail.splice(0, this.tail.length - this.opts.tailLines);
-        return [`${style.dim(`${s.service.padEnd(this.width)} |`)} ${item.line}`];
+        return [`${style.dim(`${s.service.padEnd(this.width)} |`)} ${line}`];
       }
     }
   }

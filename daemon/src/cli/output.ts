@@ -75,7 +75,8 @@ export class Output {
   constructor(
     readonly format: OutputFormat,
     readonly stdout: TextSink,
-    color: boolean,
+    /** Colours on: stdout is a terminal, neither --no-color nor NO_COLOR. */
+    readonly color: boolean,
   ) {
     this.style = color ? colored : plain;
   }

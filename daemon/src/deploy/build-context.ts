@@ -13,6 +13,7 @@ import { lstatSync } from 'node:fs';
 import { relative, sep } from 'node:path';
 import type { Readable } from 'node:stream';
 import { pack } from 'tar-fs';
+import { LABELS } from '../docker/labels';
 import { dockerignoreMatcher, hasExceptions } from './dockerignore';
 
 /** The name of the generated Dockerfile inside the context sent to the engine. */
@@ -106,6 +107,14 @@ function escapeCharacter(lines: readonly string[]): string {
     if (directive[1]!.toLowerCase() === 'escape' && (directive[2] === '`' || directive[2] === '\\')) return directive[2];
   }
   return '\\';
+}
+
+/**
+ * Whether a build step's instruction is a `LABEL` {@link labelledDockerfile} added: it labels
+ * the image as managed and not a base image (the builder numbers it among the user's steps).
+ */
+export function isGeneratedLabel(instruction: string): boolean {
+  return /^LABEL\s/i.test(instruction) && instruction.includes(`"${LABELS.managed}"="true"`) && instruction.includes(`"${LABELS.base}"="false"`);
 }
 
 /** `LABEL "k"="v" …` with quotes, `$` and the escape character escaped (no variable expansion). */

@@ -14,7 +14,7 @@ import { labelledDockerfile } from './build-context';
 import { containedRealPath, readContainedFile, readRegularFile } from './contained-path';
 import { isBuildFailure } from './deploy-docker';
 import type { RunContext, RunDeps } from './deploy-run';
-import { DeployCause, buildNoiseRemoved, withLines } from './diagnosis';
+import { DeployCause, buildNoiseRemoved, failedStepText, withLines } from './diagnosis';
 import { runHostCommand } from './host-build';
 import type { DeployServiceConfig, StageOutcome } from './types';
 
@@ -108,7 +108,9 @@ export async function build(
           onLine: (line) => rec.log('build', line),
         });
       } catch (e) {
-        if (isBuildFailure(e)) throw new DeployCause(withLines(e.message, buildNoiseRemoved(e.lastLines), BUILD_TAIL));
+        if (isBuildFailure(e)) {
+          throw new DeployCause(e.step ? failedStepText(e.message, e.step) : withLines(e.message, buildNoiseRemoved(e.lastLines), BUILD_TAIL));
+        }
         throw e;
       }
       rec.log('daemon', `Built image ${tag}`);

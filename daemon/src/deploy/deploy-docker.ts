@@ -15,8 +15,8 @@ import type { Readable } from 'node:stream';
 import { engineError, type EngineTarget } from '../docker/dockerode/engine-error';
 import type { OwnerScope, ScopedDocker } from '../docker/scoped-docker';
 import type { DockerHealthcheck, RestartPolicy } from '../../../schemas/src/project';
-import { LABELLED_DOCKERFILE, packContext, type ContextFiles } from './build-context';
-import { BuildOutput } from './build-output';
+import { LABELLED_DOCKERFILE, isGeneratedLabel, packContext, type ContextFiles } from './build-context';
+import { BUILD_TAIL, BuildOutput, type BuildStep } from './build-output';
 import { containerConfig } from './container-config';
 import { abortError, readJsonLines } from './json-lines';
 
@@ -124,6 +124,8 @@ export class BuildFailure extends Error {
   constructor(
     message: string,
     readonly lastLines: readonly string[],
+    /** The Dockerfile step that failed (Dockerfile builds that began a step). */
+    readonly step?: BuildStep,
   ) {
     super(message);
     this.name = 'BuildFailure';
@@ -198,7 +200,7 @@ export class DockerodeDeployDocker implements DeployDocker {
   }
 
   async buildImage(spec: BuildSpec): Promise<void> {
-    const output = new BuildOutput(spec.onLine);
+    const output = new BuildOutput(spec.onLine, BUILD_TAIL, isGeneratedLabel);
     // Aborting the request makes the engine stop the build, in its own time; the step's
     // container is removed here so nothing of a cancelled build outlives the cancellation.
     const cancelled = async () => {
@@ -236,8 +238,8 @@ export class DockerodeDeployDocker implements DeployDocker {
     }
     output.end();
     if (spec.signal.aborted) throw await cancelled();
-    if (output.error !== undefined) throw new BuildFailure(output.error, output.lastLines());
-    if (!(await this.imageExists(spec.tag))) throw new BuildFailure('the build ended without producing the image', output.lastLines());
+    if (output.error !== undefined) throw new BuildFailure(output.error, output.lastLines(), output.lastStep);
+    if (!(await this.imageExists(spec.tag))) throw new BuildFailure('the build ended without producing the image', output.lastLines(), output.lastStep);
   }
 
   async ensureVolume(name: string, owner: { sandbox: string }): Promise<void> {

@@ -20,6 +20,7 @@ import type { GitSource } from './git-source';
 import { containerSecurity, rootWarning } from './hardening';
 import { checkHealth } from './health-stage';
 import { publishedPorts, releaseDeploymentPorts, resolveMounts } from './container-runtime';
+import { plainLine } from '../../../schemas/src/plain-text';
 import { DeployCause, causeOf } from './diagnosis';
 import { DependencyFailure } from './dependencies';
 import type { RunRecorder } from './run-recorder';
@@ -157,7 +158,8 @@ export async function runDeployment(ctx: RunContext, deps: RunDeps): Promise<voi
   } catch (e) {
     const cancelled = ctx.signal.aborted && current !== 'switch-over';
     const supersededBy = cancelled ? ctx.supersededBy?.() : undefined;
-    const diagnosis = rec.mask.apply(
+    // Masked first (a secret is matched as it was printed), then one plain line.
+    const diagnosis = plainLine(rec.mask.apply(
       supersededBy
         ? `start cancelled: superseded by deployment ${supersededBy} while waiting for its dependencies`
         : cancelled
@@ -165,7 +167,7 @@ export async function runDeployment(ctx: RunContext, deps: RunDeps): Promise<voi
           : e instanceof DependencyFailure
             ? e.message
             : `${current} failed: ${causeOf(e)}`,
-    );
+    ));
     if (waiting) {
       // The start stage did not begin: it ends where the wait did, and nothing was started.
       rec.beginStage('start');

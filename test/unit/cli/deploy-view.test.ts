@@ -66,4 +66,16 @@ describe('DeployView', () => {
     const view = new DeployView([{ id: 'd1', service: 'account' }], { tailLines: 5, now: () => T0, style });
     expect(view.apply(item('other', 0, { kind: 'log', line: 'x' }))).toEqual([]);
   });
+
+  it('prints a diagnosis as one plain line, and log lines without escapes unless colours are on', () => {
+    const red = '\u001b[91m/bin/sh: 1: npm: not found\u001b[0m';
+    const view = new DeployView([{ id: 'd1', service: 'account' }], { tailLines: 5, now: () => T0, style });
+    expect(view.apply(item('d1', 0, { kind: 'log', line: red }))).toEqual(['account | /bin/sh: 1: npm: not found']);
+    view.apply(item('d1', 0, { kind: 'status', status: 'building' }));
+    expect(view.apply(item('d1', 1000, { kind: 'status', status: 'failed', diagnosis: `build failed: ${red}\n(Dockerfile step 3: RUN npm install)` }))).toEqual([
+      'account  failed in 1.0s — build failed: /bin/sh: 1: npm: not found (Dockerfile step 3: RUN npm install)',
+    ]);
+    const colours = new DeployView([{ id: 'd1', service: 'account' }], { tailLines: 5, now: () => T0, style, ansi: true });
+    expect(colours.apply(item('d1', 0, { kind: 'log', line: red }))).toEqual([`account | ${red}`]);
+  });
 });

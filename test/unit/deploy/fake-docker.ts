@@ -8,6 +8,8 @@
 import { readFileSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
 import { join } from 'node:path';
+import { isGeneratedLabel } from '../../../daemon/src/deploy/build-context';
+import { BUILD_TAIL, BuildOutput } from '../../../daemon/src/deploy/build-output';
 import {
   BuildFailure,
   type BuildSpec,
@@ -81,10 +83,12 @@ export class FakeDocker implements DeployDocker {
     const lines = dockerfile.split('\n').filter(Boolean);
     const failing = lines.findIndex((l) => /^RUN .*false/.test(l));
     const steps = lines.slice(0, failing >= 0 ? failing + 1 : lines.length).map((l, i) => `Step ${i + 1}/${lines.length} : ${l}`);
-    steps.forEach((line) => spec.onLine(line));
+    // What the engine answers, read as the real adapter reads it.
+    const output = new BuildOutput(spec.onLine, BUILD_TAIL, isGeneratedLabel);
+    steps.forEach((line) => output.take({ stream: `${line}\n` }));
     if (failing >= 0) {
-      spec.onLine('about to fail');
-      throw new BuildFailure("The command '/bin/sh -c echo \"about to fail\" && false' returned a non-zero code: 1", [...steps, 'about to fail']);
+      output.take({ stream: ' ---> Running in 0123456789ab\nabout to fail\n' });
+      throw new BuildFailure("The command '/bin/sh -c echo \"about to fail\" && false' returned a non-zero code: 1", output.lastLines(), output.lastStep);
     }
     if (/sleep/.test(dockerfile)) {
       spec.onLine(' ---> Running in 0123456789ab');

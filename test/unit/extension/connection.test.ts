@@ -6,7 +6,10 @@
  */
 import { describe, expect, it } from 'vitest';
 import type { DaemonEndpoint, DaemonHost } from '../../../extension/src/bootstrap';
-import { DaemonConnection, type ConnectionState, type Transport } from '../../../extension/src/connection';
+import { createServer } from 'node:net';
+import { WebSocketServer } from 'ws';
+import { DaemonConnection, dialWebSocket, type ConnectionState, type Transport } from '../../../extension/src/connection';
+import { ConnectionNotices, DAEMON_STOPPED, type Notice } from '../../../extension/src/connection-notices';
 import { Backoff, RestartLimiter, type Clock } from '../../../extension/src/restart-policy';
 
 class FakeClock implements Clock {
@@ -74,7 +77,7 @@ class ScriptedDaemon implements DaemonHost {
     return this.alive;
   }
   async stop(): Promise<void> {
-    this.alive = false;
+    this.crash(); // its process exits: its connection closes
   }
   private endpoint(): DaemonEndpoint {
     return { url: 'ws://fake', token: 't', pid: this.pid };
@@ -87,10 +90,10 @@ class ScriptedDaemon implements DaemonHost {
     return transport;
   };
 
-  /** The process dies: its connection closes. */
+  /** The process dies: its connection closes (as dialWebSocket words a close without a close frame). */
   crash(): void {
     this.alive = false;
-    this.open?.peerClosed('socket closed (1006)');
+    this.open?.peerClosed(DAEMON_STOPPED);
   }
 
   private receive(transport: FakeTransport, text: string): void {
@@ -300,5 +303,83 @@ describe('DaemonConnection', () => {
     await clock.advance(10_000);
     expect((await soon).generation).toBe(1);
     connection.dispose();
+  });
+});
+
+describe('ConnectionNotices', () => {
+  function withNotices() {
+    const t = setup('answer');
+    const notices: Notice[] = [];
+    const watcher = new ConnectionNotices({ canStart: () => t.daemon.canStart, restartInProgress: () => t.connection.restartInProgress });
+    t.connection.onDidChangeState((s) => {
+      const n = watcher.next(s);
+      if (n) notices.push(n);
+    });
+    return { ...t, notices };
+  }
+
+  it('says nothing on the first connection; once when the daemon stops, with what happens; once when it runs again', async () => {
+    const { clock, daemon, connection, notices } = withNotices();
+    connection.start();
+    await clock.advance(0);
+    expect(connection.state.kind).toBe('connected');
+    expect(notices).toEqual([]);
+    daemon.crash();
+    await clock.advance(0);
+    expect(notices).toEqual([{ kind: 'warning', text: 'Branchbox: the daemon stopped; restarting it…' }]);
+    await clock.advance(1_000);
+    expect(connection.state.kind).toBe('connected');
+    expect(notices.slice(1)).toEqual([{ kind: 'info', text: 'The daemon is running again: branchboxd 9.9.9 (pid 102); Branchbox is reconnected.' }]);
+    // The socket drops, the daemon lives: the same process, reconnected.
+    daemon.open!.peerClosed('the daemon closed the connection');
+    await clock.advance(1_000);
+    expect(notices.slice(2)).toEqual([
+      { kind: 'warning', text: 'Branchbox: the daemon closed the connection; reconnecting…' },
+      { kind: 'info', text: 'Reconnected to branchboxd 9.9.9 (pid 102).' },
+    ]);
+    connection.dispose();
+  });
+
+  it('a restart the user asked for says only that it is done', async () => {
+    const { clock, connection, notices } = withNotices();
+    connection.start();
+    await clock.advance(0);
+    const restart = connection.restartDaemon();
+    await clock.advance(6_000);
+    await restart;
+    await clock.advance(1_000);
+    expect(connection.state.kind).toBe('connected');
+    expect(notices).toEqual([{ kind: 'info', text: 'Restarted branchboxd 9.9.9 (pid 102).' }]);
+    connection.dispose();
+  });
+});
+
+describe('dialWebSocket', () => {
+  /** A WebSocket server on a free loopback port that does `onConnection` to each connection. */
+  async function server(onConnection: (ws: import('ws').WebSocket) => void) {
+    const wss = new WebSocketServer({ host: '127.0.0.1', port: 0 });
+    await new Promise((r) => wss.once('listening', r));
+    wss.on('connection', onConnection);
+    return { url: `ws://127.0.0.1:${(wss.address() as { port: number }).port}`, close: () => new Promise((r) => wss.close(r)) };
+  }
+  const reasonOf = async (url: string) => {
+    const t = await dialWebSocket({ url, token: 't' }, 2_000);
+    return new Promise<string>((r) => t.onClose(r));
+  };
+
+  it('words why the daemon went away: its process stopped (no close frame), it shut down, or nothing answers', async () => {
+    const killed = await server((ws) => setTimeout(() => ws.terminate(), 20));
+    expect(await reasonOf(killed.url)).toBe('the daemon stopped');
+    await killed.close();
+    const shutdown = await server((ws) => setTimeout(() => ws.close(1001, 'daemon shutting down'), 20));
+    expect(await reasonOf(shutdown.url)).toBe('the daemon is shutting down');
+    await shutdown.close();
+    const port = await new Promise<number>((r) => {
+      const s = createServer().listen(0, '127.0.0.1', () => {
+        const p = (s.address() as { port: number }).port;
+        s.close(() => r(p));
+      });
+    });
+    await expect(dialWebSocket({ url: `ws://127.0.0.1:${port}`, token: 't' }, 2_000)).rejects.toThrow(`the daemon is not running (nothing answers at ws://127.0.0.1:${port})`);
   });
 });

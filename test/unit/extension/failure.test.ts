@@ -25,6 +25,11 @@ describe('explainFailure', () => {
       actions: ['Show Daemon Log'],
     });
     expect(explainFailure('Restart container', error('Conflict', 'is paused'))!.message).toBe('Restart container failed: is paused (Conflict).');
+    // Terminal escapes in what the daemon or Docker said never reach a toast.
+    expect(explainFailure('Deploy', error('DockerError', '\u001b[91mno space left\u001b[0m\non device'))!.message).toBe(
+      'Deploy failed: the Docker engine refused (no space left on device).',
+    );
+    expect(explainFailure('Deploy', new Error('\u001b[31mboom\u001b[0m'))!.message).toBe('Deploy failed: boom');
   });
 
   it('says nothing when the user cancelled', () => {

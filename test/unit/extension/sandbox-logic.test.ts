@@ -14,10 +14,13 @@ import {
   EMPTY_SANDBOX,
   auditText,
   deleteDetail,
+  deletedText,
   deploymentLogText,
   envPickItems,
   explainText,
   failureSummary,
+  resumedText,
+  suspendedText,
   forwardsText,
   profilePickItems,
   sandboxPickItems,
@@ -191,5 +194,32 @@ describe('text', () => {
     expect(failureSummary([{ service: 'account', status: 'failed', diagnosis: 'build failed: x' }, { service: 'payment', status: 'cancelled' }])).toBe(
       'account: build failed: x; payment: cancelled',
     );
+  });
+
+  it('shows terminal text plainly: a failure summary in one line, a deployment log without escapes', () => {
+    const red = (t: string) => `\u001b[91m${t}\u001b[0m`;
+    expect(failureSummary([{ service: 'account', status: 'failed', diagnosis: `build failed: ${red('npm: not found')}\r\n(Dockerfile step 3: RUN npm install)` }])).toBe(
+      'account: build failed: npm: not found (Dockerfile step 3: RUN npm install)',
+    );
+    const record = { ...(results('deploy/get')[0] as DeploymentRecord), diagnosis: `build failed: ${red('npm: not found')}` };
+    const text = deploymentLogText(record, [{ seq: 1, t: 't1', source: 'build', line: red('/bin/sh: 1: npm: not found') }], false);
+    expect(text).not.toContain('\u001b');
+    expect(text).not.toMatch(/\[\d+m/);
+    expect(text.split('\n')).toEqual(expect.arrayContaining(['Diagnosis: build failed: npm: not found', 't1 [build] /bin/sh: 1: npm: not found']));
+  });
+
+  it('says what suspend, resume and delete changed', () => {
+    expect(suspendedText('qa', 2)).toBe('Suspended qa: 2 containers stopped; its gateway sends requests to the baseline until it is resumed.');
+    expect(suspendedText('qa', 1)).toMatch(/^Suspended qa: 1 container stopped;/);
+    const ok = { containerId: 'c', healthy: true, detail: 'GET /healthz answered 200' };
+    expect(resumedText('qa', [{ service: 'account', ...ok }, { service: 'payment', ...ok }])).toEqual({ text: 'Resumed qa: account, payment running again.', healthy: true });
+    expect(resumedText('qa', [{ service: 'account', ...ok }, { service: 'payment', healthy: false, detail: 'GET /healthz answered \u001b[31m500\u001b[0m.' }])).toEqual({
+      text: 'Resumed qa: account running again; payment is not healthy (GET /healthz answered 500).',
+      healthy: false,
+    });
+    expect(resumedText('qa', [])).toEqual({ text: 'Resumed qa: it serves no service yet.', healthy: true });
+    const removed = results('sandbox/delete')[0] as { containers: number; networks: number; ports: number; volumes: string[] };
+    expect(deletedText('rec-demo', removed)).toBe('Deleted sandbox rec-demo: 2 containers, 1 network removed; 3 ports released.');
+    expect(deletedText('db', { containers: 1, networks: 1, ports: 1, volumes: ['pgdata'] })).toBe('Deleted sandbox db: 1 container, 1 network, 1 volume (pgdata) removed; 1 port released.');
   });
 });

@@ -80,4 +80,16 @@ describe('DeploymentView', () => {
     expect(lines).toHaveLength(cap);
     expect(lines[0]!.textContent).toBe('line 51\n');
   });
+
+  it('shows the diagnosis and the log tail as plain text, without terminal escapes', () => {
+    const { view, flush } = setup();
+    view.snapshot({ type: 'deploy/snapshot', record, log: [{ seq: 1, t: iso(0), source: 'build', line: '\u001b[91m/bin/sh: 1: npm: not found\u001b[0m' }], history: [] });
+    view.progress({
+      type: 'deploy/progress',
+      items: [{ ...base, kind: 'status', status: 'failed', diagnosis: 'build failed: \u001b[91mnpm: not found\u001b[0m (Dockerfile step 3: RUN npm install)', t: iso(100) }],
+    });
+    flush();
+    expect(view.element.querySelector('.diagnosis')!.textContent).toBe('build failed: npm: not found (Dockerfile step 3: RUN npm install)');
+    expect(view.element.querySelector('.log')!.textContent).toBe('/bin/sh: 1: npm: not found\n');
+  });
 });

@@ -5,6 +5,7 @@
  * (following the newest line unless scrolled up). Renders from a `DeploymentState`, at most
  * once a frame.
  */
+import { plainLine, plainText } from '../../../schemas/src/plain-text';
 import type { DeploymentProgress, DeploymentSnapshot } from '../../../schemas/src/webview';
 import { el } from '../shared/bridge';
 import { DeploymentState, formatDuration, historyBars, isFinal } from './state';
@@ -96,7 +97,7 @@ export class DeploymentView {
       ),
     );
     if (r.diagnosis && (r.status === 'failed' || r.status === 'cancelled')) {
-      this.diagnosis.textContent = r.diagnosis;
+      this.diagnosis.textContent = plainLine(r.diagnosis);
       this.diagnosis.hidden = false;
     } else this.diagnosis.hidden = true;
     this.historyEl.replaceChildren(
@@ -119,7 +120,8 @@ export class DeploymentView {
     const lines = this.state.logLines;
     const fresh = lines.filter((l) => l.seq > this.shownSeq);
     if (fresh.length === 0) return;
-    const rows = fresh.map((l) => el('span', { class: `line ${l.source}` }, `${l.line}\n`));
+    // Plain text, not a terminal: colours and cursor moves of the build output are dropped.
+    const rows = fresh.map((l) => el('span', { class: `line ${l.source}` }, `${plainText(l.line)}\n`));
     this.logEl.append(...rows);
     this.shownSeq = fresh[fresh.length - 1]!.seq;
     // Keep the DOM to what the state keeps.

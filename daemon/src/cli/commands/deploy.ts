@@ -7,6 +7,7 @@
 import { ProtocolError } from '../../../../schemas/src/client';
 import { succeededStatus } from '../../../../schemas/src/deploy-status';
 import type { Params, Result } from '../../../../schemas/src/index';
+import { plainLine } from '../../../../schemas/src/plain-text';
 import { commandText, type UntrustedData } from '../../../../schemas/src/trust';
 import { defineCommand, type CommandContext } from '../command';
 import { ExitCode } from '../errors';
@@ -67,7 +68,7 @@ function summary(ctx: CommandContext, records: readonly Deployment[]): void {
     { header: 'STATUS', value: (d) => (succeeded(d) ? out.style.green(d.status) : out.style.red(d.status)) },
     { header: 'COMMIT', value: (d) => `${d.commit?.slice(0, 7) ?? ''}${d.buildReused ? out.style.dim(' (image reused)') : ''}` },
     { header: 'TOOK', value: (d) => (d.durationMs !== undefined ? duration(d.durationMs) : '') },
-    { header: 'URL / DIAGNOSIS', value: (d) => (d.status === 'running' ? d.url ?? '' : out.style.red(d.diagnosis ?? '')) },
+    { header: 'URL / DIAGNOSIS', value: (d) => (d.status === 'running' ? d.url ?? '' : out.style.red(plainLine(d.diagnosis ?? ''))) },
   ]);
 }
 
@@ -133,7 +134,7 @@ export const deployCommands = [
         ctx.out.line(`Deploying ${ctx.out.style.bold(ref ?? 'HEAD')} of ${repoPath} into sandbox ${ctx.out.style.bold(sandbox)}`);
         if (addedDependencies.length) ctx.out.line(`With the dependencies the sandbox lacks: ${addedDependencies.join(', ')}`);
       }
-      const view = new DeployView(deployments, { tailLines: TAIL_LINES, now: Date.now, style: ctx.out.style });
+      const view = new DeployView(deployments, { tailLines: TAIL_LINES, now: Date.now, style: ctx.out.style, ansi: ctx.out.color });
       const screen = display(ctx, view);
       const streams = deployments.map((d) => ctx.stream('deploy/subscribe', { deployment: d.id }, 'deploy/progress', (items) => screen.items(items)));
       let interrupted = false;

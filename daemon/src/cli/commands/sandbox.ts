@@ -4,6 +4,7 @@
  */
 import { succeededStatus } from '../../../../schemas/src/deploy-status';
 import type { Result } from '../../../../schemas/src/index';
+import { plainLine } from '../../../../schemas/src/plain-text';
 import { defineCommand } from '../command';
 import { ExitCode, UsageError } from '../errors';
 import { ago, bytes } from '../format';
@@ -82,7 +83,7 @@ function printWithDeploys(out: Output, r: WithDeploys, headline: string): void {
       { header: 'SERVICE', value: (d) => d.service },
       { header: 'STATUS', value: (d) => (outcomeOk(d.status) ? out.style.green(d.status) : out.style.red(d.status)) },
       { header: 'COMMIT', value: (d) => d.commit?.slice(0, 7) ?? '' },
-      { header: 'DIAGNOSIS', value: (d) => d.diagnosis ?? '' },
+      { header: 'DIAGNOSIS', value: (d) => plainLine(d.diagnosis ?? '') },
     ]);
   }
 }
