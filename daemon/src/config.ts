@@ -1,17 +1,16 @@
 /**
- * branchboxd's options: command-line flags over environment variables over defaults.
+ * branchboxd's options: command-line flags over environment variables over defaults. The
+ * flags themselves, with their help, are the one table of `flags.ts`.
  */
 import { parseArgs } from 'node:util';
 import { resolveStateDir } from '../../schemas/node/state-dir';
 import { cpusToNano, parseSize } from './project/units';
 import { isLogLevel, type LogLevel } from './runtime/log';
+import { DAEMON_FLAGS, DEFAULT_HEARTBEAT_MS, DEFAULT_PORT, DEFAULT_SHARED_GATEWAY_PORT, usage } from './flags';
 
-/** The documented default WebSocket port; a free one is used when it is taken. */
-export const DEFAULT_PORT = 47815;
+export { DEFAULT_HEARTBEAT_MS, DEFAULT_PORT, DEFAULT_SHARED_GATEWAY_PORT };
+
 export const DEFAULT_MAX_PAYLOAD = 4 * 1024 * 1024;
-export const DEFAULT_HEARTBEAT_MS = 30_000;
-/** The documented default port of the shared gateway (routes by header to any sandbox). */
-export const DEFAULT_SHARED_GATEWAY_PORT = 41080;
 
 export interface PortRange {
   readonly from: number;
@@ -60,54 +59,8 @@ export interface LifecycleTiming {
   readonly hostMemoryThreshold?: number;
 }
 
-export const USAGE = `Usage: branchboxd [options]
-
-The Branchbox daemon: owns Docker access and all state, speaks JSON-RPC 2.0 over
-WebSocket on 127.0.0.1 (token in the runtime file) and, with --stdio, over stdin/stdout.
-
-Options:
-  --state-dir DIR      state directory (env BRANCHBOX_STATE_DIR;
-                       default $XDG_STATE_HOME/branchbox or ~/.local/state/branchbox)
-  --port N             WebSocket port on 127.0.0.1 (env BRANCHBOX_PORT; default ${DEFAULT_PORT},
-                       falling back to a free port when taken; 0 = any free port)
-  --stdio              serve the protocol on stdin/stdout (Content-Length framing); when a
-                       daemon already owns the state directory, bridge to it instead
-  --log-level LEVEL    trace|debug|info|warn|error (env BRANCHBOX_LOG_LEVEL; default info)
-  --log-stderr         also write log lines to stderr
-  --allow-origin URL   allow WebSocket connections from this browser Origin (repeatable;
-                       env BRANCHBOX_ALLOWED_ORIGINS, comma-separated)
-  --docker-host URL    Docker engine to use (default: DOCKER_HOST, docker context, socket)
-  --gateway-port N     the shared gateway's port on 127.0.0.1, or "off" (env BRANCHBOX_GATEWAY_PORT;
-                       default ${DEFAULT_SHARED_GATEWAY_PORT}, falling back to a free port when taken)
-  --service-ports A-B  range of published service ports (env BRANCHBOX_SERVICE_PORTS; default 42000-42999)
-  --gateway-ports A-B  range of sandbox gateway ports (env BRANCHBOX_GATEWAY_PORTS; default 41100-41199)
-  --label K=V          add this label to every Docker object created (repeatable;
-                       env BRANCHBOX_EXTRA_LABELS, comma-separated); like the daemon's own
-                       branchbox.instance label, only objects carrying it are reaped
-  --health-interval-ms N   health checks of serving containers every N ms (env
-                       BRANCHBOX_HEALTH_INTERVAL_MS; default 5000)
-  --health-max-restarts N  restarts of an unhealthy container before it is left alone (env
-                       BRANCHBOX_HEALTH_MAX_RESTARTS; default 3)
-  --health-backoff-ms N    wait before the 2nd restart, doubling after (env
-                       BRANCHBOX_HEALTH_BACKOFF_MS; default 5000)
-  --reconcile-interval-ms N  compare state with Docker's labels every N ms, besides at start and
-                       on engine reconnect (env BRANCHBOX_RECONCILE_INTERVAL_MS; default 60000)
-  --orphan-grace-ms N  remove labelled containers and networks of no sandbox, and built images
-                       the retention does not keep, once seen for N ms
-                       (env BRANCHBOX_ORPHAN_GRACE_MS; default 300000)
-  --keep-images N      keep the images of each service's N newest deployments in a sandbox, besides
-                       those in use (env BRANCHBOX_KEEP_IMAGES; default 3)
-  --expiry-interval-ms N  check TTL policies every N ms (env BRANCHBOX_EXPIRY_INTERVAL_MS; default 30000)
-  --expiry-warning-ms N   warn N ms before a sandbox expires (env BRANCHBOX_EXPIRY_WARNING_MS;
-                       default 3600000)
-  --sandbox-cpus N     refuse deploys that would make one sandbox's containers add up to more
-                       than N CPUs (env BRANCHBOX_SANDBOX_CPUS; default: no limit)
-  --sandbox-memory SIZE  the same for memory, e.g. 2g (env BRANCHBOX_SANDBOX_MEMORY; default: no limit)
-  --host-memory-threshold F  refuse deploys that would push host memory use above this fraction
-                       (env BRANCHBOX_HOST_MEMORY_THRESHOLD; default 0.95; 1 = off)
-  --version            print the version
-  --help               print this help
-`;
+/** `--help`: written from the flags' table (flags.ts). */
+export const USAGE = usage();
 
 export class UsageError extends Error {}
 
@@ -123,33 +76,7 @@ export function parseOptions(argv: string[], env: NodeJS.ProcessEnv): DaemonOpti
     ({ values } = parseArgs({
       args: argv,
       strict: true,
-      options: {
-        'state-dir': { type: 'string' },
-        port: { type: 'string' },
-        stdio: { type: 'boolean' },
-        'log-level': { type: 'string' },
-        'log-stderr': { type: 'boolean' },
-        'allow-origin': { type: 'string', multiple: true },
-        'docker-host': { type: 'string' },
-        'heartbeat-ms': { type: 'string' },
-        'gateway-port': { type: 'string' },
-        'service-ports': { type: 'string' },
-        'gateway-ports': { type: 'string' },
-        label: { type: 'string', multiple: true },
-        'health-interval-ms': { type: 'string' },
-        'health-max-restarts': { type: 'string' },
-        'health-backoff-ms': { type: 'string' },
-        'reconcile-interval-ms': { type: 'string' },
-        'orphan-grace-ms': { type: 'string' },
-        'keep-images': { type: 'string' },
-        'expiry-interval-ms': { type: 'string' },
-        'expiry-warning-ms': { type: 'string' },
-        'sandbox-cpus': { type: 'string' },
-        'sandbox-memory': { type: 'string' },
-        'host-memory-threshold': { type: 'string' },
-        version: { type: 'boolean' },
-        help: { type: 'boolean' },
-      },
+      options: DAEMON_FLAGS,
     }));
   } catch (e) {
     throw new UsageError((e as Error).message);

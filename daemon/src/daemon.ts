@@ -15,6 +15,7 @@ import { createFileLogger, type FileLogger, type Logger } from './runtime/log';
 import { Redactor } from './runtime/redactor';
 import { LogTap } from './runtime/log-tap';
 import { ensureStateDir } from '../../schemas/node/runtime-file';
+import { STATE_FILES } from '../../schemas/node/state-files';
 import { serve, type RunningDaemon } from './serve';
 import { AuditTrail } from './state/audit';
 import { openStore, type Store } from './state/store';
@@ -139,7 +140,7 @@ interface State {
 
 /** The state database, the audit trail, and who this daemon is on the engine. */
 function openState(opts: DaemonOptions, log: Logger, redactor: Redactor, undo: Undo): State {
-  const store = openStore(join(opts.stateDir, 'state.db'), { log });
+  const store = openStore(join(opts.stateDir, STATE_FILES.database), { log });
   undo.push(() => store.close());
   const audit = new AuditTrail(store, redactor);
   // Everything the daemon creates in Docker carries its instance label (and the --label
@@ -217,7 +218,7 @@ async function startDeployPipeline(
   const stopReaping = engine.on('connected', () => void pipeline.reap());
   undo.push(() => pipeline.shutdown());
   undo.push(stopReaping);
-  const hostCommands = new HostCommandGate({ trust, git: new GitSource(join(opts.stateDir, 'deploy')), loadProject: sandboxModule.loadProject, parseProject });
+  const hostCommands = new HostCommandGate({ trust, git: new GitSource(join(opts.stateDir, STATE_FILES.deploy)), loadProject: sandboxModule.loadProject, parseProject });
   return { pipeline, hostCommands, methods: deployHandlers(pipeline) };
 }
 

@@ -7,7 +7,7 @@
  * An error nothing caught never ends the process by itself: the fault policy logs it and the
  * daemon keeps serving.
  */
-import { join } from 'node:path';
+import { runtimeFilePath } from '../../schemas/node/runtime-file';
 import { USAGE, UsageError, parseOptions } from './config';
 import { startDaemon, type RunningDaemon } from './daemon';
 import { bridgeStdioToDaemon } from './stdio-bridge';
@@ -64,7 +64,7 @@ async function main(): Promise<number> {
   if (!options.stdio) {
     process.stderr.write(
       `branchboxd ${VERSION} listening on ws://127.0.0.1:${running.port} (state: ${running.stateDir})\n` +
-        `  connect: token and port in ${join(running.stateDir, 'runtime.json')}, header "Authorization: Bearer <token>"\n` +
+        `  connect: token and port in ${runtimeFilePath(running.stateDir)}, header "Authorization: Bearer <token>"\n` +
         `  protocol: JSON-RPC 2.0, call "initialize" first, "rpc.discover" returns the OpenRPC document\n`,
     );
   }

@@ -16,12 +16,13 @@ import { readLockPid } from '../../schemas/node/lock-file';
 import { isProcessAlive } from '../../schemas/node/process-liveness';
 import { RUNTIME_FILE_NAME, readRuntimeFile as readDaemonRuntimeFile, type RuntimeInfo } from '../../schemas/node/runtime-file';
 import { resolveStateDir as resolveDaemonStateDir } from '../../schemas/node/state-dir';
+import { STATE_FILES } from '../../schemas/node/state-files';
 
 export { RUNTIME_FILE_NAME, type RuntimeInfo };
 export { isProcessAlive };
-export const LOG_FILE_NAME = 'branchboxd.log';
+export const LOG_FILE_NAME = STATE_FILES.log;
 /** What the started daemon prints to stderr (its banner, or why it could not start). */
-export const STDERR_FILE_NAME = 'branchboxd.stderr.log';
+export const STDERR_FILE_NAME = STATE_FILES.daemonStderr;
 
 /** Where and how to reach one running daemon. */
 export interface DaemonEndpoint {

@@ -5,8 +5,9 @@
  */
 import * as fs from 'node:fs';
 import * as path from 'node:path';
+import { STATE_FILES } from './state-files';
 
-export const LOCK_FILE_NAME = 'branchboxd.lock';
+export const LOCK_FILE_NAME = STATE_FILES.lock;
 
 /** Path of the lock file in `stateDir`. */
 export function lockFilePath(stateDir: string): string {

@@ -10,8 +10,9 @@
 import * as crypto from 'node:crypto';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
+import { STATE_FILES } from './state-files';
 
-export const RUNTIME_FILE_NAME = 'runtime.json';
+export const RUNTIME_FILE_NAME = STATE_FILES.runtime;
 const FILE_MODE = 0o600;
 const DIR_MODE = 0o700;
 

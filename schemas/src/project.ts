@@ -143,11 +143,11 @@ const BuildFile = Type.Union(
         command: Argv,
         runtime: Type.String({
           minLength: 1,
-          description: 'The image the command runs in, with the repository bind-mounted at /src.',
+          description: 'The image the service runs in (never pulled): `cmd` runs in it with the context, as the build command left it, mounted read-only at /src.',
         }),
         cmd: Type.Optional(Argv),
       },
-      'Build with a command in a runtime image, then run `cmd` in that image.',
+      'Run a build command on this computer (once you trusted it) in the exported context, then run `cmd` in the runtime image.',
     ),
   ],
   {

@@ -166,6 +166,8 @@ export interface InitMessage {
    * right after it. Absent: start from scratch.
    */
   readonly keep?: boolean;
+  /** VS Code's display language (`vscode.env.language`): the panel writes times as it does. */
+  readonly locale?: string;
 }
 
 /** Something the user should see in the panel (a failure, a lost connection). */

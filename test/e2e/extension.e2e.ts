@@ -629,6 +629,97 @@ async function main(): Promise<void> {
     }
   });
 
+  await step(11, 'Logs: stdout unticked → the count says so; a search keeps the toolbar on one row. Stats: memory axis to the data, legends with values, one clock', async () => {
+    await page!.keyboard.press('Escape');
+    await runCommand('View: Close All Editors');
+    await contextMenu(row('account'), 'Show Logs');
+    const logs = page!.frameLocator('iframe.webview.ready').last().frameLocator('#active-frame');
+    await logs.getByText('account feature/x listening on 8080', { exact: false }).first().waitFor({ state: 'visible', timeout: 30_000 });
+    const count = logs.locator('.line-count');
+    const visibleRows = () => logs.locator('.log-row:not([hidden])').count();
+    const all = await waitFor('the line count', async () => {
+      const m = /^(\d+) lines?$/.exec((await count.innerText()).trim());
+      return m && Number(m[1]) === (await visibleRows()) ? Number(m[1]) : undefined;
+    }, 15_000);
+    const stamp = (await logs.locator('.log-row:not([hidden]) .ts').first().innerText()).trim();
+    await logs.locator('vscode-checkbox[label="stdout"]').click();
+    // The service writes only to stdout: nothing passes, and the count says so.
+    const unticked = await waitFor('the count without stdout', async () => {
+      const t = (await count.innerText()).trim();
+      return t === `0 of ${all} line${all === 1 ? '' : 's'}` && (await visibleRows()) === 0 ? t : undefined;
+    }, 10_000);
+    await screenshot('logs-stdout-unticked');
+    await logs.locator('vscode-checkbox[label="stdout"]').click();
+    await waitFor('every line back', async () => (await visibleRows()) === all, 10_000);
+
+    // The toolbar's children, measured before and after the match counter appears.
+    const toolbar = logs.locator('.toolbar');
+    const boxes = () =>
+      toolbar.evaluate((bar) => ({
+        height: bar.getBoundingClientRect().height,
+        width: bar.getBoundingClientRect().width,
+        children: [...bar.children].filter((c) => c.getBoundingClientRect().width > 0).map((c) => ({ cls: c.className || c.tagName.toLowerCase(), top: c.getBoundingClientRect().top, bottom: c.getBoundingClientRect().bottom })),
+      }));
+    const before = await boxes();
+    await logs.locator('vscode-textfield').click();
+    await page!.keyboard.type('listening');
+    const counter = await waitFor('the match counter', async () => {
+      const t = (await logs.locator('.match-info').innerText()).trim();
+      return /^1 of \d+$/.test(t) ? t : undefined;
+    }, 10_000);
+    const searched = await waitFor('the count with the search', async () => {
+      const t = (await count.innerText()).trim();
+      return /· \d+ match(es)?$/.test(t) ? t : undefined;
+    }, 10_000);
+    const after = await boxes();
+    await screenshot('logs-search-one-row');
+    const oneRow = (b: typeof after) => {
+      const tops = b.children.map((c) => c.top);
+      const bottoms = b.children.map((c) => c.bottom);
+      return { spread: Math.max(...tops) - Math.min(...tops), overlap: Math.min(...bottoms) - Math.max(...tops) };
+    };
+    const layout = `toolbar ${Math.round(after.width)}×${Math.round(before.height)} → ${Math.round(after.height)} px, ${after.children.length} controls, tops spread ${oneRow(after).spread.toFixed(1)} px`;
+    assert.equal(after.height, before.height, `the toolbar grew when the match counter appeared: ${layout}; ${JSON.stringify(after.children)}`);
+    assert.ok(oneRow(after).overlap > 0, `the toolbar's controls are not on one row: ${layout}; ${JSON.stringify(after.children)}`);
+    // And in a narrower editor (a 1280-pixel window with the side bar open: about 900 px).
+    await logs.locator('#root').evaluate((root) => (root.style.width = '900px'));
+    const narrow = await boxes();
+    await screenshot('logs-search-900px');
+    await logs.locator('#root').evaluate((root) => (root.style.width = ''));
+    const narrowLayout = `at ${Math.round(narrow.width)} px: ${Math.round(narrow.height)} px high, tops spread ${oneRow(narrow).spread.toFixed(1)} px`;
+    assert.ok(narrow.height === before.height && oneRow(narrow).overlap > 0, `the toolbar wraps ${narrowLayout}; ${JSON.stringify(narrow.children)}`);
+
+    // Stats of the sandbox: the memory axis fits the data, the legends show figures.
+    await runCommand('View: Close All Editors');
+    await contextMenu(row(SANDBOX), 'Show Stats');
+    const stats = page!.frameLocator('iframe.webview.ready').last().frameLocator('#active-frame');
+    const memoryPlot = stats.locator('.chart-row.memory .plot');
+    await page!.mouse.move(1200, 980); // the cursor away from the charts
+    const MIB = 1024 * 1024;
+    const bytes = (text: string) => {
+      const m = /^([\d.]+) (B|KiB|MiB|GiB|TiB)$/.exec(text.trim());
+      return m ? Number(m[1]) * 1024 ** ['B', 'KiB', 'MiB', 'GiB', 'TiB'].indexOf(m[2]!) : Number.NaN;
+    };
+    const memory = await waitFor('memory figures and the axis', async () => {
+      const legend = (await stats.locator('.chart-row.memory .u-legend .u-value').allInnerTexts()).map((t) => t.trim());
+      const yMax = Number(await memoryPlot.getAttribute('data-y-max'));
+      const [, used, limit] = legend;
+      return legend.length === 3 && legend.every((v) => v !== '' && v !== '–') && yMax > 0 && used && limit ? { legend, yMax, used: bytes(used), limit: bytes(limit) } : undefined;
+    }, 30_000, 1000);
+    const at = (await stats.locator('.figures .at').innerText()).trim();
+    await screenshot('stats-memory-axis');
+    const note = `memory legend ${memory.legend.join(' | ')}, axis top ${(memory.yMax / MIB).toFixed(1)} MiB`;
+    // 128m per service: far above what a small node service uses, so the axis follows the use.
+    assert.ok(memory.limit > 4 * memory.used, `the fixture's limit is far above the use (${note})`);
+    assert.ok(memory.yMax < memory.limit, `the axis is not scaled to the limit (${note})`);
+    assert.ok(memory.used <= memory.yMax && memory.used / memory.yMax > 0.25, `the use fills the chart (${note})`);
+    const twelve = (t: string) => /\b(AM|PM)\b/i.test(t);
+    assert.equal(twelve(stamp), twelve(at), `one clock: log "${stamp}", stats "${at}"`);
+    assert.equal(twelve(memory.legend[0]!), twelve(at), `one clock: legend "${memory.legend[0]}", stats "${at}"`);
+    await runCommand('View: Close All Editors');
+    return `logs: ${all} lines, stdout unticked → "${unticked}"; search → "${counter}", "${searched}"; ${layout}; ${narrowLayout}; stats: ${note}; clock: log "${stamp}", stats "${at}"`;
+  });
+
   await step(12, 'Redeploy → the open Logs panel of account shows the marker and the new container’s lines; the old Deployment panel says it was replaced and links to the new one', async () => {
     await page!.keyboard.press('Escape');
     await clearNotifications();

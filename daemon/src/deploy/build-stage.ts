@@ -104,6 +104,7 @@ export async function build(
             ...(p.sourceHash ? { [LABELS.sourceHash]: p.sourceHash } : {}),
           },
           buildArgs: b.args,
+          ...(b.target ? { target: b.target } : {}),
           signal: ctx.signal,
           onLine: (line) => rec.log('build', line),
         });

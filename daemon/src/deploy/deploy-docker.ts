@@ -29,6 +29,8 @@ export interface BuildSpec {
   /** The labels of the tagged image, also set through the build API. */
   readonly labels: Readonly<Record<string, string>>;
   readonly buildArgs: Readonly<Record<string, string>>;
+  /** The stage of a multi-stage Dockerfile to build (default: the last). */
+  readonly target?: string;
   readonly signal: AbortSignal;
   readonly onLine: LineSink;
 }
@@ -220,6 +222,7 @@ export class DockerodeDeployDocker implements DeployDocker {
         dockerfile: LABELLED_DOCKERFILE,
         labels: { ...spec.labels },
         buildargs: { ...spec.buildArgs },
+        ...(spec.target ? { target: spec.target } : {}),
         rm: true,
         forcerm: true,
         abortSignal: spec.signal,

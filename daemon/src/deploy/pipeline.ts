@@ -12,6 +12,7 @@
 import { randomUUID } from 'node:crypto';
 import { mkdirSync, readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
+import { STATE_FILES } from '../../../schemas/node/state-files';
 import { RpcError } from '../rpc/errors';
 import { nullLogger, type Logger, type Redactor } from '../runtime/log';
 import { TypedEmitter } from '../docker/typed-emitter';
@@ -123,7 +124,7 @@ export class DeployPipeline extends TypedEmitter<DeployPipelineEvents> implement
     this.log = log;
     this.now = opts.now ?? (() => new Date());
     this.deployments = new DeploymentStore(opts.store);
-    const workDir = join(opts.stateDir, 'deploy');
+    const workDir = join(opts.stateDir, STATE_FILES.deploy);
     const sourcesDir = join(workDir, 'src');
     mkdirSync(sourcesDir, { recursive: true, mode: 0o700 });
     this.runDeps = {

@@ -14,8 +14,8 @@ import { nullLogger, type Logger } from '../runtime/log';
 import { ReverseProxy, type ReverseProxyOptions } from './proxy';
 import { decideForSandbox, decideShared, pathOf, type RouteDecision, type RouteSource } from './route-table';
 
-export { DEFAULT_SHARED_GATEWAY_PORT } from '../config';
-import { DEFAULT_SHARED_GATEWAY_PORT } from '../config';
+export { DEFAULT_SHARED_GATEWAY_PORT } from '../flags';
+import { DEFAULT_SHARED_GATEWAY_PORT } from '../flags';
 export const GATEWAY_HOST = '127.0.0.1';
 /** How long in-flight requests may finish when a gateway stops, before their connections are cut. */
 const CLOSE_GRACE_MS = 2_000;

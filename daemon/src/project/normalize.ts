@@ -171,7 +171,7 @@ function normalizeBuild(
     problem([...at, 'build', 'dockerfile'], 'must be a relative path inside the context');
     return undefined;
   }
-  return { kind: 'dockerfile', dockerfile, args: stringMap(build.args) };
+  return { kind: 'dockerfile', dockerfile, args: stringMap(build.args), ...(build.target ? { target: build.target } : {}) };
 }
 
 function normalizeTemplate(

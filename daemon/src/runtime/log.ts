@@ -14,6 +14,7 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { Redactor } from './redactor';
+import { STATE_FILES } from '../../../schemas/node/state-files';
 
 export { REDACTED, Redactor } from './redactor';
 
@@ -40,7 +41,7 @@ export interface FileLogger extends Logger {
   close(): void;
 }
 
-export const LOG_FILE_NAME = 'branchboxd.log';
+export const LOG_FILE_NAME = STATE_FILES.log;
 export const DEFAULT_MAX_LOG_BYTES = 5 * 1024 * 1024;
 export const DEFAULT_KEEP_LOG_FILES = 3;
 

@@ -19,7 +19,7 @@ export interface PortRange {
 
 export const DEFAULT_PORT_RANGES: Readonly<Record<PortPurpose, PortRange>> = {
   service: { from: 42000, to: 42999 },
-  gateway: { from: 41100, to: 41199 }, // above the shared gateway's (DEFAULT_SHARED_GATEWAY_PORT, config.ts)
+  gateway: { from: 41100, to: 41199 }, // above the shared gateway's (DEFAULT_SHARED_GATEWAY_PORT, flags.ts)
 };
 
 export interface PortRequest {

@@ -7,8 +7,9 @@
 import { createCipheriv, createDecipheriv, randomBytes } from 'node:crypto';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
+import { STATE_FILES } from '../../../schemas/node/state-files';
 
-export const SECRET_KEY_FILE = 'secret.key';
+export const SECRET_KEY_FILE = STATE_FILES.secretKey;
 const KEY_BYTES = 32;
 const IV_BYTES = 12;
 const TAG_BYTES = 16;

@@ -6,12 +6,13 @@
 import { randomBytes } from 'node:crypto';
 import { mkdir, rename, rm } from 'node:fs/promises';
 import { join } from 'node:path';
+import { STATE_FILES } from '../../../schemas/node/state-files';
 
 export class SnapshotFiles {
   private readonly root: string;
 
   constructor(stateDir: string) {
-    this.root = join(stateDir, 'snapshots');
+    this.root = join(stateDir, STATE_FILES.snapshots);
   }
 
   /** The tar of `volume` in snapshot `snapshot` (snapshot names are DNS labels; volume names have no `/`). */

@@ -178,7 +178,7 @@ export class PanelSession {
         const c = this.host.connection.connected;
         if (c) this.startFeed(c);
         else {
-          this.post({ type: 'init', target: this.target });
+          this.post({ type: 'init', target: this.target, locale: vscode.env.language });
           this.post({ type: 'status', level: 'info', text: 'Connecting to branchboxd…' });
         }
         return;
@@ -241,7 +241,7 @@ export class PanelSession {
     // otherwise `init` resets the webview and the new feed starts from scratch.
     const resumeFrom = t.kind === 'logs' ? this.logPositions : undefined;
     this.stopFeed('gone');
-    this.post({ type: 'init', target: t, ...(resumeFrom ? { keep: true } : {}) });
+    this.post({ type: 'init', target: t, locale: vscode.env.language, ...(resumeFrom ? { keep: true } : {}) });
     const post = (message: ToWebview) => this.post(message);
     const feed: Feed =
       t.kind === 'logs'

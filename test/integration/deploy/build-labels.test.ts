@@ -6,7 +6,8 @@
  *
  * The builds start FROM a base image made for this test (labelled `branchbox.base=true`, as
  * the offline base images are): every image descending from it on the shared engine is one
- * this test's builds made. They are removed by ancestry at the end, labelled or not.
+ * this test's builds made. They are removed by ancestry at the end, labelled or not. A
+ * `build.target` builds the stage it names.
  */
 import { randomBytes } from 'node:crypto';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
@@ -65,12 +66,13 @@ afterAll(async () => {
   await docker.getImage(base).remove({ force: true }).catch(() => undefined);
 });
 
-function branch(name: string, dockerfile: string): void {
+function branch(name: string, dockerfile: string, build = ''): void {
   t.repo.git('checkout', '--quiet', '-b', name, 'main');
   try {
     t.repo.write('services/labelled/Dockerfile', dockerfile);
     const file = join(t.repo.root, 'branchbox.yaml');
-    writeFileSync(file, readFileSync(file, 'utf8').replace('services:\n', 'services:\n  labelled:\n    context: services/labelled\n    port: 8080\n'));
+    const service = `  labelled:\n    context: services/labelled\n    port: 8080\n${build ? `    build: ${build}\n` : ''}`;
+    writeFileSync(file, readFileSync(file, 'utf8').replace('services:\n', `services:\n${service}`));
     t.repo.commitAll(name);
   } finally {
     t.repo.checkout('main');
@@ -116,6 +118,26 @@ describe('labels of built images', () => {
     const listed = await docker.listImages({ all: true, filters: JSON.stringify({ label: [`branchbox.instance=${instance}`, `${TEST_LABEL}=${t.run.runId}`] }) });
     expect(new Set(listed.map((i) => i.Id))).toEqual(expect.objectContaining(new Set(built.map((i) => i.id))));
     for (const image of built) expect(listed.map((i) => i.Id)).toContain(image.id);
+  });
+
+  it('build.target builds that stage of a multi-stage Dockerfile, not the last', async () => {
+    // The last stage cannot be built: a deployment of it would fail.
+    branch(
+      'targeted',
+      [
+        `FROM ${base} AS served`,
+        `RUN mkdir -p /www && echo served > /www/healthz`,
+        'CMD ["httpd", "-f", "-p", "8080", "-h", "/www"]',
+        `FROM ${base} AS broken`,
+        'RUN exit 3',
+        '',
+      ].join('\n'),
+      '{ target: served }',
+    );
+    const [final] = await deployFinal(t.client, { repoPath: t.repo.root, sandbox: await sandbox('tg'), ref: 'targeted', services: ['labelled'] });
+    expect(final!.status, final!.diagnosis).toBe('running');
+    const tagged = (await descendants()).find((i) => i.tags.includes(final!.image!));
+    expect(tagged?.labels).toMatchObject({ ...ours(), 'branchbox.commit': t.repo.commitOf('targeted') });
   });
 
   it('a build cancelled during a slow step leaves only images that carry the instance labels', async () => {

@@ -73,6 +73,11 @@ describe('loadProject', () => {
     });
   });
 
+  it('keeps the build target of a multi-stage Dockerfile', () => {
+    const project = parseProject(`${header}services:\n  api:\n    port: 80\n    build: { target: runtime, args: { A: 1 } }\n`, FILE);
+    expect(project.services.api!.build).toEqual({ kind: 'dockerfile', dockerfile: 'Dockerfile', args: { A: '1' }, target: 'runtime' });
+  });
+
   it('takes the yaml file itself as well as its directory', () => {
     expect(loadProject(path.join(SHOP, 'branchbox.yaml')).name).toBe('shop');
   });

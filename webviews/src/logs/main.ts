@@ -8,9 +8,11 @@ import '@vscode-elements/elements/dist/vscode-checkbox/index.js';
 import '@vscode-elements/elements/dist/vscode-textfield/index.js';
 import type { LogSourceRef, LogsSourceStatus } from '../../../schemas/src/webview';
 import { BASE_CSS, Bridge, SOURCE_COLOURS, adoptStyles, el, type Push } from '../shared/bridge';
+import { useDisplayLanguage } from '../shared/clock';
 import { LOGS_CSS } from './styles';
 import { LogList, ROW_HEIGHT } from './log-list';
 import { LogStore } from './store';
+import { lineCountText, matchCounterText } from './toolbar';
 import { LogView } from './view';
 
 adoptStyles(BASE_CSS + LOGS_CSS);
@@ -40,7 +42,7 @@ const timestamps = el('vscode-checkbox', { checked: '', label: 'Timestamps' }) a
 const sourceBox = el('span', { class: 'sources' });
 const save = el('vscode-button', { secondary: '', title: 'Save the whole log (as filtered) to a file' }, 'Save…');
 const status = el('div', { class: 'status' });
-const counts = el('span', { class: 'muted' });
+const counts = el('span', { class: 'muted line-count' });
 
 const root = document.getElementById('root')!;
 root.className = 'logs';
@@ -95,7 +97,8 @@ save.addEventListener('click', () => {
 });
 
 function updateMatchInfo(): void {
-  matchInfo.textContent = view.query ? (view.matchCount ? `${view.currentMatch + 1} of ${view.matchCount}` : 'No results') : '';
+  matchInfo.textContent = matchCounterText(view.query, view.currentMatch, view.matchCount);
+  updateCounts();
 }
 
 function showStatus(level: 'info' | 'error', text: string): void {
@@ -132,7 +135,8 @@ function updateCounts(): void {
   if (countsTimer) return;
   countsTimer = setTimeout(() => {
     countsTimer = undefined;
-    counts.textContent = `${view.rows.toLocaleString()} of ${store.size.toLocaleString()} lines`;
+    counts.textContent = lineCountText({ shown: view.rows, total: store.size, ...(view.query ? { matches: view.matchCount } : {}) });
+    counts.title = counts.textContent;
   }, 250);
 }
 
@@ -147,10 +151,12 @@ const bridge = new Bridge((m: Push) => {
       sources = m.target.sources;
       sourceStates.clear();
       document.title = m.target.title;
+      useDisplayLanguage(m.locale);
       list.setSources(sources);
       showSources();
       showStatus('info', '');
       list.invalidate();
+      updateCounts();
       return;
     case 'logs/batch':
       list.apply(m.lines);

@@ -4,6 +4,7 @@
  * search, its plain text with the matches marked.
  */
 import { AnsiUp } from 'ansi_up';
+import { clock } from '../shared/clock';
 import { plainText } from './view';
 
 /** Fills `target` with `text`, its ANSI colours applied. */
@@ -38,10 +39,7 @@ export function renderMarked(target: HTMLElement, text: string, ranges: readonly
   if (at < plain.length) target.append(plain.slice(at));
 }
 
-/** `HH:MM:SS.mmm` of a line's timestamp (UTC date kept in the title). */
+/** A line's timestamp as the panel's clock writes it (`2026-12-06 18:29:48.123`, or 12-hour where the locale counts so). */
 export function formatTime(ts: number): string {
-  if (!ts) return '—';
-  const d = new Date(ts);
-  const p = (n: number, w = 2) => String(n).padStart(w, '0');
-  return `${d.getFullYear()}-${p(d.getMonth() + 1)}-${p(d.getDate())} ${p(d.getHours())}:${p(d.getMinutes())}:${p(d.getSeconds())}.${p(d.getMilliseconds(), 3)}`;
+  return clock().stamp(ts);
 }

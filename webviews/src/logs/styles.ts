@@ -14,7 +14,13 @@ html, body { height: 100%; overflow: hidden; }
 .log-row .src[hidden], .log-row .ts[hidden] { display: none; }
 mark { background: var(--vscode-editor-findMatchHighlightBackground); color: inherit; }
 mark.current { background: var(--vscode-editor-findMatchBackground); outline: 1px solid var(--vscode-editor-findMatchBorder, transparent); }
-.match-info { min-width: 8ch; }
+/* The toolbar keeps one row: the search counter has its room whether shown or not, the line
+   count and the search field share what is left (the count cut with an ellipsis, whole in its
+   tooltip). A panel too narrow for the controls themselves (under ~650 px) still wraps. */
+.logs .toolbar > * { flex: none; }
+.logs .toolbar vscode-textfield { flex: 1 1 140px; min-width: 100px; max-width: 260px; }
+.match-info { min-width: 12ch; white-space: nowrap; font-variant-numeric: tabular-nums; }
+.logs .toolbar > .line-count { flex: 1 1 0; min-width: 7ch; text-align: right; white-space: nowrap; overflow: hidden; text-overflow: ellipsis; }
 .sources { display: inline-flex; gap: 6px; }
 .ansi-black-fg { color: var(--vscode-terminal-ansiBlack); } .ansi-red-fg { color: var(--vscode-terminal-ansiRed); }
 .ansi-green-fg { color: var(--vscode-terminal-ansiGreen); } .ansi-yellow-fg { color: var(--vscode-terminal-ansiYellow); }

@@ -1,11 +1,15 @@
 /**
  * The Stats panel's three uPlot charts (CPU %, memory used vs limit, network rx/tx rates),
- * coloured from the theme. Each chart takes the window's columns and picks its own series.
+ * coloured from the theme, times written by the panel's clock, the memory axis by
+ * `memory-axis.ts`, legends by `legend.ts`. Each chart takes the window's columns and picks its own series.
  * uPlot styles its elements through the CSSOM (allowed by the CSP) and its stylesheet is
  * bundled as `stats.css`.
  */
 import uPlot from 'uplot';
 import 'uplot/dist/uPlot.min.css';
+import { clock } from '../shared/clock';
+import { legendValue } from './legend';
+import { memoryAxis } from './memory-axis';
 import type { ChartColumns, ChartTheme } from './state';
 import { BYTE_INCREMENTS, formatBytes, formatPercent, formatRate, withAlpha } from './state';
 
@@ -55,7 +59,7 @@ export const uplotChart: ChartFactory = (kind, parent, theme, width, height) => 
       ...(dash ? { dash } : {}),
       ...(fill ? { fill } : {}),
       points: { show: false },
-      value: (_u, v) => (v === null || v === undefined ? '–' : format(v)),
+      value: (u, _v, sidx, idx) => legendValue(u.data[sidx], idx, format),
     };
   };
   const series: uPlot.Series[] =
@@ -65,10 +69,15 @@ export const uplotChart: ChartFactory = (kind, parent, theme, width, height) => 
         ? [line('Used', theme.memory, formatBytes), line('Limit', theme.limit, formatBytes, [4, 4])]
         : [line('Received', theme.rx, formatRate), line('Sent', theme.tx, formatRate)];
   const format = kind === 'cpu' ? (v: number) => `${v.toFixed(0)} %` : kind === 'memory' ? formatBytes : formatRate;
+  const time = (seconds: number) => clock().time(seconds * 1000);
+  const yRange: uPlot.Range.Function =
+    kind === 'memory'
+      ? (u) => [0, memoryAxis(u.data[1] as number[], u.data[2] as number[]).max]
+      : (_u, min, max) => [0, Math.max(kind === 'cpu' ? 5 : 1, max * 1.1, min)];
   const opts: uPlot.Options = {
     width,
     height,
-    series: [{ value: (_u, v) => (v === null || v === undefined ? '' : new Date(v * 1000).toLocaleTimeString()) }, ...series],
+    series: [{ value: (u, _v, _sidx, idx) => legendValue(u.data[0], idx, time) }, ...series],
     axes: [
       {
         stroke: theme.foreground,
@@ -77,13 +86,21 @@ export const uplotChart: ChartFactory = (kind, parent, theme, width, height) => 
         font: theme.font,
         space: 90,
         incrs: TIME_INCREMENTS,
-        values: (_u, splits) => splits.map((v) => new Date(v * 1000).toLocaleTimeString([], { hour: '2-digit', minute: '2-digit', second: '2-digit' })),
+        values: (_u, splits) => splits.map(time),
       },
       axis(format, kind === 'cpu' ? undefined : BYTE_INCREMENTS),
     ],
-    scales: { x: { time: true }, y: { range: (_u, min, max) => [0, Math.max(kind === 'cpu' ? 5 : 1, max * 1.1, min)] } },
+    scales: { x: { time: true }, y: { range: yRange } },
     legend: { live: true },
     cursor: { drag: { x: false, y: false } },
+    // The top of the y axis, on the plot's element (the axis itself is drawn on the canvas).
+    hooks: {
+      setScale: [
+        (u, key) => {
+          if (key === 'y') parent.dataset.yMax = String(u.scales.y?.max ?? '');
+        },
+      ],
+    },
   };
   const plot = new uPlot(opts, [[], ...series.map(() => [])], parent);
   return {

@@ -3,6 +3,7 @@
  * the current figures beside them. Charts follow the panel's width and the colour theme.
  */
 import { BASE_CSS, Bridge, adoptStyles, type Push } from '../shared/bridge';
+import { useDisplayLanguage } from '../shared/clock';
 import { uplotChart } from './charts';
 import { STATS_CSS } from './styles';
 import { StatsView } from './view';
@@ -24,6 +25,7 @@ new Bridge((m: Push) => {
     case 'init':
       if (m.target.kind !== 'stats') return;
       document.title = m.target.title;
+      useDisplayLanguage(m.locale);
       view.reset(m.target.sandbox !== undefined);
       view.showStatus('info', 'Loading the last hour…');
       return;

@@ -5,6 +5,7 @@
  * history with (`schemas/src/stats-sums.ts`); and the formatting of bytes, rates and percentages.
  */
 import type { StatsSample } from '../../../schemas/src/docker-streams';
+import { clock } from '../shared/clock';
 import { SecondSums, secondOf, type SummedPoint } from '../../../schemas/src/stats-sums';
 
 /** How much time a panel shows and keeps. */
@@ -221,7 +222,7 @@ export function figuresOf(p: StatsPoint | undefined, sandbox: boolean): Figures 
     rx: formatRate(p.netRxRate),
     tx: formatRate(p.netTxRate),
     ...(sandbox ? { containers: `${p.containers} container${p.containers === 1 ? '' : 's'}` } : {}),
-    at: new Date(p.t).toLocaleTimeString(),
+    at: clock().time(p.t),
   };
 }
 

@@ -9,6 +9,7 @@ import { join } from 'node:path';
 import type { Result } from '../../../../schemas/src/index';
 import { processExists } from '../../../../schemas/node/process-liveness';
 import { ensureStateDir, readRuntimeFile, RUNTIME_FILE_NAME, type RuntimeInfo } from '../../../../schemas/node/runtime-file';
+import { STATE_FILES } from '../../../../schemas/node/state-files';
 import { defineCommand, type CommandContext } from '../command';
 import { connectToDaemon } from '../connection';
 import { CliError, DaemonUnreachableError, ExitCode } from '../errors';
@@ -16,7 +17,7 @@ import type { Output } from '../output';
 import { imagesLine } from './images';
 
 /** Where `daemon start` captures the daemon's stderr (its own log is `branchboxd.log`). */
-export const DAEMON_STDERR_FILE = 'branchboxd.stderr.log';
+export const DAEMON_STDERR_FILE = STATE_FILES.daemonStderr;
 const START_TIMEOUT_MS = 30_000;
 const STOP_TIMEOUT_MS = 15_000;
 
