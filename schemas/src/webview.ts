@@ -26,10 +26,16 @@ export const PANEL_VIEW_TYPES: Record<PanelKind, string> = {
 
 // --- Targets (also the persisted webview state) ---------------------------------------------
 
-/** One log source: a container, shown under `label` (a service name, or the container's). */
+/**
+ * One log source: a container, shown under `label` (a service name, or the container's). With
+ * `sandbox` and `service`, the source is that service: it follows whichever container serves it
+ * (across redeploys), `container` being the one that served it when the panel was opened.
+ */
 export interface LogSourceRef {
   readonly container: string;
   readonly label: string;
+  readonly sandbox?: string;
+  readonly service?: string;
 }
 
 export interface LogsTarget {
@@ -44,6 +50,8 @@ export interface StatsTarget {
   /** A container id or name, or a sandbox name (exactly one). */
   readonly container?: string;
   readonly sandbox?: string;
+  /** For a container: the sandbox it belongs to, whose deletion the panel reports. */
+  readonly containerSandbox?: string;
   readonly title: string;
 }
 
@@ -59,12 +67,17 @@ export type PanelTarget = LogsTarget | StatsTarget | DeploymentTarget;
 export function panelKey(target: PanelTarget): string {
   switch (target.kind) {
     case 'logs':
-      return `logs:${target.sources.map((s) => s.container).sort().join(',')}`;
+      return `logs:${target.sources.map(sourceKey).sort().join(',')}`;
     case 'stats':
       return target.sandbox !== undefined ? `stats:sandbox:${target.sandbox}` : `stats:container:${target.container ?? ''}`;
     case 'deployment':
       return `deployment:${target.deployment}`;
   }
+}
+
+/** A log source's identity: its service (`sandbox/service`) when it follows one, else its container. */
+export function sourceKey(source: LogSourceRef): string {
+  return source.sandbox !== undefined && source.service !== undefined ? `${source.sandbox}/${source.service}` : source.container;
 }
 
 /** Whether a value restored by VS Code is a target of `kind` (state is untyped JSON). */
@@ -98,6 +111,8 @@ export interface LogLine {
   readonly err: boolean;
   readonly ts: number;
   readonly text: string;
+  /** A line the extension inserted, not the container's: the source switched to a redeployed container. */
+  readonly marker?: true;
 }
 
 export interface LogsBatch {
@@ -111,7 +126,8 @@ export interface LogsBatch {
 export interface LogsSourceStatus {
   readonly type: 'logs/source';
   readonly src: number;
-  readonly state: 'following' | 'throttled' | 'ended' | 'failed';
+  /** waiting: a service source no container serves yet; it follows the next deployment. */
+  readonly state: 'following' | 'throttled' | 'waiting' | 'ended' | 'failed';
   readonly detail?: string;
 }
 
@@ -161,12 +177,26 @@ export interface StatusMessage {
   readonly text: string;
 }
 
+/**
+ * What the panel shows is gone or replaced (its sandbox was deleted, its deployment replaced):
+ * shown above the content, which stays. `deployment`: a link opening that deployment's panel.
+ */
+export interface BannerMessage {
+  readonly type: 'banner';
+  /** One banner of each kind is shown; a newer one of a kind replaces the older. */
+  readonly kind: 'deleted' | 'replaced';
+  readonly text: string;
+  readonly deployment?: { readonly id: string; readonly label: string };
+}
+
 /** Requests a webview makes, with their params and results. */
 export interface WebviewRequests {
   /** Writes the whole log of the panel's sources (re-read from the daemon) to a file the user picks. */
   'logs/save': { params: { streams: { stdout: boolean; stderr: boolean }; timestamps: boolean }; result: { path: string | null; lines: number } };
   /** Copies text to the clipboard. */
   'clipboard/write': { params: { text: string }; result: null };
+  /** Opens (or reveals) the Deployment panel of a deployment (a banner's link). */
+  'deployment/open': { params: { id: string }; result: null };
 }
 export type WebviewRequestMethod = keyof WebviewRequests;
 
@@ -184,6 +214,7 @@ export type ResponseMessage =
 export type ToWebview =
   | InitMessage
   | StatusMessage
+  | BannerMessage
   | ResponseMessage
   | LogsBatch
   | LogsSourceStatus

@@ -229,6 +229,20 @@ async function notificationTexts(): Promise<string[]> {
   return (await page!.locator('.notifications-toasts .notification-list-item-message, .notifications-center .notification-list-item-message').allInnerTexts()).map((t) => t.trim());
 }
 
+/** The text of the first panel (webview) whose text passes `test`, whichever frame it is in. */
+async function webviewText(what: string, test: (text: string) => boolean, timeoutMs = 30_000): Promise<{ text: string; frame: import('playwright-core').Frame }> {
+  return waitFor(what, async () => {
+    for (const frame of page!.frames()) {
+      const text = await frame.locator('body').innerText({ timeout: 1000 }).catch(() => '');
+      if (test(text)) return { text, frame };
+    }
+    return undefined;
+  }, timeoutMs, 500);
+}
+
+/** The editor tab whose title starts with `title`. */
+const editorTab = (title: string) => page!.locator('.tabs-container .tab', { has: page!.locator('.label-name', { hasText: title }) }).first();
+
 /** The text of the active editor's visible lines (Monaco renders spaces as no-break spaces). */
 async function editorText(): Promise<string> {
   const lines = page!.locator('.editor-group-container.active .monaco-editor .view-lines').first();
@@ -735,7 +749,64 @@ async function main(): Promise<void> {
     return `logs: ${all} lines, stdout unticked → "${unticked}"; search → "${counter}", "${searched}"; ${layout}; ${narrowLayout}; stats: ${note}; clock: log "${stamp}", stats "${at}"`;
   });
 
-  await step(8, 'Delete the sandbox → tree empty, no labelled container', async () => {
+  await step(12, 'Redeploy → the open Logs panel of account shows the marker and the new container’s lines; the old Deployment panel says it was replaced and links to the new one', async () => {
+    await page!.keyboard.press('Escape');
+    await clearNotifications();
+    await runCommand('View: Close All Editors');
+    // The Deployment panel of account's serving deployment (a background tab once the Logs panel opens).
+    const deploymentsPane = page!.locator('.pane', { has: page!.locator('.pane-header', { hasText: /^Deployments/ }) }).first();
+    await deploymentsPane.locator('.monaco-list-row', { hasText: /account.*\brunning\b/ }).first().click();
+    await webviewText('the Deployment panel', (t) => /switch.over/i.test(t));
+    const oldTitle = (await page!.locator('.tabs-container .tab.active .label-name').innerText()).trim();
+    assert.match(oldTitle, new RegExp(`^Deploy: account → ${SANDBOX} #[0-9a-f]{8}$`), oldTitle);
+    // The Logs panel of the service, in view while the redeploy runs.
+    await contextMenu(row('account'), 'Show Logs');
+    await editorTab(`Logs: account (${SANDBOX})`).waitFor({ state: 'visible', timeout: 15_000 });
+    await webviewText('the account log line', (t) => t.includes('account feature/x listening on 8080'));
+
+    // feature/x again (an earlier step may have checked another branch out and back: the git extension notices in its own time).
+    await waitFor('Deploy Current Branch on feature/x', async () => {
+      await runCommand('Branchbox: Deploy Current Branch');
+      if (/^Deploy feature\/x@[0-9a-f]{7}.*services/.test(await quickTitle(30_000))) return true;
+      await page!.keyboard.press('Escape');
+      await sleep(1000);
+      return undefined;
+    }, 60_000, 100);
+    await page!.keyboard.press('Enter'); // both services, as picked by default
+    await waitFor('the sandbox pick', async () => /sandbox/.test(await quickTitle()), 15_000);
+    await pick(SANDBOX);
+    const outcome = await waitFor(
+      'the redeploy to finish',
+      async () => (await notificationTexts()).find((t) => t.startsWith(`Deployed feature/x@${sha7} to ${SANDBOX}`) || t.startsWith(`Deploy of feature/x@${sha7} to ${SANDBOX} failed`)),
+      240_000,
+      500,
+    );
+    assert.match(outcome, /^Deployed .*account, payment running/, outcome);
+    // The same panel: the marker, then the new container's start line after it.
+    const { text: logs } = await webviewText('the redeploy marker and the new container’s line after it', (t) => {
+      const at = t.indexOf('— redeployed: now container ');
+      return at >= 0 && t.indexOf('account feature/x listening on 8080', at) > at;
+    }, 60_000);
+    await screenshot('redeploy-logs-marker');
+    const marker = logs.split('\n').find((l) => l.includes('— redeployed: now container '))!.trim();
+
+    // The old Deployment panel, shown again, says it was replaced; its link opens the new one.
+    await editorTab(oldTitle).click();
+    const replaced = await webviewText('the "replaced" banner', (t) => t.includes('was replaced by deployment'));
+    await screenshot('deployment-replaced');
+    await replaced.frame.getByText('Show the new deployment').first().click();
+    const newTitle = await waitFor('the new deployment’s panel', async () => {
+      const t = (await page!.locator('.tabs-container .tab.active .label-name').innerText()).trim();
+      return t.startsWith(`Deploy: account → ${SANDBOX} #`) && t !== oldTitle ? t : undefined;
+    }, 15_000);
+    // The Logs panel in view again for step 8 (the sandbox's deletion).
+    await editorTab(`Logs: account (${SANDBOX})`).click();
+    await webviewText('the Logs panel', (t) => t.includes('account feature/x listening on 8080'));
+    const banner = replaced.text.split('\n').find((l) => l.includes('was replaced'))!.trim();
+    return `${outcome} | logs: ${marker} | old deployment "${oldTitle}": ${banner} | link → "${newTitle}"`;
+  });
+
+  await step(8, 'Delete the sandbox → tree empty, no labelled container; the open panels say it was deleted', async () => {
     await page!.keyboard.press('Escape');
     await contextMenu(row(SANDBOX), 'Delete Sandbox');
     const dialog = page!.locator('.monaco-dialog-box');
@@ -751,7 +822,14 @@ async function main(): Promise<void> {
       return ids === '' ? 'none' : undefined;
     }, 30_000);
     await screenshot('deleted');
-    return `dialog: ${message}; ${deleted}; docker ps -a --filter label=branchbox.sandbox=${SANDBOX}: ${left}`;
+    // The Logs panel in view says so; a Deployment panel shown again too.
+    const banner = `Sandbox ${SANDBOX} was deleted`;
+    await webviewText('the Logs panel to say the sandbox was deleted', (t) => t.includes(banner) && t.includes('account feature/x listening on 8080'));
+    await screenshot('deleted-logs-banner');
+    await editorTab(`Deploy: account → ${SANDBOX}`).click();
+    await webviewText('the Deployment panel to say the sandbox was deleted', (t) => t.includes(banner) && /switch.over/i.test(t));
+    await screenshot('deleted-deployment-banner');
+    return `dialog: ${message}; ${deleted}; docker ps -a --filter label=branchbox.sandbox=${SANDBOX}: ${left}; Logs and Deployment panels: "${banner}"`;
   });
 
   await step(9, 'A typo in branchbox.yaml → Problems names it on the key with "did you mean `port`?"; the quick fix and a save clear it', async () => {

@@ -14,15 +14,21 @@
  *   branchbox.showStats       a Containers tree node | { container: string } | { sandbox: string }
  *   branchbox.showDeployment  a deployment id (string) | { deployment: string } | { id: string }
  *
+ * A service's logs (a sandbox or service node, or a container of a sandbox) follow the service
+ * across redeploys; titles name the service and its sandbox ("Logs: account (demo)"), so two
+ * tabs never share one (targets.ts).
+ *
  * Menus: showLogs/showStats on `viewItem =~ /^container\./` (and on sandbox/service items
  * once those views exist, passing `{ sandbox, services? }`), showDeployment on deployment items.
  */
 import * as vscode from 'vscode';
 import type { ContainerSummary } from '../../../schemas/src/docker';
+import { servingContainerName } from '../../../schemas/src/docker-names';
 import type { LogSourceRef, PanelTarget } from '../../../schemas/src/webview';
 import type { CommandFactory, Ctx } from '../commands';
 import type { Connected } from '../connection';
 import { PanelHost } from './panel-host';
+import { deploymentTitle, logsTitle, statsTitle } from './targets';
 
 const hosts = new WeakMap<Ctx['connection'], PanelHost>();
 
@@ -71,12 +77,22 @@ const isObject = (v: unknown): v is Record<string, unknown> => typeof v === 'obj
 const str = (v: unknown): string | undefined => (typeof v === 'string' && v.length > 0 ? v : undefined);
 
 function logsOf(sources: LogSourceRef[], title?: string): PanelTarget {
-  return { kind: 'logs', sources, title: title ?? `Logs: ${sources.map((s) => s.label).join(', ')}` };
+  return { kind: 'logs', sources, title: title ?? logsTitle(sources) };
+}
+
+/**
+ * A container as a log source: the service it serves, when it is the one serving a sandbox's
+ * service (followed across redeploys); any other container (one still deploying, too) as itself.
+ */
+function sourceOf(s: ContainerSummary): LogSourceRef {
+  return s.sandbox !== undefined && s.service !== undefined && s.name === servingContainerName(s.sandbox, s.service)
+    ? { container: s.id, label: s.service, sandbox: s.sandbox, service: s.service }
+    : { container: s.id, label: s.name };
 }
 
 async function logsTarget(ctx: Ctx, c: Connected, arg: unknown): Promise<PanelTarget | undefined> {
   const fromTree = ctx.containers.containerOf(arg);
-  if (fromTree) return logsOf([{ container: fromTree.id, label: fromTree.name }]);
+  if (fromTree) return logsOf([sourceOf(fromTree)]);
   if (isObject(arg)) {
     if (Array.isArray(arg.sources)) {
       const sources = arg.sources.filter((s): s is LogSourceRef => isObject(s) && !!str(s.container) && !!str(s.label));
@@ -91,35 +107,44 @@ async function logsTarget(ctx: Ctx, c: Connected, arg: unknown): Promise<PanelTa
       const sb = await c.client.request('sandbox/get', { name: sandbox });
       const sources = sb.services
         .filter((s) => (!wanted || wanted.includes(s.service)) && s.containerId)
-        .map((s) => ({ container: s.containerId!, label: s.service }));
+        .map((s) => ({ container: s.containerId!, label: s.service, sandbox, service: s.service }));
       if (sources.length === 0) throw new Error(`No running service${wanted ? ` among ${wanted.join(', ')}` : ''} in sandbox ${sandbox}.`);
-      return logsOf(sources, `Logs: ${sandbox} (${sources.map((s) => s.label).join(', ')})`);
+      return logsOf(sources);
     }
   }
   if (arg !== undefined) throw new Error('That container is no longer listed; it may have been removed.');
   const picked = await pickContainers(ctx, 'Show logs of', true);
-  return picked.length ? logsOf(picked.map((s) => ({ container: s.id, label: s.name }))) : undefined;
+  return picked.length ? logsOf(picked.map(sourceOf)) : undefined;
+}
+
+function containerStats(s: ContainerSummary): PanelTarget {
+  return {
+    kind: 'stats',
+    container: s.id,
+    ...(s.sandbox !== undefined ? { containerSandbox: s.sandbox } : {}),
+    title: statsTitle({ container: s.id, name: s.name, ...(s.service !== undefined ? { service: s.service } : {}), ...(s.sandbox !== undefined ? { containerSandbox: s.sandbox } : {}) }),
+  };
 }
 
 async function statsTarget(ctx: Ctx, arg: unknown): Promise<PanelTarget | undefined> {
   const fromTree = ctx.containers.containerOf(arg);
-  if (fromTree) return { kind: 'stats', container: fromTree.id, title: `Stats: ${fromTree.name}` };
+  if (fromTree) return containerStats(fromTree);
   if (isObject(arg)) {
     const sandbox = str(arg.sandbox);
-    if (sandbox) return { kind: 'stats', sandbox, title: `Stats: sandbox ${sandbox}` };
+    if (sandbox) return { kind: 'stats', sandbox, title: statsTitle({ sandbox }) };
     const container = str(arg.container);
-    if (container) return { kind: 'stats', container, title: `Stats: ${str(arg.label) ?? container}` };
+    if (container) return { kind: 'stats', container, title: statsTitle({ container, name: str(arg.label) ?? container }) };
   }
   if (arg !== undefined) throw new Error('That container is no longer listed; it may have been removed.');
   const [picked] = await pickContainers(ctx, 'Show stats of', false);
-  return picked ? { kind: 'stats', container: picked.id, title: `Stats: ${picked.name}` } : undefined;
+  return picked ? containerStats(picked) : undefined;
 }
 
 async function deploymentTarget(c: Connected, arg: unknown): Promise<PanelTarget | undefined> {
   const id = str(arg) ?? (isObject(arg) ? (str(arg.deployment) ?? str(arg.id)) : undefined);
   if (id) {
     const d = await c.client.request('deploy/get', { id });
-    return { kind: 'deployment', deployment: d.id, title: `Deploy: ${d.service} → ${d.sandbox}` };
+    return { kind: 'deployment', deployment: d.id, title: deploymentTitle(d) };
   }
   const { deployments } = await c.client.request('deploy/list', { limit: 50 });
   if (deployments.length === 0) {
@@ -135,7 +160,7 @@ async function deploymentTarget(c: Connected, arg: unknown): Promise<PanelTarget
     })),
     { title: 'Show deployment', placeHolder: 'Pick a deployment', matchOnDescription: true },
   );
-  return picked ? { kind: 'deployment', deployment: picked.d.id, title: `Deploy: ${picked.d.service} → ${picked.d.sandbox}` } : undefined;
+  return picked ? { kind: 'deployment', deployment: picked.d.id, title: deploymentTitle(picked.d) } : undefined;
 }
 
 async function pickContainers(ctx: Ctx, title: string, many: boolean): Promise<ContainerSummary[]> {

@@ -111,6 +111,18 @@ export class LogBatcher {
     this.schedule();
   }
 
+  /**
+   * A line of the extension's own in source `src`'s order (a redeploy marker), at `ts` (ms since
+   * the epoch): after every line pushed before it, before every line pushed after it.
+   */
+  mark(src: number, text: string, ts: number): void {
+    const queue = this.queues[src];
+    if (!queue || this.disposed) return;
+    queue.push({ src, err: false, ts, text, marker: true });
+    this.waiting += 1;
+    this.schedule();
+  }
+
   /** The webview applied batch `seq`. */
   ack(seq: number): void {
     if (!this.inFlight.delete(seq)) return;

@@ -11,6 +11,10 @@
  * connection to the daemon is lost under a visible Logs panel, it keeps its lines and the feed
  * of the next connection reads on right after them. After a window reload, the
  * `WebviewPanelSerializer`s reopen panels from their target (the webview's state).
+ *
+ * A feed follows what its panel shows (targets.ts, sandbox-watch.ts): a service's logs across
+ * redeploys, a replaced deployment, a deleted sandbox — it posts the banners; a banner's link
+ * (`deployment/open`) opens the new deployment's panel.
  */
 import { randomFillSync } from 'node:crypto';
 import * as vscode from 'vscode';
@@ -206,6 +210,9 @@ export class PanelSession {
       case 'clipboard/write':
         await vscode.env.clipboard.writeText((m.params as WebviewRequests['clipboard/write']['params']).text);
         return null;
+      case 'deployment/open':
+        await vscode.commands.executeCommand('branchbox.showDeployment', (m.params as WebviewRequests['deployment/open']['params']).id);
+        return null;
       default:
         throw new Error(`Unknown request ${String(m.method)}`);
     }
@@ -215,7 +222,7 @@ export class PanelSession {
     if (this.target.kind !== 'logs') throw new Error('Only a Logs panel saves logs.');
     const c = this.host.connection.connected;
     if (!c) throw new Error('Not connected to branchboxd; try again once it is back.');
-    const sources = this.target.sources;
+    const sources = this.feed instanceof LogFeed ? this.feed.currentSources : this.target.sources;
     const name = (sources.length === 1 ? sources[0]!.label : 'merged').replace(/[^\w.-]+/g, '_');
     const uri = await vscode.window.showSaveDialog({ title: 'Save Logs', saveLabel: 'Save', defaultUri: vscode.Uri.file(`${name}.log`), filters: { Logs: ['log', 'txt'] } });
     if (!uri) return { path: null, lines: 0 };

@@ -3,7 +3,8 @@
  * VS Code: `StatsFeed` → `stats/samples` messages as the webview receives them, through the
  * webview's own state module. The history comes first (prefilled with what the daemon
  * collected before the panel opened), live samples follow; a sandbox's live samples are summed
- * per second; closing the panel ends its subscription.
+ * per second; closing the panel ends its subscription; the sandbox deleted, the panel stops
+ * its live samples and says so.
  */
 import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
@@ -26,6 +27,8 @@ let idle: string;
 beforeAll(async () => {
   daemon = await startTestDaemon();
   client = await daemon.connect('stats-panel-test');
+  // The sandbox the panel shows exists (its panel watches it for its deletion).
+  await client.request('sandbox/create', { name: sandbox });
   const labels = { 'branchbox.sandbox': sandbox };
   busy = (await run.createContainer({ Cmd: ['sh', '-c', 'while :; do :; done'], Labels: labels, HostConfig: { NanoCpus: 500_000_000, Memory: 64 * MiB } })).id;
   idle = (await run.createContainer({ Cmd: ['sleep', '600'], Labels: labels, HostConfig: { Memory: 32 * MiB } })).id;
@@ -129,6 +132,29 @@ describe('StatsFeed against a real daemon', () => {
 
     const missing = new StatsFeed(client, { kind: 'stats', container: 'no-such-container-bb', title: 'x' }, () => undefined);
     await expect(missing.start()).rejects.toThrow();
+  });
+
+  it('stops its live samples and says so when the sandbox is deleted; reopened, it shows the banner and no live samples', async () => {
+    const wv = webview(true);
+    const feed = new StatsFeed(client, { kind: 'stats', sandbox, title: 'sandbox' }, wv.post);
+    await feed.start();
+    await wv.messages.until(() => wv.samples().some((m) => !m.history), 'a live sample');
+    await client.request('sandbox/delete', { name: sandbox });
+    await wv.messages.until(() => wv.messages.items.some((m) => m.type === 'banner'), 'the banner');
+    expect(wv.messages.items.find((m) => m.type === 'banner')).toEqual({ type: 'banner', kind: 'deleted', text: `Sandbox ${sandbox} was deleted. This panel shows what it had before; nothing new arrives.` });
+    // Nothing live after it.
+    const after = wv.messages.items.length;
+    await new Promise((r) => setTimeout(r, 2500));
+    expect(wv.messages.items.slice(after).filter((m) => m.type === 'stats/samples')).toEqual([]);
+    await feed.dispose();
+
+    const reopened = webview(true);
+    const again = new StatsFeed(client, { kind: 'stats', sandbox, title: 'sandbox' }, reopened.post);
+    await again.start();
+    expect(reopened.messages.items.map((m) => m.type)).toEqual(['banner', 'stats/samples']);
+    await new Promise((r) => setTimeout(r, 2500));
+    expect(reopened.samples().filter((m) => !m.history)).toEqual([]);
+    await again.dispose();
   });
 });
 

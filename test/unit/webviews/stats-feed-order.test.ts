@@ -66,13 +66,15 @@ describe('StatsFeed', () => {
 
   it('cancels its subscription when the history fails', async () => {
     const s = scripted({
+      'sandbox/get': () => ({ name: 'sb', services: [] }),
       'stats/history': () => {
         throw new Error('ContainerNotFound');
       },
     });
     const feed = new StatsFeed(s.client as unknown as StatsClient, { kind: 'stats', sandbox: 'sb', title: 'sb' }, () => undefined);
     await expect(feed.start()).rejects.toThrow('ContainerNotFound');
-    expect(s.calls).toEqual(['container/stats', 'stats/history', 'cancel']);
+    // The sandbox is watched (for its deletion) first; both subscriptions are cancelled.
+    expect(s.calls).toEqual(['sandbox/subscribe', 'sandbox/get', 'container/stats', 'stats/history', 'cancel', 'cancel']);
   });
 });
 
@@ -84,6 +86,7 @@ describe('DeploymentFeed', () => {
       'deploy/get': () => record,
       'deploy/logs': (p) => ((p as { afterSeq: number }).afterSeq === 0 ? { lines: [line(1), line(2)], more: true } : { lines: [line(3)], more: false }),
       'deploy/list': () => ({ deployments: [record] }),
+      'sandbox/get': () => ({ name: 'sb', services: [] }),
     });
     const posted: ToWebview[] = [];
     const feed = new DeploymentFeed(s.client as unknown as DeploymentClient, { kind: 'deployment', deployment: 'd', title: 'd' }, (m) => posted.push(m));

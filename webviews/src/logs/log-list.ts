@@ -141,7 +141,7 @@ export class LogList {
   }
 
   private fill(row: HTMLDivElement, line: LogLine, index: number, current: boolean, multi: boolean): void {
-    row.className = line.err ? 'log-row err' : 'log-row';
+    row.className = line.marker ? 'log-row marker' : line.err ? 'log-row err' : 'log-row';
     const [src, ts, text] = row.children as unknown as [HTMLElement, HTMLElement, HTMLElement];
     src.hidden = !multi;
     if (multi) {

@@ -7,6 +7,7 @@ html, body { height: 100%; overflow: hidden; }
 .log-spacer { width: 1px; }
 .log-rows { position: absolute; top: 0; left: 0; right: 0; will-change: transform; }
 .log-row { height: 18px; line-height: 18px; white-space: pre; padding: 0 8px; }
+.log-row.marker .text { color: var(--vscode-textLink-foreground); font-weight: 600; }
 .log-row.err .text { color: var(--vscode-terminal-ansiRed, var(--vscode-errorForeground)); }
 .log-row .src { display: inline-block; min-width: 10ch; margin-right: 1ch; font-weight: 600; }
 .log-row .ts { color: var(--vscode-descriptionForeground); margin-right: 1ch; }

@@ -2,7 +2,8 @@
  * The webview end of schemas/src/webview.ts: sends `ready` once listening, delivers the
  * host's pushes to one handler, and turns `request`s into promises answered by id (rejected
  * with the host's error message). Keeps the panel's target as the webview state, which VS
- * Code hands to the serializer after a reload.
+ * Code hands to the serializer after a reload. Shows `banner`s itself, the same way in every
+ * panel (banner.ts), at the top of `#root`.
  */
 import type {
   FromWebview,
@@ -12,6 +13,7 @@ import type {
   WebviewRequestMethod,
   WebviewRequests,
 } from '../../../schemas/src/webview';
+import { BANNER_CSS, Banner } from './banner';
 
 interface VsCodeApi {
   postMessage(message: unknown): void;
@@ -21,12 +23,13 @@ interface VsCodeApi {
 
 declare function acquireVsCodeApi(): VsCodeApi;
 
-export type Push = Exclude<ToWebview, ResponseMessage>;
+export type Push = Exclude<ToWebview, ResponseMessage | { type: 'banner' }>;
 
 export class Bridge {
   private readonly api: VsCodeApi;
   private nextId = 1;
   private readonly pending = new Map<number, { resolve(v: unknown): void; reject(e: Error): void }>();
+  private banner: Banner | undefined;
 
   constructor(
     onPush: (message: Push) => void,
@@ -45,10 +48,20 @@ export class Bridge {
         else p.resolve(m.result);
         return;
       }
+      if (m.type === 'banner') return this.showBanner(m);
       if (m.type === 'init') this.api.setState(m.target);
       onPush(m);
     });
     this.send({ type: 'ready' });
+  }
+
+  private showBanner(m: Extract<ToWebview, { type: 'banner' }>): void {
+    if (!this.banner) {
+      adoptStyles(BANNER_CSS);
+      this.banner = new Banner((id) => void this.request('deployment/open', { id }).catch(() => undefined));
+      (document.getElementById('root') ?? document.body).prepend(this.banner.element);
+    }
+    this.banner.show(m);
   }
 
   send(message: FromWebview): void {
