@@ -8,7 +8,7 @@ import { plainLine } from '../../schemas/src/plain-text';
 import { commandText, type UntrustedData } from '../../schemas/src/trust';
 
 /** The follow-ups a failure message can offer (each is a Branchbox command). */
-export type FailureAction = 'Show Log' | 'Show Daemon Log' | 'Restart Daemon';
+export type FailureAction = 'Show Extension Log' | 'Show Daemon Log' | 'Restart Daemon';
 
 export interface Failure {
   readonly message: string;
@@ -29,11 +29,11 @@ export class NotConnectedError extends Error {
  */
 export function explainFailure(what: string, e: unknown): Failure | undefined {
   if (e instanceof NotConnectedError) {
-    return { message: `${what}: Branchbox is not connected to its daemon (${e.message}).`, actions: ['Restart Daemon', 'Show Log'] };
+    return { message: `${what}: Branchbox is not connected to its daemon (${e.message}).`, actions: ['Restart Daemon', 'Show Extension Log'] };
   }
   if (!(e instanceof ProtocolError)) {
     const message = plainLine(e instanceof Error ? e.message : String(e));
-    return { message: `${what} failed: ${message}`, actions: ['Show Log'] };
+    return { message: `${what} failed: ${message}`, actions: ['Show Extension Log'] };
   }
   const detail = plainLine(e.message).replace(/\.$/, '');
   switch (e.errorName) {
@@ -61,19 +61,19 @@ export function explainFailure(what: string, e: unknown): Failure | undefined {
     case 'InvalidRequest':
       return {
         message: `${what} failed: branchboxd rejected the request (${detail}); the extension and the daemon may not match. Restart the daemon.`,
-        actions: ['Restart Daemon', 'Show Log'],
+        actions: ['Restart Daemon', 'Show Extension Log'],
       };
     case 'Untrusted':
-      return { message: `${what} failed: ${detail}`, actions: ['Show Log'] };
+      return { message: `${what} failed: ${detail}`, actions: ['Show Extension Log'] };
     case 'InternalError':
       return { message: `${what} failed inside branchboxd: ${detail}. See the daemon log.`, actions: ['Show Daemon Log'] };
     case undefined:
       // Code 0: the request never got an answer (the connection closed).
       return e.code === 0
-        ? { message: `${what} failed: ${detail}. Branchbox reconnects by itself; try again in a moment.`, actions: ['Show Log'] }
-        : { message: `${what} failed: ${detail} (error ${e.code}).`, actions: ['Show Log'] };
+        ? { message: `${what} failed: ${detail}. Branchbox reconnects by itself; try again in a moment.`, actions: ['Show Extension Log'] }
+        : { message: `${what} failed: ${detail} (error ${e.code}).`, actions: ['Show Extension Log'] };
     default:
-      return { message: `${what} failed: ${detail} (${e.errorName}).`, actions: ['Show Log'] };
+      return { message: `${what} failed: ${detail} (${e.errorName}).`, actions: ['Show Extension Log'] };
   }
 }
 

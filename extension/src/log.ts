@@ -13,7 +13,7 @@ export function createLog(): Log {
 }
 
 const ACTION_COMMANDS: Record<FailureAction, string> = {
-  'Show Log': 'branchbox.showLog',
+  'Show Extension Log': 'branchbox.showLog',
   'Show Daemon Log': 'branchbox.showDaemonLog',
   'Restart Daemon': 'branchbox.restartDaemon',
 };
@@ -27,7 +27,7 @@ export async function showError(message: string, actions: readonly FailureAction
 /** Activation failed: log it and tell the user, with the log one click away. */
 export function showActivationError(log: Log, e: unknown): void {
   log.error('Branchbox failed to activate', e instanceof Error ? e : new Error(String(e)));
-  void showError(`Branchbox failed to activate: ${e instanceof Error ? e.message : String(e)}`, ['Show Log']);
+  void showError(`Branchbox failed to activate: ${e instanceof Error ? e.message : String(e)}`, ['Show Extension Log']);
 }
 
 /**

@@ -92,7 +92,7 @@ describe('deploying a branch whose host build command is not trusted', () => {
     const e = await startTrusting(d.connected, log, PARAMS).catch((err: unknown) => err);
     expect(untrustedOf(e)).toEqual(UNTRUSTED);
     expect(fake.ui.prompts).toHaveLength(1);
-    expect(explainFailure('Deploy feature/x', e)).toEqual({ message: 'Deploy feature/x failed: not trusted', actions: ['Show Log'] });
+    expect(explainFailure('Deploy feature/x', e)).toEqual({ message: 'Deploy feature/x failed: not trusted', actions: ['Show Extension Log'] });
 
     const other = daemon({ other: true });
     const notFound = await startTrusting(other.connected, log, PARAMS).catch((err: unknown) => err);

@@ -39,15 +39,15 @@ describe('explainFailure', () => {
   it('explains a lost connection and a missing daemon', () => {
     expect(explainFailure('Stop container', new ProtocolError(0, 'The connection to branchboxd closed (socket closed (1006)).', undefined))).toEqual({
       message: 'Stop container failed: The connection to branchboxd closed (socket closed (1006)). Branchbox reconnects by itself; try again in a moment.',
-      actions: ['Show Log'],
+      actions: ['Show Extension Log'],
     });
     expect(explainFailure('Stop container', new NotConnectedError('Still connecting to branchboxd.'))).toEqual({
       message: 'Stop container: Branchbox is not connected to its daemon (Still connecting to branchboxd.).',
-      actions: ['Restart Daemon', 'Show Log'],
+      actions: ['Restart Daemon', 'Show Extension Log'],
     });
     expect(explainFailure('Show daemon log', new Error('ENOENT: no such file'))).toEqual({
       message: 'Show daemon log failed: ENOENT: no such file',
-      actions: ['Show Log'],
+      actions: ['Show Extension Log'],
     });
   });
 });
