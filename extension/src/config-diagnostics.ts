@@ -1,6 +1,6 @@
 /**
  * Config problems in the Problems panel: a project file (branchbox.yaml or a compose file,
- * config-problems.ts) opened or saved is validated by the daemon (`project/load` of its
+ * config-problems.ts) opened, saved or changed on disk (a checkout, another editor) is validated by the daemon (`project/load` of its
  * folder); every problem of the ConfigInvalid answer becomes an Error diagnostic on the exact
  * key or value, the project's warnings Warning ones; a valid project clears them. An unknown
  * key close to a known one gets a quick fix ("Change to `port`"). A deploy refused with
@@ -14,10 +14,10 @@ import { configProblemsOf, configWarningsOf, isProjectFile, problemMessage, prob
 
 const SOURCE = 'branchbox';
 const UNKNOWN_KEY_CODE = 'unknown-key';
-/** The files the quick fix applies to (isProjectFile's names). */
-const PROJECT_FILES: vscode.DocumentSelector = [
-  { scheme: 'file', pattern: '**/{branchbox,compose,docker-compose,compose.override,docker-compose.override}.{yaml,yml}' },
-];
+/** isProjectFile's names, as a glob. */
+const PROJECT_FILE_GLOB = '**/{branchbox,compose,docker-compose,compose.override,docker-compose.override}.{yaml,yml}';
+/** The files the quick fix applies to. */
+const PROJECT_FILES: vscode.DocumentSelector = [{ scheme: 'file', pattern: PROJECT_FILE_GLOB }];
 
 export class ConfigDiagnostics implements vscode.Disposable {
   private readonly collection = vscode.languages.createDiagnosticCollection(SOURCE);
@@ -35,6 +35,7 @@ export class ConfigDiagnostics implements vscode.Disposable {
       this.collection,
       vscode.workspace.onDidOpenTextDocument((d) => this.check(d)),
       vscode.workspace.onDidSaveTextDocument((d) => this.check(d)),
+      ...this.watchDisk(),
       connection.whileConnected((c) => {
         for (const d of vscode.workspace.textDocuments) this.check(d, c);
       }),
@@ -47,9 +48,16 @@ export class ConfigDiagnostics implements vscode.Disposable {
   }
 
   /** Validates the project of `doc` when it is a project file on disk (and the daemon is there). */
-  private check(doc: vscode.TextDocument, c = this.connection.connected): void {
+  private check(doc: { readonly uri: vscode.Uri }, c = this.connection.connected): void {
     if (doc.uri.scheme !== 'file' || !isProjectFile(doc.uri.fsPath) || !c) return;
     void this.validate(c, path.dirname(doc.uri.fsPath));
+  }
+
+  /** Project files changed, created or deleted on disk, open or not, are checked again. */
+  private watchDisk(): vscode.Disposable[] {
+    const watcher = vscode.workspace.createFileSystemWatcher(PROJECT_FILE_GLOB);
+    const changed = (uri: vscode.Uri) => this.check({ uri });
+    return [watcher, watcher.onDidChange(changed), watcher.onDidCreate(changed), watcher.onDidDelete(changed)];
   }
 
   /** `project/load` of `root`, its problems (or none) published. */

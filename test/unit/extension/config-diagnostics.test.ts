@@ -56,4 +56,22 @@ describe('ConfigDiagnostics', () => {
     await older;
     expect(published()).toEqual([]);
   });
+
+  it('checks a project file changed on disk (a checkout), not other files', async () => {
+    const asked: unknown[] = [];
+    const request = async (_method: string, params: unknown) => {
+      asked.push(params);
+      return { name: 'shop', services: {} };
+    };
+    const c = { client: { request } } as unknown as Connected;
+    const online = { connected: c, whileConnected: () => ({ dispose: () => undefined }) } as unknown as DaemonConnection;
+    const watched = new ConfigDiagnostics(online, quiet);
+    const watcher = fake.created.fileWatchers.at(-1)!;
+    expect(watcher.glob).toContain('branchbox');
+    watcher.changed.fire(fake.Uri.file(FILE));
+    watcher.deleted.fire(fake.Uri.file('/repo/sub/compose.yaml'));
+    watcher.changed.fire(fake.Uri.file('/repo/notes.yaml'));
+    expect(asked).toEqual([{ path: ROOT }, { path: '/repo/sub' }]);
+    watched.dispose();
+  });
 });

@@ -70,6 +70,8 @@ export const created = {
   /** Documents opened with `showTextDocument` (their URI strings). */
   shownDocuments: [] as string[],
   openedExternal: [] as string[],
+  /** `workspace.createFileSystemWatcher` watchers: fire their emitters to play a change on disk. */
+  fileWatchers: [] as { glob: string; changed: EventEmitter<Uri>; created: EventEmitter<Uri>; deleted: EventEmitter<Uri> }[],
 };
 
 /** A prompt the code showed: a quick pick, an input box, or a message with buttons. */
@@ -336,6 +338,11 @@ export const workspace = {
       if (text === undefined) throw new Error(`no file ${uri.fsPath}`);
       return new TextEncoder().encode(text);
     },
+  },
+  createFileSystemWatcher(glob: string) {
+    const watcher = { glob, changed: new EventEmitter<Uri>(), created: new EventEmitter<Uri>(), deleted: new EventEmitter<Uri>() };
+    created.fileWatchers.push(watcher);
+    return { onDidChange: watcher.changed.event, onDidCreate: watcher.created.event, onDidDelete: watcher.deleted.event, dispose() {} };
   },
   onDidOpenTextDocument: new EventEmitter<{ uri: Uri }>().event,
   onDidSaveTextDocument: new EventEmitter<{ uri: Uri }>().event,
