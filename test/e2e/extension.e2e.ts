@@ -661,7 +661,7 @@ async function main(): Promise<void> {
   await step(11, 'Logs: stdout unticked → the count says so; a search keeps the toolbar on one row. Stats: memory axis to the data, legends with values, one clock', async () => {
     await page!.keyboard.press('Escape');
     await runCommand('View: Close All Editors');
-    await contextMenu(row('account'), 'Show Logs');
+    await contextMenu(row('account'), 'Show Container Logs');
     const logs = page!.frameLocator('iframe.webview.ready').last().frameLocator('#active-frame');
     await logs.getByText('account feature/x listening on 8080', { exact: false }).first().waitFor({ state: 'visible', timeout: 30_000 });
     const count = logs.locator('.line-count');
@@ -760,7 +760,7 @@ async function main(): Promise<void> {
     const oldTitle = (await page!.locator('.tabs-container .tab.active .label-name').innerText()).trim();
     assert.match(oldTitle, new RegExp(`^Deploy: account → ${SANDBOX} #[0-9a-f]{8}$`), oldTitle);
     // The Logs panel of the service, in view while the redeploy runs.
-    await contextMenu(row('account'), 'Show Logs');
+    await contextMenu(row('account'), 'Show Container Logs');
     await editorTab(`Logs: account (${SANDBOX})`).waitFor({ state: 'visible', timeout: 15_000 });
     await webviewText('the account log line', (t) => t.includes('account feature/x listening on 8080'));
 
