@@ -18,7 +18,7 @@ export interface StatusView {
 export function statusViewOf(state: ConnectionState, info: SystemInfo | undefined): StatusView {
   switch (state.kind) {
     case 'idle':
-      return { text: '$(circle-outline) Branchbox', tooltip: 'Not connected to branchboxd yet: it is reached when a Branchbox view opens or a Branchbox command runs.' };
+      return { text: '$(circle-outline) Branchbox', tooltip: 'Not connected to branchboxd yet: it is reached when a Branchbox view or a project file (branchbox.yaml, a compose file) opens, or a Branchbox command runs.' };
     case 'connecting':
       return { text: '$(sync~spin) Branchbox: connecting', tooltip: 'Connecting to branchboxd…' };
     case 'disconnected':

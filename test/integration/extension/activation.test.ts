@@ -35,9 +35,13 @@ const connectedText = (t: string) => t === '$(check) Branchbox';
 const run = (id: string, ...args: unknown[]) => fake.commands.registered.get(id)!(...args);
 
 describe('the activated extension', () => {
-  it('starts the daemon, connects, and registers every command of the manifest', async () => {
+  it('starts the daemon when a view opens, connects, and registers every command of the manifest', async () => {
     fake.settings.set('branchbox.stateDir', stateDir);
     extension.activate(context as never);
+    // Activation alone starts nothing: the first need of the daemon does (daemon-demand.ts).
+    expect(status().text).toBe('$(circle-outline) Branchbox');
+    expect(readRuntimeFile(stateDir)).toBeUndefined();
+    fake.created.treeViews.find((v) => v.id === 'branchbox.sandboxes')!.show();
     expect(status().text).toBe('$(sync~spin) Branchbox: connecting');
     await fake.until(() => connectedText(status().text));
 

@@ -56,6 +56,7 @@ beforeAll(async () => {
   const api = { repositories: [{ rootUri: fake.Uri.file(repo.root), state: { HEAD: head, workingTreeChanges: [] } }] };
   fake.installedExtensions.set('vscode.git', { isActive: true, exports: { getAPI: () => api }, activate: async () => ({ getAPI: () => api }) });
   extension.activate(context as never);
+  fake.created.treeViews.find((v) => v.id === 'branchbox.sandboxes')!.show(); // the first need of the daemon
 });
 
 afterAll(async () => {
@@ -128,7 +129,13 @@ describe('the sandbox commands against a real daemon', () => {
 
     fake.ui.respond = (p) => (p.kind === 'inputBox' ? '/payment/x' : undefined);
     await command('branchbox.route.explain', { kind: 'sandbox', key: `sandbox:${SANDBOX}`, name: SANDBOX });
-    expect(fake.created.messages.at(-1)!.message).toMatch(/^\/payment\/x → baseline http:\/\/127\.0\.0\.1:9102 via route \/payment → payment\./);
+    // It opens a read-only document: where the path goes, by which route, and why.
+    const explained = fake.created.shownDocuments.at(-1)!;
+    expect(explained).toBe(`branchbox:/routes/${SANDBOX}.route.txt`);
+    const explanation = fake.contentProviders.get('branchbox')!.provideTextDocumentContent(fake.Uri.parse(explained));
+    expect(explanation).toMatch(new RegExp(`^Route of /payment/x in sandbox ${SANDBOX}\n`));
+    expect(explanation).toMatch(/Goes to +baseline http:\/\/127\.0\.0\.1:9102\n/);
+    expect(explanation).toMatch(/By route +\/payment → payment\n/);
 
     const deployments = provider<DeploymentsTree>('branchbox.deployments');
     const rows = deployments.model.list().filter((d) => d.sandbox === SANDBOX);

@@ -169,6 +169,15 @@ export class FakeOutputChannel {
 export class FakeTreeView {
   message: string | undefined;
   readonly messages: (string | undefined)[] = [];
+  /** Hidden until a test shows it, as a view of a closed sidebar container. */
+  visible = false;
+  private readonly visibility = new EventEmitter<{ visible: boolean }>();
+  readonly onDidChangeVisibility = this.visibility.event;
+  /** The user opens the view. */
+  show(): void {
+    this.visible = true;
+    this.visibility.fire({ visible: true });
+  }
   constructor(
     readonly id: string,
     readonly options: { treeDataProvider: unknown },
@@ -225,7 +234,13 @@ export enum ViewColumn {
 /** Webview panel serializers by view type. */
 export const webviewSerializers = new Map<string, unknown>();
 
+export class TabInputWebview {
+  constructor(readonly viewType: string) {}
+}
+
 export const window = {
+  /** No editor tab is open in these tests. */
+  tabGroups: { all: [] as { tabs: { input: unknown }[] }[], onDidChangeTabs: new EventEmitter<void>().event },
   registerWebviewPanelSerializer(viewType: string, serializer: unknown) {
     webviewSerializers.set(viewType, serializer);
     return { dispose: () => void webviewSerializers.delete(viewType) };
@@ -345,6 +360,9 @@ export const workspace = {
     return { onDidChange: watcher.changed.event, onDidCreate: watcher.created.event, onDidDelete: watcher.deleted.event, dispose() {} };
   },
   onDidOpenTextDocument: new EventEmitter<{ uri: Uri }>().event,
+  onDidChangeWorkspaceFolders: new EventEmitter<unknown>().event,
+  /** The workspace's files are not searched in these tests: none is found. */
+  findFiles: async () => [] as Uri[],
   onDidSaveTextDocument: new EventEmitter<{ uri: Uri }>().event,
 };
 
