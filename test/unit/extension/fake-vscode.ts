@@ -167,6 +167,14 @@ export class FakeOutputChannel {
 export class FakeTreeView {
   message: string | undefined;
   readonly messages: (string | undefined)[] = [];
+  /** Hidden until a test shows it (`setVisible`): time-relative refreshes run only while shown. */
+  visible = false;
+  private readonly visibility = new EventEmitter<{ visible: boolean }>();
+  readonly onDidChangeVisibility = this.visibility.event;
+  setVisible(visible: boolean): void {
+    this.visible = visible;
+    this.visibility.fire({ visible });
+  }
   constructor(
     readonly id: string,
     readonly options: { treeDataProvider: unknown },
