@@ -64,6 +64,12 @@ describe('package.json contributes', () => {
     expect(enabledFor('branchbox.container.remove', /./, other)).toEqual([...states]);
   });
 
+  it('Deploy and Show Deployment do not share an icon', () => {
+    const icon = (command: string) => manifest.contributes.commands.find((c) => c.command === command)?.icon;
+    expect(icon('branchbox.deploy')).toBe('$(rocket)');
+    expect(icon('branchbox.showDeployment')).not.toBe(icon('branchbox.deploy'));
+  });
+
   it('viewItem when clauses of the Sandboxes view match the context values of the Sandboxes model', async () => {
     const itemMenus = manifest.contributes.menus['view/item/context']!;
     const enabled = (command: string, group: RegExp, viewItem: string) =>

@@ -99,7 +99,40 @@ describe('SandboxTreeModel, replaying a recorded session', () => {
     replay((i, model) => {
       if (i === beforeDelete - 3) payment = model.row('service:rec-demo/payment');
     });
-    expect(payment).toMatchObject({ description: `feature/x@${sha} → baseline`, contextValue: 'service.baseline.deployed' });
+    // Where its requests go leads the row, with an icon of its own (not its container's).
+    expect(payment).toMatchObject({ description: `→ baseline feature/x@${sha}`, contextValue: 'service.baseline.deployed', icon: { id: 'cloud', color: 'charts.blue' } });
+    expect(payment!.tooltip).toMatch(/\| Route \| baseline \\\(requests go to the shared baseline/);
+  });
+
+  it('a container row\'s tooltip says how long it has been up as of the clock; a later clock changes only such rows', () => {
+    const [account] = deployedContainers();
+    const model = new SandboxTreeModel();
+    model.replaceSandboxes([COMMIT]);
+    model.setContainers(deployedContainers());
+    const started = Date.parse(account!.startedAt!);
+    model.retime(started + 500);
+    expect(model.row('container:rec-demo/account')!.tooltip).toMatch(/\| Status \| Up Less than a second/);
+    const change = model.retime(started + 5 * 60_000);
+    expect(model.row('container:rec-demo/account')!.tooltip).toMatch(/\| Status \| Up 5 minutes/);
+    expect(change.root).toBe(false);
+    expect([...change.rows].every((k) => k.startsWith('container:'))).toBe(true);
+  });
+
+  it('a suspended sandbox: its services and containers say "suspended", not "exited (137)"', () => {
+    const containers = deployedContainers().map((c) => ({ ...c, state: 'exited' as const, exitCode: 137, health: undefined, ports: [] }));
+    const model = new SandboxTreeModel();
+    model.replaceSandboxes([{ ...COMMIT, state: 'suspended' }]);
+    model.setContainers(containers);
+    const account = model.row('service:rec-demo/account')!;
+    expect(account.description).toBe(`suspended feature/x@${sha} → sandbox`);
+    expect(account.icon).toEqual({ id: 'debug-pause', color: 'disabledForeground' });
+    const container = model.row('container:rec-demo/account')!;
+    expect(container.description).toBe('suspended');
+    expect(container.icon).toEqual({ id: 'debug-pause', color: 'disabledForeground' });
+    // Resumed but the container still exited: the crash shows as one.
+    model.replaceSandboxes([COMMIT]);
+    expect(model.row('container:rec-demo/account')!.description).toBe('exited (137)');
+    expect(model.sandboxFacts().get('rec-demo')!.state).toBe('active');
   });
 
   it('reports only the rows that changed', () => {
@@ -185,7 +218,7 @@ describe('SandboxTreeModel, replaying a recorded session', () => {
     model.replaceSandboxes([sandbox]);
     model.setContainers([account!, { ...payment!, state: 'exited', exitCode: 0 }]);
     const db = model.row('service:rec-demo/db')!;
-    expect(db.description).toMatch(/ 5432→47123$/);
+    expect(db.description).toMatch(/ 5432→47123 → sandbox$/);
     expect(db.tooltip).toContain(String.raw`| Ports | 5432→127\.0\.0\.1:47123 \(compose asked 5432\) |`);
     const job = model.row('service:rec-demo/migrate')!;
     expect(job.icon).toEqual({ id: 'pass', color: 'charts.green' });
