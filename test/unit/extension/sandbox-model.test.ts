@@ -9,7 +9,7 @@ import { describe, expect, it, vi } from 'vitest';
 import type { DeployProgress, DeploymentRecord } from '../../../schemas/src/deploy';
 import type { SandboxEvent, Sandbox } from '../../../schemas/src/sandbox';
 import { ContainerTreeModel, type EventItem } from '../../../extension/src/container-model';
-import { DeploymentListModel, advanceRun, newRunState, progressPercent, progressText, runIsFinal } from '../../../extension/src/deployment-model';
+import { DeploymentListModel, advanceRun, newRunState, progressPercent, progressText, runIsFinal, timeAgo } from '../../../extension/src/deployment-model';
 import { SandboxTreeModel, branchAtCommit, gatewayUrlOf, portsLong, portsShort } from '../../../extension/src/sandbox-model';
 import { resultViolations } from '../../../daemon/src/rpc/validation';
 import { servingContainerName } from '../../../schemas/src/docker-names';
@@ -277,11 +277,62 @@ describe('DeploymentListModel and the deploy progress text, from the same record
     expect(row).toMatchObject({ label: 'account', icon: { id: 'error' }, contextValue: 'deployment.final' });
   });
 
-  it('shows deploy/list records as rows: branch@sha, status, duration, sandbox', () => {
+  it('shows deploy/list records as rows: status and how long ago first (what 300 px keeps), then branch@sha, duration', () => {
     const model = new DeploymentListModel();
-    model.replaceAll(resultOf<{ deployments: DeploymentRecord[] }>('deploy/list').deployments);
+    const records = resultOf<{ deployments: DeploymentRecord[] }>('deploy/list').deployments;
+    model.replaceAll(records);
     const [failed] = model.list();
-    expect(model.row(failed!.id)!.description).toMatch(/^broken-build@[0-9a-f]{7} · failed · [\d.]+ (ms|s) · rec-demo$/);
+    model.retime(Date.parse(failed!.createdAt) + 3 * 60_000 + 5_000);
+    expect(model.row(failed!.id)!.description).toMatch(/^failed · 3 min ago · broken-build@[0-9a-f]{7} · [\d.]+ (ms|s)$/);
+    expect(model.row(failed!.id)!.tooltip).toMatch(/\| Requested \| .* UTC \\\(3 min ago\\\) \|/);
+  });
+
+  it('groups deployments by sandbox, the one deployed to last first, each newest first', () => {
+    const model = new DeploymentListModel();
+    const [one] = resultOf<{ deployments: DeploymentRecord[] }>('deploy/list').deployments;
+    const at = (min: number) => new Date(Date.parse('2026-01-01T10:00:00Z') + min * 60_000).toISOString();
+    model.replaceAll([
+      { ...one!, id: 'd1', sandbox: 'alpha', service: 'account', createdAt: at(0), status: 'running' },
+      { ...one!, id: 'd2', sandbox: 'beta', service: 'account', createdAt: at(5), status: 'failed' },
+      { ...one!, id: 'd3', sandbox: 'alpha', service: 'payment', createdAt: at(10), status: 'building' },
+    ]);
+    expect(model.sandboxes()).toEqual(['alpha', 'beta']);
+    expect(model.list('alpha').map((d) => d.id)).toEqual(['d3', 'd1']);
+    expect(model.list('beta').map((d) => d.id)).toEqual(['d2']);
+    model.retime(Date.parse(at(12)));
+    expect(model.group('alpha')).toMatchObject({ label: 'alpha', description: '1 in progress · latest 2 min ago · 2 deployments', icon: { id: 'sync~spin' } });
+    expect(model.group('beta')).toMatchObject({ description: 'latest 7 min ago · 1 deployment', icon: { id: 'package' } });
+    expect(model.group('gamma')).toBeUndefined();
+  });
+
+  it('words "… ago" again as time passes: only rows whose words changed are reported', () => {
+    const model = new DeploymentListModel();
+    const [one] = resultOf<{ deployments: DeploymentRecord[] }>('deploy/list').deployments;
+    const t = Date.parse('2026-01-01T10:00:00Z');
+    model.replaceAll([
+      { ...one!, id: 'old', sandbox: 'alpha', createdAt: new Date(t - 3 * 3600_000).toISOString() },
+      { ...one!, id: 'new', sandbox: 'beta', createdAt: new Date(t).toISOString() },
+    ]);
+    model.retime(t + 5_000);
+    expect(model.row('new')!.description).toContain('just now');
+    const change = model.retime(t + 65_000);
+    expect(model.row('new')!.description).toContain('1 min ago');
+    expect([...change.deployments]).toEqual(['new']);
+    expect([...change.sandboxes]).toEqual(['beta']);
+    expect(model.retime(t + 70_000)).toEqual({ deployments: new Set(), sandboxes: new Set() });
+  });
+
+  it('timeAgo: seconds, minutes, hours, days', () => {
+    const now = Date.parse('2026-01-02T12:00:00Z');
+    const ago = (ms: number) => timeAgo(new Date(now - ms).toISOString(), now);
+    expect([ago(3_000), ago(42_000), ago(3 * 60_000), ago(5 * 3600_000), ago(3 * 86_400_000), ago(-5_000)]).toEqual([
+      'just now',
+      '42 s ago',
+      '3 min ago',
+      '5 h ago',
+      '3 d ago',
+      'just now',
+    ]);
   });
 
   it('the notification text names each service stage and ends final', () => {
