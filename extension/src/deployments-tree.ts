@@ -152,8 +152,8 @@ export class DeploymentsTree implements vscode.TreeDataProvider<DeploymentsNode>
     const groups = [...this.pendingGroups].filter((s) => this.groupNodes.has(s));
     // A group redrawn redraws its rows: only rows of other groups are named.
     const rows = [...this.pendingRows].filter((id) => this.nodes.has(id) && !this.pendingGroups.has(this.model.get(id)!.sandbox));
-    const unknown = [...this.pendingRows].some((id) => !this.nodes.has(id)) || groups.length < this.pendingGroups.size;
-    const root = this.pendingRoot || unknown;
+    // A row VS Code never asked for has nothing to redraw; a group it does not know is new: the root.
+    const root = this.pendingRoot || groups.length < this.pendingGroups.size;
     this.pendingRoot = false;
     this.pendingRows.clear();
     this.pendingGroups.clear();
