@@ -586,7 +586,7 @@ async function main(): Promise<void> {
     // payment goes to the baseline since step 4: the row says so first, with the route icon.
     const paymentService = row('payment');
     const paymentText = (await paymentService.innerText()).replace(/\s+/g, ' ');
-    assert.match(paymentText, /^payment → baseline/, paymentText);
+    assert.match(paymentText, /^payment ?→ baseline/, paymentText);
     assert.equal(await paymentService.locator('.codicon-cloud').count(), 1, 'payment routed to the baseline has the cloud icon');
     assert.equal(await row('account').locator('.codicon-cloud').count(), 0, 'account (routed to the sandbox) has not');
     await screenshot('route-icon');
