@@ -587,8 +587,10 @@ async function main(): Promise<void> {
     const paymentService = row('payment');
     const paymentText = (await paymentService.innerText()).replace(/\s+/g, ' ');
     assert.match(paymentText, /^payment ?→ baseline/, paymentText);
-    assert.equal(await paymentService.locator('.codicon-cloud').count(), 1, 'payment routed to the baseline has the cloud icon');
-    assert.equal(await row('account').locator('.codicon-cloud').count(), 0, 'account (routed to the sandbox) has not');
+    // The row's own icon (its inline Route to Baseline action shows a cloud too).
+    const rowIcon = (r: Locator) => r.locator('.custom-view-tree-node-item-icon.codicon-cloud');
+    assert.equal(await rowIcon(paymentService).count(), 1, 'payment routed to the baseline has the cloud icon');
+    assert.equal(await rowIcon(row('account')).count(), 0, 'account (routed to the sandbox) has not');
     await screenshot('route-icon');
 
     await contextMenu(row(SANDBOX), 'Suspend Sandbox');
