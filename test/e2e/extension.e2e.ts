@@ -612,8 +612,9 @@ async function main(): Promise<void> {
     const deployments = pane(/^Deployments/);
     const deployed = await waitFor('the deployments grouped under the sandbox, still running', async () => {
       const rows = await rowsOf(deployments);
-      const mine = rows.filter((r) => r.level === 2 && /^(account|payment) /.test(r.text) && groupOfRow(rows, (t) => t === r.text)?.startsWith(SANDBOX));
-      return mine.length === 2 && mine.every((r) => /^\w+ running · (just now|\d+ (s|min) ago) · feature\/x@/.test(r.text)) ? mine.map((r) => r.text) : undefined;
+      // innerText joins a row's label and description without a space.
+      const mine = rows.filter((r) => r.level === 2 && /^(account|payment) ?(running|stopped|failed)/.test(r.text) && groupOfRow(rows, (t) => t === r.text)?.startsWith(SANDBOX));
+      return mine.length === 2 && mine.every((r) => /^\w+ ?running · (just now|\d+ (s|min) ago) · feature\/x@/.test(r.text)) ? mine.map((r) => r.text) : undefined;
     }, 30_000);
     await screenshot('deployments-after-resume');
     return `Other holds ${foreignRow.text}; ${paymentText}; suspended: ${suspendedRows.join(' | ')}; after resume: ${deployed.join(' | ')}`;
