@@ -617,6 +617,8 @@ async function main(): Promise<void> {
       return mine.length === 2 && mine.every((r) => /^\w+ ?running · (just now|\d+ (s|min) ago) · feature\/x@/.test(r.text)) ? mine.map((r) => r.text) : undefined;
     }, 30_000);
     await screenshot('deployments-after-resume');
+    // Gone before step 8, which checks that no container labelled with the sandbox is left.
+    docker('rm', '-f', foreign);
     return `Other holds ${foreignRow.text}; ${paymentText}; suspended: ${suspendedRows.join(' | ')}; after resume: ${deployed.join(' | ')}`;
   });
 
