@@ -6,6 +6,7 @@
  * and the words the Deploy Current Branch notification shows for each progress item.
  */
 import type { DeployProgress, DeploymentRecord, DeploymentStatus } from '../../schemas/src/deploy';
+import type { SandboxState } from '../../schemas/src/sandbox';
 import { escapeMarkdown, type IconSpec } from './container-model';
 import { FINAL_STATUSES, branchAtCommit } from './sandbox-model';
 
@@ -83,14 +84,19 @@ export function timeAgo(iso: string, now: number): string {
 
 const requestedAt = (d: DeploymentRecord) => d.createdAt.replace('T', ' ').replace(/\.\d+Z$/, ' UTC').replace(/Z$/, ' UTC');
 
-/** A deployment's row as of `now` (ms since the epoch), which words its "3 min ago". */
-export function presentDeployment(d: DeploymentRecord, now: number = Date.now()): DeploymentRow {
+/**
+ * A deployment's row as of `now` (ms since the epoch), which words its "3 min ago". A running
+ * deployment of a suspended (or expired) sandbox keeps its container but serves nothing: the
+ * row says so rather than "running".
+ */
+export function presentDeployment(d: DeploymentRecord, now: number = Date.now(), sandboxState?: SandboxState): DeploymentRow {
+  const paused = d.status === 'running' && (sandboxState === 'suspended' || sandboxState === 'expired') ? sandboxState : undefined;
   const source = branchAtCommit(d.ref, d.commit);
   const duration = d.durationMs !== undefined ? formatDuration(d.durationMs) : undefined;
   const lastStage = d.stages.at(-1);
   const rows: [string, string | undefined][] = [
     ['Sandbox', escapeMarkdown(d.sandbox)],
-    ['Status', escapeMarkdown(d.status)],
+    ['Status', escapeMarkdown(paused ? `running, its sandbox ${paused} (Resume Sandbox serves it again)` : d.status)],
     ['Diagnosis', d.diagnosis ? escapeMarkdown(d.diagnosis) : undefined],
     ['Source', source ? escapeMarkdown(source) : undefined],
     ['Duration', duration],
@@ -100,13 +106,13 @@ export function presentDeployment(d: DeploymentRecord, now: number = Date.now())
     ['Requested', escapeMarkdown(`${requestedAt(d)} (${timeAgo(d.createdAt, now)})`)],
     ['Id', `\`${d.id}\``],
   ];
-  const status = FINAL_STATUSES.has(d.status) ? d.status : `${lastStage && !lastStage.outcome ? lastStage.stage : d.status}…`;
+  const status = paused ?? (FINAL_STATUSES.has(d.status) ? d.status : `${lastStage && !lastStage.outcome ? lastStage.stage : d.status}…`);
   return {
     id: d.id,
     label: d.service,
     description: [status, timeAgo(d.createdAt, now), source, duration].filter(Boolean).join(' · '),
     tooltip: [`**${escapeMarkdown(d.service)}** in ${escapeMarkdown(d.sandbox)}`, '', '| | |', '|:--|:--|', ...rows.filter(([, v]) => v).map(([k, v]) => `| ${k} | ${v} |`)].join('\n'),
-    icon: statusIcon(d.status),
+    icon: paused ? { id: 'debug-pause', color: 'disabledForeground' } : statusIcon(d.status),
     contextValue: `deployment.${FINAL_STATUSES.has(d.status) ? 'final' : 'active'}`,
   };
 }
@@ -124,6 +130,8 @@ export class DeploymentListModel {
 
   /** The time rows are worded at (their "3 min ago"). */
   private now = Date.now();
+  /** Each sandbox's state, as the Sandboxes view knows it. */
+  private sandboxStates: ReadonlyMap<string, SandboxState> = new Map();
 
   /** Newest first, at most HISTORY_LIMIT (of one sandbox). */
   list(sandbox?: string): DeploymentRecord[] {
@@ -139,7 +147,7 @@ export class DeploymentListModel {
 
   row(id: string): DeploymentRow | undefined {
     const d = this.records.get(id);
-    return d && presentDeployment(d, this.now);
+    return d && presentDeployment(d, this.now, this.sandboxStates.get(d.sandbox));
   }
 
   /** A sandbox's group: how many deployments, how long ago the latest, its status icon. */
@@ -161,9 +169,18 @@ export class DeploymentListModel {
 
   /** Words the rows as of `now`; answers the deployments and sandboxes whose rows changed. */
   retime(now: number): { deployments: Set<string>; sandboxes: Set<string> } {
+    return this.reword(() => (this.now = now));
+  }
+
+  /** Rows follow their sandbox's state (a suspended one's running deployments say so); answers what changed. */
+  setSandboxStates(states: ReadonlyMap<string, SandboxState>): { deployments: Set<string>; sandboxes: Set<string> } {
+    return this.reword(() => (this.sandboxStates = states));
+  }
+
+  private reword(change: () => void): { deployments: Set<string>; sandboxes: Set<string> } {
     const before = new Map([...this.records.keys()].map((id) => [id, JSON.stringify(this.row(id))]));
     const groupsBefore = new Map(this.sandboxes().map((s) => [s, JSON.stringify(this.group(s))]));
-    this.now = now;
+    change();
     const deployments = new Set([...before].filter(([id, row]) => JSON.stringify(this.row(id)) !== row).map(([id]) => id));
     const sandboxes = new Set([...groupsBefore].filter(([s, row]) => JSON.stringify(this.group(s)) !== row).map(([s]) => s));
     return { deployments, sandboxes };

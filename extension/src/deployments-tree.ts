@@ -6,6 +6,7 @@
  */
 import * as vscode from 'vscode';
 import type { DeployProgress } from '../../schemas/src/deploy';
+import type { SandboxState } from '../../schemas/src/sandbox';
 import type { Connected, DaemonConnection, Logger } from './connection';
 import { DeploymentListModel, HISTORY_LIMIT } from './deployment-model';
 import { RedrawDebounce, RelativeTimeRefresh, rowItem } from './tree-views';
@@ -137,9 +138,17 @@ export class DeploymentsTree implements vscode.TreeDataProvider<DeploymentsNode>
     this.redraws.schedule();
   }
 
+  /** What the Sandboxes view says of each sandbox's state: a suspended one's running deployments say so. */
+  setSandboxStates(states: ReadonlyMap<string, SandboxState>): void {
+    this.redrawChanged(this.model.setSandboxStates(states));
+  }
+
   /** Redraws the rows whose "… ago" reads differently as of `now`. */
   private retime(now: number): void {
-    const { deployments, sandboxes } = this.model.retime(now);
+    this.redrawChanged(this.model.retime(now));
+  }
+
+  private redrawChanged({ deployments, sandboxes }: { deployments: Set<string>; sandboxes: Set<string> }): void {
     for (const id of deployments) this.pendingRows.add(id);
     for (const s of sandboxes) this.pendingGroups.add(s);
     if (deployments.size || sandboxes.size) this.redraws.schedule();

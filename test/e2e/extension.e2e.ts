@@ -540,7 +540,7 @@ async function main(): Promise<void> {
     return `terminal: ${terminal.split('\n').filter((l) => l.trim()).at(-1)}; after resume ${gateway}/account → ${account.body}`;
   });
 
-  await step(10, 'Containers view: this daemon\'s sandbox, a look-alike of another instance only under Other; payment → baseline with a route icon; Suspend → its containers read "suspended"; Resume → deployments still running', async () => {
+  await step(10, 'Containers view: this daemon\'s sandbox, a look-alike of another instance only under Other; payment → baseline with a route icon; Suspend → its containers and deployments read "suspended"; Resume → deployments running again', async () => {
     await page!.keyboard.press('Escape');
     // A container labelled like another Branchbox daemon's, for a sandbox of the same name (this run's label: cleanup removes it).
     const foreign = `0-e2e-foreign-${randomBytes(3).toString('hex')}`;
@@ -601,6 +601,16 @@ async function main(): Promise<void> {
     }, 30_000);
     const all = (await rowsOf(containers)).map((r) => r.text).filter((t) => t.startsWith(`sandbox-${SANDBOX}`));
     assert.ok(all.every((t) => !/exited/.test(t)), `a suspended sandbox's container reads like a crash: ${all.join(' | ')}`);
+    const deployments = pane(/^Deployments/);
+    /** This sandbox's account and payment deployments (innerText joins a row's label and description without a space). */
+    const deploymentRows = async () => {
+      const rows = await rowsOf(deployments);
+      return rows.filter((r) => r.level === 2 && /^(account|payment) ?\w/.test(r.text) && groupOfRow(rows, (t) => t === r.text)?.startsWith(SANDBOX)).map((r) => r.text);
+    };
+    const pausedDeployments = await waitFor('the deployments to say suspended', async () => {
+      const rows = await deploymentRows();
+      return rows.length === 2 && rows.every((t) => /^\w+ ?suspended · /.test(t)) ? rows : undefined;
+    }, 30_000);
     await screenshot('containers-suspended');
 
     await contextMenu(row(SANDBOX), 'Resume Sandbox');
@@ -609,17 +619,14 @@ async function main(): Promise<void> {
       const rows = (await rowsOf(containers)).filter((r) => r.text.startsWith(account!) || r.text.startsWith(payment!));
       return rows.length === 2 && rows.every((r) => !/suspended|exited/.test(r.text));
     }, 60_000);
-    const deployments = pane(/^Deployments/);
-    const deployed = await waitFor('the deployments grouped under the sandbox, still running', async () => {
-      const rows = await rowsOf(deployments);
-      // innerText joins a row's label and description without a space.
-      const mine = rows.filter((r) => r.level === 2 && /^(account|payment) ?(running|stopped|failed)/.test(r.text) && groupOfRow(rows, (t) => t === r.text)?.startsWith(SANDBOX));
-      return mine.length === 2 && mine.every((r) => /^\w+ ?running · (just now|\d+ (s|min) ago) · feature\/x@/.test(r.text)) ? mine.map((r) => r.text) : undefined;
+    const deployed = await waitFor('the deployments grouped under the sandbox, running again (not stopped)', async () => {
+      const rows = await deploymentRows();
+      return rows.length === 2 && rows.every((t) => /^\w+ ?running · (just now|\d+ (s|min) ago) · feature\/x@/.test(t)) ? rows : undefined;
     }, 30_000);
     await screenshot('deployments-after-resume');
     // Gone before step 8, which checks that no container labelled with the sandbox is left.
     docker('rm', '-f', foreign);
-    return `Other holds ${foreignRow.text}; ${paymentText}; suspended: ${suspendedRows.join(' | ')}; after resume: ${deployed.join(' | ')}`;
+    return `Other holds ${foreignRow.text}; ${paymentText}; suspended: ${suspendedRows.join(' | ')}, ${pausedDeployments.join(' | ')}; after resume: ${deployed.join(' | ')}`;
   });
 
   await step(8, 'Delete the sandbox → tree empty, no labelled container', async () => {

@@ -87,6 +87,20 @@ describe('DeploymentsTree', () => {
     expect(tree.getTreeItem(groups[0]!).command).toBeUndefined();
   });
 
+  it('follows the sandboxes\' states: a suspended sandbox\'s running deployment is redrawn saying so', async () => {
+    connect();
+    await settle();
+    await new Promise((r) => setTimeout(r, 60));
+    const [recDemo] = tree.getChildren();
+    const payment = tree.getChildren(recDemo).find((n) => tree.getTreeItem(n).label === 'payment')!;
+    changes.fired.splice(0);
+    tree.setSandboxStates(new Map([['rec-demo', 'suspended']]));
+    await new Promise((r) => setTimeout(r, 60));
+    expect(changes.fired).toEqual([[payment]]); // that row alone
+    expect(String(tree.getTreeItem(payment).description)).toMatch(/^suspended · /);
+    expect(String(tree.getTreeItem(tree.getChildren(recDemo)[0]!).description)).toMatch(/^failed · /);
+  });
+
   it('while shown, words "… ago" again and redraws only what changed; hidden, not at all', async () => {
     vi.useFakeTimers({ toFake: ['setTimeout', 'clearTimeout', 'setInterval', 'clearInterval', 'Date'] });
     vi.setSystemTime(Date.parse(at(0)) + 5_000);

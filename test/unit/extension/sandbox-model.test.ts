@@ -322,6 +322,24 @@ describe('DeploymentListModel and the deploy progress text, from the same record
     expect(model.retime(t + 70_000)).toEqual({ deployments: new Set(), sandboxes: new Set() });
   });
 
+  it('a suspended sandbox\'s running deployments say "suspended" (they keep their containers but serve nothing); resumed, "running" again', () => {
+    const model = new DeploymentListModel();
+    const [one] = resultOf<{ deployments: DeploymentRecord[] }>('deploy/list').deployments;
+    model.replaceAll([
+      { ...one!, id: 'run', sandbox: 'alpha', status: 'running' },
+      { ...one!, id: 'fail', sandbox: 'alpha', status: 'failed' },
+      { ...one!, id: 'other', sandbox: 'beta', status: 'running' },
+    ]);
+    const change = model.setSandboxStates(new Map([['alpha', 'suspended'], ['beta', 'active']]));
+    expect([...change.deployments]).toEqual(['run']);
+    expect(model.row('run')).toMatchObject({ description: expect.stringMatching(/^suspended · /), icon: { id: 'debug-pause', color: 'disabledForeground' } });
+    expect(model.row('run')!.tooltip).toContain('| Status | running, its sandbox suspended \\(Resume Sandbox serves it again\\) |');
+    expect(model.row('fail')!.description).toMatch(/^failed · /);
+    expect(model.row('other')!.description).toMatch(/^running · /);
+    model.setSandboxStates(new Map([['alpha', 'active']]));
+    expect(model.row('run')).toMatchObject({ description: expect.stringMatching(/^running · /), icon: { id: 'pass-filled' } });
+  });
+
   it('timeAgo: seconds, minutes, hours, days', () => {
     const now = Date.parse('2026-01-02T12:00:00Z');
     const ago = (ms: number) => timeAgo(new Date(now - ms).toISOString(), now);
