@@ -1,16 +1,26 @@
 /**
- * The Containers view's model, without `vscode`: every Docker container by id, grouped by
- * sandbox (label `branchbox.sandbox`), Compose project (`com.docker.compose.project`) or
- * "Other"; what each row shows (label, description, icon, tooltip, context value); and, for
- * each update — a full list or a batch of `events/event` items — exactly which groups and
- * rows changed, so the view redraws only those.
+ * The Containers view's model, without `vscode`: the Docker containers of the daemon's engine
+ * by id, scoped to this daemon — its sandboxes' containers grouped by sandbox, every other
+ * container (another daemon's, a Compose project's, the user's own) under "Other", collapsed;
+ * the containers a build runs for a step are not shown. What each row shows (label,
+ * description, icon, tooltip, context value) follows the daemon's view of its sandboxes: a
+ * suspended sandbox's containers read "suspended", and the daemon's health verdict (its probes,
+ * not only Docker's HEALTHCHECK) picks a running container's icon. For each update — a full
+ * list, a batch of `events/event` items, a new daemon view, the clock — exactly which groups
+ * and rows changed, so the view redraws only those.
  */
+import { describeStatus } from '../../schemas/src/container-status';
 import type { ContainerSummary, DockerEvent, PortMapping, ResyncEvent } from '../../schemas/src/docker';
+import type { ServiceHealthState } from '../../schemas/src/health';
+import type { SandboxState } from '../../schemas/src/sandbox';
 
 export const SANDBOX_LABEL = 'branchbox.sandbox';
+export const SERVICE_LABEL = 'branchbox.service';
+export const MANAGED_LABEL = 'branchbox.managed';
+export const INSTANCE_LABEL = 'branchbox.instance';
 export const COMPOSE_LABEL = 'com.docker.compose.project';
 
-export type GroupKind = 'sandbox' | 'compose' | 'other';
+export type GroupKind = 'sandbox' | 'other';
 
 /** A codicon id and an optional theme color id (`new ThemeIcon(id, new ThemeColor(color))`). */
 export interface IconSpec {
@@ -27,12 +37,12 @@ export interface ContainerRow {
   /** Markdown. */
   readonly tooltip: string;
   readonly icon: IconSpec;
-  /** For `when` clauses: `container.running`, `container.stopped`... */
+  /** For `when` clauses: `container.running`, `container.stopped`...; `other.container.…` for a container not this daemon's. */
   readonly contextValue: string;
 }
 
 export interface GroupRow {
-  /** `sandbox:<name>`, `compose:<project>` or `other`: stable across updates. */
+  /** `sandbox:<name>` or `other`: stable across updates. */
   readonly key: string;
   readonly kind: GroupKind;
   readonly label: string;
@@ -40,7 +50,27 @@ export interface GroupRow {
   readonly tooltip: string;
   readonly icon: IconSpec;
   readonly contextValue: string;
+  /** Shown collapsed at first ("Other"). */
+  readonly collapsed: boolean;
 }
+
+/** What the daemon says about its sandboxes, which the rows follow. */
+export interface SandboxFacts {
+  readonly state: SandboxState;
+  /** The daemon's health verdict per service (only while the sandbox is active). */
+  readonly services: ReadonlyMap<string, ServiceHealthState>;
+}
+
+/** Whose containers are this daemon's, what it says of their sandboxes, and the time rows are worded at. */
+export interface DaemonView {
+  /** This daemon's `branchbox.instance` (from `system/info`); unknown: every Branchbox container counts as its own. */
+  readonly instance?: string;
+  readonly sandboxes: ReadonlyMap<string, SandboxFacts>;
+  /** ms since the epoch. */
+  readonly now: number;
+}
+
+export const EMPTY_VIEW: DaemonView = { sandboxes: new Map(), now: 0 };
 
 /** What an update changed: redraw the root, these groups (with their rows), these rows. */
 export interface ModelChange {
@@ -61,25 +91,77 @@ export function mergeChanges(a: ModelChange, b: ModelChange): ModelChange {
   return { root: false, groups: new Set([...a.groups, ...b.groups]), containers: new Set([...a.containers, ...b.containers]) };
 }
 
-// --- Presentation ---------------------------------------------------------------------------
+// --- Whose container ------------------------------------------------------------------------
 
-export function groupOf(c: ContainerSummary): { key: string; kind: GroupKind; name: string } {
+const isManaged = (c: ContainerSummary) => c.labels[MANAGED_LABEL] === 'true';
+
+/** Whether a Branchbox daemon of `instance` made it (any Branchbox container when the instance is unknown). */
+export function isOwn(c: ContainerSummary, instance: string | undefined): boolean {
+  return isManaged(c) && (instance === undefined || c.labels[INSTANCE_LABEL] === instance);
+}
+
+/**
+ * A container an image build runs for one step (labelled by the LABEL after each FROM, so
+ * Branchbox-managed, but of no sandbox): it lives for seconds and offers nothing to act on.
+ */
+export const isBuildContainer = (c: ContainerSummary): boolean => isManaged(c) && !c.labels[SANDBOX_LABEL];
+
+export function groupOf(c: ContainerSummary, view: DaemonView = EMPTY_VIEW): { key: string; kind: GroupKind; name: string } {
   const sandbox = c.sandbox ?? c.labels[SANDBOX_LABEL];
-  if (sandbox) return { key: `sandbox:${sandbox}`, kind: 'sandbox', name: sandbox };
-  const project = c.composeProject ?? c.labels[COMPOSE_LABEL];
-  if (project) return { key: `compose:${project}`, kind: 'compose', name: project };
+  if (sandbox && isOwn(c, view.instance)) return { key: `sandbox:${sandbox}`, kind: 'sandbox', name: sandbox };
   return { key: 'other', kind: 'other', name: 'Other' };
 }
+
+/** Who the container belongs to, in words: this daemon, another Branchbox daemon, a Compose project, or none. */
+export function ownerOf(c: ContainerSummary, view: DaemonView = EMPTY_VIEW): string {
+  const sandbox = c.sandbox ?? c.labels[SANDBOX_LABEL];
+  if (isOwn(c, view.instance)) return sandbox ? `sandbox ${sandbox} of this daemon` : 'this daemon';
+  if (isManaged(c)) return `Branchbox instance ${c.labels[INSTANCE_LABEL] ?? '?'}${sandbox ? `, sandbox ${sandbox}` : ''}`;
+  const project = c.composeProject ?? c.labels[COMPOSE_LABEL];
+  return project ? `Compose project ${project}` : 'not Branchbox';
+}
+
+/** The sandbox's state when the container is stopped because its sandbox is suspended (or expired). */
+export function pausedBySandbox(c: ContainerSummary, view: DaemonView): 'suspended' | 'expired' | undefined {
+  if (c.state === 'running' || c.state === 'restarting' || c.state === 'paused' || !isOwn(c, view.instance)) return undefined;
+  const state = view.sandboxes.get(c.sandbox ?? c.labels[SANDBOX_LABEL] ?? '')?.state;
+  return state === 'suspended' || state === 'expired' ? state : undefined;
+}
+
+/** The daemon's health verdict on the container's service, while its sandbox is active. */
+export function verdictOf(c: ContainerSummary, view: DaemonView): ServiceHealthState | undefined {
+  if (!isOwn(c, view.instance)) return undefined;
+  const facts = view.sandboxes.get(c.sandbox ?? c.labels[SANDBOX_LABEL] ?? '');
+  const service = c.service ?? c.labels[SERVICE_LABEL];
+  return facts?.state === 'active' && service ? facts.services.get(service) : undefined;
+}
+
+// --- Presentation ---------------------------------------------------------------------------
 
 const GREEN = 'charts.green';
 const RED = 'charts.red';
 const YELLOW = 'charts.yellow';
 const GREY = 'disabledForeground';
 
-/** The state and health icon: green running/healthy, red unhealthy/dead, yellow in between, grey stopped. */
-export function iconFor(c: ContainerSummary): IconSpec {
+const VERDICT_ICON: Record<ServiceHealthState, IconSpec> = {
+  healthy: { id: 'pass-filled', color: GREEN },
+  starting: { id: 'pulse', color: YELLOW },
+  failing: { id: 'warning', color: YELLOW },
+  unhealthy: { id: 'error', color: RED },
+  stopped: { id: 'circle-outline', color: GREY },
+};
+
+/**
+ * The state and health icon: green running/healthy, red unhealthy/dead, yellow in between,
+ * grey stopped; a pause sign for a suspended sandbox's container. A running container of this
+ * daemon's active sandbox shows the daemon's verdict on its service when there is one.
+ */
+export function iconFor(c: ContainerSummary, view: DaemonView = EMPTY_VIEW): IconSpec {
+  if (pausedBySandbox(c, view)) return { id: 'debug-pause', color: GREY };
+  const verdict = verdictOf(c, view);
   switch (c.state) {
     case 'running':
+      if (verdict) return VERDICT_ICON[verdict];
       if (c.health === 'unhealthy') return { id: 'error', color: RED };
       if (c.health === 'starting') return { id: 'pulse', color: YELLOW };
       if (c.health === 'healthy') return { id: 'pass-filled', color: GREEN };
@@ -98,18 +180,22 @@ export function iconFor(c: ContainerSummary): IconSpec {
   }
 }
 
-/** `container.running`, `container.restarting`, `container.paused`, `container.stopped` or `container.removing`. */
-export function contextValueOf(c: ContainerSummary): string {
+/**
+ * `container.running`, `container.restarting`, `container.paused`, `container.stopped` or
+ * `container.removing`; prefixed `other.` for a container that is not this daemon's.
+ */
+export function contextValueOf(c: ContainerSummary, view: DaemonView = EMPTY_VIEW): string {
+  const prefix = isOwn(c, view.instance) ? '' : 'other.';
   switch (c.state) {
     case 'running':
     case 'restarting':
     case 'paused':
     case 'removing':
-      return `container.${c.state}`;
+      return `${prefix}container.${c.state}`;
     case 'created':
     case 'exited':
     case 'dead':
-      return 'container.stopped';
+      return `${prefix}container.stopped`;
   }
 }
 
@@ -126,16 +212,19 @@ export function describePorts(ports: readonly PortMapping[]): string {
   return [...seen].join(', ');
 }
 
-function describeState(c: ContainerSummary): string {
+/** `suspended`, `exited (1)`, `running (healthy)`... */
+export function describeState(c: ContainerSummary, view: DaemonView = EMPTY_VIEW): string {
+  const paused = pausedBySandbox(c, view);
+  if (paused) return paused;
   const health = c.health ? ` (${c.health})` : '';
   if (c.state === 'exited' || c.state === 'dead') return `${c.state}${c.exitCode !== undefined ? ` (${c.exitCode})` : ''}`;
   return `${c.state}${health}`;
 }
 
-export function describeContainer(c: ContainerSummary): string {
+export function describeContainer(c: ContainerSummary, view: DaemonView = EMPTY_VIEW): string {
   const ports = describePorts(c.ports);
   if (c.state === 'running') return ports;
-  return ports ? `${describeState(c)} · ${ports}` : describeState(c);
+  return ports ? `${describeState(c, view)} · ${ports}` : describeState(c, view);
 }
 
 /** Text for Markdown: characters with a meaning in Markdown are escaped. */
@@ -155,12 +244,17 @@ function formatPort(p: PortMapping): string {
   return `${p.hostIp && p.hostIp !== '0.0.0.0' && p.hostIp !== '::' ? `${p.hostIp}:` : ''}${p.host} → ${inside}`;
 }
 
-export function tooltipFor(c: ContainerSummary): string {
+/** The tooltip; its Status is worded as of `view.now` (Docker's own text when the time is unknown). */
+export function tooltipFor(c: ContainerSummary, view: DaemonView = EMPTY_VIEW): string {
   const ports = [...new Set(c.ports.map(formatPort))];
   const labels = Object.entries(c.labels).sort(([a], [b]) => a.localeCompare(b));
+  const paused = pausedBySandbox(c, view);
+  const verdict = verdictOf(c, view);
   const rows: [string, string][] = [
-    ['State', escapeMarkdown(describeState(c))],
-    ['Status', escapeMarkdown(c.status)],
+    ['State', escapeMarkdown(paused ? `${paused} (stopped with its sandbox; Resume Sandbox starts it)` : describeState(c, view))],
+    ...(verdict ? [['Health', escapeMarkdown(`${verdict} (Branchbox's checks)`)] as [string, string]] : []),
+    ['Status', escapeMarkdown(view.now > 0 ? describeStatus(c, view.now) || c.status : c.status)],
+    ['Owner', escapeMarkdown(ownerOf(c, view))],
     ['Image', code(c.image)],
     ['Id', code(c.id.slice(0, 12))],
     ['Ports', ports.length ? ports.map(code).join(', ') : 'none'],
@@ -178,35 +272,48 @@ export function tooltipFor(c: ContainerSummary): string {
   return lines.join('\n');
 }
 
-export function presentContainer(c: ContainerSummary): ContainerRow {
+export function presentContainer(c: ContainerSummary, view: DaemonView = EMPTY_VIEW): ContainerRow {
+  const own = groupOf(c, view).kind === 'sandbox';
+  const foreign = own ? '' : ownerOf(c, view);
+  const description = describeContainer(c, view);
   return {
     id: c.id,
-    groupKey: groupOf(c).key,
+    groupKey: groupOf(c, view).key,
     label: c.name,
-    description: describeContainer(c),
-    tooltip: tooltipFor(c),
-    icon: iconFor(c),
-    contextValue: contextValueOf(c),
+    // Under "Other", whose it is comes first (what tells it apart from this daemon's).
+    description: own ? description : [foreign, description].filter(Boolean).join(' · '),
+    tooltip: tooltipFor(c, view),
+    icon: iconFor(c, view),
+    contextValue: contextValueOf(c, view),
   };
 }
 
-const KIND_ORDER: Record<GroupKind, number> = { sandbox: 0, compose: 1, other: 2 };
-const KIND_ICON: Record<GroupKind, string> = { sandbox: 'package', compose: 'layers', other: 'server' };
+const KIND_ORDER: Record<GroupKind, number> = { sandbox: 0, other: 1 };
 
-function presentGroup(key: string, members: readonly ContainerSummary[]): GroupRow {
-  const { kind, name } = groupOf(members[0]!);
+function presentGroup(key: string, members: readonly ContainerSummary[], view: DaemonView): GroupRow {
+  const { kind, name } = groupOf(members[0]!, view);
   const running = members.filter((m) => m.state === 'running').length;
-  const unhealthy = members.filter((m) => m.health === 'unhealthy' || m.state === 'dead' || m.state === 'restarting').length;
-  const counts = `${running}/${members.length} running${unhealthy ? `, ${unhealthy} unhealthy` : ''}`;
-  const kindText = kind === 'sandbox' ? 'sandbox' : kind === 'compose' ? 'compose project' : '';
+  const unhealthy = members.filter((m) => {
+    const verdict = verdictOf(m, view);
+    return verdict ? verdict === 'unhealthy' : m.health === 'unhealthy' || m.state === 'dead' || m.state === 'restarting';
+  }).length;
+  const suspended = kind === 'sandbox' ? view.sandboxes.get(name)?.state : undefined;
+  const counts =
+    suspended === 'suspended' || suspended === 'expired'
+      ? `${suspended} · ${members.length} stopped`
+      : `${running}/${members.length} running${unhealthy ? `, ${unhealthy} unhealthy` : ''}`;
   return {
     key,
     kind,
     label: name,
-    description: kindText ? `${kindText} · ${counts}` : counts,
-    tooltip: `**${escapeMarkdown(name)}**${kindText ? ` — ${kindText}` : ''}\n\n${escapeMarkdown(counts)}`,
-    icon: { id: KIND_ICON[kind], ...(unhealthy ? { color: RED } : {}) },
+    description: kind === 'sandbox' ? `sandbox · ${counts}` : `not this daemon's · ${counts}`,
+    tooltip:
+      kind === 'sandbox'
+        ? `**${escapeMarkdown(name)}** — sandbox of this daemon\n\n${escapeMarkdown(counts)}`
+        : `**Other** — containers of other Branchbox daemons, of Compose projects and your own\n\n${escapeMarkdown(counts)}`,
+    icon: { id: kind === 'sandbox' ? 'package' : 'server', ...(unhealthy ? { color: RED } : {}) },
     contextValue: `group.${kind}`,
+    collapsed: kind === 'other',
   };
 }
 
@@ -224,6 +331,7 @@ export class ContainerTreeModel {
   private readonly rows = new Map<string, ContainerRow>();
   private readonly members = new Map<string, Set<string>>();
   private readonly groupRows = new Map<string, GroupRow>();
+  private view: DaemonView = EMPTY_VIEW;
 
   get size(): number {
     return this.containers.size;
@@ -246,7 +354,7 @@ export class ContainerTreeModel {
     return this.groupRows.get(key);
   }
 
-  /** Groups in view order: sandboxes, then Compose projects, then Other; by name within each. */
+  /** Groups in view order: sandboxes by name, then Other. */
   groups(): GroupRow[] {
     return [...this.groupRows.values()].sort(
       (a, b) => KIND_ORDER[a.kind] - KIND_ORDER[b.kind] || a.label.localeCompare(b.label) || a.key.localeCompare(b.key),
@@ -266,6 +374,17 @@ export class ContainerTreeModel {
     const fresh = new Set(list.map((c) => c.id));
     for (const id of [...this.containers.keys()]) if (!fresh.has(id)) this.remove(id, change);
     for (const c of list) this.upsert(c, change);
+    return change.build();
+  }
+
+  /**
+   * Words every row anew for what changed in `view` — the instance, the sandboxes' states
+   * and verdicts, the time (rows whose words depend on it: their tooltip's Status).
+   */
+  setView(view: Partial<DaemonView>): ModelChange {
+    this.view = { ...this.view, ...view };
+    const change = new ChangeBuilder();
+    for (const c of [...this.containers.values()]) this.upsert(c, change);
     return change.build();
   }
 
@@ -295,7 +414,8 @@ export class ContainerTreeModel {
   }
 
   private upsert(c: ContainerSummary, change: ChangeBuilder): void {
-    const row = presentContainer(c);
+    if (isBuildContainer(c)) return this.remove(c.id, change);
+    const row = presentContainer(c, this.view);
     const previous = this.rows.get(c.id);
     this.containers.set(c.id, c);
     this.rows.set(c.id, row);
@@ -346,7 +466,7 @@ export class ContainerTreeModel {
   private refreshGroup(key: string, change: ChangeBuilder): void {
     const members = [...(this.members.get(key) ?? [])].map((id) => this.containers.get(id)!);
     if (members.length === 0) return;
-    const row = presentGroup(key, members);
+    const row = presentGroup(key, members, this.view);
     if (!sameRow(this.groupRows.get(key), row)) {
       this.groupRows.set(key, row);
       change.group(key);

@@ -1,6 +1,9 @@
 /**
- * The Containers view: every Docker container of the daemon's engine, grouped by sandbox,
- * Compose project or "Other". On each connection: subscribe to `events/subscribe`, fetch
+ * The Containers view: this daemon's sandboxes' containers by sandbox, every other container
+ * of the engine under "Other" (collapsed); build step containers are not shown (see
+ * container-model.ts). Whose a container is comes from `system/info`'s instance; what the
+ * daemon says of its sandboxes (suspended, health verdicts) from the Sandboxes view's model
+ * (`setSandboxes`). On each connection: subscribe to `events/subscribe`, fetch
  * `container/list` once, then keep the model current from the events alone (a `resync` item
  * refetches the list) — no polling. Redraws are debounced and limited to the groups and rows
  * that changed, so hundreds of containers stay responsive; ids are stable, so expansion and
@@ -17,8 +20,9 @@ import {
   mergeChanges,
   type EventItem,
   type ModelChange,
+  type SandboxFacts,
 } from './container-model';
-import { RedrawDebounce, rowItem } from './tree-views';
+import { RedrawDebounce, RelativeTimeRefresh, rowItem } from './tree-views';
 
 export const CONTAINERS_VIEW_ID = 'branchbox.containers';
 
@@ -61,6 +65,7 @@ export class ContainersTree implements vscode.TreeDataProvider<ContainersNode>, 
       this.redraws,
       this.changed,
       this.containersChanged,
+      new RelativeTimeRefresh(this.view as vscode.TreeView<unknown>, (now) => this.update(this.model.setView({ now }))),
       connection.whileConnected((c) => this.follow(c)),
       connection.onDidChangeState((s) => {
         if (s.kind === 'connecting' && this.model.size === 0) this.setMessage('Connecting to branchboxd…');
@@ -86,7 +91,11 @@ export class ContainersTree implements vscode.TreeDataProvider<ContainersNode>, 
   }
 
   getTreeItem(node: ContainersNode): vscode.TreeItem {
-    if (node.kind === 'group') return rowItem(`group:${node.key}`, node.key, vscode.TreeItemCollapsibleState.Expanded, this.model.group(node.key));
+    if (node.kind === 'group') {
+      const group = this.model.group(node.key);
+      const state = group?.collapsed ? vscode.TreeItemCollapsibleState.Collapsed : vscode.TreeItemCollapsibleState.Expanded;
+      return rowItem(`group:${node.key}`, node.key, state, group);
+    }
     return rowItem(`container:${node.id}`, node.id, vscode.TreeItemCollapsibleState.None, this.model.row(node.id));
   }
 
@@ -110,6 +119,11 @@ export class ContainersTree implements vscode.TreeDataProvider<ContainersNode>, 
     return isContainerNode(node) ? this.model.get(node.id) : undefined;
   }
 
+  /** What the daemon says of its sandboxes (state, health verdicts): the rows follow it. */
+  setSandboxes(sandboxes: ReadonlyMap<string, SandboxFacts>): void {
+    this.update(this.model.setView({ sandboxes }));
+  }
+
   dispose(): void {
     for (const d of this.disposables.splice(0)) d.dispose();
   }
@@ -131,8 +145,9 @@ export class ContainersTree implements vscode.TreeDataProvider<ContainersNode>, 
       const generation = ++listing;
       backlog ??= [];
       try {
-        const { containers } = await c.client.request('container/list', { all: true });
+        const [{ containers }, instance] = await Promise.all([c.client.request('container/list', { all: true }), this.instanceOf(c)]);
         if (generation !== listing || c.scope.disposed) return;
+        this.update(this.model.setView({ instance, now: Date.now() }));
         this.log.debug(`Containers: listed ${containers.length} (${why})`);
         this.update(this.model.replaceAll(containers));
         this.setMessage(undefined);
@@ -182,6 +197,17 @@ export class ContainersTree implements vscode.TreeDataProvider<ContainersNode>, 
           this.setMessage(`Could not follow containers: ${(e as Error).message}`);
         },
       );
+  }
+
+  /** This daemon's instance id, which its containers are labelled with (unknown to a daemon without `system/info`). */
+  private async instanceOf(c: Connected): Promise<string | undefined> {
+    if (!c.capabilities.methods.includes('system/info')) return undefined;
+    try {
+      return (await c.client.request('system/info', {})).instance;
+    } catch (e) {
+      this.log.warn(`Containers: system/info failed (${(e as Error).message}); every Branchbox container is shown as this daemon's`);
+      return undefined;
+    }
   }
 
   // --- Redrawing ----------------------------------------------------------------------------

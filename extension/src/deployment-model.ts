@@ -1,17 +1,29 @@
 /**
  * The Deployments view's model and the text of deployment progress, without `vscode`: recent
- * history (`deploy/list`, newest first) kept current by `deploy/progress`; one row per
- * deployment (service, branch@commit, status icon, duration); and the words the Deploy
- * Current Branch notification shows for each progress item.
+ * history (`deploy/list`, newest first) kept current by `deploy/progress`, grouped by sandbox
+ * (the sandbox of the newest deployment first); one row per deployment (service; status, how
+ * long ago, branch@commit, duration — in that order, so a 300 px sidebar keeps the first);
+ * and the words the Deploy Current Branch notification shows for each progress item.
  */
 import type { DeployProgress, DeploymentRecord, DeploymentStatus } from '../../schemas/src/deploy';
 import { plainLine } from '../../schemas/src/plain-text';
+import type { SandboxState } from '../../schemas/src/sandbox';
 import { escapeMarkdown, type IconSpec } from './container-model';
 import { FINAL_STATUSES, branchAtCommit } from './sandbox-model';
 
 export interface DeploymentRow {
   /** The deployment id: stable. */
   readonly id: string;
+  readonly label: string;
+  readonly description: string;
+  readonly tooltip: string;
+  readonly icon: IconSpec;
+  readonly contextValue: string;
+}
+
+/** A sandbox's deployments in the view. */
+export interface DeploymentGroupRow {
+  readonly sandbox: string;
   readonly label: string;
   readonly description: string;
   readonly tooltip: string;
@@ -61,29 +73,47 @@ export function formatDuration(ms: number): string {
   return `${Math.floor(s / 60)} min ${s % 60} s`;
 }
 
-export function presentDeployment(d: DeploymentRecord): DeploymentRow {
+/** `just now`, `42 s ago`, `3 min ago`, `5 h ago`, `2 d ago`: how long before `now` (ms) `iso` was. */
+export function timeAgo(iso: string, now: number): string {
+  const s = Math.max(0, Math.floor((now - Date.parse(iso)) / 1000));
+  if (s < 10) return 'just now';
+  if (s < 60) return `${s} s ago`;
+  if (s < 3600) return `${Math.floor(s / 60)} min ago`;
+  if (s < 48 * 3600) return `${Math.floor(s / 3600)} h ago`;
+  return `${Math.floor(s / 86_400)} d ago`;
+}
+
+const requestedAt = (d: DeploymentRecord) => d.createdAt.replace('T', ' ').replace(/\.\d+Z$/, ' UTC').replace(/Z$/, ' UTC');
+
+/**
+ * A deployment's row as of `now` (ms since the epoch), which words its "3 min ago". A running
+ * deployment of a suspended (or expired) sandbox keeps its container but serves nothing: the
+ * row says so rather than "running".
+ */
+export function presentDeployment(d: DeploymentRecord, now: number = Date.now(), sandboxState?: SandboxState): DeploymentRow {
+  const paused = d.status === 'running' && (sandboxState === 'suspended' || sandboxState === 'expired') ? sandboxState : undefined;
   const source = branchAtCommit(d.ref, d.commit);
   const duration = d.durationMs !== undefined ? formatDuration(d.durationMs) : undefined;
   const lastStage = d.stages.at(-1);
   const rows: [string, string | undefined][] = [
     ['Sandbox', escapeMarkdown(d.sandbox)],
-    ['Status', escapeMarkdown(d.status)],
+    ['Status', escapeMarkdown(paused ? `running, its sandbox ${paused} (Resume Sandbox serves it again)` : d.status)],
     ['Diagnosis', d.diagnosis ? escapeMarkdown(plainLine(d.diagnosis)) : undefined],
     ['Source', source ? escapeMarkdown(source) : undefined],
     ['Duration', duration],
     ['Stages', d.stages.length ? escapeMarkdown(d.stages.map((s) => `${s.stage} ${s.outcome ?? '…'}${s.durationMs !== undefined ? ` ${formatDuration(s.durationMs)}` : ''}`).join(', ')) : undefined],
     ['Image', d.image ? `\`${d.image}\`` : undefined],
     ['URL', d.url ? escapeMarkdown(d.url) : undefined],
-    ['Requested', escapeMarkdown(d.createdAt.replace('T', ' ').replace(/\.\d+Z$/, ' UTC'))],
+    ['Requested', escapeMarkdown(`${requestedAt(d)} (${timeAgo(d.createdAt, now)})`)],
     ['Id', `\`${d.id}\``],
   ];
-  const status = FINAL_STATUSES.has(d.status) ? d.status : `${lastStage && !lastStage.outcome ? lastStage.stage : d.status}…`;
+  const status = paused ?? (FINAL_STATUSES.has(d.status) ? d.status : `${lastStage && !lastStage.outcome ? lastStage.stage : d.status}…`);
   return {
     id: d.id,
     label: d.service,
-    description: [source, status, duration, d.sandbox].filter(Boolean).join(' · '),
+    description: [status, timeAgo(d.createdAt, now), source, duration].filter(Boolean).join(' · '),
     tooltip: [`**${escapeMarkdown(d.service)}** in ${escapeMarkdown(d.sandbox)}`, '', '| | |', '|:--|:--|', ...rows.filter(([, v]) => v).map(([k, v]) => `| ${k} | ${v} |`)].join('\n'),
-    icon: statusIcon(d.status),
+    icon: paused ? { id: 'debug-pause', color: 'disabledForeground' } : statusIcon(d.status),
     contextValue: `deployment.${FINAL_STATUSES.has(d.status) ? 'final' : 'active'}`,
   };
 }
@@ -99,14 +129,62 @@ export class DeploymentListModel {
     return this.records.get(id);
   }
 
-  /** Newest first, at most HISTORY_LIMIT. */
-  list(): DeploymentRecord[] {
-    return [...this.records.values()].sort((a, b) => b.createdAt.localeCompare(a.createdAt) || a.service.localeCompare(b.service));
+  /** The time rows are worded at (their "3 min ago"). */
+  private now = Date.now();
+  /** Each sandbox's state, as the Sandboxes view knows it. */
+  private sandboxStates: ReadonlyMap<string, SandboxState> = new Map();
+
+  /** Newest first, at most HISTORY_LIMIT (of one sandbox). */
+  list(sandbox?: string): DeploymentRecord[] {
+    return [...this.records.values()]
+      .filter((d) => sandbox === undefined || d.sandbox === sandbox)
+      .sort((a, b) => b.createdAt.localeCompare(a.createdAt) || a.service.localeCompare(b.service));
+  }
+
+  /** The sandboxes with deployments, the one deployed to most recently first. */
+  sandboxes(): string[] {
+    return [...new Set(this.list().map((d) => d.sandbox))];
   }
 
   row(id: string): DeploymentRow | undefined {
     const d = this.records.get(id);
-    return d && presentDeployment(d);
+    return d && presentDeployment(d, this.now, this.sandboxStates.get(d.sandbox));
+  }
+
+  /** A sandbox's group: how many deployments, how long ago the latest, its status icon. */
+  group(sandbox: string): DeploymentGroupRow | undefined {
+    const list = this.list(sandbox);
+    const latest = list[0];
+    if (!latest) return undefined;
+    const inFlight = list.filter((d) => !FINAL_STATUSES.has(d.status)).length;
+    const count = `${list.length} deployment${list.length === 1 ? '' : 's'}`;
+    return {
+      sandbox,
+      label: sandbox,
+      description: [inFlight ? `${inFlight} in progress` : '', `latest ${timeAgo(latest.createdAt, this.now)}`, count].filter(Boolean).join(' · '),
+      tooltip: `**${escapeMarkdown(sandbox)}**\n\n${escapeMarkdown(`${count}; latest requested ${requestedAt(latest)}`)}`,
+      icon: inFlight ? { id: 'sync~spin', color: 'charts.yellow' } : { id: 'package' },
+      contextValue: 'deploymentGroup',
+    };
+  }
+
+  /** Words the rows as of `now`; answers the deployments and sandboxes whose rows changed. */
+  retime(now: number): { deployments: Set<string>; sandboxes: Set<string> } {
+    return this.reword(() => (this.now = now));
+  }
+
+  /** Rows follow their sandbox's state (a suspended one's running deployments say so); answers what changed. */
+  setSandboxStates(states: ReadonlyMap<string, SandboxState>): { deployments: Set<string>; sandboxes: Set<string> } {
+    return this.reword(() => (this.sandboxStates = states));
+  }
+
+  private reword(change: () => void): { deployments: Set<string>; sandboxes: Set<string> } {
+    const before = new Map([...this.records.keys()].map((id) => [id, JSON.stringify(this.row(id))]));
+    const groupsBefore = new Map(this.sandboxes().map((s) => [s, JSON.stringify(this.group(s))]));
+    change();
+    const deployments = new Set([...before].filter(([id, row]) => JSON.stringify(this.row(id)) !== row).map(([id]) => id));
+    const sandboxes = new Set([...groupsBefore].filter(([s, row]) => JSON.stringify(this.group(s)) !== row).map(([s]) => s));
+    return { deployments, sandboxes };
   }
 
   replaceAll(list: readonly DeploymentRecord[]): void {

@@ -57,6 +57,8 @@ export function activate(context: vscode.ExtensionContext): void {
       configs,
       new ConnectionStatusBar(connection),
       new SandboxStatusBar(sandboxes, current),
+      // The Deployments view words a suspended sandbox's running deployments as suspended.
+      sandboxes.onDidChangeModel(() => deployments.setSandboxStates(new Map(sandboxes.model.sandboxes().map((s) => [s.name, s.state])))),
       registerPanels(ctx),
       ...registerCommands(ctx, createCommands()),
       new ContextKeys(connection, sandboxes, containers),

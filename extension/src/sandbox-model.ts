@@ -16,7 +16,7 @@ import { FINAL_DEPLOYMENT_STATUSES } from '../../schemas/src/deploy-status';
 import type { SandboxHealth as HealthVerdict, ServiceHealth as ServiceVerdict } from '../../schemas/src/health';
 import { plainLine } from '../../schemas/src/plain-text';
 import type { Sandbox, SandboxEvent, SandboxServiceView } from '../../schemas/src/sandbox';
-import { contextValueOf, describeContainer, escapeMarkdown, iconFor, tooltipFor, type IconSpec } from './container-model';
+import { contextValueOf, describeContainer, describeState, escapeMarkdown, iconFor, tooltipFor, type DaemonView, type IconSpec, type SandboxFacts } from './container-model';
 
 export type SandboxHealth = 'healthy' | 'degraded' | 'unhealthy' | 'empty' | 'unknown';
 export type RowKind = 'sandbox' | 'service' | 'container';
@@ -87,6 +87,13 @@ export function routeText(s: Pick<SandboxServiceView, 'route' | 'routeUrl'>): st
   return s.route === 'url' ? `→ ${s.routeUrl ?? 'url'}` : `→ ${s.route}`;
 }
 
+/** The Route row of a service's tooltip: where its requests go, in words. */
+function routeTooltip(v: Pick<SandboxServiceView, 'route' | 'routeUrl'>): string {
+  if (v.route === 'baseline') return 'baseline (requests go to the shared baseline, not to this sandbox\'s container)';
+  if (v.route === 'url') return `${v.routeUrl ?? 'a URL'} (requests go there, not to this sandbox's container)`;
+  return "sandbox (this sandbox's container)";
+}
+
 /** The gateway of a sandbox: its port lease, on 127.0.0.1. */
 export function gatewayUrlOf(s: Sandbox): string | undefined {
   const lease = s.ports.find((p) => p.purpose === 'gateway');
@@ -116,6 +123,12 @@ export function jobState(container: ContainerSummary | undefined): 'running' | '
   if (container.state === 'exited') return container.exitCode === 0 ? 'completed' : 'failed';
   return container.state === 'dead' ? 'failed' : 'unknown';
 }
+
+/** A service whose requests go elsewhere shows where, whatever its container does. */
+const ROUTE_ICON: Record<'baseline' | 'url', IconSpec> = {
+  baseline: { id: 'cloud', color: 'charts.blue' },
+  url: { id: 'link-external', color: 'charts.blue' },
+};
 
 const JOB_ICON: Record<ReturnType<typeof jobState>, IconSpec> = {
   running: { id: 'run', color: YELLOW },
@@ -175,6 +188,8 @@ export class SandboxTreeModel {
   private readonly verdicts = new Map<string, HealthVerdict>();
   private rowMap = new Map<string, SandboxRow>();
   private rootKeys: string[] = [];
+  /** The time rows are worded at (a container tooltip's "Up 5 minutes"). */
+  private now = 0;
 
   get size(): number {
     return this.sandboxMap.size;
@@ -298,6 +313,27 @@ export class SandboxTreeModel {
     return this.rebuild();
   }
 
+  /** Words the rows again as of `now` (ms since the epoch). */
+  retime(now: number): SandboxChange {
+    this.now = now;
+    return this.rebuild();
+  }
+
+  /** Each sandbox's state and the daemon's verdict per service (while active): what the Containers view follows. */
+  sandboxFacts(): Map<string, SandboxFacts> {
+    const facts = new Map<string, SandboxFacts>();
+    for (const s of this.sandboxMap.values()) {
+      const verdict = this.verdict(s);
+      facts.set(s.name, { state: s.state, services: new Map((verdict?.services ?? []).map((v) => [v.service, v.state])) });
+    }
+    return facts;
+  }
+
+  /** What the container rows are worded with: the sandboxes as this model knows them. */
+  private daemonView(): DaemonView {
+    return { sandboxes: this.sandboxFacts(), now: this.now };
+  }
+
   /** Forgets everything (the connection is gone). */
   clear(): SandboxChange {
     this.sandboxMap.clear();
@@ -394,6 +430,8 @@ export class SandboxTreeModel {
     const deploy = this.deploying(s.name).find((d) => d.service === service);
     const container = this.container(view?.containerId);
     const children: string[] = [];
+    const looks = this.daemonView();
+    const suspended = s.state === 'suspended' || s.state === 'expired' ? s.state : undefined;
     if (view?.containerId) {
       const ckey = `container:${s.name}/${service}`;
       children.push(ckey);
@@ -406,27 +444,37 @@ export class SandboxTreeModel {
         service,
         containerId: view.containerId,
         label: name,
-        description: container ? describeContainer(container) || container.state : 'not seen yet',
-        tooltip: container ? tooltipFor(container) : `**${escapeMarkdown(name)}**`,
-        icon: container ? iconFor(container) : { id: 'circle-outline', color: GREY },
-        contextValue: container ? contextValueOf(container) : 'container.unknown',
+        description: container ? describeContainer(container, looks) || container.state : 'not seen yet',
+        tooltip: container ? tooltipFor(container, looks) : `**${escapeMarkdown(name)}**`,
+        icon: container ? iconFor(container, looks) : { id: 'circle-outline', color: GREY },
+        contextValue: container ? contextValueOf(container, looks) : 'container.unknown',
         children: [],
       });
     }
-    const route = view ? routeText(view) : '';
+    // Where requests go leads when it is not the sandbox's own container (at 300 px a row keeps
+    // its first words; the tooltip has everything, the route first); `→ sandbox` ends it.
+    const routedAway = view && view.route !== 'sandbox' ? view.route : undefined;
     const source = branchAtCommit(view?.branch, view?.commit);
     const job = view?.job ? jobState(container) : undefined;
     // The row names the ports beyond the service's own URL (a database's, a second port): the tooltip lists them all.
     const extraPorts = view?.ports?.filter((p) => p.hostPort !== view.hostPort);
-    const description = [deploy ? `${deploy.stage ?? deploy.status}…` : '', job ? `job ${job === 'failed' && container?.exitCode ? `exited ${container.exitCode}` : job}` : '', source, route, portsShort(extraPorts)]
+    const description = [
+      deploy ? `${deploy.stage ?? deploy.status}…` : '',
+      routedAway ? routeText(view!) : '',
+      suspended && view?.containerId ? suspended : '',
+      job && !suspended ? `job ${job === 'failed' && container?.exitCode ? `exited ${container.exitCode}` : job}` : '',
+      source,
+      portsShort(extraPorts),
+      view?.route === 'sandbox' ? routeText(view) : '',
+    ]
       .filter(Boolean)
       .join(' ');
     let icon: IconSpec;
     if (deploy) icon = { id: 'sync~spin', color: YELLOW };
+    else if (routedAway) icon = ROUTE_ICON[routedAway];
+    else if (suspended) icon = { id: 'debug-pause', color: GREY };
     else if (job) icon = JOB_ICON[job];
-    else if (container) icon = iconFor(container);
-    else if (view?.route === 'baseline') icon = { id: 'cloud' };
-    else if (view?.route === 'url') icon = { id: 'link-external' };
+    else if (container) icon = iconFor(container, looks);
     else icon = { id: 'circle-outline', color: GREY };
     rows.set(key, {
       key,
@@ -437,14 +485,15 @@ export class SandboxTreeModel {
       label: service,
       description,
       tooltip: table(`${s.name} / ${service}`, [
+        ['Route', view ? escapeMarkdown(routeTooltip(view)) : undefined],
         ['Deploying', deploy ? escapeMarkdown(`${deploy.status}${deploy.stage ? ` (${deploy.stage})` : ''}`) : undefined],
+        ['State', suspended ? escapeMarkdown(`${suspended} with its sandbox (its container is stopped)`) : undefined],
         ['Branch', view?.branch ? escapeMarkdown(view.branch) : undefined],
         ['Commit', view?.commit ? `\`${view.commit}\`` : undefined],
-        ['Route', view ? escapeMarkdown(`${view.route}${view.routeUrl ? ` (${view.routeUrl})` : ''}`) : undefined],
         ['Direct URL', view?.url ? escapeMarkdown(view.url) : undefined],
         ['Ports', view?.ports?.length ? escapeMarkdown(portsLong(view.ports).join(', ')) : undefined],
         ['Job', job ? escapeMarkdown(`${job}${container?.state === 'exited' ? ` (exit code ${container.exitCode ?? '?'})` : ''}; runs to completion on each deploy`) : undefined],
-        ['Container', container ? escapeMarkdown(`${container.state}${container.health ? ` (${container.health})` : ''}`) : undefined],
+        ['Container', container ? escapeMarkdown(describeState(container, looks)) : undefined],
         ...[this.verdict(s)?.services.find((v) => v.service === service)].filter((v) => v !== undefined).map(serviceHealthRow),
       ]),
       icon,

@@ -12,7 +12,7 @@ import type { SandboxEvent } from '../../schemas/src/sandbox';
 import type { Connected, DaemonConnection, Logger } from './connection';
 import type { ContainersTree } from './containers-tree';
 import { Emitter } from './lifetime';
-import { RedrawDebounce, rowItem } from './tree-views';
+import { RedrawDebounce, RelativeTimeRefresh, rowItem } from './tree-views';
 import { NO_SANDBOX_CHANGE, SandboxTreeModel, isEmptySandboxChange, mergeSandboxChanges, type SandboxChange, type SandboxRow } from './sandbox-model';
 
 export const SANDBOXES_VIEW_ID = 'branchbox.sandboxes';
@@ -82,6 +82,7 @@ export class SandboxesTree implements vscode.TreeDataProvider<SandboxesNode>, vs
       this.changed,
       this.modelChanged,
       this.progressEmitter,
+      new RelativeTimeRefresh(this.view as vscode.TreeView<unknown>, (now) => this.update(this.model.retime(now))),
       connection.whileConnected((c) => this.follow(c)),
       containers.onDidChangeContainers(() => this.update(this.model.setContainers(containers.model.all()))),
       connection.onDidChangeState((s) => {
@@ -202,6 +203,8 @@ export class SandboxesTree implements vscode.TreeDataProvider<SandboxesNode>, vs
       if (nodes.length) this.changed.fire(nodes);
     }
     this.modelChanged.fire();
+    // The Containers view words this daemon's containers by their sandbox's state and verdicts.
+    this.containers.setSandboxes(this.model.sandboxFacts());
   }
 
   private nodeOf(r: SandboxRow): SandboxesNode {

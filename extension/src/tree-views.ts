@@ -1,6 +1,7 @@
 /**
  * What the tree views (Containers, Sandboxes, Deployments) share: a model row drawn as a
- * `TreeItem`, and redraws gathered into one per `REDRAW_DELAY_MS`.
+ * `TreeItem`, redraws gathered into one per `REDRAW_DELAY_MS`, and the clock that words
+ * time-relative rows ("Up 5 minutes", "3 min ago") afresh.
  */
 import * as vscode from 'vscode';
 import type { IconSpec } from './container-model';
@@ -46,5 +47,43 @@ export class RedrawDebounce implements vscode.Disposable {
   dispose(): void {
     if (this.timer) clearTimeout(this.timer);
     this.timer = undefined;
+  }
+}
+
+/** How often rows that say how long ago something happened are worded again. */
+export const RELATIVE_TIME_REFRESH_MS = 30_000;
+
+/**
+ * Calls `retime(now)` every `everyMs` while the view is visible (and once when it shows
+ * again): the model words its time-relative rows anew and answers which changed, so only
+ * those are redrawn. Disposed with its view.
+ */
+export class RelativeTimeRefresh implements vscode.Disposable {
+  private timer: ReturnType<typeof setInterval> | undefined;
+  private readonly visibility: vscode.Disposable;
+
+  constructor(
+    view: vscode.TreeView<unknown>,
+    private readonly retime: (now: number) => void,
+    private readonly everyMs = RELATIVE_TIME_REFRESH_MS,
+  ) {
+    this.visibility = view.onDidChangeVisibility((e) => (e.visible ? this.start() : this.stop()));
+    if (view.visible) this.start();
+  }
+
+  private start(): void {
+    if (this.timer) return;
+    this.retime(Date.now());
+    this.timer = setInterval(() => this.retime(Date.now()), this.everyMs);
+  }
+
+  private stop(): void {
+    if (this.timer) clearInterval(this.timer);
+    this.timer = undefined;
+  }
+
+  dispose(): void {
+    this.stop();
+    this.visibility.dispose();
   }
 }

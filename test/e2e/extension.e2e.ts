@@ -598,6 +598,95 @@ async function main(): Promise<void> {
     return `terminal: ${terminal.split('\n').filter((l) => l.trim()).at(-1)}; after resume ${gateway}/account → ${account.body} | ${suspended} | ${resumed}`;
   });
 
+  await step(10, 'Containers view: this daemon\'s sandbox, a look-alike of another instance only under Other; payment → baseline with a route icon; Suspend → its containers and deployments read "suspended"; Resume → deployments running again', async () => {
+    await page!.keyboard.press('Escape');
+    // A container labelled like another Branchbox daemon's, for a sandbox of the same name (this run's label: cleanup removes it).
+    const foreign = `0-e2e-foreign-${randomBytes(3).toString('hex')}`;
+    docker('create', '--name', foreign, '--label', 'branchbox.managed=true', '--label', 'branchbox.instance=000000000000', '--label', `branchbox.sandbox=${SANDBOX}`,
+      '--label', 'branchbox.service=account', '--label', LABEL, 'branchbox/busybox:1', 'true');
+    assert.ok(docker('ps', '-aq', '--filter', `name=^${foreign}$`), `docker create ${foreign} failed`);
+    const pane = (title: RegExp) => page!.locator('.pane', { has: page!.locator('.pane-header', { hasText: title }) }).first();
+    const containers = pane(/^Containers/);
+    const header = containers.locator('.pane-header').first();
+    if ((await header.getAttribute('aria-expanded')) === 'false') await header.click();
+    /** The pane's rendered rows in view order: level (1 = group) and text. */
+    const rowsOf = async (p: Locator) =>
+      (await p.locator('.monaco-list-row').evaluateAll((els) => els.map((e) => ({ i: Number(e.getAttribute('data-index')), level: Number(e.getAttribute('aria-level')), text: (e as HTMLElement).innerText.replace(/\s+/g, ' ').trim() }))))
+        .sort((a, b) => a.i - b.i);
+    /** The group (level 1) each row is under. */
+    const groupOfRow = (rows: { level: number; text: string }[], match: (t: string) => boolean) => {
+      let group = '';
+      for (const r of rows) {
+        if (r.level === 1) group = r.text;
+        else if (match(r.text)) return group;
+      }
+      return undefined;
+    };
+    const [account, payment] = ['account', 'payment'].map((s) => servingContainerName(SANDBOX, s));
+    await waitFor('the sandbox\'s containers under its group', async () => {
+      const rows = await rowsOf(containers);
+      return groupOfRow(rows, (t) => t.startsWith(account!))?.startsWith(SANDBOX) && groupOfRow(rows, (t) => t.startsWith(payment!))?.startsWith(SANDBOX);
+    }, 30_000);
+    const other = containers.locator('.monaco-list-row[aria-level="1"]', { hasText: /^Other/ }).first();
+    await other.waitFor({ state: 'visible', timeout: 15_000 });
+    assert.equal(await other.getAttribute('aria-expanded'), 'false', 'Other starts collapsed');
+    await other.locator('.monaco-tl-twistie').click();
+    const foreignRow = await waitFor('the look-alike under Other', async () => {
+      const rows = await rowsOf(containers);
+      const group = groupOfRow(rows, (t) => t.startsWith(foreign));
+      return group ? { group, text: rows.find((r) => r.text.startsWith(foreign))!.text } : undefined;
+    }, 15_000);
+    assert.match(foreignRow.group, /^Other/, `the look-alike is under ${foreignRow.group}`);
+    assert.match(foreignRow.text, /Branchbox instance 000000000000/, foreignRow.text);
+    await screenshot('containers-scoped');
+    await other.locator('.monaco-tl-twistie').click(); // collapsed again: the sandbox's rows stay in sight
+
+    // payment goes to the baseline since step 4: the row says so first, with the route icon.
+    const paymentService = row('payment');
+    const paymentText = (await paymentService.innerText()).replace(/\s+/g, ' ');
+    assert.match(paymentText, /^payment ?→ baseline/, paymentText);
+    // The row's own icon (its inline Route to Baseline action shows a cloud too).
+    const rowIcon = (r: Locator) => r.locator('.custom-view-tree-node-item-icon.codicon-cloud');
+    assert.equal(await rowIcon(paymentService).count(), 1, 'payment routed to the baseline has the cloud icon');
+    assert.equal(await rowIcon(row('account')).count(), 0, 'account (routed to the sandbox) has not');
+    await screenshot('route-icon');
+
+    await contextMenu(row(SANDBOX), 'Suspend Sandbox');
+    await waitFor('the sandbox row to say suspended', async () => (await rowTexts()).some((t) => t.startsWith(SANDBOX) && t.includes('suspended')), 60_000);
+    const suspendedRows = await waitFor('the containers to read "suspended"', async () => {
+      const rows = (await rowsOf(containers)).filter((r) => r.text.startsWith(account!) || r.text.startsWith(payment!));
+      return rows.length === 2 && rows.every((r) => /suspended/.test(r.text)) ? rows.map((r) => r.text) : undefined;
+    }, 30_000);
+    const all = (await rowsOf(containers)).map((r) => r.text).filter((t) => t.startsWith(`sandbox-${SANDBOX}`));
+    assert.ok(all.every((t) => !/exited/.test(t)), `a suspended sandbox's container reads like a crash: ${all.join(' | ')}`);
+    const deployments = pane(/^Deployments/);
+    /** This sandbox's account and payment deployments (innerText joins a row's label and description without a space). */
+    const deploymentRows = async () => {
+      const rows = await rowsOf(deployments);
+      return rows.filter((r) => r.level === 2 && /^(account|payment) ?\w/.test(r.text) && groupOfRow(rows, (t) => t === r.text)?.startsWith(SANDBOX)).map((r) => r.text);
+    };
+    const pausedDeployments = await waitFor('the deployments to say suspended', async () => {
+      const rows = await deploymentRows();
+      return rows.length === 2 && rows.every((t) => /^\w+ ?suspended · /.test(t)) ? rows : undefined;
+    }, 30_000);
+    await screenshot('containers-suspended');
+
+    await contextMenu(row(SANDBOX), 'Resume Sandbox');
+    await waitFor('the sandbox row to be active again', async () => (await rowTexts()).some((t) => t.startsWith(SANDBOX) && !t.includes('suspended')), 60_000);
+    await waitFor('the containers to run again', async () => {
+      const rows = (await rowsOf(containers)).filter((r) => r.text.startsWith(account!) || r.text.startsWith(payment!));
+      return rows.length === 2 && rows.every((r) => !/suspended|exited/.test(r.text));
+    }, 60_000);
+    const deployed = await waitFor('the deployments grouped under the sandbox, running again (not stopped)', async () => {
+      const rows = await deploymentRows();
+      return rows.length === 2 && rows.every((t) => /^\w+ ?running · (just now|\d+ (s|min) ago) · feature\/x@/.test(t)) ? rows : undefined;
+    }, 30_000);
+    await screenshot('deployments-after-resume');
+    // Gone before step 8, which checks that no container labelled with the sandbox is left.
+    docker('rm', '-f', foreign);
+    return `Other holds ${foreignRow.text}; ${paymentText}; suspended: ${suspendedRows.join(' | ')}, ${pausedDeployments.join(' | ')}; after resume: ${deployed.join(' | ')}`;
+  });
+
   await step(14, 'A build that fails at a Dockerfile step → one clean line naming the step; Open Deployment Log opens the log', async () => {
     await page!.keyboard.press('Escape');
     await clearNotifications();

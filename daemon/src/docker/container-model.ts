@@ -7,7 +7,7 @@
  */
 import { RpcError, isRpcError } from '../rpc/errors';
 import { nullLogger, type Logger } from '../runtime/log';
-import { describeStatus } from './container-status';
+import { describeStatus } from '../../../schemas/src/container-status';
 import type { DockerEngine } from './engine';
 import { matchesLabels } from './labels';
 import { TypedEmitter } from './typed-emitter';

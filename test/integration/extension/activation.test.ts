@@ -41,7 +41,7 @@ describe('the activated extension', () => {
     // Activation alone starts nothing: the first need of the daemon does (daemon-demand.ts).
     expect(status().text).toBe('$(circle-outline) Branchbox');
     expect(readRuntimeFile(stateDir)).toBeUndefined();
-    fake.created.treeViews.find((v) => v.id === 'branchbox.sandboxes')!.show();
+    fake.created.treeViews.find((v) => v.id === 'branchbox.sandboxes')!.setVisible(true);
     expect(status().text).toBe('$(sync~spin) Branchbox: connecting');
     await fake.until(() => connectedText(status().text));
 

@@ -56,7 +56,7 @@ beforeAll(async () => {
   const api = { repositories: [{ rootUri: fake.Uri.file(repo.root), state: { HEAD: head, workingTreeChanges: [] } }] };
   fake.installedExtensions.set('vscode.git', { isActive: true, exports: { getAPI: () => api }, activate: async () => ({ getAPI: () => api }) });
   extension.activate(context as never);
-  fake.created.treeViews.find((v) => v.id === 'branchbox.sandboxes')!.show(); // the first need of the daemon
+  fake.created.treeViews.find((v) => v.id === 'branchbox.sandboxes')!.setVisible(true); // the first need of the daemon
 });
 
 afterAll(async () => {

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { describeStatus, healthFromStatus, humanDuration } from '../../../daemon/src/docker/container-status';
+import { describeStatus, healthFromStatus, humanDuration } from '../../../schemas/src/container-status';
 import { engineError } from '../../../daemon/src/docker/dockerode/engine-error';
 import { Readable } from 'node:stream';
 import type Docker from 'dockerode';

@@ -36,6 +36,7 @@ function scriptedConnection() {
       const reply = (body: object) => client.receive(JSON.stringify({ jsonrpc: '2.0', id: r.id, ...body }));
       if (r.method === 'events/subscribe') reply({ result: { subscription: 'sub-1' } });
       else if (r.method === 'container/list') reply(listError ? { error: listError } : { result: { containers } });
+      else if (r.method === 'system/info') reply({ result: { instance: '0123456789ab' } });
       else reply({ result: null });
     });
   });
@@ -44,7 +45,7 @@ function scriptedConnection() {
     endpoint: { url: 'ws://fake', token: 't', pid: 1 },
     serverInfo: { name: 'branchboxd', version: '1' },
     protocolVersion: '1.0.0',
-    capabilities: { methods: ['events/subscribe', 'container/list'], notifications: [], docker: true },
+    capabilities: { methods: ['events/subscribe', 'container/list', 'system/info'], notifications: [], docker: true },
     scope: new DisposableStore(),
     generation: 1,
   };
@@ -104,14 +105,17 @@ afterEach(() => {
 describe('ContainersTree', () => {
   it('subscribes to events before listing, then shows the groups with stable ids', async () => {
     const d = await loadedTree();
-    expect(d.requests.map((r) => r.method)).toEqual(['events/subscribe', 'container/list']);
+    expect(d.requests.map((r) => r.method)).toEqual(['events/subscribe', 'container/list', 'system/info']);
     expect(d.requests[0]!.params).toEqual({ types: ['container'] });
     expect(d.requests[1]!.params).toEqual({ all: true });
     expect(fired()).toEqual([undefined]); // the first list redraws everything, once
     expect(view.message).toBeUndefined();
 
+    // This daemon's sandboxes (by its instance, from system/info), expanded; Other collapsed.
     const groups = tree.getChildren();
-    expect(groups.map((g) => tree.getTreeItem(g).id)).toEqual(['group:sandbox:qa', 'group:sandbox:shop', 'group:compose:shop', 'group:other']);
+    expect(groups.map((g) => tree.getTreeItem(g).id)).toEqual(['group:sandbox:qa', 'group:sandbox:shop', 'group:other']);
+    expect(groups.map((g) => tree.getTreeItem(g).collapsibleState)).toEqual([2, 2, 1]);
+    expect(tree.getChildren(groups[2]).map((n) => tree.getTreeItem(n).label)).toContain('sandbox-shop-web');
     const shop = tree.getTreeItem(groups[1]!);
     expect(shop).toMatchObject({ label: 'shop', description: 'sandbox · 2/2 running, 1 unhealthy', contextValue: 'group.sandbox' });
     const [account] = tree.getChildren(groups[1]);
@@ -138,7 +142,7 @@ describe('ContainersTree', () => {
     expect(nodes![1]).toBe(groups[1]); // sandbox:shop
 
     // Health alone: only the row.
-    const dnsNode = tree.getChildren(groups[3]).find((n) => tree.getTreeItem(n).label === 'dns')!;
+    const dnsNode = tree.getChildren(groups[2]).find((n) => tree.getTreeItem(n).label === 'dns')!;
     d.events(1); // new container in shop: the group
     const dns = listMessage.result.containers.find((c) => c.name === 'dns')!;
     tree['connection'].connected!.client.receive(
@@ -156,12 +160,45 @@ describe('ContainersTree', () => {
   });
 
   it('redraws the root when a group appears or goes away, and forgets removed nodes', async () => {
-    const d = await loadedTree();
+    await loadedTree();
     fired();
-    d.events(3); // the compose project's containers are destroyed
+    const qa = listMessage.result.containers.find((c) => c.name === 'sandbox-qa-web')!;
+    tree['connection'].connected!.client.receive(
+      JSON.stringify({ jsonrpc: '2.0', method: 'events/event', params: { subscription: 'sub-1', items: [{ type: 'container', action: 'destroy', id: qa.id, time: '2025-11-20T10:00:00Z' }] } }),
+    );
     await vi.advanceTimersByTimeAsync(50);
     expect(fired()).toEqual([undefined]);
-    expect(tree.getChildren().map((g) => tree.getTreeItem(g).id)).toEqual(['group:sandbox:qa', 'group:sandbox:shop', 'group:other']);
+    expect(tree.getChildren().map((g) => tree.getTreeItem(g).id)).toEqual(['group:sandbox:shop', 'group:other']);
+  });
+
+  it('words the suspended sandbox\'s containers as the Sandboxes view says, redrawing only that group', async () => {
+    await loadedTree();
+    fired();
+    const qa = tree.getChildren()[0]!;
+    tree.setSandboxes(new Map([['qa', { state: 'suspended', services: new Map() }]]));
+    await vi.advanceTimersByTimeAsync(50);
+    expect(fired()).toEqual([[qa]]);
+    const [web] = tree.getChildren(qa);
+    expect(tree.getTreeItem(web!)).toMatchObject({ description: 'suspended', iconPath: new fake.ThemeIcon('debug-pause', new fake.ThemeColor('disabledForeground')) });
+  });
+
+  it('words time-relative tooltips again while the view shows, and stops with it', async () => {
+    vi.useFakeTimers({ toFake: ['setTimeout', 'clearTimeout', 'setInterval', 'clearInterval', 'Date'] });
+    vi.setSystemTime(Date.parse('2025-11-20T09:00:02Z'));
+    await loadedTree();
+    const shop = tree.getChildren()[1]!;
+    const account = () => tree.getChildren(shop).find((n) => tree.getTreeItem(n).label === 'sandbox-shop-account')!;
+    const status = () => /\| Status \| ([^|]*) \|/.exec((tree.getTreeItem(account()).tooltip as fake.MarkdownString).value)![1];
+    expect(status()).toBe('Up Less than a second \\(healthy\\)');
+    view.setVisible(true);
+    fired();
+    await vi.advanceTimersByTimeAsync(7 * 60_000);
+    expect(status()).toBe('Up 7 minutes \\(healthy\\)');
+    // Only the rows whose words changed were redrawn, never the root.
+    expect(fired().every((f) => Array.isArray(f))).toBe(true);
+    view.setVisible(false);
+    await vi.advanceTimersByTimeAsync(10 * 60_000);
+    expect(status()).toBe('Up 7 minutes \\(healthy\\)');
   });
 
   it('refetches the list on a resync item and redraws only the difference', async () => {
@@ -173,7 +210,7 @@ describe('ContainersTree', () => {
     await settle();
     await vi.advanceTimersByTimeAsync(50);
     expect(d.requests.filter((r) => r.method === 'container/list')).toHaveLength(2);
-    const other = tree.getChildren()[3];
+    const other = tree.getChildren()[2];
     expect(fired()).toEqual([[other]]);
   });
 
@@ -189,7 +226,7 @@ describe('ContainersTree', () => {
     d.events(4); // resync: the engine is back
     await settle();
     expect(view.message).toBeUndefined();
-    expect(tree.model.size).toBe(listMessage.result.containers.length);
+    expect(tree.model.size).toBe(listMessage.result.containers.length - 1); // not the build step's container
   });
 
   it('says so when the daemon does not serve containers (an older daemon still running)', async () => {
@@ -208,6 +245,6 @@ describe('ContainersTree', () => {
     const d = await loadedTree();
     d.disconnect('socket closed (1006)');
     expect(view.message).toBe('Not connected to branchboxd (socket closed (1006)); retrying…');
-    expect(tree.getChildren()).toHaveLength(4);
+    expect(tree.getChildren()).toHaveLength(3);
   });
 });

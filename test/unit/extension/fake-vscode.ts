@@ -169,14 +169,13 @@ export class FakeOutputChannel {
 export class FakeTreeView {
   message: string | undefined;
   readonly messages: (string | undefined)[] = [];
-  /** Hidden until a test shows it, as a view of a closed sidebar container. */
+  /** Hidden until a test shows it (`setVisible`): time-relative refreshes run only while shown. */
   visible = false;
   private readonly visibility = new EventEmitter<{ visible: boolean }>();
   readonly onDidChangeVisibility = this.visibility.event;
-  /** The user opens the view. */
-  show(): void {
-    this.visible = true;
-    this.visibility.fire({ visible: true });
+  setVisible(visible: boolean): void {
+    this.visible = visible;
+    this.visibility.fire({ visible });
   }
   constructor(
     readonly id: string,

@@ -44,9 +44,11 @@ describe('package.json contributes', () => {
   it('viewItem when clauses match the context values of the Containers model', async () => {
     const { contextValueOf } = await import('../../../extension/src/container-model');
     const states = ['created', 'running', 'paused', 'restarting', 'removing', 'exited', 'dead'] as const;
-    const contextOf = (state: (typeof states)[number]) => contextValueOf({ state } as never);
+    // This daemon's container (a Branchbox label, the instance not known) and one that is not (no labels).
+    const own = (state: (typeof states)[number]) => contextValueOf({ state, labels: { 'branchbox.managed': 'true' } } as never);
+    const other = (state: (typeof states)[number]) => contextValueOf({ state, labels: {} } as never);
     const itemMenus = manifest.contributes.menus['view/item/context']!;
-    const enabledFor = (command: string, group: RegExp) =>
+    const enabledFor = (command: string, group: RegExp, contextOf = own) =>
       states.filter((state) =>
         itemMenus.some((m) => m.command === command && group.test(m.group ?? '') && whenMatches(m.when ?? '', contextOf(state))),
       );
@@ -55,6 +57,19 @@ describe('package.json contributes', () => {
     expect(enabledFor('branchbox.container.attachShell', /./)).toEqual(['running']);
     expect(enabledFor('branchbox.container.remove', /./)).toEqual([...states]);
     expect(enabledFor('branchbox.container.restart', /./)).toEqual(['created', 'running', 'paused', 'restarting', 'exited', 'dead']);
+    // Under Other: no inline buttons; the context menu still acts on them (the daemon refuses another daemon's).
+    expect(enabledFor('branchbox.container.start', /^inline/, other)).toEqual([]);
+    expect(enabledFor('branchbox.container.stop', /^inline/, other)).toEqual([]);
+    expect(enabledFor('branchbox.container.attachShell', /^inline/, other)).toEqual([]);
+    expect(enabledFor('branchbox.container.stop', /^\d/, other)).toEqual(['running', 'paused', 'restarting']);
+    expect(enabledFor('branchbox.container.attachShell', /./, other)).toEqual(['running']);
+    expect(enabledFor('branchbox.container.remove', /./, other)).toEqual([...states]);
+  });
+
+  it('Deploy and Show Deployment do not share an icon', () => {
+    const icon = (command: string) => manifest.contributes.commands.find((c) => c.command === command)?.icon;
+    expect(icon('branchbox.deploy')).toBe('$(rocket)');
+    expect(icon('branchbox.showDeployment')).not.toBe(icon('branchbox.deploy'));
   });
 
   it('viewItem when clauses of the Sandboxes view match the context values of the Sandboxes model', async () => {

@@ -9,7 +9,7 @@ import { describe, expect, it, vi } from 'vitest';
 import type { DeployProgress, DeploymentRecord } from '../../../schemas/src/deploy';
 import type { SandboxEvent, Sandbox } from '../../../schemas/src/sandbox';
 import { ContainerTreeModel, type EventItem } from '../../../extension/src/container-model';
-import { DeploymentListModel, advanceRun, newRunState, progressPercent, progressText, runIsFinal } from '../../../extension/src/deployment-model';
+import { DeploymentListModel, advanceRun, newRunState, progressPercent, progressText, runIsFinal, timeAgo } from '../../../extension/src/deployment-model';
 import { SandboxTreeModel, branchAtCommit, gatewayUrlOf, portsLong, portsShort } from '../../../extension/src/sandbox-model';
 import { resultViolations } from '../../../daemon/src/rpc/validation';
 import { servingContainerName } from '../../../schemas/src/docker-names';
@@ -99,7 +99,40 @@ describe('SandboxTreeModel, replaying a recorded session', () => {
     replay((i, model) => {
       if (i === beforeDelete - 3) payment = model.row('service:rec-demo/payment');
     });
-    expect(payment).toMatchObject({ description: `feature/x@${sha} → baseline`, contextValue: 'service.baseline.deployed' });
+    // Where its requests go leads the row, with an icon of its own (not its container's).
+    expect(payment).toMatchObject({ description: `→ baseline feature/x@${sha}`, contextValue: 'service.baseline.deployed', icon: { id: 'cloud', color: 'charts.blue' } });
+    expect(payment!.tooltip).toMatch(/\| Route \| baseline \\\(requests go to the shared baseline/);
+  });
+
+  it('a container row\'s tooltip says how long it has been up as of the clock; a later clock changes only such rows', () => {
+    const [account] = deployedContainers();
+    const model = new SandboxTreeModel();
+    model.replaceSandboxes([COMMIT]);
+    model.setContainers(deployedContainers());
+    const started = Date.parse(account!.startedAt!);
+    model.retime(started + 500);
+    expect(model.row('container:rec-demo/account')!.tooltip).toMatch(/\| Status \| Up Less than a second/);
+    const change = model.retime(started + 5 * 60_000);
+    expect(model.row('container:rec-demo/account')!.tooltip).toMatch(/\| Status \| Up 5 minutes/);
+    expect(change.root).toBe(false);
+    expect([...change.rows].every((k) => k.startsWith('container:'))).toBe(true);
+  });
+
+  it('a suspended sandbox: its services and containers say "suspended", not "exited (137)"', () => {
+    const containers = deployedContainers().map((c) => ({ ...c, state: 'exited' as const, exitCode: 137, health: undefined, ports: [] }));
+    const model = new SandboxTreeModel();
+    model.replaceSandboxes([{ ...COMMIT, state: 'suspended' }]);
+    model.setContainers(containers);
+    const account = model.row('service:rec-demo/account')!;
+    expect(account.description).toBe(`suspended feature/x@${sha} → sandbox`);
+    expect(account.icon).toEqual({ id: 'debug-pause', color: 'disabledForeground' });
+    const container = model.row('container:rec-demo/account')!;
+    expect(container.description).toBe('suspended');
+    expect(container.icon).toEqual({ id: 'debug-pause', color: 'disabledForeground' });
+    // Resumed but the container still exited: the crash shows as one.
+    model.replaceSandboxes([COMMIT]);
+    expect(model.row('container:rec-demo/account')!.description).toBe('exited (137)');
+    expect(model.sandboxFacts().get('rec-demo')!.state).toBe('active');
   });
 
   it('reports only the rows that changed', () => {
@@ -185,7 +218,7 @@ describe('SandboxTreeModel, replaying a recorded session', () => {
     model.replaceSandboxes([sandbox]);
     model.setContainers([account!, { ...payment!, state: 'exited', exitCode: 0 }]);
     const db = model.row('service:rec-demo/db')!;
-    expect(db.description).toMatch(/ 5432→47123$/);
+    expect(db.description).toMatch(/ 5432→47123 → sandbox$/);
     expect(db.tooltip).toContain(String.raw`| Ports | 5432→127\.0\.0\.1:47123 \(compose asked 5432\) |`);
     const job = model.row('service:rec-demo/migrate')!;
     expect(job.icon).toEqual({ id: 'pass', color: 'charts.green' });
@@ -244,11 +277,80 @@ describe('DeploymentListModel and the deploy progress text, from the same record
     expect(row).toMatchObject({ label: 'account', icon: { id: 'error' }, contextValue: 'deployment.final' });
   });
 
-  it('shows deploy/list records as rows: branch@sha, status, duration, sandbox', () => {
+  it('shows deploy/list records as rows: status and how long ago first (what 300 px keeps), then branch@sha, duration', () => {
     const model = new DeploymentListModel();
-    model.replaceAll(resultOf<{ deployments: DeploymentRecord[] }>('deploy/list').deployments);
+    const records = resultOf<{ deployments: DeploymentRecord[] }>('deploy/list').deployments;
+    model.replaceAll(records);
     const [failed] = model.list();
-    expect(model.row(failed!.id)!.description).toMatch(/^broken-build@[0-9a-f]{7} · failed · [\d.]+ (ms|s) · rec-demo$/);
+    model.retime(Date.parse(failed!.createdAt) + 3 * 60_000 + 5_000);
+    expect(model.row(failed!.id)!.description).toMatch(/^failed · 3 min ago · broken-build@[0-9a-f]{7} · [\d.]+ (ms|s)$/);
+    expect(model.row(failed!.id)!.tooltip).toMatch(/\| Requested \| .* UTC \\\(3 min ago\\\) \|/);
+  });
+
+  it('groups deployments by sandbox, the one deployed to last first, each newest first', () => {
+    const model = new DeploymentListModel();
+    const [one] = resultOf<{ deployments: DeploymentRecord[] }>('deploy/list').deployments;
+    const at = (min: number) => new Date(Date.parse('2026-01-01T10:00:00Z') + min * 60_000).toISOString();
+    model.replaceAll([
+      { ...one!, id: 'd1', sandbox: 'alpha', service: 'account', createdAt: at(0), status: 'running' },
+      { ...one!, id: 'd2', sandbox: 'beta', service: 'account', createdAt: at(5), status: 'failed' },
+      { ...one!, id: 'd3', sandbox: 'alpha', service: 'payment', createdAt: at(10), status: 'building' },
+    ]);
+    expect(model.sandboxes()).toEqual(['alpha', 'beta']);
+    expect(model.list('alpha').map((d) => d.id)).toEqual(['d3', 'd1']);
+    expect(model.list('beta').map((d) => d.id)).toEqual(['d2']);
+    model.retime(Date.parse(at(12)));
+    expect(model.group('alpha')).toMatchObject({ label: 'alpha', description: '1 in progress · latest 2 min ago · 2 deployments', icon: { id: 'sync~spin' } });
+    expect(model.group('beta')).toMatchObject({ description: 'latest 7 min ago · 1 deployment', icon: { id: 'package' } });
+    expect(model.group('gamma')).toBeUndefined();
+  });
+
+  it('words "… ago" again as time passes: only rows whose words changed are reported', () => {
+    const model = new DeploymentListModel();
+    const [one] = resultOf<{ deployments: DeploymentRecord[] }>('deploy/list').deployments;
+    const t = Date.parse('2026-01-01T10:00:00Z');
+    model.replaceAll([
+      { ...one!, id: 'old', sandbox: 'alpha', createdAt: new Date(t - 3 * 3600_000).toISOString() },
+      { ...one!, id: 'new', sandbox: 'beta', createdAt: new Date(t).toISOString() },
+    ]);
+    model.retime(t + 5_000);
+    expect(model.row('new')!.description).toContain('just now');
+    const change = model.retime(t + 65_000);
+    expect(model.row('new')!.description).toContain('1 min ago');
+    expect([...change.deployments]).toEqual(['new']);
+    expect([...change.sandboxes]).toEqual(['beta']);
+    expect(model.retime(t + 70_000)).toEqual({ deployments: new Set(), sandboxes: new Set() });
+  });
+
+  it('a suspended sandbox\'s running deployments say "suspended" (they keep their containers but serve nothing); resumed, "running" again', () => {
+    const model = new DeploymentListModel();
+    const [one] = resultOf<{ deployments: DeploymentRecord[] }>('deploy/list').deployments;
+    model.replaceAll([
+      { ...one!, id: 'run', sandbox: 'alpha', status: 'running' },
+      { ...one!, id: 'fail', sandbox: 'alpha', status: 'failed' },
+      { ...one!, id: 'other', sandbox: 'beta', status: 'running' },
+    ]);
+    const change = model.setSandboxStates(new Map([['alpha', 'suspended'], ['beta', 'active']]));
+    expect([...change.deployments]).toEqual(['run']);
+    expect(model.row('run')).toMatchObject({ description: expect.stringMatching(/^suspended · /), icon: { id: 'debug-pause', color: 'disabledForeground' } });
+    expect(model.row('run')!.tooltip).toContain('| Status | running, its sandbox suspended \\(Resume Sandbox serves it again\\) |');
+    expect(model.row('fail')!.description).toMatch(/^failed · /);
+    expect(model.row('other')!.description).toMatch(/^running · /);
+    model.setSandboxStates(new Map([['alpha', 'active']]));
+    expect(model.row('run')).toMatchObject({ description: expect.stringMatching(/^running · /), icon: { id: 'pass-filled' } });
+  });
+
+  it('timeAgo: seconds, minutes, hours, days', () => {
+    const now = Date.parse('2026-01-02T12:00:00Z');
+    const ago = (ms: number) => timeAgo(new Date(now - ms).toISOString(), now);
+    expect([ago(3_000), ago(42_000), ago(3 * 60_000), ago(5 * 3600_000), ago(3 * 86_400_000), ago(-5_000)]).toEqual([
+      'just now',
+      '42 s ago',
+      '3 min ago',
+      '5 h ago',
+      '3 d ago',
+      'just now',
+    ]);
   });
 
   it('the notification text names each service stage and ends final', () => {

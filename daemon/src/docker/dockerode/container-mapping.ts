@@ -4,7 +4,7 @@
  * from an inspect answer.
  */
 import type Docker from 'dockerode';
-import { describeStatus, healthFromStatus } from '../container-status';
+import { describeStatus, healthFromStatus } from '../../../../schemas/src/container-status';
 import { LABELS } from '../labels';
 import type { ContainerDetails, ContainerState, ContainerSummary, HealthState, PortMapping } from '../types';
 

@@ -1,9 +1,10 @@
 /**
  * The human-readable container status the docker CLI prints ("Up 5 minutes (healthy)",
  * "Exited (0) 2 hours ago"), computed from the container's facts so a cached summary can
- * say it afresh at any moment instead of repeating what was true when it was fetched.
+ * say it afresh at any moment instead of repeating what was true when it was fetched: the
+ * daemon words `status` with it, and the clients word it again as time passes.
  */
-import type { ContainerSummary, HealthState } from './types';
+import type { ContainerSummary, HealthState } from './docker';
 
 type StatusFacts = Pick<ContainerSummary, 'state' | 'health' | 'startedAt' | 'finishedAt' | 'exitCode'>;
 
