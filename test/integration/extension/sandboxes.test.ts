@@ -123,7 +123,7 @@ describe('the sandbox commands against a real daemon', () => {
     const sandboxes = provider<SandboxesTree>('branchbox.sandboxes');
     const payment = sandboxes.getChildren(sandboxes.getChildren()[0]).find((n) => n.kind === 'service' && n.service === 'payment')!;
     await command('branchbox.route.toBaseline', payment);
-    await sandboxesUntil(sandboxes, () => sandboxes.model.row(`service:${SANDBOX}/payment`)!.description.endsWith('→ baseline'));
+    await sandboxesUntil(sandboxes, () => sandboxes.model.row(`service:${SANDBOX}/payment`)!.description.startsWith('→ baseline'));
     expect(sandboxes.model.row(`service:${SANDBOX}/payment`)!.contextValue).toBe('service.baseline.deployed');
     expect(fake.created.messages.at(-1)!.message).toMatch(new RegExp(`^payment of ${SANDBOX} now goes to baseline http://127\\.0\\.0\\.1:9102`));
 
