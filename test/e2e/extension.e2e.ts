@@ -844,7 +844,7 @@ async function main(): Promise<void> {
     await runCommand('View: Close All Editors');
     // The Deployment panel of account's serving deployment (a background tab once the Logs panel opens).
     const deploymentsPane = page!.locator('.pane', { has: page!.locator('.pane-header', { hasText: /^Deployments/ }) }).first();
-    await deploymentsPane.locator('.monaco-list-row', { hasText: /account.*\brunning\b/ }).first().click();
+    await deploymentsPane.locator('.monaco-list-row', { hasText: /account\s*running\b/ }).first().click();
     await webviewText('the Deployment panel', (t) => /switch.over/i.test(t));
     const oldTitle = (await page!.locator('.tabs-container .tab.active .label-name').innerText()).trim();
     assert.match(oldTitle, new RegExp(`^Deploy: account → ${SANDBOX} #[0-9a-f]{8}$`), oldTitle);
