@@ -1070,11 +1070,26 @@ async function cleanup(failed: boolean): Promise<void> {
   if (containers.length) docker('rm', '-f', '-v', ...containers);
   const networks = docker('network', 'ls', '-q', '--filter', `label=${LABEL}`).split('\n').filter(Boolean);
   if (networks.length) docker('network', 'rm', ...networks);
-  // The images built for this run's own project name.
+  // The images built for this run's own project name, and every image labelled with this run:
+  // a failed build leaves its steps' intermediate images behind, untagged (step 14).
   const images = docker('images', '-q', '--filter', `reference=branchbox/${PROJECT}-*`).split('\n').filter(Boolean);
   if (images.length) docker('rmi', '-f', ...new Set(images));
+  removeLabelledImages();
   fixture?.dispose();
   rmSync(tmp, { recursive: true, force: true });
+}
+
+/**
+ * Removes the images labelled with this run (base images never are), children before their
+ * parents: an image with a child cannot be removed, so each pass removes the leaves and the
+ * next one their parents.
+ */
+function removeLabelledImages(): void {
+  for (let pass = 0; pass < 20; pass++) {
+    const left = docker('images', '-aq', '--no-trunc', '--filter', `label=${LABEL}`).split('\n').filter(Boolean);
+    if (!left.length) return;
+    for (const id of new Set(left)) docker('rmi', id);
+  }
 }
 
 void (async () => {
