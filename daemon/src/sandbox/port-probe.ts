@@ -1,9 +1,14 @@
 /**
  * Which ports of the host are already taken, asked synchronously (the allocator hands out a
  * port in one step, so two callers can never get the same one). On Linux the kernel's tables
- * of listening TCP sockets are read (`/proc/net/tcp`, `/proc/net/tcp6`: every listener of
- * this network namespace, Docker's published ports included); elsewhere each candidate is
- * bound briefly on 127.0.0.1 by a short-lived helper process.
+ * of TCP sockets are read (`/proc/net/tcp`, `/proc/net/tcp6`: every socket of this network
+ * namespace, Docker's published ports included): a port is taken by a listener, and by any
+ * other socket bound to it — the local end of an outgoing connection too, whose port the
+ * kernel picks from the ephemeral range (32768–60999 by default, which holds the default
+ * service and gateway ranges): the engine's proxy cannot bind a port such a socket holds
+ * ("address already in use" at container start). Sockets in TIME_WAIT or closed are no
+ * obstacle (listeners bind over them). Elsewhere each candidate is bound briefly on
+ * 127.0.0.1 by a short-lived helper process.
  */
 import { spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
@@ -13,10 +18,11 @@ export interface HostPortCheck {
   firstFree(candidates: readonly number[]): number | undefined;
 }
 
-const TCP_LISTEN = '0A';
+/** The states of /proc/net/tcp whose socket does not keep a listener off its port: TIME_WAIT, CLOSE. */
+const NO_OBSTACLE = new Set(['06', '07']);
 
-/** Ports with a listening TCP socket, from /proc; undefined where /proc/net is not available. */
-export function listeningPorts(procNet = '/proc/net'): Set<number> | undefined {
+/** Ports a TCP socket is bound to (see the module comment), from /proc; undefined where /proc/net is not available. */
+export function takenPorts(procNet = '/proc/net'): Set<number> | undefined {
   const ports = new Set<number>();
   let found = false;
   for (const file of ['tcp', 'tcp6']) {
@@ -30,7 +36,7 @@ export function listeningPorts(procNet = '/proc/net'): Set<number> | undefined {
     for (const line of text.split('\n').slice(1)) {
       const fields = line.trim().split(/\s+/);
       // sl local_address rem_address st ...; local_address is HEXIP:HEXPORT
-      if (fields.length < 4 || fields[3] !== TCP_LISTEN) continue;
+      if (fields.length < 4 || NO_OBSTACLE.has(fields[3]!)) continue;
       const port = parseInt(fields[1]!.split(':').pop()!, 16);
       if (Number.isInteger(port)) ports.add(port);
     }
@@ -71,10 +77,10 @@ export function firstBindable(candidates: readonly number[], batch = 64): number
 
 /** The check for this platform. */
 export function hostPortCheck(): HostPortCheck {
-  if (listeningPorts() !== undefined) {
+  if (takenPorts() !== undefined) {
     return {
       firstFree(candidates) {
-        const taken = listeningPorts() ?? new Set<number>();
+        const taken = takenPorts() ?? new Set<number>();
         return candidates.find((p) => !taken.has(p));
       },
     };

@@ -1,9 +1,10 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import * as fs from 'node:fs';
+import * as net from 'node:net';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { firstBindable, listeningPorts } from '../../../daemon/src/sandbox/port-probe';
+import { firstBindable, takenPorts } from '../../../daemon/src/sandbox/port-probe';
 import { PortAllocator } from '../../../daemon/src/sandbox/ports';
 import { openStore, type Store } from '../../../daemon/src/state/store';
 
@@ -28,7 +29,7 @@ afterEach(async () => {
 
 /** `count` consecutive ports nothing listens on, outside the default ranges. */
 function freeRange(count: number): number {
-  const taken = listeningPorts() ?? new Set<number>();
+  const taken = takenPorts() ?? new Set<number>();
   for (let tries = 0; tries < 1000; tries++) {
     const from = 43_000 + Math.floor(Math.random() * 5_000);
     if (Array.from({ length: count }, (_, i) => from + i).every((p) => !taken.has(p))) return from;
@@ -122,10 +123,33 @@ describe('PortAllocator', () => {
     );
   });
 
+  it('skips the local port of an outgoing connection, which a published port could not bind', async () => {
+    const server = net.createServer((socket) => socket.on('error', () => undefined));
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    const client = net.connect((server.address() as net.AddressInfo).port, '127.0.0.1');
+    await new Promise<void>((resolve) => client.once('connect', resolve));
+    try {
+      const local = client.localPort!; // picked by the kernel from the ephemeral range
+      // The hazard is real: a listener cannot take it (the engine's proxy fails the same way).
+      const bind = await new Promise<string>((resolve) => {
+        const probe = net.createServer();
+        probe.once('error', (e: NodeJS.ErrnoException) => resolve(e.code ?? 'error'));
+        probe.listen(local, '127.0.0.1', () => probe.close(() => resolve('bound')));
+      });
+      expect(bind).toBe('EADDRINUSE');
+      expect(takenPorts()?.has(local)).toBe(true);
+      const ports = new PortAllocator(store, { ranges: { service: { from: local, to: local } } });
+      expect(() => ports.allocate({ sandbox: 'a', service: 'x', purpose: 'service' })).toThrow(expect.objectContaining({ errorName: 'PortExhausted' }));
+    } finally {
+      client.destroy();
+      await new Promise((resolve) => server.close(resolve));
+    }
+  });
+
   it('finds the same taken port by binding briefly (the check used where /proc is absent)', async () => {
     const from = freeRange(2);
     await occupy(from);
-    expect(listeningPorts()?.has(from)).toBe(true);
+    expect(takenPorts()?.has(from)).toBe(true);
     expect(firstBindable([from, from + 1])).toBe(from + 1);
     expect(firstBindable([from])).toBeUndefined();
   });
