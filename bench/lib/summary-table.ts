@@ -19,10 +19,10 @@ export function formatSummaries(summaries: readonly BenchSummary[]): string {
   for (const s of summaries) {
     const outcome = s.ok ? 'ok' : 'FAILED';
     const load = `${formatLoad(s.loadStart.slice(0, 1))}→${formatLoad(s.loadEnd.slice(0, 1))}`;
-    if (s.ratios.length === 0) rows.push([s.bench, outcome, load, '(no ratio)', '', '']);
-    for (const r of s.ratios) rows.push([s.bench, outcome, load, r.label, formatRatio(r.value), r.figures]);
+    if (s.ratios.length === 0) rows.push([`${s.bench}: (no ratio)`, '', '', outcome, load]);
+    for (const r of s.ratios) rows.push([`${s.bench}: ${r.label}`, formatRatio(r.value), r.figures, outcome, load]);
   }
-  const table = formatTable(['bench', 'checks', 'load 1 min', 'ratio', 'value', 'figures'], rows);
+  const table = formatTable(['bench: ratio', 'value', 'figures', 'checks', 'load 1 min'], rows);
   const failed = summaries.filter((s) => !s.ok);
   const cores = summaries[0]?.cores;
   const lines = [table, '', `${summaries.length} benches on ${cores ?? '?'} cores, ${failed.length} failed`];
