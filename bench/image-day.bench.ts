@@ -23,7 +23,7 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import type { Params, Result } from '../schemas/src/index';
-import { deployFinal, startTestDaemon, type TestClient, type TestDaemon } from '../test/helpers/daemon';
+import { deployFinal, portWindows, startTestDaemon, type TestClient, type TestDaemon } from '../test/helpers/daemon';
 import { docker, testRun, TEST_LABEL } from '../test/helpers/docker-fixtures';
 import { createFixtureRepo, FIXTURE_SERVICES } from '../test/helpers/fixture-repo';
 import { runBench } from './lib/report';
@@ -61,6 +61,8 @@ runBench('image-day', { options: OPTIONS }, async ({ options }, report) => {
     BRANCHBOX_EXTRA_LABELS: label,
     BRANCHBOX_ORPHAN_GRACE_MS: '3600000',
     BRANCHBOX_RECONCILE_INTERVAL_MS: '3600000',
+    // Ports of a window of its own, as the tests do (the default range meets ports in use).
+    ...portWindows(),
   };
   let daemon: TestDaemon | undefined;
   let client: TestClient | undefined;

@@ -118,7 +118,9 @@ export class Report {
 }
 
 export function formatRatio(value: number): string {
-  return Number.isFinite(value) ? `${value.toFixed(2)}×` : String(value);
+  if (!Number.isFinite(value)) return String(value);
+  // Two significant digits below 0.1, so a small ratio does not read 0.00×.
+  return `${value < 0.1 ? value.toPrecision(2) : value.toFixed(2)}×`;
 }
 
 /**

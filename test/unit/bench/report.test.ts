@@ -4,7 +4,7 @@ import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { afterAll, beforeEach, describe, expect, it, vi } from 'vitest';
-import { exitCode, Report } from '../../../bench/lib/report';
+import { exitCode, formatRatio, Report } from '../../../bench/lib/report';
 import { formatSummaries, parseSummaries } from '../../../bench/lib/summary-table';
 
 const dir = mkdtempSync(join(tmpdir(), 'bb-bench-report-'));
@@ -95,4 +95,12 @@ describe('every bench', () => {
     },
     60_000,
   );
+});
+
+describe('formatRatio', () => {
+  it('keeps two decimals, and two significant digits below 0.1', () => {
+    expect(formatRatio(1.8449)).toBe('1.84×');
+    expect(formatRatio(0.0091)).toBe('0.0091×');
+    expect(formatRatio(Infinity)).toBe('Infinity');
+  });
 });
