@@ -14,7 +14,7 @@
  * the sandbox; docker-compose `down` without -v, then `up -d`). Prints medians, the ratios
  * Branchbox / docker-compose (goal ≤ 1.0) and the machine's load.
  *
- *   node --import tsx bench/compose.bench.ts [rounds=3] [--docker-compose-only]
+ *   node --import tsx bench/compose.bench.ts [--quick] [--rounds N] [--docker-compose-only]
  *
  * `--docker-compose-only` times the reference alone (no ratio), e.g. while Branchbox cannot
  * deploy the example.
@@ -23,7 +23,7 @@
  * failure or Ctrl-C; any error fails the run (exit 1).
  */
 import { existsSync } from 'node:fs';
-import { cpus, loadavg } from 'node:os';
+import { loadavg } from 'node:os';
 import { performance } from 'node:perf_hooks';
 import { servingServiceOf } from '../schemas/src/docker-names';
 import {
@@ -44,18 +44,15 @@ import {
   waitSettled,
   type ComposeReference,
 } from '../test/integration/compose/compose-reference';
+import { formatLoad, runBench } from './lib/report';
 import { formatMs, median, printTable, ratio } from './lib/stats';
 
-const args = process.argv.slice(2);
-const ROUNDS = Number(args.find((a) => !a.startsWith('--')) ?? 3);
-const REFERENCE_ONLY = args.includes('--docker-compose-only');
+const OPTIONS = { rounds: { full: 3, quick: 1, help: 'rounds, alternating which side goes first' } };
+const FLAGS = { 'docker-compose-only': 'time docker-compose alone (no ratio)' };
 const SETTLE_POLL_MS = 100;
 const SERVICES = Object.keys(exampleCompose().services);
 
-const load = () =>
-  loadavg()
-    .map((n) => n.toFixed(2))
-    .join(' ');
+const load = () => formatLoad(loadavg());
 
 async function deployThroughBranchbox(
   client: TestClient,
@@ -94,7 +91,9 @@ async function upThroughCompose(reference: ComposeReference): Promise<number> {
   return performance.now() - started;
 }
 
-async function main(): Promise<void> {
+runBench('compose', { options: OPTIONS, flags: FLAGS }, async ({ options, flags }, report) => {
+  const ROUNDS = options.rounds;
+  const REFERENCE_ONLY = flags.has('docker-compose-only');
   if (!existsSync(DAEMON_JS)) throw new Error(`${DAEMON_JS} is missing: run npm run build first`);
   const run = testRun('bbbench');
   const repo = exampleRepo();
@@ -140,10 +139,6 @@ async function main(): Promise<void> {
       });
       client = await daemon.connect('compose-bench');
     }
-    console.log(
-      `machine: ${cpus().length} CPUs, load average ${load()} at the start (a shared machine: compare ratios, not absolute figures)`,
-    );
-
     const cold = { branchbox: [] as number[], compose: [] as number[] };
     const warm = { branchbox: [] as number[], compose: [] as number[] };
     for (let round = 0; round < ROUNDS; round++) {
@@ -185,6 +180,16 @@ async function main(): Promise<void> {
       );
       return;
     }
+    report.ratio(
+      'Branchbox / docker-compose cold',
+      median(cold.branchbox) / median(cold.compose),
+      `${formatMs(median(cold.branchbox))} vs ${formatMs(median(cold.compose))}`,
+    );
+    report.ratio(
+      'Branchbox / docker-compose warm',
+      median(warm.branchbox) / median(warm.compose),
+      `${formatMs(median(warm.branchbox))} vs ${formatMs(median(warm.compose))}`,
+    );
     printTable(
       ['case', 'Branchbox', 'docker-compose', 'Branchbox / docker-compose'],
       [
@@ -202,13 +207,7 @@ async function main(): Promise<void> {
         ],
       ],
     );
-    console.log(`\nload average at the end: ${load()}`);
   } finally {
     await cleanup();
   }
-}
-
-main().catch((e: unknown) => {
-  console.error(e);
-  process.exit(1);
 });

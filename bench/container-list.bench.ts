@@ -1,10 +1,14 @@
 /**
- * `container/list` latency with 200+ containers, against `docker ps -a --format json`, in
- * the same run: the container model's `list()` (the code path the RPC uses), the RPC itself
- * through a real daemon when one can be started (test/helpers/daemon.ts, dist/ built), and the
- * docker CLI spawned with an argument array. Prints p50/p99 and the ratios.
+ * `container/list` latency with 200+ containers, against the plain alternatives, in the same
+ * run: the container model's `list()` (the code path the RPC uses, an in-memory cache), the
+ * RPC itself through a real daemon when one can be started (test/helpers/daemon.ts, dist/
+ * built), the same listing through the Engine API with dockerode (`listContainers({ all })`,
+ * what a program would really use), and the docker CLI (`docker ps -a --format json`,
+ * spawned with an argument array). Prints p50/p99 and the ratios against both alternatives.
+ * Every answer is checked: each listing holds at least the run's containers, the sandbox
+ * filter exactly the sandbox's; a wrong answer fails the run.
  *
- *   node --import tsx bench/container-list.bench.ts [containers=220] [calls=200]
+ *   node --import tsx bench/container-list.bench.ts [--quick] [--containers N] [--calls N]
  *
  * Every container carries `branchbox.bench=<run id>` (bench/lib/docker.ts) and is removed at
  * the end, also on failure or Ctrl-C.
@@ -15,22 +19,40 @@ import { performance } from 'node:perf_hooks';
 import { ContainerModel } from '../daemon/src/docker/container-model';
 import { DockerEngine } from '../daemon/src/docker/engine';
 import { DAEMON_JS, startTestDaemon } from '../test/helpers/daemon';
+import { docker } from '../test/helpers/docker-fixtures';
 import { benchRun } from './lib/docker';
-import { summarize, type Summary } from './lib/stats';
+import { runBench, type Report } from './lib/report';
+import { formatMs, summarize, type Summary } from './lib/stats';
 
-const CONTAINERS = Number(process.argv[2] ?? 220);
+const OPTIONS = {
+  containers: { full: 220, quick: 40, help: 'containers created' },
+  calls: { full: 200, quick: 40, help: 'calls per way of listing' },
+};
 const RUNNING = 5;
-const CALLS = Number(process.argv[3] ?? 200);
 const SLEEPER = ['sh', '-c', 'trap "exit 0" TERM; sleep 3600 & wait'];
 
-async function measure(calls: number, once: () => Promise<unknown>): Promise<Summary> {
+/** Latencies of `calls` calls of `once` (after one not counted); each answer's count checked by `expect`. */
+async function measure(
+  report: Report,
+  what: string,
+  calls: number,
+  once: () => Promise<number>,
+  expect: (count: number) => boolean,
+): Promise<Summary> {
   await once(); // warm up
   const times: number[] = [];
+  let wrong = 0;
+  let example = 0;
   for (let i = 0; i < calls; i++) {
     const t = performance.now();
-    await once();
+    const count = await once();
     times.push(performance.now() - t);
+    if (!expect(count)) {
+      wrong++;
+      example = count;
+    }
   }
+  report.check(wrong === 0, `${what}: ${wrong} of ${calls} answers had the wrong count (e.g. ${example})`);
   return summarize(times);
 }
 
@@ -54,7 +76,9 @@ const ms = (n: number) => `${n.toFixed(2)} ms`;
 const row = (name: string, f: Summary) =>
   `${name.padEnd(34)} p50 ${ms(f.p50).padStart(10)}   p99 ${ms(f.p99).padStart(10)}   mean ${ms(f.mean).padStart(10)}`;
 
-async function main(): Promise<void> {
+runBench('container-list', { options: OPTIONS }, async ({ options }, report) => {
+  const CONTAINERS = options.containers;
+  const CALLS = options.calls;
   const run = benchRun('bblist');
   let cleaning: Promise<void> | undefined;
   const cleanup = () => (cleaning ??= run.cleanup());
@@ -91,10 +115,21 @@ async function main(): Promise<void> {
 
     const results: [string, Summary][] = [];
     const m = model;
-    results.push([`model.list({all}) x${CALLS}`, await measure(CALLS, () => m.list({ all: true }))]);
+    const all = (n: number) => n >= CONTAINERS;
+    const inSandbox3 = [...Array(CONTAINERS).keys()].filter((i) => i % 10 === 3).length;
+    results.push([
+      `model.list({all}) x${CALLS}`,
+      await measure(report, 'model.list({all})', CALLS, async () => (await m.list({ all: true })).length, all),
+    ]);
     results.push([
       `model.list({sandbox}) x${CALLS}`,
-      await measure(CALLS, () => m.list({ sandbox: `${run.runId}-sb3` })),
+      await measure(
+        report,
+        'model.list({sandbox})',
+        CALLS,
+        async () => (await m.list({ sandbox: `${run.runId}-sb3` })).length,
+        (n) => n === inSandbox3,
+      ),
     ]);
 
     const rpc = await protocolClient();
@@ -105,20 +140,37 @@ async function main(): Promise<void> {
       console.log(`daemon answers container/list with ${answer.containers.length} containers`);
       results.push([
         `container/list {all} (RPC) x${CALLS}`,
-        await measure(CALLS, () => client.request('container/list', { all: true })),
+        await measure(
+          report,
+          'container/list (RPC)',
+          CALLS,
+          async () => (await client.request('container/list', { all: true })).containers.length,
+          all,
+        ),
       ]);
     }
-    results.push([`docker ps -a --format json x${CALLS}`, await measure(CALLS, dockerPs)]);
+    const api = await measure(
+      report,
+      'dockerode listContainers',
+      CALLS,
+      async () => (await docker.listContainers({ all: true })).length,
+      all,
+    );
+    const ps = await measure(report, 'docker ps', CALLS, dockerPs, all);
+    results.push([`dockerode listContainers({all}) x${CALLS}`, api], [`docker ps -a --format json x${CALLS}`, ps]);
 
     console.log('');
     for (const [name, f] of results) console.log(row(name, f));
-    const ps = results.at(-1)![1];
-    console.log('');
-    for (const [name, f] of results.slice(0, -1)) {
+    console.log('\n(ratio < 1: faster than the alternative)');
+    for (const [name, f] of results.slice(0, -2)) {
       const label = name.replace(/ x\d+$/, '');
-      console.log(
-        `${label} vs docker ps: ${(ps.p50 / f.p50).toFixed(1)}x faster at p50, ${(ps.p99 / f.p99).toFixed(1)}x at p99`,
-      );
+      for (const [alt, a] of [
+        ['Engine API (dockerode)', api],
+        ['docker ps', ps],
+      ] as const) {
+        report.ratio(`${label} / ${alt} p50`, f.p50 / a.p50, `${formatMs(f.p50)} vs ${formatMs(a.p50)}`);
+        console.log(`${label} / ${alt}: ${(f.p50 / a.p50).toFixed(3)} at p50, ${(f.p99 / a.p99).toFixed(3)} at p99`);
+      }
     }
   } finally {
     model?.close();
@@ -127,7 +179,7 @@ async function main(): Promise<void> {
     await cleanup();
     console.log('cleaned up');
   }
-}
+});
 
 /** A real daemon over WebSocket, when dist/ is built and it answers `container/list`; else undefined (with the reason). */
 async function protocolClient() {
@@ -146,8 +198,3 @@ async function protocolClient() {
     return undefined;
   }
 }
-
-main().catch((e: unknown) => {
-  console.error(e);
-  process.exitCode = 1;
-});

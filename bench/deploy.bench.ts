@@ -13,7 +13,7 @@
  * (Branchbox reuses the image; by hand `docker build` hits its cache). Prints medians and the
  * ratios Branchbox / by hand.
  *
- *   node --import tsx bench/deploy.bench.ts [rounds=5]
+ *   node --import tsx bench/deploy.bench.ts [--quick] [--rounds N]
  *
  * Everything created carries `branchbox.test=<run id>` and is removed at the end, also on
  * failure or Ctrl-C (containers, networks, the sandbox, and the images built from the
@@ -29,9 +29,10 @@ import { DAEMON_JS, startTestDaemon, type TestClient, type TestDaemon } from '..
 import { docker, testRun, TEST_LABEL } from '../test/helpers/docker-fixtures';
 import { createFixtureRepo, type FixtureRepo } from '../test/helpers/fixture-repo';
 import { freePort } from './lib/net';
+import { runBench } from './lib/report';
 import { formatMs, median, printTable, ratio } from './lib/stats';
 
-const ROUNDS = Number(process.argv[2] ?? 5);
+const OPTIONS = { rounds: { full: 5, quick: 1, help: 'rounds, alternating which side goes first' } };
 const SERVICE = 'account';
 const POLL_MS = 50;
 
@@ -51,7 +52,9 @@ function dockerCli(args: readonly string[], cwd?: string): Promise<string> {
     child.stdout.on('data', (c: Buffer) => (out += c.toString()));
     child.stderr.on('data', (c: Buffer) => (err += c.toString()));
     child.once('error', reject);
-    child.once('exit', (code) => (code === 0 ? resolve(out) : reject(new Error(`docker ${args[0]} exited with ${code}: ${err.trim()}`))));
+    child.once('exit', (code) =>
+      code === 0 ? resolve(out) : reject(new Error(`docker ${args[0]} exited with ${code}: ${err.trim()}`)),
+    );
   });
 }
 
@@ -99,7 +102,12 @@ async function deployThroughBranchbox(client: TestClient, repo: FixtureRepo, san
   return { ms, stages, reused: final.buildReused ?? false };
 }
 
-async function deployByHand(repo: FixtureRepo, image: string, label: string, previous: string | undefined): Promise<{ ms: number; container: string }> {
+async function deployByHand(
+  repo: FixtureRepo,
+  image: string,
+  label: string,
+  previous: string | undefined,
+): Promise<{ ms: number; container: string }> {
   const started = performance.now();
   await dockerCli(['build', '-q', '-t', image, '--label', label, '.'], join(repo.root, 'services', SERVICE));
   const port = await freePort();
@@ -109,7 +117,8 @@ async function deployByHand(repo: FixtureRepo, image: string, label: string, pre
   return { ms: performance.now() - started, container };
 }
 
-async function main(): Promise<void> {
+runBench('deploy', { options: OPTIONS }, async ({ options }, report) => {
+  const ROUNDS = options.rounds;
   if (!existsSync(DAEMON_JS)) throw new Error(`${DAEMON_JS} is missing: run npm run build first`);
   const run = testRun('bbbench');
   const label = `${TEST_LABEL}=${run.runId}`;
@@ -138,14 +147,25 @@ async function main(): Promise<void> {
       await step('remove the containers', () => run.cleanup());
       await step('remove the images', async () => {
         const commits = new Set(repo.git('rev-list', '--all').trim().split('\n'));
-        for (const image of await docker.listImages({ filters: JSON.stringify({ label: ['branchbox.project=shop'] }) })) {
-          if (commits.has(image.Labels?.['branchbox.commit'] ?? '')) await docker.getImage(image.Id).remove({ force: true }).catch(() => undefined);
+        for (const image of await docker.listImages({
+          filters: JSON.stringify({ label: ['branchbox.project=shop'] }),
+        })) {
+          if (commits.has(image.Labels?.['branchbox.commit'] ?? ''))
+            await docker
+              .getImage(image.Id)
+              .remove({ force: true })
+              .catch(() => undefined);
         }
-        for (const tag of handTags) await docker.getImage(tag).remove({ force: true }).catch(() => undefined);
+        for (const tag of handTags)
+          await docker
+            .getImage(tag)
+            .remove({ force: true })
+            .catch(() => undefined);
       });
       await step('remove the fixture repository', () => repo.dispose());
     })());
-  for (const signal of ['SIGINT', 'SIGTERM'] as const) process.once(signal, () => void cleanup().finally(() => process.exit(130)));
+  for (const signal of ['SIGINT', 'SIGTERM'] as const)
+    process.once(signal, () => void cleanup().finally(() => process.exit(130)));
 
   try {
     daemon = await startTestDaemon({ env: { BRANCHBOX_EXTRA_LABELS: label }, args: ['--log-level', 'info'] });
@@ -189,12 +209,34 @@ async function main(): Promise<void> {
       process.stdout.write(`round ${round + 1}/${ROUNDS} done\n`);
     }
 
-    console.log(`\nDeploy of one fixture service (${SERVICE}), median of ${ROUNDS} rounds; by hand polls /healthz every ${POLL_MS} ms\n`);
+    console.log(
+      `\nDeploy of one fixture service (${SERVICE}), median of ${ROUNDS} rounds; by hand polls /healthz every ${POLL_MS} ms\n`,
+    );
+    report.ratio(
+      'Branchbox / by hand cold',
+      median(cold.branchbox) / median(cold.hand),
+      `${formatMs(median(cold.branchbox))} vs ${formatMs(median(cold.hand))}`,
+    );
+    report.ratio(
+      'Branchbox / by hand redeploy',
+      median(warm.branchbox) / median(warm.hand),
+      `${formatMs(median(warm.branchbox))} vs ${formatMs(median(warm.hand))}`,
+    );
     printTable(
       ['case', 'Branchbox', 'by hand', 'Branchbox / by hand'],
       [
-        ['cold (image absent, no cache)', formatMs(median(cold.branchbox)), formatMs(median(cold.hand)), ratio(median(cold.branchbox), median(cold.hand))],
-        ['same-commit redeploy', formatMs(median(warm.branchbox)), formatMs(median(warm.hand)), ratio(median(warm.branchbox), median(warm.hand))],
+        [
+          'cold (image absent, no cache)',
+          formatMs(median(cold.branchbox)),
+          formatMs(median(cold.hand)),
+          ratio(median(cold.branchbox), median(cold.hand)),
+        ],
+        [
+          'same-commit redeploy',
+          formatMs(median(warm.branchbox)),
+          formatMs(median(warm.hand)),
+          ratio(median(warm.branchbox), median(warm.hand)),
+        ],
       ],
     );
     console.log('\nBranchbox stages (median)\n');
@@ -206,9 +248,4 @@ async function main(): Promise<void> {
   } finally {
     await cleanup();
   }
-}
-
-main().catch((e: unknown) => {
-  console.error(e);
-  process.exit(1);
 });

@@ -5,21 +5,26 @@
  * run — a script that, as soon as `docker logs -f` dies, polls `docker info` every 100 ms and
  * starts `docker logs -f --since <last timestamp>` again.
  *
- *   node --import tsx bench/engine-restart.bench.ts [restarts=3] [downMs=2000]
+ *   node --import tsx bench/engine-restart.bench.ts [--quick] [--restarts N] [--down-ms N]
  *
  * Runs on an engine of its own (test/helpers/private-engine.ts), so the machine's engine is
  * never stopped. Prints, per restart, the delay from the engine serving its API again to the
- * first line after it, for each, and the ratio of the medians.
+ * first line after it, for each, and the ratio of the medians. Fails when the daemon's stream
+ * lost or repeated a line (it resumes after the last line it delivered); the script's gaps are
+ * printed beside, as the alternative's.
  */
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { performance } from 'node:perf_hooks';
 import { startTestDaemon } from '../test/helpers/daemon';
 import { BUSYBOX, TEST_LABEL, testRun } from '../test/helpers/docker-fixtures';
 import { startPrivateEngine } from '../test/helpers/private-engine';
+import { runBench } from './lib/report';
 import { median } from './lib/stats';
 
-const RESTARTS = Number(process.argv[2] ?? 3);
-const DOWN_MS = Number(process.argv[3] ?? 2000);
+const OPTIONS = {
+  restarts: { full: 3, quick: 1, help: 'engine restarts' },
+  'down-ms': { full: 2000, quick: 1000, help: 'how long the engine stays down, ms' },
+};
 
 /** Lines "line <n>" as they arrive, with when. */
 class LineClock {
@@ -88,10 +93,14 @@ function plainFollower(host: string, id: string, clock: LineClock): { stop(): vo
   };
 }
 
-async function main(): Promise<void> {
+runBench('engine-restart', { options: OPTIONS }, async ({ options }, report) => {
+  const RESTARTS = options.restarts;
+  const DOWN_MS = options['down-ms'];
   const run = testRun('bbbench-engine');
   const engine = await startPrivateEngine();
-  const daemon = await startTestDaemon({ args: ['--docker-host', engine.host, '--label', `${TEST_LABEL}=${run.runId}`] });
+  const daemon = await startTestDaemon({
+    args: ['--docker-host', engine.host, '--label', `${TEST_LABEL}=${run.runId}`],
+  });
   let plain: { stop(): void } | undefined;
   try {
     const counter = await engine.docker.createContainer({
@@ -121,17 +130,32 @@ async function main(): Promise<void> {
       const [d, s] = await Promise.all([viaDaemon.firstAfter(up), viaScript.firstAfter(up)]);
       delays.daemon.push(d - up);
       delays.script.push(s - up);
-      console.log(`restart ${i}: first line after the engine is back — branchboxd ${(d - up).toFixed(0)} ms, script ${(s - up).toFixed(0)} ms`);
+      console.log(
+        `restart ${i}: first line after the engine is back — branchboxd ${(d - up).toFixed(0)} ms, script ${(s - up).toFixed(0)} ms`,
+      );
     }
     // Let both catch up, then compare what they received.
     const end = performance.now() + 500;
     await Promise.all([viaDaemon.firstAfter(end), viaScript.firstAfter(end)]);
     const md = median(delays.daemon);
     const ms = median(delays.script);
-    console.log(`\nengine down ${DOWN_MS} ms, ${RESTARTS} restarts, median delay to the first line after the engine is back:`);
-    console.log(`  branchboxd container/logs   ${md.toFixed(0)} ms   lines ${viaDaemon.numbers.length}, ${JSON.stringify(viaDaemon.gaps())}`);
-    console.log(`  docker logs -f + retry loop ${ms.toFixed(0)} ms   lines ${viaScript.numbers.length}, ${JSON.stringify(viaScript.gaps())}`);
-    console.log(`  ratio branchboxd / script   ${(md / ms).toFixed(2)}x`);
+    console.log(
+      `\nengine down ${DOWN_MS} ms, ${RESTARTS} restarts, median delay to the first line after the engine is back:`,
+    );
+    console.log(
+      `  branchboxd container/logs   ${md.toFixed(0)} ms   lines ${viaDaemon.numbers.length}, ${JSON.stringify(viaDaemon.gaps())}`,
+    );
+    console.log(
+      `  docker logs -f + retry loop ${ms.toFixed(0)} ms   lines ${viaScript.numbers.length}, ${JSON.stringify(viaScript.gaps())}`,
+    );
+    const gaps = viaDaemon.gaps();
+    report.check(
+      gaps.missing === 0 && gaps.repeated === 0,
+      `branchboxd's stream lost ${gaps.missing} and repeated ${gaps.repeated} lines`,
+    );
+    console.log(
+      `  ratio branchboxd / script   ${report.ratio('branchboxd / script delay to the first line', md / ms, `${md.toFixed(0)} ms vs ${ms.toFixed(0)} ms`)}`,
+    );
     await client.closeSocket();
   } finally {
     plain?.stop();
@@ -139,9 +163,4 @@ async function main(): Promise<void> {
     await daemon.dispose();
     await engine.dispose();
   }
-}
-
-main().catch((e: unknown) => {
-  console.error(e);
-  process.exitCode = 1;
 });

@@ -2,16 +2,17 @@
  * Connection setup through a forward vs straight to the service's published port, in the same
  * run: each sample opens a TCP connection, sends one byte and waits for its echo (what a
  * database client's first round trip costs), then closes. Prints the median and p95 of each
- * and the ratio forward / direct.
+ * and the ratio forward / direct. Fails when an echo is not the byte sent.
  *
- *   node --import tsx bench/forward.bench.ts [connections=2000] [rounds=3]
+ *   node --import tsx bench/forward.bench.ts [--quick] [--connections N] [--rounds N]
  *
  * The upstream is a TCP echo server in a container (branchbox/node:20 from scripts/setup.sh,
  * labelled branchbox.bench=<run>) published on 127.0.0.1 — or a Node child process when
  * Docker is not available. The forward is the daemon's own: {@link Forwards} over a SQLite
  * ForwardStore, its listener on 127.0.0.1, the target looked up per connection by
  * `servingTargets` in a container model holding the serving container (the daemon's model is
- * in memory too). Rounds alternate the two paths; each figure is the best round's. Everything
+ * in memory too). Rounds alternate the two paths; each path's figures are those of its median
+ * round (by median), with the spread of the medians over the rounds. Everything
  * started is stopped at the end, also on failure or Ctrl-C.
  */
 import { spawn, spawnSync } from 'node:child_process';
@@ -29,11 +30,16 @@ import { SandboxStore } from '../daemon/src/sandbox/sandbox-store';
 import { openStore } from '../daemon/src/state/store';
 import { benchRun } from './lib/docker';
 import { freePort } from './lib/net';
+import { runBench } from './lib/report';
+import { formatMs, formatSpread, medianRound } from './lib/stats';
 
-const CONNECTIONS = Number(process.argv[2] ?? 2000);
-const ROUNDS = Number(process.argv[3] ?? 3);
+const OPTIONS = {
+  connections: { full: 2000, quick: 300, help: 'connections per round and path' },
+  rounds: { full: 3, quick: 3, help: 'rounds, alternating the paths' },
+};
 const NODE_IMAGE = 'branchbox/node:20';
-const ECHO_JS = "require('net').createServer((s) => { s.on('error', () => {}); s.pipe(s); }).listen(Number(process.env.PORT || 7000), '0.0.0.0')";
+const ECHO_JS =
+  "require('net').createServer((s) => { s.on('error', () => {}); s.pipe(s); }).listen(Number(process.env.PORT || 7000), '0.0.0.0')";
 
 const stops: (() => unknown)[] = [];
 async function stopAll(): Promise<void> {
@@ -53,10 +59,11 @@ function roundTrip(port: number): Promise<number> {
     const start = process.hrtime.bigint();
     const socket = connect({ host: '127.0.0.1', port });
     socket.once('connect', () => socket.write('x'));
-    socket.once('data', () => {
+    socket.once('data', (data: Buffer) => {
       const ms = Number(process.hrtime.bigint() - start) / 1e6;
       socket.destroy();
-      resolve(ms);
+      if (data.toString() === 'x') resolve(ms);
+      else reject(new Error(`127.0.0.1:${port} echoed ${JSON.stringify(data.toString())} for "x"`));
     });
     socket.once('error', reject);
     socket.once('close', () => reject(new Error(`127.0.0.1:${port} closed before echoing`)));
@@ -85,7 +92,10 @@ async function startUpstream(): Promise<{ port: number; kind: string }> {
     await waitForEcho(port);
     return { port, kind: `container ${NODE_IMAGE} published on 127.0.0.1` };
   }
-  const child = spawn(process.execPath, ['-e', ECHO_JS], { env: { ...process.env, PORT: String(port) }, stdio: 'ignore' });
+  const child = spawn(process.execPath, ['-e', ECHO_JS], {
+    env: { ...process.env, PORT: String(port) },
+    stdio: 'ignore',
+  });
   stops.push(() => child.kill());
   await waitForEcho(port);
   return { port, kind: 'a Node child process (no Docker)' };
@@ -104,57 +114,73 @@ async function waitForEcho(port: number): Promise<void> {
   }
 }
 
-async function main(): Promise<void> {
-  const upstream = await startUpstream();
-  const dir = mkdtempSync(join(tmpdir(), 'bb-bench-forward-'));
-  stops.push(() => rmSync(dir, { recursive: true, force: true }));
-  const store = openStore(join(dir, 'state.db'));
-  stops.push(() => store.close());
-  const sandboxes = new SandboxStore(store);
-  sandboxes.insert({ name: 'bench', owner: 'bench', project: 'bench' });
-  const serving = {
-    id: 'bench',
-    name: 'sandbox-bench_echo',
-    state: 'running',
-    ports: [{ container: 7000, host: upstream.port, hostIp: '127.0.0.1', protocol: 'tcp' }],
-    sandbox: 'bench',
-    labels: {},
-  } as unknown as ContainerSummary;
-  const forwards = new Forwards({
-    store: new ForwardStore(store),
-    sandboxes,
-    resolve: servingTargets({ list: async () => [serving] }, 'bench'),
-    loadProject: () => ({ services: {} }) as unknown as Project,
-    log: nullLogger,
-  });
-  stops.push(() => forwards.stop());
-  await forwards.start();
-  const localPort = await freePort();
-  await forwards.add({ project: 'bench', service: 'echo', containerPort: 7000, localPort });
-  await forwards.use({ sandbox: 'bench' });
+runBench('forward', { options: OPTIONS }, async ({ options }, report) => {
+  const CONNECTIONS = options.connections;
+  const ROUNDS = options.rounds;
+  try {
+    const upstream = await startUpstream();
+    const dir = mkdtempSync(join(tmpdir(), 'bb-bench-forward-'));
+    stops.push(() => rmSync(dir, { recursive: true, force: true }));
+    const store = openStore(join(dir, 'state.db'));
+    stops.push(() => store.close());
+    const sandboxes = new SandboxStore(store);
+    sandboxes.insert({ name: 'bench', owner: 'bench', project: 'bench' });
+    const serving = {
+      id: 'bench',
+      name: 'sandbox-bench_echo',
+      state: 'running',
+      ports: [{ container: 7000, host: upstream.port, hostIp: '127.0.0.1', protocol: 'tcp' }],
+      sandbox: 'bench',
+      labels: {},
+    } as unknown as ContainerSummary;
+    const forwards = new Forwards({
+      store: new ForwardStore(store),
+      sandboxes,
+      resolve: servingTargets({ list: async () => [serving] }, 'bench'),
+      loadProject: () => ({ services: {} }) as unknown as Project,
+      log: nullLogger,
+    });
+    stops.push(() => forwards.stop());
+    await forwards.start();
+    const localPort = await freePort();
+    await forwards.add({ project: 'bench', service: 'echo', containerPort: 7000, localPort });
+    await forwards.use({ sandbox: 'bench' });
 
-  console.log(`upstream: ${upstream.kind}; ${CONNECTIONS} connections per round, ${ROUNDS} rounds, one at a time`);
-  await sample(localPort, 100); // warm both paths
-  await sample(upstream.port, 100);
-  let direct = { median: Infinity, p95: Infinity };
-  let forward = { median: Infinity, p95: Infinity };
-  for (let r = 0; r < ROUNDS; r++) {
-    const d = await sample(upstream.port, CONNECTIONS);
-    const f = await sample(localPort, CONNECTIONS);
-    if (d.median < direct.median) direct = d;
-    if (f.median < forward.median) forward = f;
-  }
-  const fmt = (x: { median: number; p95: number }) => `median ${x.median.toFixed(3)} ms, p95 ${x.p95.toFixed(3)} ms`;
-  console.log(`direct  (127.0.0.1:${upstream.port}): ${fmt(direct)}`);
-  console.log(`forward (127.0.0.1:${localPort}): ${fmt(forward)}`);
-  console.log(`ratio forward / direct: median ${(forward.median / direct.median).toFixed(2)}, p95 ${(forward.p95 / direct.p95).toFixed(2)}`);
-  console.log(`added per connection: median ${(forward.median - direct.median).toFixed(3)} ms`);
-}
-
-main()
-  .then(stopAll)
-  .catch(async (e: unknown) => {
-    console.error(e);
+    console.log(`upstream: ${upstream.kind}; ${CONNECTIONS} connections per round, ${ROUNDS} rounds, one at a time`);
+    await sample(localPort, 100); // warm both paths
+    await sample(upstream.port, 100);
+    const rounds = {
+      direct: [] as { median: number; p95: number }[],
+      forward: [] as { median: number; p95: number }[],
+    };
+    for (let r = 0; r < ROUNDS; r++) {
+      // Alternate which path goes first.
+      const order = r % 2 === 0 ? (['direct', 'forward'] as const) : (['forward', 'direct'] as const);
+      for (const path of order)
+        rounds[path].push(await sample(path === 'direct' ? upstream.port : localPort, CONNECTIONS));
+    }
+    const direct = medianRound(rounds.direct, (x) => x.median);
+    const forward = medianRound(rounds.forward, (x) => x.median);
+    const fmt = (x: { median: number; p95: number }, all: { median: number }[]) =>
+      `median ${x.median.toFixed(3)} ms, p95 ${x.p95.toFixed(3)} ms (medians over the rounds ${formatSpread(
+        all.map((a) => a.median),
+        formatMs,
+      )})`;
+    console.log(`direct  (127.0.0.1:${upstream.port}): ${fmt(direct, rounds.direct)}`);
+    console.log(`forward (127.0.0.1:${localPort}): ${fmt(forward, rounds.forward)}`);
+    const m = report.ratio(
+      'forward / direct connection median',
+      forward.median / direct.median,
+      `${formatMs(forward.median)} vs ${formatMs(direct.median)}`,
+    );
+    const p = report.ratio(
+      'forward / direct connection p95',
+      forward.p95 / direct.p95,
+      `${formatMs(forward.p95)} vs ${formatMs(direct.p95)}`,
+    );
+    console.log(`ratio forward / direct: median ${m}, p95 ${p}`);
+    console.log(`added per connection: median ${(forward.median - direct.median).toFixed(3)} ms`);
+  } finally {
     await stopAll();
-    process.exit(1);
-  });
+  }
+});

@@ -2,7 +2,7 @@
  * Requests through a sandbox gateway vs straight to the service's port, and vs nginx as a
  * reverse proxy on the same route, in the same run, with `wrk` as the load generator.
  *
- *   node --import tsx bench/gateway.bench.ts [seconds=6] [connections=32] [rounds=2]
+ *   node --import tsx bench/gateway.bench.ts [--quick] [--seconds N] [--connections N] [--rounds N]
  *
  * The upstream is a small Node HTTP server in a container (image branchbox/node:20 from
  * scripts/setup.sh) published on 127.0.0.1 — or a local Node process when Docker is not
@@ -11,13 +11,16 @@
  * branchbox.yaml routing `/account` to it, read by loadProject. nginx (Debian's, installed
  * here when missing) runs in the foreground from a config in a temporary folder, with one
  * worker and kept-alive upstream connections, like the gateway's single event loop.
- * Rounds alternate the targets; each figure is the best of the rounds. Prints ratios.
- * Everything started is stopped at the end, also on failure or Ctrl-C.
+ * Rounds alternate the targets; each target's figures are those of its median round (by
+ * req/s). Prints ratios. Fails on any error: a non-2xx answer or a socket error counted by
+ * wrk, or an answer of the wrong status or body (each target is asked once before and after
+ * its rounds and the body compared byte for byte) — a gateway answering fast 502s must not
+ * look fast. Everything started is stopped at the end, also on failure or Ctrl-C.
  */
 import { execFileSync, spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import * as http from 'node:http';
-import { cpus, loadavg, tmpdir } from 'node:os';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { startGateways, type RunningGateways } from '../daemon/src/gateway/setup';
 import { loadProject } from '../daemon/src/project/load';
@@ -26,10 +29,15 @@ import { PortAllocator } from '../daemon/src/sandbox/ports';
 import { SandboxStore } from '../daemon/src/sandbox/sandbox-store';
 import { openStore } from '../daemon/src/state/store';
 import { freePort } from './lib/net';
+import { readWrk, type WrkFigures as Figures } from './lib/wrk';
+import { runBench, type Report } from './lib/report';
+import { formatMs, formatRate, formatSpread, medianRound, printTable } from './lib/stats';
 
-const SECONDS = Number(process.argv[2] ?? 6);
-const CONNECTIONS = Number(process.argv[3] ?? 32);
-const ROUNDS = Number(process.argv[4] ?? 2);
+const OPTIONS = {
+  seconds: { full: 6, quick: 2, help: 'seconds of each wrk run' },
+  connections: { full: 32, quick: 32, help: 'wrk connections' },
+  rounds: { full: 2, quick: 1, help: 'rounds, alternating the targets' },
+};
 const NODE_IMAGE = 'branchbox/node:20';
 const LABEL = 'branchbox.bench=gateway';
 
@@ -65,7 +73,12 @@ function ensureTool(cmd: string, packages: string[]): boolean {
     console.log(`installing ${pkg} (apt-get)…`);
     const env = { ...process.env, DEBIAN_FRONTEND: 'noninteractive' };
     spawnSync('apt-get', ['update', '-qq'], { stdio: 'ignore', env });
-    if (spawnSync('apt-get', ['install', '-y', '-qq', '--no-install-recommends', pkg], { stdio: 'ignore', env }).status === 0 && has(cmd)) return true;
+    if (
+      spawnSync('apt-get', ['install', '-y', '-qq', '--no-install-recommends', pkg], { stdio: 'ignore', env })
+        .status === 0 &&
+      has(cmd)
+    )
+      return true;
   }
   return false;
 }
@@ -90,7 +103,8 @@ async function waitFor(url: string, what: string, timeoutMs = 20_000): Promise<v
 
 async function startUpstream(): Promise<{ port: number; kind: string }> {
   const port = await freePort();
-  const dockerOk = has('docker') && spawnSync('docker', ['image', 'inspect', NODE_IMAGE], { stdio: 'ignore' }).status === 0;
+  const dockerOk =
+    has('docker') && spawnSync('docker', ['image', 'inspect', NODE_IMAGE], { stdio: 'ignore' }).status === 0;
   if (dockerOk) {
     const id = execFileSync(
       'docker',
@@ -101,7 +115,10 @@ async function startUpstream(): Promise<{ port: number; kind: string }> {
     await waitFor(`http://127.0.0.1:${port}/account`, 'the upstream container');
     return { port, kind: `container ${NODE_IMAGE} published on 127.0.0.1` };
   }
-  const child = spawn(process.execPath, ['-e', UPSTREAM_JS], { env: { ...process.env, PORT: String(port) }, stdio: 'inherit' });
+  const child = spawn(process.execPath, ['-e', UPSTREAM_JS], {
+    env: { ...process.env, PORT: String(port) },
+    stdio: 'inherit',
+  });
   stops.push(() => stopChild(child));
   await waitFor(`http://127.0.0.1:${port}/account`, 'the upstream process');
   return { port, kind: 'local Node process (Docker not available)' };
@@ -127,10 +144,21 @@ async function startGateway(dir: string, upstreamPort: number): Promise<string> 
   stops.push(() => store.close());
   const sandboxes = new SandboxStore(store);
   const ports = new PortAllocator(store, { onChange: (s) => sandboxes.changed(s) });
-  const running: RunningGateways = await startGateways({ sandboxes, ports, loadProject, log: nullLogger, sharedPort: null });
+  const running: RunningGateways = await startGateways({
+    sandboxes,
+    ports,
+    loadProject,
+    log: nullLogger,
+    sharedPort: null,
+  });
   stops.push(() => running.stop());
   sandboxes.insert({ name: 'bench', owner: 'bench', repoPath: repo, project: 'bench' });
-  sandboxes.recordServing('bench', 'account', { deploymentId: 'bench', commit: 'b'.repeat(40), hostPort: upstreamPort, containerId: 'bench' });
+  sandboxes.recordServing('bench', 'account', {
+    deploymentId: 'bench',
+    commit: 'b'.repeat(40),
+    hostPort: upstreamPort,
+    containerId: 'bench',
+  });
   const { url } = await running.gateways.open('bench');
   await waitFor(`${url}/account`, 'the gateway');
   return url;
@@ -173,25 +201,39 @@ http {
 }
 `,
   );
-  const child = spawn('nginx', ['-p', root, '-c', conf, '-g', 'daemon off;'], { stdio: ['ignore', 'ignore', 'inherit'] });
+  const child = spawn('nginx', ['-p', root, '-c', conf, '-g', 'daemon off;'], {
+    stdio: ['ignore', 'ignore', 'inherit'],
+  });
   stops.push(() => stopChild(child));
   await waitFor(`http://127.0.0.1:${port}/account`, 'nginx');
   return `http://127.0.0.1:${port}`;
 }
 
-interface Figures {
-  rps: number;
-  p50: number;
-  p99: number;
-  errors: number;
-}
-
-const UNIT_MS: Record<string, number> = { us: 0.001, ms: 1, s: 1000, m: 60_000 };
-const toMs = (text: string) => {
-  const m = /^([\d.]+)(us|ms|s|m)$/.exec(text.trim());
-  if (!m) throw new Error(`unreadable wrk latency "${text}"`);
-  return Number(m[1]) * UNIT_MS[m[2]!]!;
+/** The upstream's answers, byte for byte: what every target must pass through. */
+const EXPECTED: Record<string, Buffer> = {
+  '/account/hello': Buffer.from('ok\n'),
+  '/account/64k': Buffer.alloc(65536, 120),
 };
+
+/** One GET of `url`, checked: status 200 and exactly the upstream's body. */
+async function checkAnswer(report: Report, name: string, url: string, expected: Buffer): Promise<void> {
+  const answer = await new Promise<{ status: number; body: Buffer } | string>((resolve) => {
+    http
+      .get(url, { agent: false }, (res) => {
+        const chunks: Buffer[] = [];
+        res.on('data', (c: Buffer) => chunks.push(c));
+        res.on('end', () => resolve({ status: res.statusCode ?? 0, body: Buffer.concat(chunks) }));
+        res.on('error', (e) => resolve(e.message));
+      })
+      .on('error', (e) => resolve(e.message));
+  });
+  if (typeof answer === 'string') report.check(false, `${name}: GET ${url} failed: ${answer}`);
+  else
+    report.check(
+      answer.status === 200 && answer.body.equals(expected),
+      `${name}: GET ${url} answered ${answer.status} with ${answer.body.length} bytes (${JSON.stringify(answer.body.subarray(0, 40).toString())}), expected 200 with the upstream's ${expected.length} bytes`,
+    );
+}
 
 /** Runs wrk without blocking this process's event loop (the gateway runs in it). */
 function run(cmd: string, args: string[]): Promise<string> {
@@ -201,73 +243,94 @@ function run(cmd: string, args: string[]): Promise<string> {
     let out = '';
     child.stdout.setEncoding('utf8').on('data', (c: string) => (out += c));
     child.once('error', reject);
-    child.once('exit', (code) => (code === 0 ? resolve(out) : reject(new Error(`${cmd} exited with ${code}:\n${out}`))));
+    child.once('exit', (code) =>
+      code === 0 ? resolve(out) : reject(new Error(`${cmd} exited with ${code}:\n${out}`)),
+    );
   });
 }
 
-async function wrk(url: string, seconds: number): Promise<Figures> {
-  const out = await run('wrk', ['-t1', `-c${CONNECTIONS}`, `-d${seconds}s`, '--latency', url]);
-  const rps = Number(/Requests\/sec:\s+([\d.]+)/.exec(out)?.[1]);
-  const p50 = /^\s+50%\s+(\S+)/m.exec(out)?.[1];
-  const p99 = /^\s+99%\s+(\S+)/m.exec(out)?.[1];
-  if (!rps || !p50 || !p99) throw new Error(`unreadable wrk output:\n${out}`);
-  const non2xx = Number(/Non-2xx or 3xx responses:\s+(\d+)/.exec(out)?.[1] ?? 0);
-  const sock = /Socket errors: connect (\d+), read (\d+), write (\d+), timeout (\d+)/.exec(out);
-  const socketErrors = sock ? sock.slice(1).reduce((a, b) => a + Number(b), 0) : 0;
-  return { rps, p50: toMs(p50), p99: toMs(p99), errors: non2xx + socketErrors };
-}
+runBench('gateway', { options: OPTIONS }, async ({ options }, report) => {
+  const SECONDS = options.seconds;
+  const CONNECTIONS = options.connections;
+  const ROUNDS = options.rounds;
+  /** A wrk run, its errors checked. */
+  const wrk = async (name: string, url: string, seconds: number): Promise<Figures> => {
+    const f = readWrk(await run('wrk', ['-t1', `-c${CONNECTIONS}`, `-d${seconds}s`, '--latency', url]));
+    report.check(
+      f.non2xx === 0 && f.socketErrors === 0,
+      `${name}: ${f.non2xx} non-2xx answers and ${f.socketErrors} socket errors of ${f.requests} requests (GET ${url})`,
+    );
+    return f;
+  };
+  try {
+    if (!ensureTool('wrk', ['wrk']))
+      throw new Error('wrk is not installed and cannot be installed here (apt-get install wrk)');
+    const dir = mkdtempSync(join(tmpdir(), 'bb-gw-bench-'));
+    stops.push(() => rmSync(dir, { recursive: true, force: true }));
+    const upstream = await startUpstream();
+    const gateway = await startGateway(dir, upstream.port);
+    const nginx = await startNginx(dir, upstream.port);
+    const targets: [string, string][] = [
+      ['direct', `http://127.0.0.1:${upstream.port}`],
+      ['gateway', gateway],
+      ...(nginx ? ([['nginx', nginx]] as [string, string][]) : []),
+    ];
+    console.log(
+      `upstream: ${upstream.kind}; wrk -t1 -c${CONNECTIONS} -d${SECONDS}s, median of ${ROUNDS} rounds; ${nginx ? 'nginx 1 worker' : 'nginx not available'}`,
+    );
 
-async function main(): Promise<void> {
-  if (!ensureTool('wrk', ['wrk'])) throw new Error('wrk is not installed and cannot be installed here (apt-get install wrk)');
-  const dir = mkdtempSync(join(tmpdir(), 'bb-gw-bench-'));
-  stops.push(() => rmSync(dir, { recursive: true, force: true }));
-  const upstream = await startUpstream();
-  const gateway = await startGateway(dir, upstream.port);
-  const nginx = await startNginx(dir, upstream.port);
-  const targets: [string, string][] = [
-    ['direct', `http://127.0.0.1:${upstream.port}`],
-    ['gateway', gateway],
-    ...(nginx ? ([['nginx', nginx]] as [string, string][]) : []),
-  ];
-  console.log(`upstream: ${upstream.kind}; wrk -t1 -c${CONNECTIONS} -d${SECONDS}s, best of ${ROUNDS} rounds; ${nginx ? 'nginx 1 worker' : 'nginx not available'}`);
-  const load = () => loadavg().map((n) => n.toFixed(2)).join(' ');
-  console.log(`machine: ${cpus().length} CPUs, load average ${load()} (a shared machine: compare ratios, not absolute figures)`);
-
-  for (const [scenario, path] of [
-    ['3-byte response', '/account/hello'],
-    ['64 KiB response', '/account/64k'],
-  ] as const) {
-    const best = new Map<string, Figures>();
-    for (const [, base] of targets) await wrk(`${base}${path}`, 1); // warm up
-    for (let round = 0; round < ROUNDS; round++) {
+    for (const [scenario, path, short] of [
+      ['3-byte response', '/account/hello', '3 B'],
+      ['64 KiB response', '/account/64k', '64 KiB'],
+    ] as const) {
+      const rounds = new Map<string, Figures[]>(targets.map(([name]) => [name, []]));
       for (const [name, base] of targets) {
-        const f = await wrk(`${base}${path}`, SECONDS);
-        const prior = best.get(name);
-        if (!prior || f.rps > prior.rps) best.set(name, f);
+        await checkAnswer(report, name, `${base}${path}`, EXPECTED[path]!);
+        await wrk(name, `${base}${path}`, 1); // warm up
+      }
+      for (let round = 0; round < ROUNDS; round++) {
+        for (const [name, base] of targets) rounds.get(name)!.push(await wrk(name, `${base}${path}`, SECONDS));
+      }
+      for (const [name, base] of targets) await checkAnswer(report, name, `${base}${path}`, EXPECTED[path]!);
+      const med = new Map([...rounds].map(([name, figures]) => [name, medianRound(figures, (f) => f.rps)]));
+      console.log(`\n${scenario} (GET ${path}), each target's median round`);
+      printTable(
+        ['target', 'req/s', 'p50', 'p99', 'requests', 'errors', 'req/s over the rounds'],
+        targets.map(([name]) => {
+          const f = med.get(name)!;
+          const all = rounds.get(name)!;
+          const errors = all.reduce((n, r) => n + r.non2xx + r.socketErrors, 0);
+          return [
+            name,
+            formatRate(f.rps),
+            formatMs(f.p50),
+            formatMs(f.p99),
+            String(f.requests),
+            String(errors),
+            formatSpread(
+              all.map((r) => r.rps),
+              formatRate,
+            ),
+          ];
+        }),
+      );
+      const d = med.get('direct')!;
+      const g = med.get('gateway')!;
+      const n = med.get('nginx');
+      const pairs: [string, Figures, Figures][] = [['gateway / direct', g, d]];
+      if (n) pairs.push(['nginx / direct', n, d], ['gateway / nginx', g, n]);
+      for (const [label, x, y] of pairs) {
+        const rps = report.ratio(
+          `${label} req/s (${short})`,
+          x.rps / y.rps,
+          `${formatRate(x.rps)} vs ${formatRate(y.rps)}`,
+        );
+        console.log(
+          `${label.padEnd(16)}: req/s ${rps}, p50 ${(x.p50 / y.p50).toFixed(2)}×, p99 ${(x.p99 / y.p99).toFixed(2)}×`,
+        );
       }
     }
-    console.log(`\n${scenario} (GET ${path})`);
-    console.log('target     req/s       p50        p99     errors');
-    for (const [name] of targets) {
-      const f = best.get(name)!;
-      console.log(`${name.padEnd(8)} ${f.rps.toFixed(0).padStart(8)} ${f.p50.toFixed(2).padStart(8)} ms ${f.p99.toFixed(2).padStart(8)} ms ${String(f.errors).padStart(6)}`);
-    }
-    const d = best.get('direct')!;
-    const g = best.get('gateway')!;
-    const n = best.get('nginx');
-    const ratio = (x: number, y: number) => (x / y).toFixed(2);
-    console.log(`gateway / direct: req/s ×${ratio(g.rps, d.rps)}, p50 ×${ratio(g.p50, d.p50)}, p99 ×${ratio(g.p99, d.p99)}`);
-    if (n) {
-      console.log(`nginx   / direct: req/s ×${ratio(n.rps, d.rps)}, p50 ×${ratio(n.p50, d.p50)}, p99 ×${ratio(n.p99, d.p99)}`);
-      console.log(`gateway / nginx:  req/s ×${ratio(g.rps, n.rps)}, p50 ×${ratio(g.p50, n.p50)}, p99 ×${ratio(g.p99, n.p99)}`);
-    }
-  }
-  console.log(`\nload average at the end: ${load()}`);
-}
-
-main()
-  .then(stopAll, async (e: unknown) => {
-    console.error(e instanceof Error ? e.message : e);
+  } finally {
     await stopAll();
-    process.exitCode = 1;
-  });
+  }
+});

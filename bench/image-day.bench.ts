@@ -13,7 +13,7 @@
  *                images of the run left on the engine, dangling ones included, counted from
  *                Docker's own listing.
  *
- *   node --import tsx bench/image-day.bench.ts [sandboxes=3] [commits=5]
+ *   node --import tsx bench/image-day.bench.ts [--quick] [--sandboxes N] [--commits N]
  *
  * Fails (exit 1) when a deploy fails, when anything of the killed build is left, or when the
  * engine's listing disagrees with the daemon's count. Everything created carries
@@ -23,13 +23,16 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import type { Params, Result } from '../schemas/src/index';
-import { deployFinal, startTestDaemon, type TestClient, type TestDaemon } from '../test/helpers/daemon';
+import { deployFinal, portWindows, startTestDaemon, type TestClient, type TestDaemon } from '../test/helpers/daemon';
 import { docker, testRun, TEST_LABEL } from '../test/helpers/docker-fixtures';
 import { createFixtureRepo, FIXTURE_SERVICES } from '../test/helpers/fixture-repo';
+import { runBench } from './lib/report';
 import { printTable } from './lib/stats';
 
-const SANDBOXES = Number(process.argv[2] ?? 3);
-const COMMITS = Number(process.argv[3] ?? 5);
+const OPTIONS = {
+  sandboxes: { full: 3, quick: 2, help: 'feature sandboxes of the day' },
+  commits: { full: 5, quick: 1, help: 'commits deployed in each sandbox' },
+};
 const MiB = 1024 * 1024;
 
 async function deploy(client: TestClient, params: Params<'deploy/start'>): Promise<void> {
@@ -48,7 +51,9 @@ async function engineImages(label: string): Promise<{ all: number; dangling: num
   };
 }
 
-async function main(): Promise<void> {
+runBench('image-day', { options: OPTIONS }, async ({ options }, report) => {
+  const SANDBOXES = options.sandboxes;
+  const COMMITS = options.commits;
   const run = testRun('bbday');
   const label = `${TEST_LABEL}=${run.runId}`;
   const repo = createFixtureRepo();
@@ -56,6 +61,8 @@ async function main(): Promise<void> {
     BRANCHBOX_EXTRA_LABELS: label,
     BRANCHBOX_ORPHAN_GRACE_MS: '3600000',
     BRANCHBOX_RECONCILE_INTERVAL_MS: '3600000',
+    // Ports of a window of its own, as the tests do (the default range meets ports in use).
+    ...portWindows(),
   };
   let daemon: TestDaemon | undefined;
   let client: TestClient | undefined;
@@ -152,10 +159,12 @@ async function main(): Promise<void> {
     const after = reclaimed.retention;
     const engineAfter = await engineImages(label);
 
-    if (engineAfter.all !== after.kept.count)
-      throw new Error(`the engine lists ${engineAfter.all} images of the run, the daemon keeps ${after.kept.count}`);
-    if (engineAfter.dangling !== 0) throw new Error(`${engineAfter.dangling} dangling images of the run are left`);
-    if (reclaimed.buildsRunning !== 0) throw new Error('a build was still running at the end of the day');
+    report.check(
+      engineAfter.all === after.kept.count,
+      `the engine lists ${engineAfter.all} images of the run, the daemon keeps ${after.kept.count}`,
+    );
+    report.check(engineAfter.dangling === 0, `${engineAfter.dangling} dangling images of the run are left`);
+    report.check(reclaimed.buildsRunning === 0, 'a build was still running at the end of the day');
 
     const mb = (b: number) => `${(b / MiB).toFixed(1)} MiB`;
     console.log(
@@ -179,15 +188,16 @@ async function main(): Promise<void> {
         ],
       ],
     );
+    const without = before.kept.bytes + before.reclaimable.bytes;
     console.log(
-      `\nreclaimed ${reclaimed.removed.length} images, ${mb(reclaimed.spaceReclaimed)}; left/without = ${((after.kept.bytes / (before.kept.bytes + before.reclaimable.bytes)) * 100).toFixed(0)} %`,
+      `\nreclaimed ${reclaimed.removed.length} images, ${mb(reclaimed.spaceReclaimed)}; left/without = ${((after.kept.bytes / without) * 100).toFixed(0)} %`,
+    );
+    report.ratio(
+      'disk with / without retention',
+      after.kept.bytes / without,
+      `${mb(after.kept.bytes)} vs ${mb(without)}`,
     );
   } finally {
     await cleanup();
   }
-}
-
-main().catch((e: unknown) => {
-  console.error(`image-day bench failed: ${(e as Error).stack ?? String(e)}`);
-  process.exit(1);
 });

@@ -7,20 +7,46 @@
  * Reports lines/s end to end (subscribe → last line rendered), batches, and the webview's
  * longest main-thread stall: the longest apply + render of one batch (performance.now around
  * it) and, as a cross-check, the worst lateness of a 10 ms timer (which also includes the
- * extension side, since both run on this one thread here).
+ * extension side, since both run on this one thread here). The plain alternative, in the same
+ * run: `docker logs <id>` reading the same lines (what a terminal shows), for the ratio of
+ * lines/s. Fails when the panel does not receive every line, or a search for the last line
+ * does not find it exactly once.
  *
- *   node --import tsx bench/logs-panel.bench.ts [lines]
+ *   node --import tsx bench/logs-panel.bench.ts [--quick] [--lines N]
  */
+import { spawn } from 'node:child_process';
 import type Docker from 'dockerode';
 import { Window } from 'happy-dom';
 import { LogFeed } from '../extension/src/panels/log-feed';
 import type { LogsBatch, ToWebview } from '../schemas/src/webview';
 import { startTestDaemon, type TestDaemon } from '../test/helpers/daemon';
 import { benchRun } from './lib/docker';
+import { runBench } from './lib/report';
 
-const LINES = Number(process.argv[2] ?? 1_000_000);
+const OPTIONS = { lines: { full: 1_000_000, quick: 100_000, help: 'lines the container prints' } };
 
-async function main(): Promise<void> {
+/** `docker logs <id>`, its output counted line by line and dropped; answers the lines and the seconds. */
+function dockerLogs(id: string): Promise<{ lines: number; seconds: number }> {
+  return new Promise((resolve, reject) => {
+    const start = performance.now();
+    const child = spawn('docker', ['logs', id], { stdio: ['ignore', 'pipe', 'pipe'] });
+    let lines = 0;
+    const count = (chunk: Buffer) => {
+      for (let i = chunk.indexOf(10); i >= 0; i = chunk.indexOf(10, i + 1)) lines++;
+    };
+    child.stdout.on('data', count);
+    child.stderr.on('data', count);
+    child.once('error', reject);
+    child.once('close', (code) =>
+      code === 0
+        ? resolve({ lines, seconds: (performance.now() - start) / 1000 })
+        : reject(new Error(`docker logs exited with ${code}`)),
+    );
+  });
+}
+
+runBench('logs-panel', { options: OPTIONS }, async ({ options }, report) => {
+  const LINES = options.lines;
   const run = benchRun('bblogpanel');
   let daemon: TestDaemon | undefined;
   const window = new Window();
@@ -80,7 +106,12 @@ async function main(): Promise<void> {
       last = now;
     }, 10);
 
-    const feed: LogFeed = new LogFeed({ client, sources: [{ container: container.id, label: 'bench' }], post, tail: 'all' });
+    const feed: LogFeed = new LogFeed({
+      client,
+      sources: [{ container: container.id, label: 'bench' }],
+      post,
+      tail: 'all',
+    });
     const t0 = performance.now();
 
     await feed.start();
@@ -90,25 +121,42 @@ async function main(): Promise<void> {
     await feed.dispose();
     await client.closeSocket();
 
+    report.check(applied === LINES, `the panel received ${applied} lines, expected ${LINES}`);
+    const cli = await dockerLogs(container.id);
+    report.check(cli.lines === LINES, `docker logs read ${cli.lines} lines, expected ${LINES}`);
     const mb = process.memoryUsage().heapUsed / 2 ** 20;
-    console.log(`lines end to end:        ${applied.toLocaleString()} in ${seconds.toFixed(2)} s = ${Math.round(applied / seconds).toLocaleString()} lines/s`);
-    console.log(`batches:                 ${batches} (largest ${maxBatch} lines, ${(applied / batches).toFixed(0)} on average)`);
-    console.log(`webview apply+render:    longest ${maxApply.toFixed(1)} ms, mean ${(totalApply / batches).toFixed(1)} ms per batch`);
+    console.log(
+      `lines end to end:        ${applied.toLocaleString()} in ${seconds.toFixed(2)} s = ${Math.round(applied / seconds).toLocaleString()} lines/s`,
+    );
+    const panelRate = applied / seconds;
+    const cliRate = cli.lines / cli.seconds;
+    console.log(
+      `docker logs (terminal):  ${cli.lines.toLocaleString()} in ${cli.seconds.toFixed(2)} s = ${Math.round(cliRate).toLocaleString()} lines/s`,
+    );
+    console.log(
+      `panel / docker logs:     ${report.ratio('panel / docker logs lines/s', panelRate / cliRate, `${Math.round(panelRate)}/s vs ${Math.round(cliRate)}/s`)} (lines/s)`,
+    );
+    console.log(
+      `batches:                 ${batches} (largest ${maxBatch} lines, ${(applied / batches).toFixed(0)} on average)`,
+    );
+    console.log(
+      `webview apply+render:    longest ${maxApply.toFixed(1)} ms, mean ${(totalApply / batches).toFixed(1)} ms per batch`,
+    );
     console.log(`timer drift (whole thread): worst ${maxLate.toFixed(1)} ms late`);
-    console.log(`rows in the DOM:         at most ${maxRows} (store holds ${store.size.toLocaleString()}, view ${view.rows.toLocaleString()} rows)`);
+    console.log(
+      `rows in the DOM:         at most ${maxRows} (store holds ${store.size.toLocaleString()}, view ${view.rows.toLocaleString()} rows)`,
+    );
     console.log(`heap used at the end:    ${mb.toFixed(0)} MiB`);
     const firstMatch = performance.now();
-    view.setQuery('request 999999 ');
-    console.log(`search over all lines:   ${(performance.now() - firstMatch).toFixed(0)} ms, ${view.matchCount} match(es)`);
+    view.setQuery(`request ${LINES} `);
+    console.log(
+      `search over all lines:   ${(performance.now() - firstMatch).toFixed(0)} ms, ${view.matchCount} match(es)`,
+    );
+    report.check(view.matchCount === 1, `a search for the last line found ${view.matchCount} matches, expected 1`);
   } finally {
     await run.cleanup();
     await daemon?.stop();
     await daemon?.dispose();
     await window.happyDOM.close();
   }
-}
-
-main().catch((e: unknown) => {
-  console.error(e);
-  process.exitCode = 1;
 });

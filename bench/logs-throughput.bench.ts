@@ -6,10 +6,10 @@
  *   - the same through the protocol layer in-process (handler → subscription batches → JSON
  *     text → parsed by a client), without a socket,
  *   - a real branchboxd over WebSocket (test/helpers/daemon.ts), when it serves container/logs.
- * Prints lines/s (median of ROUNDS) and each ratio to `docker logs`. Cleans up its container
- * even on failure.
+ * Prints lines/s (median of the rounds, with their spread) and each ratio to `docker logs`.
+ * Fails when a reader does not read every line. Cleans up its container even on failure.
  *
- *   node --import tsx bench/logs-throughput.bench.ts [lines] [rounds]
+ *   node --import tsx bench/logs-throughput.bench.ts [--quick] [--lines N] [--rounds N]
  */
 import { spawn } from 'node:child_process';
 import type Docker from 'dockerode';
@@ -23,10 +23,13 @@ import { ProtocolError } from '../schemas/src/client';
 import { startTestDaemon, type TestDaemon } from '../test/helpers/daemon';
 import { docker } from '../test/helpers/docker-fixtures';
 import { benchRun } from './lib/docker';
-import { median } from './lib/stats';
+import { runBench } from './lib/report';
+import { formatSpread, median } from './lib/stats';
 
-const LINES = Number(process.argv[2] ?? 200_000);
-const ROUNDS = Number(process.argv[3] ?? 3);
+const OPTIONS = {
+  lines: { full: 200_000, quick: 50_000, help: 'lines the container prints' },
+  rounds: { full: 3, quick: 2, help: 'rounds, the readers interleaved' },
+};
 
 type Reader = (id: string) => Promise<number>;
 
@@ -110,7 +113,9 @@ async function realProtocol(): Promise<{ reader: Reader; daemon: TestDaemon } | 
   return { reader, daemon };
 }
 
-async function main(): Promise<void> {
+runBench('logs-throughput', { options: OPTIONS }, async ({ options }, report) => {
+  const LINES = options.lines;
+  const ROUNDS = options.rounds;
   const run = benchRun('bblogbench');
   let daemon: TestDaemon | undefined;
   try {
@@ -140,7 +145,7 @@ async function main(): Promise<void> {
         const lines = await read(container.id);
         const seconds = Number(process.hrtime.bigint() - start) / 1e9;
         const used = process.cpuUsage(cpuStart);
-        if (lines !== LINES) throw new Error(`${name} read ${lines} lines, expected ${LINES}`);
+        report.check(lines === LINES, `${name} read ${lines} lines, expected ${LINES}`);
         times.get(name)!.push(seconds);
         cpu.get(name)!.push((used.user + used.system) / 1e6);
       }
@@ -148,15 +153,22 @@ async function main(): Promise<void> {
     const reference = median(times.get('docker logs (CLI)')!);
     console.log('');
     console.log(
-      `${'reader'.padEnd(30)} ${'median s'.padStart(9)} ${'lines/s'.padStart(12)} ${'vs docker logs'.padStart(15)} ${'this process CPU s'.padStart(19)}`,
+      `${'reader'.padEnd(30)} ${'median s'.padStart(9)} ${'lines/s'.padStart(12)} ${'vs docker logs'.padStart(15)} ${'this process CPU s'.padStart(19)}   s over the rounds`,
     );
     for (const [name] of readers) {
       const s = median(times.get(name)!);
       const rate = LINES / s;
       console.log(
         `${name.padEnd(30)} ${s.toFixed(3).padStart(9)} ${Math.round(rate).toLocaleString('en').padStart(12)} ` +
-          `${(reference / s).toFixed(2).padStart(14)}× ${median(cpu.get(name)!).toFixed(3).padStart(19)}`,
+          `${(reference / s).toFixed(2).padStart(14)}× ${median(cpu.get(name)!).toFixed(3).padStart(19)}   ` +
+          formatSpread(times.get(name)!, (x) => x.toFixed(3)),
       );
+      if (name !== 'docker logs (CLI)')
+        report.ratio(
+          `${name} / docker logs lines/s`,
+          reference / s,
+          `${Math.round(rate)}/s vs ${Math.round(LINES / reference)}/s`,
+        );
     }
     console.log(
       '\n(ratio > 1: faster than `docker logs`; CPU is this process only — the CLI and a real daemon run in their own)',
@@ -166,9 +178,4 @@ async function main(): Promise<void> {
     await daemon?.dispose();
     await run.cleanup();
   }
-}
-
-main().catch((e: unknown) => {
-  console.error(e);
-  process.exitCode = 1;
 });

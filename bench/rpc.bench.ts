@@ -2,7 +2,7 @@
  * The cost of the protocol: JSON-RPC round trips through a real branchboxd vs through a bare
  * `ws` echo server, in the same run, from the same client code.
  *
- *   node --import tsx bench/rpc.bench.ts [sequential=5000] [pipelined=20000] [inFlight=64] [rounds=5]
+ *   node --import tsx bench/rpc.bench.ts [--quick] [--sequential N] [--pipelined N] [--in-flight N] [--rounds N]
  *
  * Both servers are separate Node processes on 127.0.0.1 (so neither shares the client's event
  * loop). The daemon answers `system/info` — initialized connection, params validated, handler,
@@ -13,26 +13,33 @@
  *
  * Measured per target: sequential round trips (one in flight) → p50/p99 latency; pipelined
  * (`inFlight` requests outstanding) → requests/s. Rounds alternate the targets after a
- * warm-up; each figure is the best of the rounds (the least disturbed by whatever else runs on
- * the machine), as in gateway.bench.ts.
+ * warm-up. Reported: the median round (by the ratio of the daemon's requests/s to the echo's),
+ * all its figures together, and the spread (min–max) of requests/s over the rounds.
+ * Fails when an answer is an error, is not the one asked for, or carries no result.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { performance } from 'node:perf_hooks';
 import { resolve } from 'node:path';
 import WebSocket from 'ws';
 import { startTestDaemon, type TestDaemon } from '../test/helpers/daemon';
-import { formatMs, formatRate, printTable, ratio, summarize } from './lib/stats';
+import { runBench } from './lib/report';
+import { formatMs, formatRate, formatSpread, medianRound, printTable, ratio, summarize } from './lib/stats';
 
-const SEQUENTIAL = Number(process.argv[2] ?? 5000);
-const PIPELINED = Number(process.argv[3] ?? 20_000);
-const IN_FLIGHT = Number(process.argv[4] ?? 64);
-const ROUNDS = Number(process.argv[5] ?? 5);
-const WARMUP = 2000;
+const OPTIONS = {
+  sequential: { full: 5000, quick: 1000, help: 'sequential round trips per round' },
+  pipelined: { full: 20_000, quick: 4000, help: 'pipelined requests per round' },
+  'in-flight': { full: 64, quick: 64, help: 'requests outstanding when pipelined' },
+  rounds: { full: 5, quick: 3, help: 'rounds, alternating the targets' },
+  warmup: { full: 2000, quick: 500, help: 'warm-up round trips, not counted' },
+};
 
 /** A JSON-RPC peer over one WebSocket: sends a request text, resolves when its id comes back. */
 class Peer {
   private readonly pending = new Map<number, () => void>();
   private nextId = 1;
+  /** Answers that were errors, unknown ids, or carried no result (the echo's carry its params back). */
+  wrong = 0;
+  firstWrong: string | undefined;
 
   constructor(
     private readonly ws: WebSocket,
@@ -40,9 +47,14 @@ class Peer {
     private readonly requestText: (id: number) => string,
   ) {
     ws.on('message', (data) => {
-      const id = (JSON.parse(data.toString()) as { id: number }).id;
-      const done = this.pending.get(id);
-      this.pending.delete(id);
+      const text = data.toString();
+      const answer = JSON.parse(text) as { id: number; result?: unknown; params?: unknown; error?: unknown };
+      const done = this.pending.get(answer.id);
+      if (!done || answer.error !== undefined || (answer.result ?? answer.params) === undefined) {
+        this.wrong++;
+        this.firstWrong ??= text.slice(0, 200);
+      }
+      this.pending.delete(answer.id);
       done?.();
     });
   }
@@ -119,13 +131,18 @@ interface Figures {
   rps: number;
 }
 
-async function measure(peer: Peer): Promise<Figures> {
-  const latency = summarize(await peer.sequential(SEQUENTIAL));
-  const rps = await peer.pipelined(PIPELINED, IN_FLIGHT);
-  return { p50: latency.p50, p99: latency.p99, rps };
-}
+runBench('rpc', { options: OPTIONS }, async ({ options }, report) => {
+  const SEQUENTIAL = options.sequential;
+  const PIPELINED = options.pipelined;
+  const IN_FLIGHT = options['in-flight'];
+  const ROUNDS = options.rounds;
+  const WARMUP = options.warmup;
+  const measure = async (peer: Peer): Promise<Figures> => {
+    const latency = summarize(await peer.sequential(SEQUENTIAL));
+    const rps = await peer.pipelined(PIPELINED, IN_FLIGHT);
+    return { p50: latency.p50, p99: latency.p99, rps };
+  };
 
-async function main(): Promise<void> {
   let daemon: TestDaemon | undefined;
   let echo: { port: number; process: ChildProcess } | undefined;
   const peers: Peer[] = [];
@@ -165,7 +182,7 @@ async function main(): Promise<void> {
 
     console.log(
       `rpc.bench: ${SEQUENTIAL} sequential round trips, ${PIPELINED} pipelined with ${IN_FLIGHT} in flight, ` +
-        `best of ${ROUNDS} rounds, Node ${process.version}; daemon answer ${answerSize} B, echo message ${answerSize} B`,
+        `median of ${ROUNDS} rounds; daemon answer ${answerSize} B, echo message ${answerSize} B`,
     );
     await daemonPeer.sequential(WARMUP);
     await echoPeer.sequential(WARMUP);
@@ -179,33 +196,46 @@ async function main(): Promise<void> {
       const b = await measure(first ? daemonPeer : echoPeer);
       rounds.push(first ? { echo: a, daemon: b } : { echo: b, daemon: a });
     }
-    const best = (who: 'echo' | 'daemon'): Figures => ({
-      p50: Math.min(...rounds.map((r) => r[who].p50)),
-      p99: Math.min(...rounds.map((r) => r[who].p99)),
-      rps: Math.max(...rounds.map((r) => r[who].rps)),
-    });
-    const e = best('echo');
-    const d = best('daemon');
-    console.log('');
+    for (const [name, peer] of [
+      ['daemon', daemonPeer],
+      ['echo server', echoPeer],
+    ] as const)
+      report.check(peer.wrong === 0, `${peer.wrong} answers of the ${name} were wrong, e.g. ${peer.firstWrong ?? ''}`);
+    const median = medianRound(rounds, (r) => r.daemon.rps / r.echo.rps);
+    const e = median.echo;
+    const d = median.daemon;
+    console.log(`\nthe median round (${rounds.indexOf(median) + 1} of ${ROUNDS}):`);
     printTable(
-      ['', 'round trip p50', 'round trip p99', `requests/s (${IN_FLIGHT} in flight)`],
+      ['', 'round trip p50', 'round trip p99', `requests/s (${IN_FLIGHT} in flight)`, 'req/s over the rounds'],
       [
-        ['ws echo server', formatMs(e.p50), formatMs(e.p99), formatRate(e.rps)],
-        ['branchboxd system/info', formatMs(d.p50), formatMs(d.p99), formatRate(d.rps)],
-        ['daemon / echo', ratio(d.p50, e.p50), ratio(d.p99, e.p99), ratio(d.rps, e.rps)],
+        [
+          'ws echo server',
+          formatMs(e.p50),
+          formatMs(e.p99),
+          formatRate(e.rps),
+          formatSpread(
+            rounds.map((r) => r.echo.rps),
+            formatRate,
+          ),
+        ],
+        [
+          'branchboxd system/info',
+          formatMs(d.p50),
+          formatMs(d.p99),
+          formatRate(d.rps),
+          formatSpread(
+            rounds.map((r) => r.daemon.rps),
+            formatRate,
+          ),
+        ],
+        ['daemon / echo', ratio(d.p50, e.p50), ratio(d.p99, e.p99), ratio(d.rps, e.rps), ''],
       ],
     );
+    report.ratio('daemon / echo round trip p50', d.p50 / e.p50, `${formatMs(d.p50)} vs ${formatMs(e.p50)}`);
+    report.ratio('daemon / echo req/s', d.rps / e.rps, `${formatRate(d.rps)} vs ${formatRate(e.rps)}`);
   } finally {
     for (const p of peers) p.close();
     echo?.process.kill();
     await daemon?.dispose();
   }
-}
-
-main().then(
-  () => process.exit(0),
-  (e: unknown) => {
-    console.error(e);
-    process.exit(1);
-  },
-);
+});

@@ -3,9 +3,10 @@
  * collector for DURATION seconds; this process's CPU time per second of wall time
  * (process.cpuUsage) is the daemon's cost. Side by side in the same run, the docker CLI doing
  * the same job (`docker stats <20 ids>`, its CPU time read from /proc) for the ratio.
- * Cleans up its containers even on failure.
+ * Fails when the collector delivers fewer than half the samples expected (one per container
+ * and second). Cleans up its containers even on failure.
  *
- *   node --import tsx bench/stats-cpu.bench.ts [containers] [seconds]
+ *   node --import tsx bench/stats-cpu.bench.ts [--quick] [--containers N] [--seconds N]
  */
 import { spawn } from 'node:child_process';
 import { readFileSync } from 'node:fs';
@@ -13,9 +14,12 @@ import type Docker from 'dockerode';
 import { StatsCollector } from '../daemon/src/docker/streams/stats';
 import { docker } from '../test/helpers/docker-fixtures';
 import { benchRun } from './lib/docker';
+import { runBench } from './lib/report';
 
-const CONTAINERS = Number(process.argv[2] ?? 20);
-const SECONDS = Number(process.argv[3] ?? 20);
+const OPTIONS = {
+  containers: { full: 20, quick: 20, help: 'idle containers streamed' },
+  seconds: { full: 20, quick: 5, help: 'seconds of each measurement (collector, idle, CLI)' },
+};
 const CLOCK_TICKS = 100; // USER_HZ on Linux
 
 /** Resolves after `seconds` of wall time: this benchmark measures over a fixed duration. */
@@ -39,6 +43,7 @@ function processCpuSeconds(pid: number): number {
 
 async function measureCollector(
   ids: string[],
+  seconds: number,
 ): Promise<{ cpuMsPerSecond: number; samples: number; historyBytes: number }> {
   const collector = new StatsCollector(() => docker);
   let samples = 0;
@@ -63,7 +68,7 @@ async function measureCollector(
     samples = 0;
     const start = process.hrtime.bigint();
     const cpu = process.cpuUsage();
-    await during(SECONDS);
+    await during(seconds);
     const used = process.cpuUsage(cpu);
     const wall = Number(process.hrtime.bigint() - start) / 1e9;
     for (const sub of subs) sub.close();
@@ -78,15 +83,15 @@ async function measureCollector(
 }
 
 /** This process's CPU per second while it does nothing (timers, GC, the runtime): the floor. */
-async function measureIdle(): Promise<number> {
+async function measureIdle(seconds: number): Promise<number> {
   const start = process.hrtime.bigint();
   const cpu = process.cpuUsage();
-  await during(SECONDS);
+  await during(seconds);
   const used = process.cpuUsage(cpu);
   return (used.user + used.system) / 1000 / (Number(process.hrtime.bigint() - start) / 1e9);
 }
 
-async function measureCli(ids: string[]): Promise<number> {
+async function measureCli(ids: string[], seconds: number): Promise<number> {
   const child = spawn('docker', ['stats', '--format', '{{.ID}} {{.CPUPerc}} {{.MemUsage}}', ...ids], {
     stdio: ['ignore', 'pipe', 'inherit'],
   });
@@ -103,7 +108,7 @@ async function measureCli(ids: string[]): Promise<number> {
     child.stdout.resume();
     const before = processCpuSeconds(child.pid!);
     const start = process.hrtime.bigint();
-    await during(SECONDS);
+    await during(seconds);
     const cpu = processCpuSeconds(child.pid!) - before;
     const wall = Number(process.hrtime.bigint() - start) / 1e9;
     return (cpu * 1000) / wall;
@@ -117,7 +122,9 @@ async function measureCli(ids: string[]): Promise<number> {
   }
 }
 
-async function main(): Promise<void> {
+runBench('stats-cpu', { options: OPTIONS }, async ({ options }, report) => {
+  const CONTAINERS = options.containers;
+  const SECONDS = options.seconds;
   const run = benchRun('bbstatsbench');
   try {
     const containers: Docker.Container[] = await Promise.all(
@@ -127,11 +134,15 @@ async function main(): Promise<void> {
     console.log(`${CONTAINERS} idle containers, ${SECONDS} s each measurement`);
 
     console.log('measuring the stats collector…');
-    const ours = await measureCollector(ids);
+    const ours = await measureCollector(ids, SECONDS);
     console.log('measuring this process idle…');
-    const idle = await measureIdle();
+    const idle = await measureIdle(SECONDS);
     console.log('measuring docker stats (CLI)…');
-    const cli = await measureCli(ids);
+    const cli = await measureCli(ids, SECONDS);
+    report.check(
+      ours.samples >= (CONTAINERS * SECONDS) / 2,
+      `the collector delivered ${ours.samples} samples in ${SECONDS} s, expected about ${CONTAINERS * SECONDS}`,
+    );
 
     console.log('');
     console.log(
@@ -147,15 +158,18 @@ async function main(): Promise<void> {
       `                 history: ${(ours.historyBytes / 1024 / 1024).toFixed(1)} MiB fixed for ${CONTAINERS} containers × 1 h`,
     );
     console.log(`docker stats CLI: ${cli.toFixed(1)} ms CPU per second for the same containers`);
-    console.log(
-      `ratio collector / CLI: ${(ours.cpuMsPerSecond / cli).toFixed(2)} (net of idle: ${(net / cli).toFixed(2)})`,
+    const r = report.ratio(
+      'collector / docker stats CPU',
+      ours.cpuMsPerSecond / cli,
+      `${ours.cpuMsPerSecond.toFixed(1)} vs ${cli.toFixed(1)} ms/s`,
     );
+    const n = report.ratio(
+      'collector net of idle / docker stats CPU',
+      net / cli,
+      `${net.toFixed(1)} vs ${cli.toFixed(1)} ms/s`,
+    );
+    console.log(`ratio collector / CLI: ${r} (net of idle: ${n})`);
   } finally {
     await run.cleanup();
   }
-}
-
-main().catch((e: unknown) => {
-  console.error(e);
-  process.exitCode = 1;
 });

@@ -88,3 +88,25 @@ export function formatTable(header: readonly string[], rows: readonly (readonly 
 export function printTable(header: readonly string[], rows: readonly (readonly string[])[]): void {
   console.log(formatTable(header, rows));
 }
+
+/**
+ * The median round of `rounds` by `key`: one round, whose figures are then reported
+ * together (never the best p50 of one round beside the best p99 of another). With an even
+ * number of rounds, the lower of the two middle ones. Throws for no rounds.
+ */
+export function medianRound<T>(rounds: readonly T[], key: (round: T) => number): T {
+  if (rounds.length === 0) throw new Error('no rounds to take the median of');
+  const sorted = [...rounds].sort((a, b) => key(a) - key(b));
+  return sorted[Math.floor((sorted.length - 1) / 2)]!;
+}
+
+/** The lowest and highest of `values` (NaN for none): how far rounds differ. */
+export function spread(values: readonly number[]): { readonly min: number; readonly max: number } {
+  return values.length ? { min: Math.min(...values), max: Math.max(...values) } : { min: NaN, max: NaN };
+}
+
+/** `spread` as text, each end formatted by `format`: `21 004/s–23 412/s`. */
+export function formatSpread(values: readonly number[], format: (n: number) => string): string {
+  const { min, max } = spread(values);
+  return `${format(min)}–${format(max)}`;
+}
