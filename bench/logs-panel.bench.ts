@@ -14,35 +14,21 @@
  *
  *   node --import tsx bench/logs-panel.bench.ts [--quick] [--lines N]
  */
-import { spawn } from 'node:child_process';
 import type Docker from 'dockerode';
 import { Window } from 'happy-dom';
 import { LogFeed } from '../extension/src/panels/log-feed';
 import type { LogsBatch, ToWebview } from '../schemas/src/webview';
 import { startTestDaemon, type TestDaemon } from '../test/helpers/daemon';
-import { benchRun } from './lib/docker';
+import { benchRun, dockerLogsLineCount } from './lib/docker';
 import { runBench } from './lib/report';
 
 const OPTIONS = { lines: { full: 1_000_000, quick: 100_000, help: 'lines the container prints' } };
 
 /** `docker logs <id>`, its output counted line by line and dropped; answers the lines and the seconds. */
-function dockerLogs(id: string): Promise<{ lines: number; seconds: number }> {
-  return new Promise((resolve, reject) => {
-    const start = performance.now();
-    const child = spawn('docker', ['logs', id], { stdio: ['ignore', 'pipe', 'pipe'] });
-    let lines = 0;
-    const count = (chunk: Buffer) => {
-      for (let i = chunk.indexOf(10); i >= 0; i = chunk.indexOf(10, i + 1)) lines++;
-    };
-    child.stdout.on('data', count);
-    child.stderr.on('data', count);
-    child.once('error', reject);
-    child.once('close', (code) =>
-      code === 0
-        ? resolve({ lines, seconds: (performance.now() - start) / 1000 })
-        : reject(new Error(`docker logs exited with ${code}`)),
-    );
-  });
+async function dockerLogs(id: string): Promise<{ lines: number; seconds: number }> {
+  const start = performance.now();
+  const lines = await dockerLogsLineCount(id);
+  return { lines, seconds: (performance.now() - start) / 1000 };
 }
 
 runBench('logs-panel', { options: OPTIONS }, async ({ options }, report) => {

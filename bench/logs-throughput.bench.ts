@@ -11,7 +11,6 @@
  *
  *   node --import tsx bench/logs-throughput.bench.ts [--quick] [--lines N] [--rounds N]
  */
-import { spawn } from 'node:child_process';
 import type Docker from 'dockerode';
 import { ContainerLogs, type LogRecord } from '../daemon/src/docker/streams/logs';
 import { StatsCollector } from '../daemon/src/docker/streams/stats';
@@ -22,7 +21,7 @@ import { nullLogger } from '../daemon/src/runtime/log';
 import { ProtocolError } from '../schemas/src/client';
 import { startTestDaemon, type TestDaemon } from '../test/helpers/daemon';
 import { docker } from '../test/helpers/docker-fixtures';
-import { benchRun } from './lib/docker';
+import { benchRun, dockerLogsLineCount } from './lib/docker';
 import { runBench } from './lib/report';
 import { formatSpread, median } from './lib/stats';
 
@@ -34,18 +33,7 @@ const OPTIONS = {
 type Reader = (id: string) => Promise<number>;
 
 /** `docker logs`, its stdout and stderr counted line by line and dropped. */
-const dockerCli: Reader = (id) =>
-  new Promise((resolve, reject) => {
-    const child = spawn('docker', ['logs', id], { stdio: ['ignore', 'pipe', 'pipe'] });
-    let lines = 0;
-    const count = (chunk: Buffer) => {
-      for (let i = chunk.indexOf(10); i >= 0; i = chunk.indexOf(10, i + 1)) lines++;
-    };
-    child.stdout.on('data', count);
-    child.stderr.on('data', count);
-    child.once('error', reject);
-    child.once('close', (code) => (code === 0 ? resolve(lines) : reject(new Error(`docker logs exited with ${code}`))));
-  });
+const dockerCli: Reader = dockerLogsLineCount;
 
 /** The daemon's log stream, records counted. */
 const library: Reader = async (id) => {
