@@ -88,14 +88,15 @@ describe('DeploymentsTree', () => {
   });
 
   it('follows the sandboxes\' states: a suspended sandbox\'s running deployment is redrawn saying so', async () => {
+    vi.useFakeTimers({ toFake: ['setTimeout', 'clearTimeout'] }); // the redraw debounce, stepped past instead of slept through
     connect();
     await settle();
-    await new Promise((r) => setTimeout(r, 60));
+    await vi.advanceTimersByTimeAsync(60);
     const [recDemo] = tree.getChildren();
     const payment = tree.getChildren(recDemo).find((n) => tree.getTreeItem(n).label === 'payment')!;
     changes.fired.splice(0);
     tree.setSandboxStates(new Map([['rec-demo', 'suspended']]));
-    await new Promise((r) => setTimeout(r, 60));
+    await vi.advanceTimersByTimeAsync(60);
     expect(changes.fired).toEqual([[payment]]); // that row alone
     expect(String(tree.getTreeItem(payment).description)).toMatch(/^suspended · /);
     expect(String(tree.getTreeItem(tree.getChildren(recDemo)[0]!).description)).toMatch(/^failed · /);
