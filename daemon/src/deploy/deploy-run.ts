@@ -14,7 +14,7 @@ import { LABELS } from '../docker/labels';
 import { deploymentContainerName, networkName } from '../sandbox/names';
 import { build, type Built, type Prepared } from './build-stage';
 import { containedRealPath } from './contained-path';
-import type { DeployDocker } from './deploy-docker';
+import type { ContainerSpec, DeployDocker } from './deploy-docker';
 import type { DeploymentStore } from './deployment-store';
 import type { GitSource } from './git-source';
 import { containerSecurity, rootWarning } from './hardening';
@@ -31,6 +31,7 @@ import type {
   DeployPorts,
   DeployProgress,
   DeploySandboxes,
+  DeployServiceConfig,
   DeployStage,
   DeploymentStatus,
   ProjectLoader,
@@ -270,18 +271,6 @@ async function startContainer(
   rec.mask.add(deps.environments.secretValues(ctx.sandbox));
   ctx.signal.throwIfAborted();
 
-  // One loopback port per published port, each a lease of this deployment.
-  const ports = deps.store.transaction(() => {
-    const allocate = () => deps.ports.allocate({ sandbox: ctx.sandbox, service: ctx.service, purpose: 'service', deploymentId: ctx.id });
-    const primary = config.port !== undefined ? allocate() : undefined;
-    const all = publishedPorts(config, primary, allocate);
-    deps.store.update(ctx.id, { ...(primary !== undefined ? { hostPort: primary } : {}), ports: all.length ? JSON.stringify(all) : null });
-    return { primary, all };
-  });
-  const hostPort = ports.primary;
-  if (hostPort !== undefined) created.hostPort = hostPort;
-  created.ports = ports.all;
-
   const { mounts, binds } = await resolveMounts(config, ctx.sandbox, p.exportDir, docker);
   // A bind mounts a path of the export: it stays while the deployment serves.
   if (binds) created.keepSource = true;
@@ -294,7 +283,7 @@ async function startContainer(
   // Beside the serving container, under its own name and with no network alias: siblings
   // reach it by the service's aliases only once it serves (switch-over).
   const name = deploymentContainerName(ctx.sandbox, ctx.service, ctx.id);
-  const id = await docker.createContainer({
+  const spec = (hostPort: number | undefined, published: ServedPort[]): ContainerSpec => ({
     name,
     image: built.image,
     env,
@@ -302,7 +291,7 @@ async function startContainer(
     labels: { [LABELS.deployment]: ctx.id, [LABELS.commit]: p.commit },
     network: networkName(ctx.sandbox),
     ...(config.port !== undefined && hostPort !== undefined ? { containerPort: config.port, hostPort } : {}),
-    published: ports.all,
+    published,
     ...(config.expose ? { expose: config.expose } : {}),
     ...(config.command ? { cmd: config.command } : built.cmd ? { cmd: built.cmd } : {}),
     ...(config.entrypoint ? { entrypoint: config.entrypoint } : {}),
@@ -317,22 +306,52 @@ async function startContainer(
     ...(p.config.resources.memoryBytes ? { memoryBytes: p.config.resources.memoryBytes } : {}),
     security,
   });
-  created.containerId = id;
-  deps.store.update(ctx.id, { containerId: id, containerName: name });
-  const publishing = ports.all.map((x) => `127.0.0.1:${x.hostPort} -> ${x.container}${x.protocol === 'udp' ? '/udp' : ''}`).join(', ');
-  rec.log('daemon', `Created container ${name} (${id.slice(0, 12)}) from ${built.image}${publishing ? `, publishing ${publishing}` : ', publishing no port'}`);
-  ctx.signal.throwIfAborted();
-  await stopWriterOfSameVolumes(ctx, deps, p, created);
-  try {
-    await docker.startContainer(id, { sandbox: ctx.sandbox, service: ctx.service });
-  } catch (e) {
-    const message = causeOf(e);
-    if (/port is already allocated|address already in use|bind for/i.test(message)) {
-      throw new DeployCause(`a port of ${ports.all.map((x) => `127.0.0.1:${x.hostPort}`).join(', ')} is in use: ${message}`);
+
+  // A port checked free can be taken before the engine binds it (another process, or an
+  // outgoing connection the kernel gave that port): the engine then refuses the start, and
+  // the deployment takes other ports and tries again rather than failing.
+  for (let attempt = 1; ; attempt++) {
+    const ports = leasePorts(ctx, deps, config);
+    if (ports.primary !== undefined) created.hostPort = ports.primary;
+    created.ports = ports.all;
+    const id = await docker.createContainer(spec(ports.primary, ports.all));
+    created.containerId = id;
+    deps.store.update(ctx.id, { containerId: id, containerName: name });
+    const publishing = ports.all.map((x) => `127.0.0.1:${x.hostPort} -> ${x.container}${x.protocol === 'udp' ? '/udp' : ''}`).join(', ');
+    rec.log('daemon', `Created container ${name} (${id.slice(0, 12)}) from ${built.image}${publishing ? `, publishing ${publishing}` : ', publishing no port'}`);
+    ctx.signal.throwIfAborted();
+    if (attempt === 1) await stopWriterOfSameVolumes(ctx, deps, p, created);
+    try {
+      await docker.startContainer(id, { sandbox: ctx.sandbox, service: ctx.service });
+      break;
+    } catch (e) {
+      const message = causeOf(e);
+      if (!PORT_IN_USE.test(message)) throw e;
+      const addresses = ports.all.map((x) => `127.0.0.1:${x.hostPort}`).join(', ');
+      if (attempt === PORT_ATTEMPTS) throw new DeployCause(`a port of ${addresses} is in use: ${message}`);
+      rec.log('daemon', `A port of ${addresses} was taken after it was checked free (${message}); trying other ports`);
+      await docker.removeContainer(id);
+      delete created.containerId;
+      releaseDeploymentPorts(deps.ports, ctx.id);
+      ctx.signal.throwIfAborted();
     }
-    throw e;
   }
   rec.log('daemon', `Started container ${name}`);
+}
+
+/** How often a start refused for a port in use is tried with other ports. */
+const PORT_ATTEMPTS = 3;
+const PORT_IN_USE = /port is already allocated|address already in use|bind for/i;
+
+/** One loopback port per published port, each a lease of this deployment, recorded on it. */
+function leasePorts(ctx: RunContext, deps: RunDeps, config: DeployServiceConfig): { primary: number | undefined; all: ServedPort[] } {
+  return deps.store.transaction(() => {
+    const allocate = () => deps.ports.allocate({ sandbox: ctx.sandbox, service: ctx.service, purpose: 'service', deploymentId: ctx.id });
+    const primary = config.port !== undefined ? allocate() : undefined;
+    const all = publishedPorts(config, primary, allocate);
+    deps.store.update(ctx.id, { ...(primary !== undefined ? { hostPort: primary } : {}), ports: all.length ? JSON.stringify(all) : null });
+    return { primary, all };
+  });
 }
 
 /**

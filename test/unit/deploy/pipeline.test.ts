@@ -6,6 +6,8 @@
  */
 import { existsSync, mkdtempSync, readdirSync, realpathSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { DeployPipeline } from '../../../daemon/src/deploy/pipeline';
@@ -13,6 +15,7 @@ import type { DeployProgress, DeployServiceConfig } from '../../../daemon/src/de
 import { loadProject } from '../../../daemon/src/project/load';
 import { EnvironmentStore } from '../../../daemon/src/sandbox/environment';
 import { networkName, validateSandboxName } from '../../../daemon/src/sandbox/names';
+import { hostPortCheck } from '../../../daemon/src/sandbox/port-probe';
 import { PortAllocator } from '../../../daemon/src/sandbox/ports';
 import { SandboxStore } from '../../../daemon/src/sandbox/sandbox-store';
 import { SecretBox } from '../../../daemon/src/sandbox/secrets';
@@ -138,6 +141,67 @@ describe('a deployment', () => {
     expect(docker.byName('sandbox-qa_account')?.labels['branchbox.deployment']).toBe(second!.id);
     expect(heldPorts()).toEqual([{ port: second!.hostPort, d: second!.id }]);
     expect(await get(second!.url!)).toEqual({ status: 200, body: 'main' });
+  });
+
+  it('takes other ports and starts anyway when a port checked free is taken before the engine binds it', async () => {
+    // Another process binds each port the allocator hands out right after the check, as an
+    // outgoing connection or another program can: the engine's bind then fails.
+    const squatters: Server[] = [];
+    const probe = hostPortCheck();
+    let squat = 2;
+    ports = new PortAllocator(store, {
+      ranges: { service: { from: 46000, to: 46999 } },
+      hostCheck: {
+        firstFree: (candidates) => {
+          const port = probe.firstFree(candidates);
+          if (port !== undefined && squat-- > 0) squatters.push(createServer().listen(port, '127.0.0.1'));
+          return port;
+        },
+      },
+    });
+    pipeline = makePipeline();
+    try {
+      await Promise.all(squatters.map((s) => new Promise((r) => (s.listening ? r(undefined) : s.once('listening', r)))));
+      const [d] = await finalOf('main');
+      const taken = squatters.map((s) => (s.address() as AddressInfo).port);
+      expect(d).toMatchObject({ status: 'running' });
+      expect(taken).toHaveLength(2);
+      expect(taken).not.toContain(d!.hostPort);
+      expect(await get(d!.url!)).toEqual({ status: 200, body: 'main' });
+      // Only the port it serves on stays held; the containers of the refused starts are gone.
+      expect(heldPorts()).toEqual([{ port: d!.hostPort, d: d!.id }]);
+      expect(docker.containers.size).toBe(1);
+      const tried = pipeline.logs(d!.id).lines.filter((l) => l.line.includes('was taken after it was checked free'));
+      expect(tried.map((l) => l.line)).toEqual(taken.map((port) => expect.stringContaining(`127.0.0.1:${port}`)));
+    } finally {
+      await Promise.all(squatters.map((s) => new Promise((r) => s.close(r))));
+    }
+  });
+
+  it('fails clearly, holding no port and leaving no container, when every try meets a port in use', async () => {
+    const squatters: Server[] = [];
+    const probe = hostPortCheck();
+    ports = new PortAllocator(store, {
+      ranges: { service: { from: 46000, to: 46999 } },
+      hostCheck: {
+        firstFree: (candidates) => {
+          const port = probe.firstFree(candidates);
+          if (port !== undefined) squatters.push(createServer().listen(port, '127.0.0.1'));
+          return port;
+        },
+      },
+    });
+    pipeline = makePipeline();
+    try {
+      const [d] = await finalOf('main');
+      expect(d).toMatchObject({ status: 'failed' });
+      expect(d!.diagnosis).toMatch(/^start failed: a port of 127\.0\.0\.1:\d+ is in use: /);
+      expect(squatters).toHaveLength(3);
+      expect(heldPorts()).toEqual([]);
+      expect(docker.containers.size).toBe(0);
+    } finally {
+      await Promise.all(squatters.map((s) => new Promise((r) => s.close(r))));
+    }
   });
 
   it('replaces the container the serving record names, whatever its name (a container of an earlier version)', async () => {
