@@ -10,12 +10,11 @@ import * as path from 'node:path';
 import * as vscode from 'vscode';
 import type { ConfigProblem } from '../../schemas/src/project';
 import type { Connected, DaemonConnection, Logger } from './connection';
-import { configProblemsOf, configWarningsOf, isProjectFile, problemMessage, problemRange, problemsToast, suggestionOf } from './config-problems';
+import { isProjectFile, PROJECT_FILE_GLOB } from '../../schemas/src/project-files';
+import { configProblemsOf, configWarningsOf, problemMessage, problemRange, problemsToast, suggestionOf } from './config-problems';
 
 const SOURCE = 'branchbox';
 const UNKNOWN_KEY_CODE = 'unknown-key';
-/** isProjectFile's names, as a glob. */
-const PROJECT_FILE_GLOB = '**/{branchbox,compose,docker-compose,compose.override,docker-compose.override}.{yaml,yml}';
 /** The files the quick fix applies to. */
 const PROJECT_FILES: vscode.DocumentSelector = [{ scheme: 'file', pattern: PROJECT_FILE_GLOB }];
 
@@ -30,12 +29,14 @@ export class ConfigDiagnostics implements vscode.Disposable {
   constructor(
     private readonly connection: DaemonConnection,
     private readonly log: Logger,
+    /** The workspace's project files on disk (PROJECT_FILE_GLOB). */
+    projectFiles: vscode.FileSystemWatcher,
   ) {
     this.disposables.push(
       this.collection,
       vscode.workspace.onDidOpenTextDocument((d) => this.check(d)),
       vscode.workspace.onDidSaveTextDocument((d) => this.check(d)),
-      ...this.watchDisk(),
+      ...this.watchDisk(projectFiles),
       connection.whileConnected((c) => {
         for (const d of vscode.workspace.textDocuments) this.check(d, c);
       }),
@@ -54,10 +55,9 @@ export class ConfigDiagnostics implements vscode.Disposable {
   }
 
   /** Project files changed, created or deleted on disk, open or not, are checked again. */
-  private watchDisk(): vscode.Disposable[] {
-    const watcher = vscode.workspace.createFileSystemWatcher(PROJECT_FILE_GLOB);
+  private watchDisk(watcher: vscode.FileSystemWatcher): vscode.Disposable[] {
     const changed = (uri: vscode.Uri) => this.check({ uri });
-    return [watcher, watcher.onDidChange(changed), watcher.onDidCreate(changed), watcher.onDidDelete(changed)];
+    return [watcher.onDidChange(changed), watcher.onDidCreate(changed), watcher.onDidDelete(changed)];
   }
 
   /** `project/load` of `root`, its problems (or none) published. */

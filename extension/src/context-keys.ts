@@ -6,15 +6,13 @@
  */
 import * as vscode from 'vscode';
 import type { ContainerSummary } from '../../schemas/src/docker';
+import { BRANCHBOX_FILE_NAMES, COMPOSE_FILE_NAMES } from '../../schemas/src/project-files';
 import type { Sandbox } from '../../schemas/src/sandbox';
 import type { DaemonConnection } from './connection';
 import { isRunning } from './container-model';
 import type { ContainersTree } from './containers-tree';
 import type { SandboxesTree } from './sandboxes-tree';
 
-/** The files that make a folder a Branchbox project, as the daemon reads them (docs/compose.md). */
-export const BRANCHBOX_FILES = ['branchbox.yaml', 'branchbox.yml'] as const;
-export const COMPOSE_FILES = ['compose.yaml', 'compose.yml', 'docker-compose.yaml', 'docker-compose.yml'] as const;
 
 export type ContextKeyValues = Readonly<Record<string, boolean>>;
 
@@ -34,14 +32,16 @@ export function paletteKeys(connected: boolean, sandboxes: readonly Pick<Sandbox
 /** What the welcome content and the walkthrough know about the workspace's project files. */
 export function projectKeys(fileNames: readonly string[]): ContextKeyValues {
   const names = new Set(fileNames);
-  const hasBranchboxYaml = BRANCHBOX_FILES.some((f) => names.has(f));
+  const hasBranchboxYaml = BRANCHBOX_FILE_NAMES.some((f) => names.has(f));
   return {
     'branchbox.hasBranchboxYaml': hasBranchboxYaml,
-    'branchbox.hasConfig': hasBranchboxYaml || COMPOSE_FILES.some((f) => names.has(f)),
+    // An override file alone is no project: the daemon needs a base file.
+    'branchbox.hasConfig': hasBranchboxYaml || COMPOSE_FILE_NAMES.some((f) => names.has(f)),
   };
 }
 
-const PROJECT_GLOB = `{${[...BRANCHBOX_FILES, ...COMPOSE_FILES].join(',')}}`;
+/** The project files that can stand alone, at any depth (findFiles' matches are filtered to the roots). */
+const PROJECT_GLOB = `{${[...BRANCHBOX_FILE_NAMES, ...COMPOSE_FILE_NAMES].join(',')}}`;
 
 export class ContextKeys implements vscode.Disposable {
   private readonly disposables: vscode.Disposable[] = [];
@@ -51,14 +51,13 @@ export class ContextKeys implements vscode.Disposable {
     private readonly connection: DaemonConnection,
     private readonly sandboxes: SandboxesTree,
     private readonly containers: ContainersTree,
+    /** The workspace's project files on disk (PROJECT_FILE_GLOB). */
+    projectFiles: vscode.FileSystemWatcher,
   ) {
-    // A watcher's string glob is matched against the whole path: `**/` (refresh keeps the root's).
-    const watcher = vscode.workspace.createFileSystemWatcher(`**/${PROJECT_GLOB}`);
     const files = () => void this.refreshProjectFiles();
     this.disposables.push(
-      watcher,
-      watcher.onDidCreate(files),
-      watcher.onDidDelete(files),
+      projectFiles.onDidCreate(files),
+      projectFiles.onDidDelete(files),
       vscode.workspace.onDidChangeWorkspaceFolders(files),
       connection.onDidChangeState(() => this.refreshPalette()),
       sandboxes.onDidChangeModel(() => this.refreshPalette()),

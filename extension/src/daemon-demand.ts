@@ -5,7 +5,7 @@
  * to find, config-diagnostics.ts) or a command that uses the daemon (commands.ts) does.
  */
 import * as vscode from 'vscode';
-import { isProjectFile } from './config-problems';
+import { isProjectFile } from '../../schemas/src/project-files';
 
 /** What starting the daemon's connection takes; `start` is idempotent. */
 export interface Startable {

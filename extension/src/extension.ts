@@ -9,6 +9,7 @@
  * connection's (`Connected.scope`, see connection.ts).
  */
 import * as vscode from 'vscode';
+import { PROJECT_FILE_GLOB } from '../../schemas/src/project-files';
 import { createCommands, registerCommands, type Ctx } from './commands';
 import { ConfigDiagnostics } from './config-diagnostics';
 import { daemonHostFor, readSettings, settingsImpact } from './config';
@@ -44,10 +45,13 @@ export function activate(context: vscode.ExtensionContext): void {
     const deployments = new DeploymentsTree(connection, log);
     const documents = new DaemonDocuments();
     const current = new CurrentSandbox(() => readSettings().defaultSandbox);
-    const configs = new ConfigDiagnostics(connection, log);
+    // One watcher of the workspace's project files on disk, for the config checks and the context keys.
+    const projectFiles = vscode.workspace.createFileSystemWatcher(PROJECT_FILE_GLOB);
+    const configs = new ConfigDiagnostics(connection, log, projectFiles);
     const ctx: Ctx = { extension: context, connection, log, containers, sandboxes, deployments, documents, current, daemonLog, configs };
     context.subscriptions.push(
       connection,
+      projectFiles,
       daemonLog,
       containers,
       sandboxes,
@@ -61,7 +65,7 @@ export function activate(context: vscode.ExtensionContext): void {
       sandboxes.onDidChangeModel(() => deployments.setSandboxStates(new Map(sandboxes.model.sandboxes().map((s) => [s.name, s.state])))),
       registerPanels(ctx),
       ...registerCommands(ctx, createCommands()),
-      new ContextKeys(connection, sandboxes, containers),
+      new ContextKeys(connection, sandboxes, containers, projectFiles),
       connection.onDidChangeState((s) => reportFailure(s)),
       reportConnectionChanges(connection),
       vscode.workspace.onDidChangeConfiguration((e) => onSettingsChanged(ctx, e)),

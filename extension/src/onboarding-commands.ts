@@ -10,7 +10,7 @@ import * as vscode from 'vscode';
 import type { CommandFactory, Ctx } from './commands';
 import type { Connected } from './connection';
 import { servicesFromCompose, servicesFromDockerfiles, scaffoldText, type DockerfileFound, type Scaffold } from './config-scaffold';
-import { BRANCHBOX_FILES, COMPOSE_FILES } from './context-keys';
+import { BRANCHBOX_FILE_NAMES, COMPOSE_FILE_NAMES } from '../../schemas/src/project-files';
 
 /** The walkthrough's id in package.json `contributes.walkthroughs`. */
 export const WALKTHROUGH_ID = 'gettingStarted';
@@ -40,7 +40,7 @@ async function createConfig(ctx: Ctx): Promise<vscode.Uri | undefined> {
   const folder = await pickFolder();
   if (!folder) return undefined;
   const root = folder.uri.fsPath;
-  const existing = await firstExisting(root, BRANCHBOX_FILES);
+  const existing = await firstExisting(root, BRANCHBOX_FILE_NAMES);
   if (existing) {
     void vscode.window.showInformationMessage(`${path.basename(existing)} already exists in ${folder.name}; it was left as it is.`);
     await vscode.window.showTextDocument(vscode.Uri.file(existing));
@@ -90,7 +90,7 @@ async function firstExisting(root: string, names: readonly string[]): Promise<st
 /** From the compose project when there is one (read by the daemon), else from the Dockerfiles. */
 async function scaffoldOf(ctx: Ctx, folder: vscode.WorkspaceFolder): Promise<Scaffold | undefined> {
   const root = folder.uri.fsPath;
-  if (await firstExisting(root, COMPOSE_FILES)) {
+  if (await firstExisting(root, COMPOSE_FILE_NAMES)) {
     ctx.connection.start();
     const c = ctx.connection.connected ?? (await ctx.connection.whenConnected(CONNECT_WAIT_MS));
     return composeScaffold(ctx, c, root);

@@ -12,6 +12,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import Ajv from 'ajv';
 import { ProjectFile, type ConfigProblem, type Project } from '../../../schemas/src/project';
+import { BRANCHBOX_FILE_NAMES } from '../../../schemas/src/project-files';
 import { RpcError } from '../rpc/errors';
 import { composeInput, loadComposeProject } from './compose/compose-project';
 import { findComposeFiles, isComposeFileName } from './compose/discover';
@@ -19,8 +20,6 @@ import { countProblems } from './limits';
 import { normalizeProject, type PathProblem } from './normalize';
 import { schemaProblems } from './schema-problems';
 import { invalid, parseYamlSource, readRepoText } from './yaml-source';
-
-export const PROJECT_FILE_NAMES = ['branchbox.yaml', 'branchbox.yml'] as const;
 
 const ajv = new Ajv({ allErrors: true, strict: false, verbose: true });
 const validateFile = ajv.compile(ProjectFile);
@@ -38,7 +37,7 @@ export function projectFilePath(p: string): string {
     throw new RpcError('FileNotFound', `${absolute} does not exist`, { path: absolute });
   }
   if (!stat.isDirectory()) return absolute;
-  for (const name of PROJECT_FILE_NAMES) {
+  for (const name of BRANCHBOX_FILE_NAMES) {
     const file = path.join(absolute, name);
     if (fs.existsSync(file)) return file;
   }

@@ -9,6 +9,7 @@ import * as fake from './fake-vscode';
 import { ProtocolError } from '../../../schemas/src/client';
 import { errorTable } from '../../../schemas/src/errors';
 import type { ConfigProblem } from '../../../schemas/src/project';
+import { PROJECT_FILE_GLOB } from '../../../schemas/src/project-files';
 import { ConfigDiagnostics } from '../../../extension/src/config-diagnostics';
 import type { Connected, DaemonConnection, Logger } from '../../../extension/src/connection';
 
@@ -30,7 +31,7 @@ const published = () => [...(fake.diagnostics.get('branchbox')?.get(fake.Uri.fil
 
 describe('ConfigDiagnostics', () => {
   fake.files.set(FILE, 'version: 1\nservices:\n    prot: 80\n');
-  const diagnostics = new ConfigDiagnostics(connection, quiet);
+  const diagnostics = new ConfigDiagnostics(connection, quiet, fake.workspace.createFileSystemWatcher(PROJECT_FILE_GLOB) as never);
 
   it('publishes a ConfigInvalid answer on the key it names, with the suggestion, and clears it once the project loads', async () => {
     const { c, answers } = pendingClient();
@@ -65,9 +66,9 @@ describe('ConfigDiagnostics', () => {
     };
     const c = { client: { request } } as unknown as Connected;
     const online = { connected: c, whileConnected: () => ({ dispose: () => undefined }) } as unknown as DaemonConnection;
-    const watched = new ConfigDiagnostics(online, quiet);
+    const watched = new ConfigDiagnostics(online, quiet, fake.workspace.createFileSystemWatcher(PROJECT_FILE_GLOB) as never);
     const watcher = fake.created.fileWatchers.at(-1)!;
-    expect(watcher.glob).toContain('branchbox');
+    expect(watcher.glob).toBe(PROJECT_FILE_GLOB);
     watcher.changed.fire(fake.Uri.file(FILE));
     watcher.deleted.fire(fake.Uri.file('/repo/sub/compose.yaml'));
     watcher.changed.fire(fake.Uri.file('/repo/notes.yaml'));

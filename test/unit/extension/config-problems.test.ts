@@ -1,5 +1,5 @@
 /**
- * Config problems as the Problems panel shows them: which files are project files, the exact
+ * Config problems as the Problems panel shows them: the exact
  * range of the key or value a problem points at, the closest known key for an unknown one (from
  * branchbox.yaml's JSON Schema, or the keys the message lists), and the toast's first problem.
  * The problems are the daemon's own: `parseProject` answers them for real files.
@@ -14,7 +14,6 @@ import {
   closestKey,
   configProblemsOf,
   configWarningsOf,
-  isProjectFile,
   knownKeysAt,
   problemMessage,
   problemRange,
@@ -48,17 +47,6 @@ services:
 
 /** The text a range covers. */
 const cover = (text: string, r: { line: number; start: number; end: number }) => text.split('\n')[r.line]!.slice(r.start, r.end);
-
-describe('project files', () => {
-  it('are branchbox.yaml and the compose files with their overrides, by base name', () => {
-    for (const f of ['branchbox.yaml', 'branchbox.yml', 'compose.yaml', 'compose.yml', 'docker-compose.yml', 'docker-compose.yaml', 'compose.override.yaml', 'docker-compose.override.yml', '/r/x/compose.yaml', 'C:\\r\\branchbox.yaml']) {
-      expect(isProjectFile(f), f).toBe(true);
-    }
-    for (const f of ['branchbox.json', 'compose.yaml.bak', 'my-compose.yaml', 'branchbox.override.yaml', 'values.yaml', '/r/compose.yaml/x.txt']) {
-      expect(isProjectFile(f), f).toBe(false);
-    }
-  });
-});
 
 describe('a typo of a known key', () => {
   it('is located by the daemon at the key; the range covers exactly the key', () => {

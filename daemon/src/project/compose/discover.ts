@@ -5,19 +5,9 @@
  */
 import * as fs from 'node:fs';
 import * as path from 'node:path';
+import { COMPOSE_FILE_NAMES, COMPOSE_OVERRIDE_NAMES, isComposeFileName } from '../../../../schemas/src/project-files';
 
-export const COMPOSE_FILE_NAMES = ['compose.yaml', 'compose.yml', 'docker-compose.yml', 'docker-compose.yaml'] as const;
-export const COMPOSE_OVERRIDE_NAMES = [
-  'compose.override.yaml',
-  'compose.override.yml',
-  'docker-compose.override.yml',
-  'docker-compose.override.yaml',
-] as const;
-
-/** Whether a file name is one docker compose would read by itself (base or override). */
-export function isComposeFileName(name: string): boolean {
-  return (COMPOSE_FILE_NAMES as readonly string[]).includes(name) || (COMPOSE_OVERRIDE_NAMES as readonly string[]).includes(name);
-}
+export { COMPOSE_FILE_NAMES, COMPOSE_OVERRIDE_NAMES, isComposeFileName };
 
 /** The compose files of `dir` in merge order, or undefined when it has none. */
 export function findComposeFiles(dir: string): string[] | undefined {
