@@ -85,10 +85,16 @@ export class Dispatcher {
     for (const name of Object.keys(methods) as MethodName[]) {
       const handler = opts.handlers[name] as (params: unknown, ctx: RequestContext) => unknown;
       this.server.addMethodAdvanced(name, async (request, session) => {
-        const { signal, done } = session.track(request.id ?? `notification:${name}`);
+        const { request: inFlight, done } = session.track(request.id ?? `notification:${name}`);
         try {
-          const ctx: RequestContext = { signal, session, log: session.log };
-          const result = await raceAbort(Promise.resolve(handler(request.params ?? {}, ctx)), signal);
+          const ctx: RequestContext = {
+            get signal() {
+              return inFlight.signal;
+            },
+            session,
+            log: session.log,
+          };
+          const result = await inFlight.race(handler(request.params ?? {}, ctx));
           if (opts.validateResults) {
             const violations = resultViolations(name, result ?? null);
             if (violations.length) throw new Error(`result of ${name} breaks its schema: ${JSON.stringify(violations)}`);
@@ -260,22 +266,4 @@ function envelopeProblem(message: unknown): string | undefined {
 function error(request: JSONRPCRequest, code: number, message: string, data?: Record<string, unknown>): JSONRPCResponse | null {
   if (request.id === undefined) return null; // notifications are never answered
   return named(request.id, code, message, data);
-}
-
-function raceAbort<T>(work: Promise<T>, signal: AbortSignal): Promise<T> {
-  if (signal.aborted) return Promise.reject(new RpcError('RequestCancelled', 'Request cancelled'));
-  return new Promise<T>((resolve, reject) => {
-    const onAbort = () => reject(new RpcError('RequestCancelled', 'Request cancelled'));
-    signal.addEventListener('abort', onAbort, { once: true });
-    work.then(
-      (v) => {
-        signal.removeEventListener('abort', onAbort);
-        resolve(v);
-      },
-      (e: unknown) => {
-        signal.removeEventListener('abort', onAbort);
-        reject(e);
-      },
-    );
-  });
 }

@@ -7,6 +7,7 @@ import { userInfo } from 'node:os';
 import type { NotificationName } from '../../../schemas/src/index';
 import type { Logger } from '../runtime/log';
 import { RpcError } from './errors';
+import { InFlight } from './in-flight';
 import { Subscription, type SubscriptionOptions, type StreamItemOf } from './subscriptions';
 import type { Connection } from './transport';
 
@@ -21,7 +22,7 @@ export class Session {
   readonly id = nextSessionId++;
   readonly osUser: string = safeUserName();
   private client: ClientInfo | undefined;
-  private readonly inflight = new Map<string | number, AbortController>();
+  private readonly inflight = new Map<string | number, InFlight>();
   private readonly subscriptions = new Map<string, Subscription<unknown>>();
   private readonly closeHandlers: (() => void)[] = [];
   private closed = false;
@@ -80,23 +81,23 @@ export class Session {
     return this.subscriptions.size;
   }
 
-  /** Registers a request in flight; the signal aborts on `$/cancelRequest` or close. */
-  track(id: string | number): { signal: AbortSignal; done: () => void } {
-    const controller = new AbortController();
-    if (this.closed) controller.abort();
-    this.inflight.set(id, controller);
+  /** Registers a request in flight, cancelled on `$/cancelRequest` or close; `done` forgets it. */
+  track(id: string | number): { request: InFlight; done: () => void } {
+    const request = new InFlight();
+    if (this.closed) request.cancel();
+    this.inflight.set(id, request);
     return {
-      signal: controller.signal,
+      request,
       done: () => {
-        if (this.inflight.get(id) === controller) this.inflight.delete(id);
+        if (this.inflight.get(id) === request) this.inflight.delete(id);
       },
     };
   }
 
   cancelRequest(id: string | number): boolean {
-    const controller = this.inflight.get(id);
-    controller?.abort();
-    return controller !== undefined;
+    const request = this.inflight.get(id);
+    request?.cancel();
+    return request !== undefined;
   }
 
   /**
@@ -119,7 +120,7 @@ export class Session {
   close(): void {
     if (this.closed) return;
     this.closed = true;
-    for (const controller of this.inflight.values()) controller.abort();
+    for (const request of this.inflight.values()) request.cancel();
     this.inflight.clear();
     for (const sub of [...this.subscriptions.values()]) sub.dispose();
     this.subscriptions.clear();

@@ -39,6 +39,7 @@ function deferred<T = void>() {
 function slowDispatcher(audit?: (entry: AuditEntry) => void) {
   const started = deferred<RequestContext>();
   const shutdownFails = { now: false };
+  const shutdownHangs = { now: false };
   const sawAbort = deferred<boolean>();
   const handlers = {
     initialize: (params: { clientInfo: { name: string } }, ctx: RequestContext) => {
@@ -66,14 +67,15 @@ function slowDispatcher(audit?: (entry: AuditEntry) => void) {
     },
     shutdown: () => {
       if (shutdownFails.now) throw new RpcError('Conflict', 'refusing to stop');
-      return null;
+      // Answers later, never looking at its signal.
+      return shutdownHangs.now ? new Promise(() => undefined) : null;
     },
   } as unknown as Handlers;
   const dispatcher = new Dispatcher({ handlers, log: nullLogger, ...(audit ? { audit } : {}) });
   const { connection, sent } = memoryConnection();
   const session = new Session(connection, nullLogger);
   const receive = (message: unknown) => dispatcher.receive(JSON.stringify(message), session);
-  return { dispatcher, session, sent, receive, shutdownFails, started: started.promise, sawAbort: sawAbort.promise };
+  return { dispatcher, session, sent, receive, shutdownFails, shutdownHangs, started: started.promise, sawAbort: sawAbort.promise };
 }
 
 const request = (id: string | number, method: string, params: unknown = {}) => ({ jsonrpc: '2.0', id, method, params });
@@ -119,6 +121,16 @@ describe('Dispatcher: cancellation', () => {
       expect.objectContaining({ error: expect.objectContaining({ code: -32800 }) }),
     ]);
     expect(d.sent).toHaveLength(2);
+  });
+
+  it('cancels a request whose handler never looks at its signal', async () => {
+    const d = slowDispatcher();
+    await d.receive(request('i', 'initialize', { clientInfo: { name: 't' } }));
+    d.shutdownHangs.now = true;
+    const deaf = d.receive(request('deaf', 'shutdown'));
+    await d.receive({ jsonrpc: '2.0', method: '$/cancelRequest', params: { id: 'deaf' } });
+    await deaf;
+    expect(answersTo(d.sent, 'deaf')).toEqual([expect.objectContaining({ error: expect.objectContaining({ code: -32800 }) })]);
   });
 
   it('$/cancelRequest sent as a request (with an id) is refused, not executed', async () => {
