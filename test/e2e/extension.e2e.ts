@@ -639,6 +639,8 @@ async function main(): Promise<void> {
     assert.match(foreignRow.group, /^Other/, `the look-alike is under ${foreignRow.group}`);
     assert.match(foreignRow.text, /Branchbox instance 000000000000/, foreignRow.text);
     await screenshot('containers-scoped');
+    const p6 = await measureTreeLatency(containers, foreign);
+    log(`P6 ${p6}`);
     await other.locator('.monaco-tl-twistie').click(); // collapsed again: the sandbox's rows stay in sight
 
     // payment goes to the baseline since step 4: the row says so first, with the route icon.
@@ -684,7 +686,7 @@ async function main(): Promise<void> {
     await screenshot('deployments-after-resume');
     // Gone before step 8, which checks that no container labelled with the sandbox is left.
     docker('rm', '-f', foreign);
-    return `Other holds ${foreignRow.text}; ${paymentText}; suspended: ${suspendedRows.join(' | ')}, ${pausedDeployments.join(' | ')}; after resume: ${deployed.join(' | ')}`;
+    return `P6 ${p6}; Other holds ${foreignRow.text}; ${paymentText}; suspended: ${suspendedRows.join(' | ')}, ${pausedDeployments.join(' | ')}; after resume: ${deployed.join(' | ')}`;
   });
 
   await step(14, 'A build that fails at a Dockerfile step → one clean line naming the step; Open Deployment Log opens the log', async () => {
@@ -989,8 +991,10 @@ async function main(): Promise<void> {
       await create.waitFor({ state: 'visible', timeout: 15_000 });
       await screenshot('walkthrough');
       await create.click();
-      scaffold = await waitFor('branchbox.yaml written', () => existsSync(file) && readFileSync(file, 'utf8'), 30_000);
+      // Read once the editor shows it: the file can exist empty for a moment while it is written.
+      await waitFor('branchbox.yaml written', () => existsSync(file), 30_000);
       await p.locator('.monaco-editor .view-lines', { hasText: 'services/account' }).first().waitFor({ state: 'visible', timeout: 15_000 });
+      scaffold = readFileSync(file, 'utf8');
       await screenshot('created-branchbox-yaml');
       for (const line of [/^ {2}account:$/m, /^ {4}context: services\/account$/m, /^ {4}port: 8080$/m, /^ {2}\/payment: payment$/m]) assert.match(scaffold, line, scaffold);
     } finally {
@@ -1077,6 +1081,85 @@ async function cleanup(failed: boolean): Promise<void> {
   removeLabelledImages();
   fixture?.dispose();
   rmSync(tmp, { recursive: true, force: true });
+}
+
+/**
+ * P6 (issue 17): Docker event → Containers tree. Containers labelled like the look-alike (under
+ * Other, expanded) are created and removed one at a time; each latency runs from the engine's own
+ * timestamp of the event (`docker events`, nanoseconds, the host's clock) to the moment the row
+ * appears in, or leaves, the rendered tree (watched in the page every frame). Measured here, not
+ * asserted: the figure goes in the step's note and the log.
+ */
+async function measureTreeLatency(pane: Locator, like: string, rounds = 5): Promise<string> {
+  // From a second ago: events the subscription would miss while it starts are replayed.
+  const since = String(Math.floor(Date.now() / 1000) - 1);
+  const events = spawn('docker', ['events', '--since', since, '--filter', `label=${LABEL}`, '--filter', 'type=container', '--format', '{{json .}}'], { stdio: ['ignore', 'pipe', 'ignore'] });
+  const seen = new Map<string, number>(); // "<action> <name>" → ms since the epoch
+  const waiters = new Map<string, (ms: number) => void>();
+  let buffered = '';
+  events.stdout!.on('data', (chunk: Buffer) => {
+    buffered += chunk.toString();
+    for (let nl = buffered.indexOf('\n'); nl >= 0; nl = buffered.indexOf('\n')) {
+      const line = buffered.slice(0, nl);
+      buffered = buffered.slice(nl + 1);
+      try {
+        const e = JSON.parse(line) as { Action: string; timeNano: number; Actor: { Attributes: { name?: string } } };
+        const key = `${e.Action} ${e.Actor.Attributes.name}`;
+        const ms = e.timeNano / 1e6;
+        seen.set(key, ms);
+        waiters.get(key)?.(ms);
+      } catch {
+        // not an event line
+      }
+    }
+  });
+  const eventTime = (key: string) => seen.has(key) ? Promise.resolve(seen.get(key)!) : new Promise<number>((r) => waiters.set(key, r));
+  /** Resolves (ms since the epoch, the page's clock = this host's) when a row starting with `name` is shown, or gone; NaN after 10 s. */
+  // Defined in the page from text: tsx would wrap a named inner function in a helper the page lacks.
+  await pane.page().evaluate(`window.branchboxRowChange = (el, name, shown) => new Promise((resolve) => {
+    const end = Date.now() + 10000;
+    const check = () => {
+      const present = [...el.querySelectorAll('.monaco-list-row')].some((r) => r.innerText.trim().startsWith(name));
+      if (present === shown) resolve(Date.now());
+      else if (Date.now() > end) resolve(NaN);
+      else requestAnimationFrame(check);
+    };
+    check();
+  })`);
+  type RowChange = (el: Element, name: string, shown: boolean) => Promise<number>;
+  const rowChange = (name: string, shown: boolean): Promise<number> =>
+    pane.evaluate((el, a) => (window as unknown as { branchboxRowChange: RowChange }).branchboxRowChange(el, a.name, a.shown), { name, shown });
+  const at = async (change: Promise<number>, what: string) => {
+    const ms = await change;
+    if (Number.isNaN(ms)) throw new Error(`timed out after 10 s waiting for ${what}`);
+    return ms;
+  };
+  const created: number[] = [];
+  const removed: number[] = [];
+  try {
+    for (let i = 0; i < rounds; i++) {
+      const name = `${like}-p6-${i}`;
+      const appears = rowChange(name, true);
+      docker('create', '--name', name, '--label', 'branchbox.managed=true', '--label', 'branchbox.instance=000000000000', '--label', `branchbox.sandbox=${SANDBOX}`,
+        '--label', 'branchbox.service=account', '--label', LABEL, 'branchbox/busybox:1', 'true');
+      created.push((await at(appears, `${name} to appear in the tree`)) - (await withTimeout(eventTime(`create ${name}`), 10_000, `the create event of ${name}`)));
+      const disappears = rowChange(name, false);
+      docker('rm', '-f', name);
+      removed.push((await at(disappears, `${name} to leave the tree`)) - (await withTimeout(eventTime(`destroy ${name}`), 10_000, `the destroy event of ${name}`)));
+    }
+  } finally {
+    events.kill();
+    for (let i = 0; i < rounds; i++) docker('rm', '-f', `${like}-p6-${i}`);
+  }
+  const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
+  const fmt = (xs: number[]) => `median ${Math.round(median(xs))} ms (${xs.map((x) => Math.round(x)).join(', ')})`;
+  return `Docker event → Containers tree, ${rounds} rounds: create ${fmt(created)}; destroy ${fmt(removed)}`;
+}
+
+function withTimeout<T>(work: Promise<T>, ms: number, what: string): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<never>((_, reject) => (timer = setTimeout(() => reject(new Error(`timed out after ${secs(ms)} waiting for ${what}`)), ms)));
+  return Promise.race([work, timeout]).finally(() => clearTimeout(timer));
 }
 
 /**
