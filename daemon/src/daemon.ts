@@ -280,6 +280,25 @@ function startSandboxLifecycle(
     docker: docker.scoped,
     loadProject: sandboxModule.loadProject,
     cancelInFlight: (sandbox, reason) => deploys.cancelInFlight(sandbox, reason),
+    redeploy: async (sandbox, serving) => {
+      const { repoPath } = sandboxModule.sandboxes.require(sandbox);
+      if (repoPath === undefined) return { running: false, detail: 'the sandbox has no repository to deploy from' };
+      const { deployments } = deploys.start({
+        repoPath,
+        sandbox,
+        services: [serving.service],
+        ...(serving.branch !== undefined ? { ref: serving.branch } : {}),
+        ...(serving.commit !== undefined ? { commit: serving.commit } : {}),
+        requestedBy: 'branchboxd (resume)',
+      });
+      const final = await deploys.waitFinal(deployments.find((d) => d.service === serving.service)!.id);
+      return {
+        running: final.status === 'running',
+        ...(final.containerId ? { containerId: final.containerId } : {}),
+        ...(final.hostPort ? { hostPort: final.hostPort } : {}),
+        detail: final.diagnosis ?? final.status,
+      };
+    },
     stoppedForReplacement: (sandbox, service) => deploys.isStoppedForReplacement(sandbox, service),
     log,
     healthIntervalMs: timing?.healthIntervalMs,

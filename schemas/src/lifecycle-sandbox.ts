@@ -4,7 +4,8 @@
  * Suspend stops every container of the sandbox and keeps everything else (containers, images,
  * rows, ports); the sandbox's gateways then send the services it serves to the project's
  * baseline, or answer 503 "sandbox <name> is suspended" when there is none. Resume starts the
- * same containers again — the same commits on the same host ports — and waits for their health checks.
+ * same containers again — the same commits on the same host ports — and waits for their health checks;
+ * a service whose port another program took meanwhile is deployed again at its commit on another port.
  *
  * Health is pushed through its own subscription, `sandbox/watchHealth` → `sandbox/health`,
  * one item per sandbox whose health changed (not as part of `sandbox/event`); the health last
@@ -75,7 +76,8 @@ export const sandboxLifecycleMethods = defineMethods({
     summary: 'Starts the containers of a suspended (or expired) sandbox again, at the same commits and ports, and waits for their health.',
     description:
       'The sandbox is `active` once its containers run; `services` says which passed their health check (a service whose ' +
-      'container is gone or cannot start is reported, not thrown). Resuming an active sandbox does nothing.',
+      'container is gone or cannot start is reported, not thrown). A service whose host port another program took while the ' +
+      'sandbox was suspended is deployed again at its commit on another port, and its `detail` says so. Resuming an active sandbox does nothing.',
     mutating: true,
     errors: ['SandboxNotFound', 'Conflict', ...engineErrors],
     params: Obj({ name: SandboxName }),

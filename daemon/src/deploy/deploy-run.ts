@@ -21,7 +21,7 @@ import { containerSecurity, rootWarning } from './hardening';
 import { checkHealth } from './health-stage';
 import { publishedPorts, releaseDeploymentPorts, resolveMounts } from './container-runtime';
 import { plainLine } from '../../../schemas/src/plain-text';
-import { DeployCause, causeOf } from './diagnosis';
+import { DeployCause, causeOf, isPortInUse } from './diagnosis';
 import { DependencyFailure } from './dependencies';
 import type { RunRecorder } from './run-recorder';
 import { switchOver } from './switch-over';
@@ -326,7 +326,7 @@ async function startContainer(
       break;
     } catch (e) {
       const message = causeOf(e);
-      if (!PORT_IN_USE.test(message)) throw e;
+      if (!isPortInUse(message)) throw e;
       const addresses = ports.all.map((x) => `127.0.0.1:${x.hostPort}`).join(', ');
       if (attempt === PORT_ATTEMPTS) throw new DeployCause(`a port of ${addresses} is in use: ${message}`);
       rec.log('daemon', `A port of ${addresses} was taken after it was checked free (${message}); trying other ports`);
@@ -341,7 +341,6 @@ async function startContainer(
 
 /** How often a start refused for a port in use is tried with other ports. */
 const PORT_ATTEMPTS = 3;
-const PORT_IN_USE = /port is already allocated|address already in use|bind for/i;
 
 /** One loopback port per published port, each a lease of this deployment, recorded on it. */
 function leasePorts(ctx: RunContext, deps: RunDeps, config: DeployServiceConfig): { primary: number | undefined; all: ServedPort[] } {

@@ -11,6 +11,11 @@ import type { BuildStep } from './build-output';
 /** A cause that is already worded for the diagnosis. */
 export class DeployCause extends Error {}
 
+/** Whether the engine refused to start a container because a host port it publishes is taken. */
+export function isPortInUse(engineMessage: string): boolean {
+  return /port is already allocated|address already in use|bind for/i.test(engineMessage);
+}
+
 /** The cause of a failure, worded for a diagnosis. */
 export function causeOf(e: unknown): string {
   if (e instanceof DeployCause) return e.message;

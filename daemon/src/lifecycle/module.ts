@@ -17,7 +17,7 @@ import { ExpiryReaper } from './expiry';
 import { Reconciler, type ReconcilerDeployments } from './reconciler';
 import { ResourceGate, type ResourceLimits } from './resource-gate';
 import type { AuditEntry } from '../rpc/dispatcher';
-import { SandboxSuspension } from './suspension';
+import { SandboxSuspension, type SuspensionDeps } from './suspension';
 import { UptimeHistory } from './uptime';
 
 export interface LifecycleModuleOptions {
@@ -34,6 +34,8 @@ export interface LifecycleModuleOptions {
   readonly docker: ScopedDocker;
   readonly loadProject: (repoPath: string) => Pick<Project, 'services'>;
   readonly cancelInFlight: (sandbox: string, reason: string) => Promise<void>;
+  /** How resume brings back a service whose port was taken while it slept (SuspensionDeps.redeploy). */
+  readonly redeploy?: SuspensionDeps['redeploy'];
   readonly log: Logger;
   readonly healthIntervalMs?: number;
   readonly restartPolicy?: Partial<RestartPolicy>;
@@ -69,6 +71,7 @@ export function openLifecycleModule(opts: LifecycleModuleOptions): LifecycleModu
     sandboxes: opts.sandboxes,
     docker,
     cancelInFlight: opts.cancelInFlight,
+    ...(opts.redeploy ? { redeploy: opts.redeploy } : {}),
     loadProject: opts.loadProject,
     log,
     // Called only after a resume, long after `expiry` below exists.

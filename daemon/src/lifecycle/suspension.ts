@@ -8,7 +8,9 @@
  * waits until each serving one passes its health check, and marks it `active`. The gateways
  * read the state and send its services to the baseline meanwhile (503 "sandbox <name> is
  * suspended" when the project has none). Resume starts the containers in dependency order
- * (compose depends_on: after those each names is started or healthy, as it asks).
+ * (compose depends_on: after those each names is started or healthy, as it asks). A service
+ * whose host port was taken while the sandbox slept is deployed again at its commit, on
+ * another port (the image is reused), rather than left down.
  *
  * Requests for one sandbox run one at a time (a resume waits for a suspend in progress).
  */
@@ -16,6 +18,7 @@ import type { Project } from '../../../schemas/src/project';
 import type { Sandbox, SandboxServiceView } from '../../../schemas/src/sandbox';
 import type { ServiceResumeOutcome } from '../../../schemas/src/lifecycle-sandbox';
 import { dependencyOrder } from '../deploy/dependencies';
+import { isPortInUse } from '../deploy/diagnosis';
 import { serviceProbeSpec, waitHealthy, type HealthSpec } from '../deploy/health-probe';
 import { isRpcError, RpcError } from '../rpc/errors';
 import { nullLogger, type Logger } from '../runtime/log';
@@ -36,6 +39,20 @@ export interface SuspensionDeps {
   readonly onActive?: (sandbox: string) => void;
   /** The health probe (tests); default the deploy pipeline's. */
   readonly waitHealthy?: typeof waitHealthy;
+  /**
+   * Deploys a service again at the commit it serves and resolves once that deployment is
+   * final: how a service whose host port was taken while the sandbox slept comes back (on
+   * another port). Without it, such a service is reported as not started.
+   */
+  readonly redeploy?: (sandbox: string, serving: SandboxServiceView) => Promise<Redeployed>;
+}
+
+/** What a redeploy of a resumed service came to. */
+export interface Redeployed {
+  readonly running: boolean;
+  readonly containerId?: string;
+  readonly hostPort?: number;
+  readonly detail: string;
 }
 
 export class SandboxSuspension {
@@ -150,6 +167,7 @@ export class SandboxSuspension {
     } catch (e) {
       const reason = isRpcError(e) ? e.message : String(e);
       this.log.warn(`Cannot start ${sandbox}/${s.service}: ${reason}`, { sandbox, service: s.service });
+      if (isPortInUse(reason) && this.deps.redeploy) return this.redeployElsewhere(sandbox, s, base);
       return { ...base, healthy: false, detail: `could not start: ${reason}` };
     }
     onStarted();
@@ -157,6 +175,28 @@ export class SandboxSuspension {
     const spec: HealthSpec = serviceProbeSpec(project?.services[s.service]);
     const outcome = await (this.deps.waitHealthy ?? waitHealthy)(s.hostPort, spec, { signal: AbortSignal.timeout(5 * 60_000) });
     return { ...base, healthy: outcome.healthy, detail: outcome.last.detail };
+  }
+
+  /**
+   * The service's port was taken while the sandbox slept (another program, or an outgoing
+   * connection the kernel gave that port): its container cannot start as it was created, so
+   * the service is deployed again at the same commit — the image is reused — on another port.
+   */
+  private async redeployElsewhere(sandbox: string, s: SandboxServiceView, base: { readonly commit?: string }): Promise<ServiceResumeOutcome> {
+    const taken = s.hostPort === undefined ? 'its port' : `its port 127.0.0.1:${s.hostPort}`;
+    this.log.info(`Deploying ${sandbox}/${s.service} again: ${taken} was taken while the sandbox was suspended`, { sandbox, service: s.service });
+    const done = await this.deps.redeploy!(sandbox, s);
+    const now = done.hostPort === undefined ? '' : ` on 127.0.0.1:${done.hostPort}`;
+    return {
+      service: s.service,
+      ...(done.containerId !== undefined ? { containerId: done.containerId } : {}),
+      ...(done.hostPort !== undefined ? { hostPort: done.hostPort } : {}),
+      ...(base.commit !== undefined ? { commit: base.commit } : {}),
+      healthy: done.running,
+      detail: done.running
+        ? `${taken} was taken while the sandbox was suspended: deployed again${now}`
+        : `${taken} was taken while the sandbox was suspended, and deploying it again failed: ${done.detail}`,
+    };
   }
 
   private projectOf(sandbox: Sandbox): Pick<Project, 'services'> | undefined {

@@ -4,6 +4,7 @@
  * baseline; deploy/start answers Conflict); resume starts the same containers on the same host
  * ports at the same commits, answering again.
  */
+import { createServer } from 'node:http';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { ProtocolError } from '../../../schemas/src/client';
 import type { TestClient } from '../../helpers/daemon';
@@ -83,6 +84,42 @@ describe('suspend and resume', () => {
 
     const audit = await client.request('audit/list', { method: 'sandbox/', target: name });
     expect(audit.entries.map((e) => e.method)).toEqual(expect.arrayContaining(['sandbox/suspend', 'sandbox/resume']));
+  });
+
+  it('resume deploys a service again, on another port, when its port was taken while the sandbox slept', async () => {
+    const name = `l${suffix}-taken`;
+    created.add(name);
+    await client.request('sandbox/create', { name, repoPath: repo.root });
+    await deployAndWait(client, { repoPath: repo.root, sandbox: name, ref: 'feature/x', services: ['account'] });
+    const before = (await client.request('sandbox/get', { name })).services.find((s) => s.service === 'account')!;
+    const gateway = (await client.request('gateway/info', { sandbox: name })).sandboxes[0]!.gateway!;
+    await client.request('sandbox/suspend', { name });
+
+    // Another program takes the port while the container is stopped.
+    const squatter = createServer((_req, res) => res.end('squatter'));
+    await new Promise<void>((resolve, reject) => {
+      squatter.once('error', reject);
+      squatter.listen(before.hostPort!, '127.0.0.1', () => resolve());
+    });
+    try {
+      const resumed = await client.request('sandbox/resume', { name });
+      const account = resumed.services.find((s) => s.service === 'account')!;
+      expect(account).toMatchObject({ healthy: true, commit: repo.commitOf('feature/x') });
+      expect(account.detail).toBe(`its port 127.0.0.1:${before.hostPort} was taken while the sandbox was suspended: deployed again on 127.0.0.1:${account.hostPort}`);
+      expect(account.hostPort).not.toBe(before.hostPort);
+      const after = (await client.request('sandbox/get', { name })).services.find((s) => s.service === 'account')!;
+      expect(after).toMatchObject({ hostPort: account.hostPort, commit: before.commit, branch: 'feature/x' });
+      expect(after.containerId).not.toBe(before.containerId);
+      expect(await (await fetch(after.url!)).text()).toBe('feature/x');
+      const routed = await fetch(`${gateway.url}/account/`);
+      expect(await routed.text()).toBe('feature/x');
+      // The old container is gone, the old port released: only the new one is held.
+      await expect(docker.getContainer(before.containerId!).inspect()).rejects.toMatchObject({ statusCode: 404 });
+      const leases = (await client.request('sandbox/get', { name })).ports.filter((p) => p.purpose === 'service').map((p) => p.port);
+      expect(leases).toEqual([account.hostPort]);
+    } finally {
+      await new Promise((r) => squatter.close(r));
+    }
   });
 
   it('suspending an unknown sandbox answers SandboxNotFound', async () => {
