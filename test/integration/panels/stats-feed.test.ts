@@ -135,25 +135,44 @@ describe('StatsFeed against a real daemon', () => {
   });
 
   it('stops its live samples and says so when the sandbox is deleted; reopened, it shows the banner and no live samples', async () => {
+    /** The client, with each `container/stats` subscription it opens and how it ended. */
+    const statsSubs: { ended: Collector<string> }[] = [];
+    const spy = {
+      request: client.request.bind(client),
+      subscribe: (async (...args: Parameters<TestClient['subscribe']>) => {
+        const [method, params, notification, handlers] = args;
+        const ended = new Collector<string>();
+        if (method === 'container/stats') statsSubs.push({ ended });
+        return client.subscribe(method, params, notification, {
+          onItems: handlers.onItems,
+          onEnd: (end) => {
+            ended.add(end.reason);
+            handlers.onEnd?.(end);
+          },
+        });
+      }) as TestClient['subscribe'],
+    };
     const wv = webview(true);
-    const feed = new StatsFeed(client, { kind: 'stats', sandbox, title: 'sandbox' }, wv.post);
+    const feed = new StatsFeed(spy, { kind: 'stats', sandbox, title: 'sandbox' }, wv.post);
     await feed.start();
     await wv.messages.until(() => wv.samples().some((m) => !m.history), 'a live sample');
+    expect(statsSubs).toHaveLength(1);
     await client.request('sandbox/delete', { name: sandbox });
     await wv.messages.until(() => wv.messages.items.some((m) => m.type === 'banner'), 'the banner');
     expect(wv.messages.items.find((m) => m.type === 'banner')).toEqual({ type: 'banner', kind: 'deleted', text: `Sandbox ${sandbox} was deleted. This panel shows what it had before; nothing new arrives.` });
-    // Nothing live after it.
+    // The live subscription ends; once the daemon has answered a later request, nothing of it is in flight.
+    await statsSubs[0]!.ended.until((r) => r.length > 0, 'the live stats subscription to end');
     const after = wv.messages.items.length;
-    await new Promise((r) => setTimeout(r, 2500));
+    await client.request('system/info');
     expect(wv.messages.items.slice(after).filter((m) => m.type === 'stats/samples')).toEqual([]);
     await feed.dispose();
 
     const reopened = webview(true);
-    const again = new StatsFeed(client, { kind: 'stats', sandbox, title: 'sandbox' }, reopened.post);
+    const again = new StatsFeed(spy, { kind: 'stats', sandbox, title: 'sandbox' }, reopened.post);
     await again.start();
     expect(reopened.messages.items.map((m) => m.type)).toEqual(['banner', 'stats/samples']);
-    await new Promise((r) => setTimeout(r, 2500));
-    expect(reopened.samples().filter((m) => !m.history)).toEqual([]);
+    // Reopened on a deleted sandbox: no live subscription at all.
+    expect(statsSubs).toHaveLength(1);
     await again.dispose();
   });
 });
