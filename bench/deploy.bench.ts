@@ -10,8 +10,10 @@
  *
  * Two cases: cold (the image does not exist and no build layer is cached: each round commits
  * a server.js with a fresh nonce, different for each side) and a redeploy of the same commit
- * (Branchbox reuses the image; by hand `docker build` hits its cache). Prints medians and the
- * ratios Branchbox / by hand.
+ * (Branchbox reuses the image; by hand `docker build` hits its cache). Prints medians, the
+ * ratios Branchbox / by hand and Branchbox redeploy / cold, and the medians of Branchbox's
+ * stages (from the deployment record) with the time outside them: the request until prepare
+ * begins, and switch-over's end until `running` (the previous container removed).
  *
  *   node --import tsx bench/deploy.bench.ts [--quick] [--rounds N]
  *
@@ -35,6 +37,8 @@ import { formatMs, median, printTable, ratio } from './lib/stats';
 const OPTIONS = { rounds: { full: 5, quick: 1, help: 'rounds, alternating which side goes first' } };
 const SERVICE = 'account';
 const POLL_MS = 50;
+const BEFORE = 'request → prepare (plan, queue)';
+const AFTER = 'switch-over → running (old removed)';
 
 type Progress = StreamItem<'deploy/progress'>;
 
@@ -83,6 +87,7 @@ function freshCommit(repo: FixtureRepo, tag: string): string {
 
 async function deployThroughBranchbox(client: TestClient, repo: FixtureRepo, sandbox: string): Promise<BranchboxRun> {
   const started = performance.now();
+  const startedAt = Date.now();
   const { deployments } = await client.request('deploy/start', { repoPath: repo.root, sandbox, services: [SERVICE] });
   const id = deployments[0]!.id;
   const items: Progress[] = [];
@@ -99,6 +104,15 @@ async function deployThroughBranchbox(client: TestClient, repo: FixtureRepo, san
   if (final.status !== 'running') throw new Error(`Branchbox deploy ended ${final.status}: ${final.diagnosis ?? ''}`);
   const stages: Record<string, number> = {};
   for (const s of final.stages) stages[s.stage] = s.durationMs ?? 0;
+  // Outside the stages: the request until prepare begins (plan, checks, queue), and from the
+  // end of switch-over until `running` is announced (the previous container removed).
+  const at = (item: Progress | undefined) => (item ? Date.parse(item.t) : NaN);
+  const prepareBegins = items.find((i) => i.kind === 'stage' && i.stage === 'prepare' && i.phase === 'begin');
+  const switchEnds = items.find((i) => i.kind === 'stage' && i.stage === 'switch-over' && i.phase === 'end');
+  const running = items.find((i) => i.kind === 'status' && i.status === 'running');
+  stages[BEFORE] = at(prepareBegins) - startedAt;
+  stages[AFTER] = at(running) - at(switchEnds);
+  for (const [k, v] of Object.entries(stages)) if (!Number.isFinite(v)) throw new Error(`no timing for ${k} in the deployment's progress`);
   return { ms, stages, reused: final.buildReused ?? false };
 }
 
@@ -222,6 +236,11 @@ runBench('deploy', { options: OPTIONS }, async ({ options }, report) => {
       median(warm.branchbox) / median(warm.hand),
       `${formatMs(median(warm.branchbox))} vs ${formatMs(median(warm.hand))}`,
     );
+    report.ratio(
+      'Branchbox redeploy / cold',
+      median(warm.branchbox) / median(cold.branchbox),
+      `${formatMs(median(warm.branchbox))} vs ${formatMs(median(cold.branchbox))}; redeploy start ${formatMs(median(reuseStages['start'] ?? []))}, switch-over ${formatMs(median(reuseStages['switch-over'] ?? []))}`,
+    );
     printTable(
       ['case', 'Branchbox', 'by hand', 'Branchbox / by hand'],
       [
@@ -240,7 +259,7 @@ runBench('deploy', { options: OPTIONS }, async ({ options }, report) => {
       ],
     );
     console.log('\nBranchbox stages (median)\n');
-    const names = ['prepare', 'build', 'start', 'health-check', 'switch-over'];
+    const names = [BEFORE, 'prepare', 'build', 'start', 'health-check', 'switch-over', AFTER];
     printTable(
       ['stage', 'cold', 'redeploy'],
       names.map((n) => [n, formatMs(median(stages[n] ?? [])), formatMs(median(reuseStages[n] ?? []))]),

@@ -7,7 +7,9 @@
  *
  * The labels go after EVERY `FROM` (each stage of a multi-stage build), so that every image
  * the classic builder commits — each step's intermediate image, the dangling ones a cancelled
- * build leaves, the tagged one — carries them instead of inheriting only its base's.
+ * build leaves, the tagged one — carries them instead of inheriting only its base's. The
+ * tagged image's own labels (its commit, which would defeat the layer cache after every
+ * `FROM`) close the stage built, in one `LABEL` step rather than one step per label.
  */
 import { lstatSync } from 'node:fs';
 import { relative, sep } from 'node:path';
@@ -78,25 +80,90 @@ export function labelledDockerfile(text: string, labels: Readonly<Record<string,
   const escape = escapeCharacter(lines);
   const label = labelInstruction(labels, escape);
   if (!label) return text;
-  const out: string[] = [];
-  let continuing = false;
-  let isFrom = false;
-  for (const line of lines) {
-    out.push(line);
-    const content = line.replace(/\r$/, '');
-    const trimmed = content.trim();
-    if (!continuing) {
-      if (trimmed === '' || trimmed.startsWith('#')) continue;
-      isFrom = /^from$/i.test(trimmed.split(/\s+/, 1)[0]!);
-    } else if (trimmed === '' || trimmed.startsWith('#')) {
-      continue; // inside an instruction: empty and comment lines neither end nor continue it
-    }
-    continuing = content.trimEnd().endsWith(escape);
-    if (!continuing && isFrom) out.push(line.endsWith('\r') ? `${label}\r` : label);
-  }
+  const out = [...lines];
+  // From the last to the first, so that the earlier line numbers stay true.
+  const froms = instructionsOf(lines, escape).filter((i) => i.keyword === 'from' && i.ended);
+  for (const from of froms.reverse()) out.splice(from.last + 1, 0, lines[from.last]!.endsWith('\r') ? `${label}\r` : label);
   // A FROM continued past the end of the file gets no LABEL of its own (the build API's
   // labels still reach the tagged image).
   return out.join('\n');
+}
+
+/**
+ * The Dockerfile `text` with one `LABEL` instruction of `labels` closing the stage the build
+ * ends with — the one named `target`, else the last —, so that the tagged image carries them
+ * at the cost of one step (the classic builder makes a step of each label given through the
+ * build API). Undefined when there is no such stage, or when its last instruction is continued
+ * past the end of the file (a line added there would be part of it): the labels then go
+ * through the build API.
+ */
+export function closingLabelled(text: string, labels: Readonly<Record<string, string>>, target?: string): string | undefined {
+  const lines = text.split('\n');
+  const escape = escapeCharacter(lines);
+  const label = labelInstruction(labels, escape);
+  if (!label) return text;
+  const all = instructionsOf(lines, escape);
+  const froms = all.filter((i) => i.keyword === 'from');
+  const index = target === undefined ? froms.length - 1 : froms.findIndex((f) => stageName(f.text) === target.toLowerCase());
+  if (index < 0) return undefined;
+  const next = froms[index + 1];
+  const crlf = lines.some((l) => l.endsWith('\r'));
+  if (next) {
+    const out = [...lines];
+    out.splice(next.first, 0, crlf ? `${label}\r` : label);
+    return out.join('\n');
+  }
+  if (all.length && !all[all.length - 1]!.ended) return undefined;
+  const eol = crlf ? '\r\n' : '\n';
+  const body = text.endsWith('\n') ? text : `${text}${eol}`;
+  return `${body}${label}${eol}`;
+}
+
+/** One instruction of a Dockerfile: its first and last line, its keyword (lower case), its text without the escaped line breaks. */
+interface Instruction {
+  readonly first: number;
+  readonly last: number;
+  readonly keyword: string;
+  readonly text: string;
+  /** False for an instruction continued past the end of the file. */
+  readonly ended: boolean;
+}
+
+/** The instructions of a Dockerfile's lines, as the engine's parser reads them. */
+function instructionsOf(lines: readonly string[], escape: string): Instruction[] {
+  const out: Instruction[] = [];
+  let open: { first: number; last: number; parts: string[] } | undefined;
+  lines.forEach((line, n) => {
+    const content = line.replace(/\r$/, '');
+    const trimmed = content.trim();
+    // Outside an instruction empty and comment lines are skipped; inside one they neither end nor continue it.
+    if (trimmed === '' || trimmed.startsWith('#')) return;
+    const continued = content.trimEnd().endsWith(escape);
+    const part = continued ? content.trimEnd().slice(0, -escape.length) : content;
+    if (open) {
+      open.last = n;
+      open.parts.push(part);
+    } else {
+      open = { first: n, last: n, parts: [part] };
+    }
+    if (!continued) {
+      out.push(instruction(open, true));
+      open = undefined;
+    }
+  });
+  if (open) out.push(instruction(open, false));
+  return out;
+}
+
+function instruction(open: { first: number; last: number; parts: string[] }, ended: boolean): Instruction {
+  const text = open.parts.join(' ').trim();
+  return { first: open.first, last: open.last, keyword: text.split(/\s+/, 1)[0]!.toLowerCase(), text, ended };
+}
+
+/** The stage name of a `FROM image AS name` instruction (lower case, as the builder compares them). */
+function stageName(from: string): string | undefined {
+  const words = from.split(/\s+/);
+  return words.length >= 4 && words[words.length - 2]!.toLowerCase() === 'as' ? words[words.length - 1]!.toLowerCase() : undefined;
 }
 
 /** The escape character of a Dockerfile: its `# escape=` parser directive, or `\`. */

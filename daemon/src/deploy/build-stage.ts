@@ -10,7 +10,7 @@ import { relative } from 'node:path';
 import { LABELS } from '../docker/labels';
 import { untrustedMessage } from '../trust/host-commands';
 import { normalContext } from '../trust/trust-store';
-import { labelledDockerfile } from './build-context';
+import { closingLabelled, labelledDockerfile } from './build-context';
 import { containedRealPath, readContainedFile, readRegularFile } from './contained-path';
 import { isBuildFailure } from './deploy-docker';
 import type { RunContext, RunDeps } from './deploy-run';
@@ -85,9 +85,19 @@ export async function build(
         // An image inherits the labels of its FROM: built on a base image, it is not one.
         [LABELS.base]: 'false',
       };
+      const tagged = {
+        ...owned,
+        [LABELS.project]: p.projectName,
+        [LABELS.service]: ctx.service,
+        [LABELS.commit]: p.commit,
+        ...(p.sourceHash ? { [LABELS.sourceHash]: p.sourceHash } : {}),
+      };
+      const everyStage = labelledDockerfile(readRegularFile(dockerfilePath, `the Dockerfile "${b.dockerfile}"`), owned);
+      // One LABEL step closing the stage built; through the build API only when it cannot (a step per label).
+      const closed = closingLabelled(everyStage, tagged, b.target);
       const context = {
         contextDir: p.contextDir,
-        dockerfile: labelledDockerfile(readRegularFile(dockerfilePath, `the Dockerfile "${b.dockerfile}"`), owned),
+        dockerfile: closed ?? everyStage,
         ignore: readContainedFile(p.contextDir, '.dockerignore', '.dockerignore', contextName),
       };
       rec.log('daemon', `Building image ${tag} from ${p.config.context}/${dockerfile}`);
@@ -96,13 +106,7 @@ export async function build(
         await docker.buildImage({
           context,
           tag,
-          labels: {
-            ...owned,
-            [LABELS.project]: p.projectName,
-            [LABELS.service]: ctx.service,
-            [LABELS.commit]: p.commit,
-            ...(p.sourceHash ? { [LABELS.sourceHash]: p.sourceHash } : {}),
-          },
+          labels: closed === undefined ? tagged : {},
           buildArgs: b.args,
           ...(b.target ? { target: b.target } : {}),
           signal: ctx.signal,

@@ -26,7 +26,10 @@ export interface BuildSpec {
   /** The context folder (a real path) and the generated Dockerfile (labelled after every FROM). */
   readonly context: ContextFiles;
   readonly tag: string;
-  /** The labels of the tagged image, also set through the build API. */
+  /**
+   * Labels set through the build API, the classic builder making a step of each: those of the
+   * tagged image that the generated Dockerfile could not carry (build-context.ts), else none.
+   */
   readonly labels: Readonly<Record<string, string>>;
   readonly buildArgs: Readonly<Record<string, string>>;
   /** The stage of a multi-stage Dockerfile to build (default: the last). */

@@ -266,18 +266,21 @@ async function startContainer(
   const rec = ctx.recorder;
   const docker = deps.docker();
   const config = p.config;
-  await deps.ensureNetwork(ctx.sandbox);
   const env = { ...p.config.env, ...deps.environments.resolve(ctx.sandbox, ctx.service) };
   rec.mask.add(deps.environments.secretValues(ctx.sandbox));
+  // What the container needs of the engine, asked at once: its network, its volumes, its image's user.
+  const [, { mounts, binds }, imageUser] = await Promise.all([
+    deps.ensureNetwork(ctx.sandbox),
+    resolveMounts(config, ctx.sandbox, p.exportDir, docker),
+    docker.imageUser(built.image),
+  ]);
   ctx.signal.throwIfAborted();
-
-  const { mounts, binds } = await resolveMounts(config, ctx.sandbox, p.exportDir, docker);
   // A bind mounts a path of the export: it stays while the deployment serves.
   if (binds) created.keepSource = true;
 
   // Confined by default; run as the image's user, and say so when that is root.
   const security = containerSecurity(p.config.security);
-  const warning = rootWarning(ctx.service, security, await docker.imageUser(built.image));
+  const warning = rootWarning(ctx.service, security, imageUser);
   if (warning) rec.log('daemon', warning);
 
   // Beside the serving container, under its own name and with no network alias: siblings

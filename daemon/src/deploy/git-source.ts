@@ -202,15 +202,17 @@ export class GitSource {
    * Runs git in `root`; answers stdout. A non-zero exit throws RpcError GitError with git's
    * message, or answers undefined with `allowFailure`.
    */
-  run(root: string, args: readonly string[], opts: GitOptions & { env?: Record<string, string>; allowFailure: true }): Promise<string | undefined>;
-  run(root: string, args: readonly string[], opts?: GitOptions & { env?: Record<string, string>; allowFailure?: false }): Promise<string>;
-  run(root: string, args: readonly string[], opts: GitOptions & { env?: Record<string, string>; allowFailure?: boolean } = {}): Promise<string | undefined> {
+  run(root: string, args: readonly string[], opts: RunOptions & { allowFailure: true }): Promise<string | undefined>;
+  run(root: string, args: readonly string[], opts?: RunOptions & { allowFailure?: false }): Promise<string>;
+  run(root: string, args: readonly string[], opts: RunOptions & { allowFailure?: boolean } = {}): Promise<string | undefined> {
     return new Promise((resolvePromise, reject) => {
       const child = spawn(this.git, ['-C', root, ...args], {
-        stdio: ['ignore', 'pipe', 'pipe'],
+        stdio: ['pipe', 'pipe', 'pipe'],
         env: gitEnv(opts.env),
         ...(opts.signal ? { signal: opts.signal } : {}),
       });
+      child.stdin.on('error', () => undefined); // git gone: its exit says why
+      child.stdin.end(opts.input ?? '');
       let out = '';
       let err = '';
       let partial = '';
@@ -233,6 +235,13 @@ export class GitSource {
       });
     });
   }
+}
+
+/** How {@link GitSource.run} runs git. */
+export interface RunOptions extends GitOptions {
+  readonly env?: Record<string, string>;
+  /** Written to git's standard input (closed after it); none by default. */
+  readonly input?: string;
 }
 
 /** Git's environment: no prompts, no pager, messages in English for the log, the user's config otherwise. */

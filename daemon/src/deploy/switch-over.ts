@@ -31,27 +31,40 @@ export async function switchOver(ctx: RunContext, deps: RunDeps, p: Prepared, cr
   try {
     const olds = await servingNow(ctx, deps, docker, id);
     const aside: DeployContainerState[] = [];
+    // The new container gets the aliases (disconnect + connect, the slow part) while the old
+    // ones are set aside (they keep their aliases meanwhile); then it takes the serving name.
+    // Only calls on different containers run at once.
+    const [setAside, attached] = await Promise.allSettled([
+      (async () => {
+        for (const old of olds) {
+          await docker.renameContainer(old.id, asideName(ctx, old), owner);
+          aside.push(old);
+          rec.log('daemon', `Set the serving container ${old.id.slice(0, 12)} aside as ${asideName(ctx, old)}`);
+        }
+        if (aside[0]) deps.store.update(ctx.id, { previousContainer: aside[0].id });
+      })(),
+      docker.reattach(networkName(ctx.sandbox), id, serviceAliases(ctx.sandbox, ctx.service), owner),
+    ]);
     try {
-      for (const old of olds) {
-        await docker.renameContainer(old.id, asideName(ctx, old), owner);
-        aside.push(old);
-        rec.log('daemon', `Set the serving container ${old.id.slice(0, 12)} aside as ${asideName(ctx, old)}`);
-      }
-      if (aside[0]) deps.store.update(ctx.id, { previousContainer: aside[0].id });
-      await takeService(ctx, docker, id);
+      const failure = [setAside, attached].find((r) => r.status === 'rejected');
+      if (failure) throw failure.reason;
+      await docker.renameContainer(id, servingContainerName(ctx.sandbox, ctx.service), owner);
     } catch (e) {
       await putBack(ctx, docker, id, aside);
       throw e;
     }
+    rec.log('daemon', `Renamed container ${id.slice(0, 12)} to ${servingContainerName(ctx.sandbox, ctx.service)}, reachable in the sandbox as ${serviceAliases(ctx.sandbox, ctx.service).join(' and ')}`);
     const replaced = recordSwitch(ctx, deps, p, created);
-    for (const old of olds) {
-      try {
-        await docker.removeContainer(old.id, owner);
-        rec.log('daemon', `Removed the previous container ${old.id.slice(0, 12)}`);
-      } catch (e) {
-        rec.log('daemon', `Could not remove the previous container ${old.id.slice(0, 12)}: ${causeOf(e)} (it is removed at the next daemon start)`);
-      }
-    }
+    await Promise.all(
+      olds.map(async (old) => {
+        try {
+          await docker.removeContainer(old.id, owner);
+          rec.log('daemon', `Removed the previous container ${old.id.slice(0, 12)}`);
+        } catch (e) {
+          rec.log('daemon', `Could not remove the previous container ${old.id.slice(0, 12)}: ${causeOf(e)} (it is removed at the next daemon start)`);
+        }
+      }),
+    );
     for (const row of replaced) rmSync(join(deps.sourcesDir, row.id), { recursive: true, force: true });
     rec.log(
       'daemon',
@@ -77,10 +90,9 @@ export async function switchOver(ctx: RunContext, deps: RunDeps, p: Prepared, cr
  */
 async function servingNow(ctx: RunContext, deps: RunDeps, docker: DeployDocker, id: string): Promise<DeployContainerState[]> {
   const recorded = deps.sandboxes.get(ctx.sandbox)?.services.find((s) => s.service === ctx.service)?.containerId;
+  const refs = [recorded, servingContainerName(ctx.sandbox, ctx.service)].filter((r): r is string => r !== undefined);
   const found: DeployContainerState[] = [];
-  for (const ref of [recorded, servingContainerName(ctx.sandbox, ctx.service)]) {
-    if (ref === undefined) continue;
-    const c = await docker.inspectContainer(ref);
+  for (const c of await Promise.all(refs.map((ref) => docker.inspectContainer(ref)))) {
     if (c && c.id !== id && !found.some((f) => f.id === c.id)) found.push(c);
   }
   return found;
@@ -89,15 +101,6 @@ async function servingNow(ctx: RunContext, deps: RunDeps, docker: DeployDocker, 
 /** Where a replaced container waits for its removal: its deployment's name (its id's, without the label). */
 function asideName(ctx: RunContext, old: DeployContainerState): string {
   return deploymentContainerName(ctx.sandbox, ctx.service, old.labels[LABELS.deployment] ?? old.id);
-}
-
-/** The new container takes the serving name and the service's aliases on the sandbox network. */
-async function takeService(ctx: RunContext, docker: DeployDocker, id: string): Promise<void> {
-  const name = servingContainerName(ctx.sandbox, ctx.service);
-  const aliases = serviceAliases(ctx.sandbox, ctx.service);
-  await docker.renameContainer(id, name, { sandbox: ctx.sandbox, service: ctx.service });
-  await docker.reattach(networkName(ctx.sandbox), id, aliases, { sandbox: ctx.sandbox, service: ctx.service });
-  ctx.recorder.log('daemon', `Renamed container ${id.slice(0, 12)} to ${name}, reachable in the sandbox as ${aliases.join(' and ')}`);
 }
 
 /** After a failed take-over: the new container gives the serving name back, the replaced ones get their names back. */

@@ -194,10 +194,11 @@ export class ScopedDocker {
    * is attached: an endpoint's aliases are set when it is made). Both must be this instance's.
    */
   async reattach(network: string, container: string, aliases: readonly string[], scope: OwnerScope): Promise<void> {
-    const n = await this.ownNetwork('connect a container to', network, { sandbox: scope.sandbox });
-    const c = await this.ownContainer('connect', container, scope);
-    // Asked of the container: a stopped one keeps its endpoint, which the network does not list.
-    const attached = (await this.client().containers.inspect(c.id)).networks.some((e) => e.id === n.id || e.name === n.name);
+    // One inspect of each, at once: the container's answers its owner and (a stopped one keeps
+    // its endpoint, which the network does not list) whether it is attached.
+    const [n, c] = await Promise.all([this.ownNetwork('connect a container to', network, { sandbox: scope.sandbox }), this.client().containers.inspect(container)]);
+    this.ownership.check('connect', labelled('container', c), scope);
+    const attached = c.networks.some((e) => e.id === n.id || e.name === n.name);
     if (attached) await this.client().networks.disconnect(n.id, c.id, { force: true });
     await this.client().networks.connect(n.id, c.id, { aliases });
   }

@@ -11,7 +11,7 @@
  */
 import { join } from 'node:path';
 import { commandText, type UntrustedCommand } from '../../../schemas/src/trust';
-import { findRepoRoot, type GitSource } from '../deploy/git-source';
+import { checkBranchName, checkCommitId, findRepoRoot, type GitSource } from '../deploy/git-source';
 import { RpcError } from '../rpc/errors';
 import { normalContext, repositoryIdentity, type CommandTrust } from './trust-store';
 
@@ -54,7 +54,7 @@ const MAX_CONFIG_BYTES = 1024 * 1024;
 
 export interface HostCommandGateOptions {
   readonly trust: CommandTrust;
-  readonly git: Pick<GitSource, 'resolve' | 'run'>;
+  readonly git: Pick<GitSource, 'run'>;
   /** Reads the working tree's project (for `includeUncommitted`). */
   readonly loadProject: (repoRoot: string) => CommandProject;
   /** Parses project text as if read from `file`. */
@@ -97,13 +97,19 @@ export class HostCommandGate {
   private async projectToDeploy(root: string, req: StartRequest, signal?: AbortSignal): Promise<CommandProject | undefined> {
     if (req.includeUncommitted) return this.opts.loadProject(root);
     const options = signal ? { signal } : {};
-    const { commit } = await this.opts.git.resolve(root, { ...(req.ref !== undefined ? { ref: req.ref } : {}), ...(req.commit !== undefined ? { commit: req.commit } : {}) }, options);
-    for (const name of PROJECT_FILES) {
-      const size = await this.opts.git.run(root, ['cat-file', '-s', `${commit}:${name}`], { ...options, allowFailure: true });
-      if (size === undefined) continue;
-      if (Number(size.trim()) > MAX_CONFIG_BYTES) return undefined;
-      const text = await this.opts.git.run(root, ['cat-file', 'blob', `${commit}:${name}`], options);
-      return this.opts.parseProject(text, join(root, name));
+    // The commit the deployment resolves (the one given, the branch's, HEAD's), asked of git
+    // in one lookup with the project files: `cat-file --batch-check` answers each one's id and
+    // size. Names are checked first (a line of the lookup is one name).
+    if (req.commit !== undefined) checkCommitId(req.commit);
+    else if (req.ref !== undefined) checkBranchName(req.ref);
+    const target = `${req.commit ?? req.ref ?? 'HEAD'}^{commit}`;
+    const found = await this.opts.git.run(root, ['cat-file', '--batch-check'], { ...options, input: PROJECT_FILES.map((name) => `${target}:${name}\n`).join('') });
+    for (const [i, line] of found.split('\n').slice(0, PROJECT_FILES.length).entries()) {
+      const [id, type, size] = line.split(' ');
+      if (type !== 'blob' || !id || !/^[0-9a-f]{40,64}$/.test(id)) continue;
+      if (Number(size) > MAX_CONFIG_BYTES) return undefined;
+      const text = await this.opts.git.run(root, ['cat-file', 'blob', id], options);
+      return this.opts.parseProject(text, join(root, PROJECT_FILES[i]!));
     }
     return undefined;
   }

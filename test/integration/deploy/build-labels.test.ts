@@ -120,6 +120,18 @@ describe('labels of built images', () => {
     for (const image of built) expect(listed.map((i) => i.Id)).toContain(image.id);
   });
 
+  it("the tagged image's own labels cost one build step, not one per label", async () => {
+    // Three instructions of the user's: the builder runs them, the LABEL after the FROM and one closing LABEL.
+    branch('one-step', [`FROM ${base}`, `RUN mkdir -p /www && echo ${nonce} > /www/healthz`, 'CMD ["httpd", "-f", "-p", "8080", "-h", "/www"]', ''].join('\n'));
+    const [final] = await deployFinal(t.client, { repoPath: t.repo.root, sandbox: await sandbox('one'), ref: 'one-step', services: ['labelled'] });
+    expect(final!.status, final!.diagnosis).toBe('running');
+    const { lines } = await t.client.request('deploy/logs', { id: final!.id, limit: 10_000 });
+    const steps = lines.filter((l) => l.source === 'build').map((l) => /^Step \d+\/(\d+) :/.exec(l.line)?.[1]).filter(Boolean);
+    expect(new Set(steps)).toEqual(new Set(['5']));
+    const tagged = (await descendants()).find((i) => i.tags.includes(final!.image!));
+    expect(tagged?.labels).toMatchObject({ ...ours(), 'branchbox.commit': t.repo.commitOf('one-step'), 'branchbox.project': 'shop', 'branchbox.service': 'labelled' });
+  });
+
   it('build.target builds that stage of a multi-stage Dockerfile, not the last', async () => {
     // The last stage cannot be built: a deployment of it would fail.
     branch(

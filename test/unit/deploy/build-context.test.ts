@@ -9,7 +9,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { extract } from 'tar-fs';
 import { afterAll, describe, expect, it } from 'vitest';
-import { labelledDockerfile, packContext } from '../../../daemon/src/deploy/build-context';
+import { closingLabelled, labelledDockerfile, packContext } from '../../../daemon/src/deploy/build-context';
 import { containedRealPath, MAX_CONTEXT_FILE_BYTES, readContainedFile } from '../../../daemon/src/deploy/contained-path';
 import { DeployCause } from '../../../daemon/src/deploy/diagnosis';
 
@@ -37,6 +37,34 @@ describe('labelledDockerfile', () => {
   it('leaves a Dockerfile alone without labels, and does not take a comment or a word for a FROM', () => {
     expect(labelledDockerfile('FROM x\n', {})).toBe('FROM x\n');
     expect(labelledDockerfile('# FROM y\nRUN echo FROM z\nFROMAGE\n', LABELS)).toBe('# FROM y\nRUN echo FROM z\nFROMAGE\n');
+  });
+});
+
+describe('closingLabelled', () => {
+  it('closes the last stage with one LABEL of every label (one build step, not one per label)', () => {
+    expect(closingLabelled('FROM x\nRUN make\n', LABELS)).toBe(`FROM x\nRUN make\n${LABEL}\n`);
+    expect(closingLabelled('FROM x\nRUN make', LABELS)).toBe(`FROM x\nRUN make\n${LABEL}\n`);
+    expect(closingLabelled(['FROM x', 'CMD y', ''].join('\r\n'), LABELS)).toBe(['FROM x', 'CMD y', LABEL, ''].join('\r\n'));
+  });
+
+  it('closes the target stage, before the FROM of the next one (stage names in any case)', () => {
+    const text = ['FROM a AS Build', 'RUN make \\', '  # still make', '  all', '', '# the runtime', 'from b as served', 'CMD x', 'FROM c AS broken', 'RUN exit 3', ''].join('\n');
+    expect(closingLabelled(text, LABELS, 'build')).toBe(['FROM a AS Build', 'RUN make \\', '  # still make', '  all', '', '# the runtime', LABEL, 'from b as served', 'CMD x', 'FROM c AS broken', 'RUN exit 3', ''].join('\n'));
+    expect(closingLabelled(text, LABELS, 'served')).toBe(['FROM a AS Build', 'RUN make \\', '  # still make', '  all', '', '# the runtime', 'from b as served', 'CMD x', LABEL, 'FROM c AS broken', 'RUN exit 3', ''].join('\n'));
+  });
+
+  it('answers undefined when the stage is not there or the file ends inside an instruction', () => {
+    expect(closingLabelled('FROM a AS one\nRUN x\n', LABELS, 'two')).toBeUndefined();
+    expect(closingLabelled('FROM a\nRUN make \\\n', LABELS)).toBeUndefined();
+    expect(closingLabelled('FROM a\nRUN make `\n\n# c\n', LABELS)).toBe(`FROM a\nRUN make \`\n\n# c\n${LABEL}\n`);
+    expect(closingLabelled('# escape=`\nFROM a\nRUN make `\n\n# c\n', LABELS)).toBeUndefined();
+  });
+
+  it('after labelledDockerfile, the stage built gets both, and the closing LABEL counts as generated', () => {
+    const owned = { 'branchbox.managed': 'true', 'branchbox.base': 'false' };
+    const text = closingLabelled(labelledDockerfile('FROM a\nRUN make\n', owned), { ...owned, 'branchbox.commit': 'c0ffee' })!;
+    const lines = text.split('\n');
+    expect(lines).toEqual(['FROM a', expect.stringMatching(/^LABEL /), 'RUN make', 'LABEL "branchbox.managed"="true" "branchbox.base"="false" "branchbox.commit"="c0ffee"', '']);
   });
 });
 

@@ -84,6 +84,14 @@ describe('resolving', () => {
     expect(existsSync(marker)).toBe(false);
   });
 
+  it('feeds input to git: one cat-file lookup answers a branch\'s files, and names nothing else', async () => {
+    const out = await git.run(repo.root, ['cat-file', '--batch-check'], { input: 'feature/x^{commit}:branchbox.yaml\nfeature/x^{commit}:branchbox.yml\n' });
+    const [found, missing] = out.trim().split('\n');
+    expect(found).toMatch(/^[0-9a-f]{40} blob \d+$/);
+    expect(missing).toBe('feature/x^{commit}:branchbox.yml missing');
+    expect(await git.run(repo.root, ['cat-file', 'blob', found!.split(' ')[0]!])).toBe(readFileSync(join(repo.root, 'branchbox.yaml'), 'utf8'));
+  });
+
   it('finds the repository root from a folder inside it, and refuses folders outside any repository', () => {
     expect(findRepoRoot(join(repo.root, 'services', 'account'))).toBe(repo.root);
     expect(errorOf(() => findRepoRoot('/')).errorName).toBe('GitError');
