@@ -372,13 +372,21 @@ runBench('gateway', { options: OPTIONS }, async ({ options }, report) => {
     const f = readWrk(await run('wrk', ['-t1', `-c${CONNECTIONS}`, `-d${seconds}s`, '--latency', url]));
     report.check(
       f.non2xx === 0 && f.socketErrors === 0,
-      `${name}: ${f.non2xx} non-2xx answers and ${f.socketErrors} socket errors of ${f.requests} requests (GET ${url})`,
+      `${name}: ${f.non2xx} non-2xx answers and ${f.socketErrors} socket errors${f.socketErrorKinds ? ` (${f.socketErrorKinds})` : ''} of ${f.requests} requests (GET ${url})`,
     );
     return f;
   };
   /** A WebSocket echo run in its own process, every echo checked. */
   const echo = async (name: string, url: string, seconds: number, connections: number): Promise<Round> => {
-    const out = await run(process.execPath, ['--import', 'tsx', ECHO_LOAD, url, String(seconds), String(connections), String(WS_MESSAGE_BYTES)]);
+    const out = await run(process.execPath, [
+      '--import',
+      'tsx',
+      ECHO_LOAD,
+      url,
+      String(seconds),
+      String(connections),
+      String(WS_MESSAGE_BYTES),
+    ]);
     const f = JSON.parse(out) as WsEchoFigures;
     report.check(
       f.messages > 0 && f.wrong === 0 && f.errors === 0,
@@ -441,7 +449,15 @@ runBench('gateway', { options: OPTIONS }, async ({ options }, report) => {
       const med = new Map([...rounds].map(([name, all]) => [name, medianRound(all, (r) => r.rate)]));
       console.log(`\n${scenario.title}, each target's median round`);
       printTable(
-        ['target', scenario.unit, 'p50', 'p99', scenario.unit === 'req/s' ? 'requests' : 'messages', 'errors', `${scenario.unit} over the rounds`],
+        [
+          'target',
+          scenario.unit,
+          'p50',
+          'p99',
+          scenario.unit === 'req/s' ? 'requests' : 'messages',
+          'errors',
+          `${scenario.unit} over the rounds`,
+        ],
         targets.map(([name]) => {
           const f = med.get(name)!;
           const all = rounds.get(name)!;
