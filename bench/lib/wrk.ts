@@ -9,6 +9,8 @@ export interface WrkFigures {
   readonly non2xx: number;
   /** "Socket errors": connect + read + write + timeout (absent when none). */
   readonly socketErrors: number;
+  /** wrk's own breakdown of them, `connect 0, read 0, write 0, timeout 11` (a timeout is an answer slower than wrk's 2 s); absent when none. */
+  readonly socketErrorKinds?: string;
 }
 
 const UNIT_MS: Record<string, number> = { us: 0.001, ms: 1, s: 1000, m: 60_000 };
@@ -28,5 +30,13 @@ export function readWrk(out: string): WrkFigures {
   const non2xx = Number(/Non-2xx or 3xx responses:\s+(\d+)/.exec(out)?.[1] ?? 0);
   const sock = /Socket errors: connect (\d+), read (\d+), write (\d+), timeout (\d+)/.exec(out);
   const socketErrors = sock ? sock.slice(1).reduce((a, b) => a + Number(b), 0) : 0;
-  return { rps, requests, p50: toMs(p50), p99: toMs(p99), non2xx, socketErrors };
+  return {
+    rps,
+    requests,
+    p50: toMs(p50),
+    p99: toMs(p99),
+    non2xx,
+    socketErrors,
+    ...(sock ? { socketErrorKinds: sock[0].slice('Socket errors: '.length) } : {}),
+  };
 }

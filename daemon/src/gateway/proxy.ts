@@ -9,14 +9,18 @@
  * alive and reused, one agent per upstream origin. The decision is taken by the caller for
  * each request, so a route change applies to the next request while requests in flight keep
  * the upstream they started with.
+ *
+ * Every request pays for what it does and no more (bench/gateway.bench.ts measures it against a
+ * node:http proxy with no logic): headers pass as raw lists in one pass, a target URL is parsed
+ * once, the connect timeout is armed per connection rather than per request.
  */
 import * as http from 'node:http';
 import * as https from 'node:https';
-import type { Socket } from 'node:net';
+import { Socket } from 'node:net';
 import type { Duplex } from 'node:stream';
 import { nullLogger, type Logger } from '../runtime/log';
-import { endToEnd, rawResponseHead, upstreamRequestHeaders } from './headers';
-import { ROUTE_HEADER, routeHeaderValue, type RouteDecision } from './route-table';
+import { endToEnd, rawResponseHead, upstreamRequestHead } from './headers';
+import { routeHeaderValue, type RouteDecision } from './route-table';
 
 export interface ReverseProxyOptions {
   readonly log?: Logger;
@@ -42,10 +46,30 @@ class UpstreamTimeout extends Error {
   }
 }
 
-type Upstream = { readonly url: URL; readonly secure: boolean; readonly label: string };
+/** A target URL as the proxy uses it, parsed once: where to connect, and the pool of connections to it. */
+interface Upstream {
+  readonly href: string;
+  /** `http://127.0.0.1:41234`, and the target's path unless it is `/`: how errors name it. */
+  readonly where: string;
+  readonly client: typeof http | typeof https;
+  readonly agent: http.Agent;
+  readonly hostname: string;
+  readonly port: number;
+  /** The Host header the upstream sees. */
+  readonly host: string;
+  readonly basePath: string;
+}
+
+/** Target URLs kept parsed; past this many (targets are a few per sandbox) the cache starts again. */
+const UPSTREAMS_KEPT = 1024;
+/** The route header as written on answers. */
+const ROUTE_HEADER_NAME = 'X-Branchbox-Route';
 
 export class ReverseProxy {
   private readonly agents = new Map<string, http.Agent>();
+  private readonly upstreams = new Map<string, Upstream>();
+  /** Agents of upgrade requests: a connection each, never kept (it becomes the tunnel). */
+  private readonly tunnelAgents: { readonly http: http.Agent; readonly https: https.Agent };
   private readonly log: Logger;
   private readonly connectTimeoutMs: number;
   private readonly responseTimeoutMs: number;
@@ -55,6 +79,7 @@ export class ReverseProxy {
     this.log = opts.log ?? nullLogger;
     this.connectTimeoutMs = opts.connectTimeoutMs ?? DEFAULT_CONNECT_TIMEOUT_MS;
     this.responseTimeoutMs = opts.responseTimeoutMs ?? DEFAULT_RESPONSE_TIMEOUT_MS;
+    this.tunnelAgents = { http: this.timed(new http.Agent()), https: this.timed(new https.Agent()) };
     this.sweep = setInterval(() => this.dropUnusedAgents(), AGENT_SWEEP_MS).unref();
   }
 
@@ -62,41 +87,38 @@ export class ReverseProxy {
   forward(req: http.IncomingMessage, res: http.ServerResponse, decision: RouteDecision): void {
     const routeHeader = routeHeaderValue(decision);
     if (!decision.target) return answer(res, decision.status ?? 404, decision.reason, routeHeader);
-    const upstream = parseUpstream(decision, routeHeader);
-    if (typeof upstream === 'string') return answer(res, 502, upstream, routeHeader);
+    const upstream = this.upstreamOf(decision.target.url);
+    if (typeof upstream === 'string') return answer(res, 502, `Branchbox gateway: ${routeHeader} ${upstream}`, routeHeader);
 
-    const headers = upstreamRequestHeaders(req.headers, upstream.url.host, {
-      remoteAddress: req.socket.remoteAddress,
-      host: req.headers.host,
-      proto: 'http',
-    });
-    const path = joinPath(upstream.url.pathname, req.url ?? '/');
-    const length = req.headers['content-length'];
-    const hasBody = length !== undefined ? length !== '0' : req.headers['transfer-encoding'] !== undefined;
+    const head = upstreamRequestHead(req.rawHeaders, upstream.host, { remoteAddress: req.socket.remoteAddress, proto: 'http' });
+    const path = joinPath(upstream.basePath, req.url ?? '/');
     let current: http.ClientRequest | undefined;
-
+    let disarm = (): void => undefined;
+    const cut = () => {
+      disarm();
+      current?.destroy();
+    };
     res.on('close', () => {
-      if (!res.writableFinished) current?.destroy();
+      if (!res.writableFinished) cut();
     });
-    res.on('error', () => current?.destroy());
-    req.on('error', () => current?.destroy());
+    res.on('error', cut);
+    if (head.hasBody) req.on('error', cut);
 
     const attempt = (mayRetry: boolean) => {
-      const upReq = (upstream.secure ? https : http).request({
-        protocol: upstream.url.protocol,
-        hostname: upstream.url.hostname,
-        port: upstream.url.port || (upstream.secure ? 443 : 80),
+      const upReq = upstream.client.request({
+        hostname: upstream.hostname,
+        port: upstream.port,
         method: req.method,
         path,
-        headers,
-        agent: this.agentFor(upstream),
+        headers: head.headers,
+        agent: upstream.agent,
       });
       current = upReq;
-      const timers = this.watch(upReq);
+      disarm = this.responseDeadline(upReq);
       upReq.on('response', (upRes) => {
-        timers.clear();
-        const out = endToEnd(upRes.headers);
-        out[ROUTE_HEADER] = routeHeader;
+        disarm();
+        const out = endToEnd(upRes.rawHeaders);
+        out.push(ROUTE_HEADER_NAME, routeHeader);
         res.writeHead(upRes.statusCode ?? 502, upRes.statusMessage, out);
         // An upstream that dies mid-body must not look like a complete answer: cut the client too.
         upRes.on('close', () => {
@@ -106,20 +128,21 @@ export class ReverseProxy {
         upRes.pipe(res);
       });
       upReq.on('error', (err: NodeJS.ErrnoException) => {
-        timers.clear();
+        disarm();
         if (res.headersSent || res.destroyed) return void res.destroy();
         // A kept-alive connection the upstream closed just as we reused it: safe to try once more
         // when nothing of the request has been consumed.
         if (mayRetry && upReq.reusedSocket && err.code === 'ECONNRESET') return attempt(false);
         const timeout = err instanceof UpstreamTimeout;
-        const message = `Branchbox gateway: ${timeout ? 'no answer from' : 'cannot reach'} ${upstream.label}: ${describe(err)}`;
-        this.log.debug('gateway upstream failed', { route: routeHeader, target: upstream.url.href, error: describe(err) });
+        const label = upstreamLabel(upstream, routeHeader);
+        const message = `Branchbox gateway: ${timeout ? 'no answer from' : 'cannot reach'} ${label}: ${describe(err)}`;
+        this.log.debug('gateway upstream failed', { route: routeHeader, target: upstream.href, error: describe(err) });
         answer(res, timeout ? 504 : 502, message, routeHeader);
       });
-      if (hasBody) req.pipe(upReq);
+      if (head.hasBody) req.pipe(upReq);
       else upReq.end();
     };
-    attempt(!hasBody && IDEMPOTENT.has(req.method ?? ''));
+    attempt(!head.hasBody && IDEMPOTENT.has(req.method ?? ''));
   }
 
   /**
@@ -131,41 +154,41 @@ export class ReverseProxy {
     socket.on('error', () => socket.destroy());
     const routeHeader = routeHeaderValue(decision);
     if (!decision.target) return answerRaw(socket, decision.status ?? 404, decision.reason, routeHeader);
-    const upstream = parseUpstream(decision, routeHeader);
-    if (typeof upstream === 'string') return answerRaw(socket, 502, upstream, routeHeader);
+    const upstream = this.upstreamOf(decision.target.url);
+    if (typeof upstream === 'string') return answerRaw(socket, 502, `Branchbox gateway: ${routeHeader} ${upstream}`, routeHeader);
 
-    const headers = upstreamRequestHeaders(
-      req.headers,
-      upstream.url.host,
-      { remoteAddress: (socket as Socket).remoteAddress, host: req.headers.host, proto: 'http' },
+    const { headers } = upstreamRequestHead(
+      req.rawHeaders,
+      upstream.host,
+      { remoteAddress: (socket as Socket).remoteAddress, proto: 'http' },
       ['upgrade'],
     );
-    headers.connection = 'Upgrade';
-    const upReq = (upstream.secure ? https : http).request({
-      protocol: upstream.url.protocol,
-      hostname: upstream.url.hostname,
-      port: upstream.url.port || (upstream.secure ? 443 : 80),
+    headers.push('Connection', 'Upgrade');
+    const upReq = upstream.client.request({
+      hostname: upstream.hostname,
+      port: upstream.port,
       method: req.method,
-      path: joinPath(upstream.url.pathname, req.url ?? '/'),
+      path: joinPath(upstream.basePath, req.url ?? '/'),
       headers,
-      agent: false,
+      agent: upstream.client === https ? this.tunnelAgents.https : this.tunnelAgents.http,
     });
-    const timers = this.watch(upReq);
+    const disarm = this.responseDeadline(upReq);
     let upgraded = false;
     socket.on('close', () => {
       if (!upgraded) upReq.destroy();
     });
 
     upReq.on('upgrade', (upRes, upSocket, upHead) => {
-      timers.clear();
+      disarm();
       upgraded = true;
       upSocket.on('error', () => upSocket.destroy());
       if (socket.destroyed) return void upSocket.destroy();
       socket.write(
-        rawResponseHead(upRes.statusCode ?? 101, upRes.statusMessage || 'Switching Protocols', {
-          ...upRes.headers,
-          [ROUTE_HEADER]: routeHeader,
-        }),
+        rawResponseHead(upRes.statusCode ?? 101, upRes.statusMessage || 'Switching Protocols', [
+          ...upRes.rawHeaders,
+          ROUTE_HEADER_NAME,
+          routeHeader,
+        ]),
       );
       if (upHead.length > 0) socket.write(upHead);
       if (head.length > 0) upSocket.write(head);
@@ -179,19 +202,19 @@ export class ReverseProxy {
       socket.pipe(upSocket);
     });
     upReq.on('response', (upRes) => {
-      timers.clear();
-      const out = endToEnd(upRes.headers);
-      out[ROUTE_HEADER] = routeHeader;
-      out.connection = 'close';
+      disarm();
+      const out = endToEnd(upRes.rawHeaders);
+      out.push(ROUTE_HEADER_NAME, routeHeader, 'Connection', 'close');
       socket.write(rawResponseHead(upRes.statusCode ?? 502, upRes.statusMessage ?? '', out));
       upRes.on('error', () => socket.destroy());
       upRes.pipe(socket);
     });
     upReq.on('error', (err: NodeJS.ErrnoException) => {
-      timers.clear();
+      disarm();
       if (upgraded) return;
       const timeout = err instanceof UpstreamTimeout;
-      answerRaw(socket, timeout ? 504 : 502, `Branchbox gateway: ${timeout ? 'no answer from' : 'cannot reach'} ${upstream.label}: ${describe(err)}`, routeHeader);
+      const label = upstreamLabel(upstream, routeHeader);
+      answerRaw(socket, timeout ? 504 : 502, `Branchbox gateway: ${timeout ? 'no answer from' : 'cannot reach'} ${label}: ${describe(err)}`, routeHeader);
     });
     upReq.end();
   }
@@ -199,43 +222,87 @@ export class ReverseProxy {
   /** Closes every kept-alive upstream connection. Requests still in flight are cut. */
   close(): void {
     clearInterval(this.sweep);
-    for (const agent of this.agents.values()) agent.destroy();
+    for (const agent of [...this.agents.values(), this.tunnelAgents.http, this.tunnelAgents.https]) agent.destroy();
     this.agents.clear();
+    this.upstreams.clear();
   }
 
-  /** Connect and response timeouts of one upstream request; they destroy it with an UpstreamTimeout. */
-  private watch(upReq: http.ClientRequest): { clear(): void } {
-    let connect: NodeJS.Timeout | undefined;
-    let response: NodeJS.Timeout | undefined;
-    const fail = (phase: 'connect' | 'response', ms: number) => () => upReq.destroy(new UpstreamTimeout(phase, ms));
-    upReq.on('socket', (socket) => {
-      if (!socket.connecting) return;
-      connect = setTimeout(fail('connect', this.connectTimeoutMs), this.connectTimeoutMs);
-      socket.once('connect', () => clearTimeout(connect));
+  /**
+   * The response timeout of one upstream request, armed once the whole request is sent; it
+   * destroys the request with an UpstreamTimeout. Answers the function that disarms it (call it
+   * on the response, on an error, when the client goes away).
+   */
+  private responseDeadline(upReq: http.ClientRequest): () => void {
+    let timer: NodeJS.Timeout | undefined;
+    let done = false;
+    upReq.once('finish', () => {
+      if (done) return;
+      timer = setTimeout(() => upReq.destroy(new UpstreamTimeout('response', this.responseTimeoutMs)), this.responseTimeoutMs);
     });
-    upReq.on('finish', () => {
-      response = setTimeout(fail('response', this.responseTimeoutMs), this.responseTimeoutMs);
-    });
-    const clear = () => {
-      clearTimeout(connect);
-      clearTimeout(response);
+    return () => {
+      done = true;
+      clearTimeout(timer);
     };
-    upReq.on('close', clear);
-    return { clear };
   }
 
-  private agentFor(upstream: Upstream): http.Agent {
-    const key = upstream.url.origin;
-    let agent = this.agents.get(key);
+  /** The parsed target of a URL (cached), or why it cannot be one. */
+  private upstreamOf(href: string): Upstream | string {
+    const known = this.upstreams.get(href);
+    if (known) return known;
+    let url: URL;
+    try {
+      url = new URL(href);
+    } catch {
+      return `has an invalid target URL "${href}"`;
+    }
+    if (url.protocol !== 'http:' && url.protocol !== 'https:') return `has a target that is not http(s): ${href}`;
+    const secure = url.protocol === 'https:';
+    const upstream: Upstream = {
+      href,
+      where: `${url.origin}${url.pathname === '/' ? '' : url.pathname}`,
+      client: secure ? https : http,
+      agent: this.agentFor(url.origin, secure),
+      hostname: url.hostname,
+      port: Number(url.port) || (secure ? 443 : 80),
+      host: url.host,
+      basePath: url.pathname,
+    };
+    if (this.upstreams.size >= UPSTREAMS_KEPT) this.upstreams.clear();
+    this.upstreams.set(href, upstream);
+    return upstream;
+  }
+
+  private agentFor(origin: string, secure: boolean): http.Agent {
+    let agent = this.agents.get(origin);
     if (!agent) {
       const options: http.AgentOptions = {
         keepAlive: true,
         maxFreeSockets: this.opts.maxIdlePerUpstream ?? 64,
         scheduling: 'lifo',
       };
-      agent = upstream.secure ? new https.Agent(options) : new http.Agent(options);
-      this.agents.set(key, agent);
+      agent = this.timed(secure ? new https.Agent(options) : new http.Agent(options));
+      this.agents.set(origin, agent);
     }
+    return agent;
+  }
+
+  /**
+   * `agent` with a connect timeout: a socket still connecting after it is destroyed with an
+   * UpstreamTimeout, which its request receives as its error. Armed per connection, so a
+   * request on a kept-alive connection costs nothing.
+   */
+  private timed<A extends http.Agent>(agent: A): A {
+    const ms = this.connectTimeoutMs;
+    const create = agent.createConnection.bind(agent);
+    agent.createConnection = (options, onCreate) => {
+      const socket = create(options, onCreate);
+      if (socket instanceof Socket && socket.connecting) {
+        const timer = setTimeout(() => socket.destroy(new UpstreamTimeout('connect', ms)), ms);
+        const clear = () => clearTimeout(timer);
+        socket.once('connect', clear).once('close', clear);
+      }
+      return socket;
+    };
     return agent;
   }
 
@@ -245,23 +312,15 @@ export class ReverseProxy {
       if (busy === 0) {
         agent.destroy();
         this.agents.delete(key);
+        for (const [href, upstream] of this.upstreams) if (upstream.agent === agent) this.upstreams.delete(href);
       }
     }
   }
 }
 
-function parseUpstream(decision: RouteDecision, routeHeader: string): Upstream | string {
-  const raw = decision.target?.url ?? '';
-  let url: URL;
-  try {
-    url = new URL(raw);
-  } catch {
-    return `Branchbox gateway: ${routeHeader} has an invalid target URL "${raw}"`;
-  }
-  if (url.protocol !== 'http:' && url.protocol !== 'https:') {
-    return `Branchbox gateway: ${routeHeader} has a target that is not http(s): ${raw}`;
-  }
-  return { url, secure: url.protocol === 'https:', label: `${routeHeader} at ${url.origin}${url.pathname === '/' ? '' : url.pathname}` };
+/** How an answer names the upstream: `account -> sandbox (a1b2c3d) at http://127.0.0.1:41234`. */
+function upstreamLabel(upstream: Upstream, routeHeader: string): string {
+  return `${routeHeader} at ${upstream.where}`;
 }
 
 /** The upstream path: the target URL's path followed by the request's path and query. */
@@ -288,11 +347,14 @@ function describe(err: NodeJS.ErrnoException): string {
 function answer(res: http.ServerResponse, status: number, text: string, routeHeader: string): void {
   if (res.headersSent) return void res.destroy();
   const body = `${text}\n`;
-  res.writeHead(status, {
-    'content-type': 'text/plain; charset=utf-8',
-    'content-length': Buffer.byteLength(body),
-    [ROUTE_HEADER]: routeHeader,
-  });
+  res.writeHead(status, [
+    'Content-Type',
+    'text/plain; charset=utf-8',
+    'Content-Length',
+    String(Buffer.byteLength(body)),
+    ROUTE_HEADER_NAME,
+    routeHeader,
+  ]);
   res.end(body);
 }
 
@@ -301,11 +363,15 @@ function answerRaw(socket: Duplex, status: number, text: string, routeHeader: st
   if (socket.destroyed || !socket.writable) return;
   const body = `${text}\n`;
   socket.end(
-    rawResponseHead(status, http.STATUS_CODES[status] ?? '', {
-      'content-type': 'text/plain; charset=utf-8',
-      'content-length': Buffer.byteLength(body),
-      connection: 'close',
-      [ROUTE_HEADER]: routeHeader,
-    }) + body,
+    rawResponseHead(status, http.STATUS_CODES[status] ?? '', [
+      'Content-Type',
+      'text/plain; charset=utf-8',
+      'Content-Length',
+      String(Buffer.byteLength(body)),
+      'Connection',
+      'close',
+      ROUTE_HEADER_NAME,
+      routeHeader,
+    ]) + body,
   );
 }

@@ -28,6 +28,7 @@ describe('readWrk', () => {
       '  Socket errors: connect 2, read 3, write 0, timeout 5\n  Non-2xx or 3xx responses: 52731\nRequests/sec',
     );
     expect(readWrk(failing)).toMatchObject({ non2xx: 52731, socketErrors: 10 });
+    expect(readWrk(failing).socketErrorKinds).toBe('connect 2, read 3, write 0, timeout 5');
   });
 
   it('reads latencies in µs and s', () => {

@@ -4,7 +4,8 @@
  * registered with `cleanup` so `afterEach(cleanup.run)` stops it even when a test fails.
  */
 import * as http from 'node:http';
-import type { AddressInfo } from 'node:net';
+import { connect, type AddressInfo, type Socket } from 'node:net';
+import { Worker } from 'node:worker_threads';
 import type { BaselineRoutes, RouteSource, SandboxRoutes } from '../../../daemon/src/gateway/route-table';
 
 /** Stop functions run in reverse order by `run()`. */
@@ -78,6 +79,40 @@ export async function deadPort(): Promise<number> {
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   const port = (server.address() as AddressInfo).port;
   await new Promise<void>((resolve) => server.close(() => resolve()));
+  return port;
+}
+
+/**
+ * A port whose listener never accepts: a worker thread listens with a backlog of 1 and then
+ * blocks its event loop, and the accept queue is filled, so the kernel leaves any further
+ * connection attempt unanswered (its SYN dropped) — a connect that hangs, on 127.0.0.1.
+ */
+export async function stalledListener(cleanup: Cleanup): Promise<number> {
+  const worker = new Worker(
+    `const net = require('node:net');
+     const { parentPort } = require('node:worker_threads');
+     const server = net.createServer().listen({ port: 0, host: '127.0.0.1', backlog: 1 }, () => {
+       parentPort.postMessage(server.address().port);
+       const lock = new Int32Array(new SharedArrayBuffer(4));
+       parentPort.once('message', () => undefined);
+       Atomics.wait(lock, 0, 0);
+     });`,
+    { eval: true },
+  );
+  cleanup.add(() => worker.terminate());
+  const port = await new Promise<number>((resolve, reject) => {
+    worker.once('message', resolve);
+    worker.once('error', reject);
+  });
+  // Fill the accept queue: these complete their handshake; the ones after them do not.
+  const fillers: Socket[] = [];
+  cleanup.add(() => fillers.forEach((s) => s.destroy()));
+  for (let i = 0; i < 4; i++) {
+    const socket = connect(port, '127.0.0.1');
+    socket.on('error', () => undefined);
+    fillers.push(socket);
+  }
+  await Promise.all(fillers.slice(0, 2).map((s) => new Promise((resolve) => s.once('connect', resolve))));
   return port;
 }
 

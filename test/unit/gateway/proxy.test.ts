@@ -11,17 +11,17 @@ import WebSocket, { WebSocketServer } from 'ws';
 import { Gateways } from '../../../daemon/src/gateway/gateways';
 import { joinPath } from '../../../daemon/src/gateway/proxy';
 import type { SandboxRoutes } from '../../../daemon/src/gateway/route-table';
-import { Cleanup, MemoryRoutes, deadPort, fetchText, startUpstream, type EchoBody } from './fixtures';
+import { Cleanup, MemoryRoutes, deadPort, fetchText, stalledListener, startUpstream, type EchoBody } from './fixtures';
 
 const cleanup = new Cleanup();
 afterEach(cleanup.run);
 
 const COMMIT = '0123456789abcdef0123456789abcdef01234567';
 
-async function gatewayFor(table: Partial<SandboxRoutes>, opts: { responseTimeoutMs?: number } = {}) {
+async function gatewayFor(table: Partial<SandboxRoutes>, opts: { responseTimeoutMs?: number; connectTimeoutMs?: number } = {}) {
   const source = new MemoryRoutes();
   source.set({ sandbox: 'qa', routes: [], baseline: {}, services: {}, ...table });
-  const gateways = new Gateways({ source, sharedPort: null, proxy: { responseTimeoutMs: opts.responseTimeoutMs ?? 5_000 } });
+  const gateways = new Gateways({ source, sharedPort: null, proxy: { responseTimeoutMs: opts.responseTimeoutMs ?? 5_000, connectTimeoutMs: opts.connectTimeoutMs ?? 5_000 } });
   cleanup.add(() => gateways.stop());
   const address = await gateways.open('qa', 0);
   return { source, gateways, url: address.url };
@@ -101,6 +101,67 @@ describe('forwarding', () => {
     expect(up.seen.connections).toBe(1);
   });
 
+  it('passes header names as written and repeated headers apart, both ways', async () => {
+    const up = await startUpstream(cleanup, 'account', (req, res) => {
+      res.writeHead(200, [
+        'X-Upstream-Case', 'Kept',
+        'X-Multi', 'one',
+        'X-Multi', 'two',
+        'Content-Type', 'application/json',
+      ]);
+      res.end(JSON.stringify(req.rawHeaders));
+    });
+    const { url } = await gatewayFor({
+      routes: [{ prefix: '/', service: 'account' }],
+      services: { account: { route: 'sandbox', hostPort: up.port } },
+    });
+    const answer = await new Promise<{ raw: string[]; body: string }>((resolve, reject) => {
+      const req = http.request(`${url}/x`, { agent: false, headers: [['Host', new URL(url).host], ['X-Client-Case', 'Kept'], ['X-Repeat', 'a'], ['X-Repeat', 'b']].flat() }, (res) => {
+        let body = '';
+        res.setEncoding('utf8').on('data', (c: string) => (body += c));
+        res.on('end', () => resolve({ raw: res.rawHeaders, body }));
+      });
+      req.on('error', reject);
+      req.end();
+    });
+    const pairs = (raw: string[]) => raw.flatMap((v, i) => (i % 2 === 0 ? [`${v}: ${raw[i + 1]}`] : []));
+    const seen = pairs(JSON.parse(answer.body) as string[]);
+    expect(seen).toContain('X-Client-Case: Kept');
+    expect(seen.filter((h) => h.startsWith('X-Repeat:'))).toEqual(['X-Repeat: a', 'X-Repeat: b']);
+    const back = pairs(answer.raw);
+    expect(back).toContain('X-Upstream-Case: Kept');
+    expect(back.filter((h) => h.startsWith('X-Multi:'))).toEqual(['X-Multi: one', 'X-Multi: two']);
+    expect(back).toContain('X-Branchbox-Route: account -> sandbox');
+  });
+
+  it("gives a kept-alive upstream connection nothing of the previous request's headers", async () => {
+    const sockets = new Set<unknown>();
+    const up = await startUpstream(cleanup, 'account', (req, res) => {
+      sockets.add(req.socket);
+      res.writeHead(200, { 'content-type': 'application/json' });
+      res.end(JSON.stringify(req.headers));
+    });
+    const { url } = await gatewayFor({
+      routes: [{ prefix: '/', service: 'account' }],
+      services: { account: { route: 'sandbox', hostPort: up.port } },
+    });
+    const first = await fetchText(`${url}/first`, {
+      headers: { connection: 'x-private', 'x-private': 'one hop only', 'x-forwarded-for': '10.9.8.7', 'x-forwarded-host': 'front.example', 'x-only-first': '1' },
+    });
+    const second = await fetchText(`${url}/second`);
+    expect(sockets.size).toBe(1);
+    const a = JSON.parse(first.body) as http.IncomingHttpHeaders;
+    const b = JSON.parse(second.body) as http.IncomingHttpHeaders;
+    expect(a['x-private']).toBeUndefined();
+    expect(a['x-forwarded-for']).toBe('10.9.8.7, 127.0.0.1');
+    expect(a['x-forwarded-host']).toBe('front.example');
+    expect(a['x-only-first']).toBe('1');
+    expect(b['x-forwarded-for']).toBe('127.0.0.1');
+    expect(b['x-forwarded-host']).toBe(new URL(url).host);
+    expect(b['x-only-first']).toBeUndefined();
+    expect(b.host).toBe(`127.0.0.1:${up.port}`);
+  });
+
   it('cancels the upstream request when the client goes away', async () => {
     let upstreamClosed!: () => void;
     const closed = new Promise<void>((r) => (upstreamClosed = r));
@@ -153,6 +214,17 @@ describe("the gateway's own answers", () => {
     const answer = await fetchText(`${url}/x`);
     expect(answer.status).toBe(504);
     expect(answer.body).toContain(`no answer from mute -> url at ${up.url}: no response within 200 ms`);
+  });
+
+  it('answers 504 when the target does not accept the connection in time', async () => {
+    const port = await stalledListener(cleanup);
+    const { url } = await gatewayFor(
+      { routes: [{ prefix: '/', service: 'stalled' }], services: { stalled: { route: 'sandbox', hostPort: port } } },
+      { connectTimeoutMs: 300 },
+    );
+    const answer = await fetchText(`${url}/x`);
+    expect(answer.status).toBe(504);
+    expect(answer.body).toContain(`no answer from stalled -> sandbox at http://127.0.0.1:${port}: no connection within 300 ms`);
   });
 
   it('answers 503 when the service has no target', async () => {
@@ -266,5 +338,24 @@ describe('WebSocket upgrades', () => {
     expect(await status('/dead')).toEqual({ status: 502, route: 'dead -> sandbox' });
     expect(await status('/plain')).toEqual({ status: 400, route: 'plain -> url' });
     expect(await status('/none')).toEqual({ status: 404, route: 'none' });
+  });
+
+  it('answers an upgrade to a target that does not accept the connection in time with 504', async () => {
+    const port = await stalledListener(cleanup);
+    const { url } = await gatewayFor(
+      { routes: [{ prefix: '/', service: 'stalled' }], services: { stalled: { route: 'sandbox', hostPort: port } } },
+      { connectTimeoutMs: 300 },
+    );
+    const answer = await new Promise<{ status: number; body: string }>((resolve) => {
+      const ws = new WebSocket(`${url.replace('http', 'ws')}/socket`);
+      ws.on('error', () => undefined);
+      ws.once('unexpected-response', (_req, res) => {
+        let body = '';
+        res.setEncoding('utf8').on('data', (c: string) => (body += c));
+        res.on('end', () => resolve({ status: res.statusCode ?? 0, body }));
+      });
+    });
+    expect(answer.status).toBe(504);
+    expect(answer.body).toContain('no connection within 300 ms');
   });
 });
