@@ -1,0 +1,59 @@
+/** bench/lib/memory.ts: /proc status figures and the growth of a series of samples. */
+import { describe, expect, it } from 'vitest';
+import { growth, MiB, parseProcStatus, readProcMemory, slope } from '../../../bench/lib/memory';
+
+const STATUS = `Name:\tnode
+VmPeak:\t 1200000 kB
+VmRSS:\t  106000 kB
+RssAnon:\t   60000 kB
+RssFile:\t   46000 kB
+RssShmem:\t       0 kB
+`;
+
+describe('parseProcStatus', () => {
+  it('reads VmRSS, RssAnon and RssFile in bytes', () => {
+    expect(parseProcStatus(STATUS)).toEqual({ rss: 106000 * 1024, anon: 60000 * 1024, file: 46000 * 1024 });
+  });
+
+  it('names the line that is missing', () => {
+    expect(() => parseProcStatus(STATUS.replace(/^RssAnon.*\n/m, ''))).toThrow(/RssAnon/);
+  });
+
+  it('reads this process', () => {
+    const m = readProcMemory(process.pid);
+    expect(m.rss).toBeGreaterThan(0);
+    expect(m.anon + m.file).toBeLessThanOrEqual(m.rss);
+  });
+});
+
+describe('slope', () => {
+  it('is the least-squares slope in bytes per second', () => {
+    expect(slope([0, 10, 20, 30].map((s) => ({ seconds: s, bytes: 1000 + 5 * s })))).toBeCloseTo(5);
+    // Noise around a flat line: no slope.
+    expect(slope([104, 100, 100, 104].map((b, i) => ({ seconds: i * 10, bytes: b })))).toBeCloseTo(0);
+  });
+
+  it('is NaN without two distinct times', () => {
+    expect(slope([{ seconds: 0, bytes: 1 }])).toBeNaN();
+    expect(slope([{ seconds: 5, bytes: 1 }, { seconds: 5, bytes: 2 }])).toBeNaN();
+  });
+});
+
+describe('growth', () => {
+  it('fits the line over the second half only, per minute', () => {
+    // A jump while settling in the first half, then flat: no growth by the slope, but end − start shows the jump.
+    const bytes = [100, 150, 160, 160, 160, 160].map((m) => m * MiB);
+    const g = growth(bytes.map((b, i) => ({ seconds: i * 10, bytes: b })));
+    expect(g).toMatchObject({ start: 100 * MiB, end: 160 * MiB, max: 160 * MiB, endMinusStart: 60 * MiB });
+    expect(g.slopePerMin).toBe(0);
+  });
+
+  it('finds a steady leak', () => {
+    const g = growth(Array.from({ length: 10 }, (_, i) => ({ seconds: i * 10, bytes: 100 * MiB + i * MiB })));
+    expect(g.slopePerMin / MiB).toBeCloseTo(6);
+  });
+
+  it('refuses too few samples', () => {
+    expect(() => growth([{ seconds: 0, bytes: 1 }])).toThrow(/too few/);
+  });
+});
