@@ -33,6 +33,39 @@ export function readProcMemory(pid: number): ProcMemory {
   return parseProcStatus(readFileSync(`/proc/${pid}/status`, 'utf8'));
 }
 
+/**
+ * Where the anonymous resident memory is, from /proc/<pid>/smaps: the malloc heap grown with
+ * brk (`[heap]`: small allocations of native code) and the other anonymous mappings (the V8
+ * heap's pages, large buffers, malloc's mmapped blocks and thread arenas).
+ */
+export interface AnonSplit {
+  readonly brkHeap: number;
+  readonly otherAnon: number;
+}
+
+export function parseSmaps(text: string): AnonSplit {
+  let brkHeap = 0;
+  let otherAnon = 0;
+  let kind: 'heap' | 'anon' | 'other' = 'other';
+  for (const line of text.split('\n')) {
+    const header = /^[0-9a-f]+-[0-9a-f]+ \S+ \S+ \S+ (\d+)\s*(.*)$/.exec(line);
+    if (header) {
+      const [, inode, name] = header as unknown as [string, string, string];
+      kind = name === '[heap]' ? 'heap' : inode === '0' && (name === '' || name.startsWith('[anon')) ? 'anon' : 'other';
+      continue;
+    }
+    const rss = /^Rss:\s+(\d+) kB$/.exec(line);
+    if (!rss) continue;
+    if (kind === 'heap') brkHeap += Number(rss[1]) * 1024;
+    else if (kind === 'anon') otherAnon += Number(rss[1]) * 1024;
+  }
+  return { brkHeap, otherAnon };
+}
+
+export function readAnonSplit(pid: number): AnonSplit {
+  return parseSmaps(readFileSync(`/proc/${pid}/smaps`, 'utf8'));
+}
+
 export interface Sample {
   /** Seconds since the first sample. */
   readonly seconds: number;

@@ -1,6 +1,6 @@
 /** bench/lib/memory.ts: /proc status figures and the growth of a series of samples. */
 import { describe, expect, it } from 'vitest';
-import { growth, MiB, parseProcStatus, readProcMemory, slope } from '../../../bench/lib/memory';
+import { growth, MiB, parseProcStatus, parseSmaps, readAnonSplit, readProcMemory, slope } from '../../../bench/lib/memory';
 
 const STATUS = `Name:\tnode
 VmPeak:\t 1200000 kB
@@ -23,6 +23,31 @@ describe('parseProcStatus', () => {
     const m = readProcMemory(process.pid);
     expect(m.rss).toBeGreaterThan(0);
     expect(m.anon + m.file).toBeLessThanOrEqual(m.rss);
+  });
+});
+
+const SMAPS = `55d0c0a00000-55d0c0c00000 r-xp 00000000 fe:00 1234                       /usr/bin/node
+Rss:                1000 kB
+55d0c3a00000-55d0c4c00000 rw-p 00000000 00:00 0                          [heap]
+Size:               2048 kB
+Rss:                 300 kB
+7f0000000000-7f0000040000 rw-p 00000000 00:00 0 
+Rss:                 200 kB
+7f0000100000-7f0000140000 rw-p 00000000 00:00 0                          [anon:v8]
+Rss:                  20 kB
+7ffd00000000-7ffd00021000 rw-p 00000000 00:00 0                          [stack]
+Rss:                  16 kB
+`;
+
+describe('parseSmaps', () => {
+  it('splits the anonymous resident memory into the brk heap and the other anonymous mappings', () => {
+    expect(parseSmaps(SMAPS)).toEqual({ brkHeap: 300 * 1024, otherAnon: 220 * 1024 });
+  });
+
+  it('reads this process', () => {
+    const split = readAnonSplit(process.pid);
+    expect(split.brkHeap + split.otherAnon).toBeGreaterThan(0);
+    expect(split.brkHeap + split.otherAnon).toBeLessThanOrEqual(readProcMemory(process.pid).rss);
   });
 });
 
