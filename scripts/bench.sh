@@ -1,10 +1,12 @@
 #!/usr/bin/env bash
 # Runs the benchmarks under bench/ (or the ones named), each comparing Branchbox with the
 # plain alternative in the same run and printing ratios. Options (--quick, --rounds 3, …) are
-# passed to every bench; arguments ending in .bench.ts name the benches to run:
+# passed to every bench; arguments ending in .bench.ts, or the name of a bench under bench/,
+# name the benches to run:
 #
 #   npm run bench -- --quick
 #   npm run bench -- --quick bench/rpc.bench.ts
+#   npm run bench -- daemon-memory --quick
 #
 # Every bench runs even when one fails; at the end a table of every bench's ratios and
 # checks (from the JSON lines they append to $BENCH_SUMMARY), and the exit code is 1 when any
@@ -18,7 +20,8 @@ flags=()
 for arg in "$@"; do
   case "$arg" in
     *.bench.ts) benches+=("$arg") ;;
-    *) flags+=("$arg") ;;
+    -*) flags+=("$arg") ;;
+    *) if [ -f "bench/$arg.bench.ts" ]; then benches+=("bench/$arg.bench.ts"); else flags+=("$arg"); fi ;;
   esac
 done
 [ ${#benches[@]} -gt 0 ] || benches=(bench/*.bench.ts)
