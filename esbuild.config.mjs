@@ -8,8 +8,10 @@ const production = process.argv.includes('--production');
 const watch = process.argv.includes('--watch');
 
 // Native or optional modules are loaded from node_modules at run time, never bundled:
-// better-sqlite3 is compiled for the system Node; ssh2's native helpers are optional.
-const nodeExternals = ['better-sqlite3', 'cpu-features', '*.node'];
+// better-sqlite3 is compiled for the system Node; @parcel/watcher (watch mode) picks its prebuilt
+// binary package for the platform (@parcel/watcher-linux-x64-glibc, …) by name at run time;
+// ssh2's native helpers are optional.
+const nodeExternals = ['better-sqlite3', '@parcel/watcher', 'cpu-features', '*.node'];
 
 const common = {
   bundle: true,

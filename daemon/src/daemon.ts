@@ -47,6 +47,8 @@ import { ForwardStore } from './forward/forward-store';
 import { Forwards } from './forward/forwards';
 import { servingTargets } from './forward/serving-targets';
 import { forwardHandlers } from './methods/forward';
+import { Watches } from './watch/watches';
+import { watchHandlers } from './methods/watch';
 
 export type { RunningDaemon };
 
@@ -81,6 +83,7 @@ export async function startDaemon(opts: DaemonOptions, version: string): Promise
     const routing = await startRouting(opts, log, sandboxModule, undo);
     const lifecycle = startSandboxLifecycle(opts, log, state, docker, sandboxModule, deploys, routing, undo);
     const forwards = await startForwards(log, state, docker, sandboxModule, undo);
+    const watches = startWatches(opts, log, docker, sandboxModule, deploys, undo);
     const sessions = new Set<Session>();
     // `shutdown` asks for what `serve` makes last, from its handlers: bound once it exists.
     let requestShutdown: (reason: string) => void = () => undefined;
@@ -105,6 +108,7 @@ export async function startDaemon(opts: DaemonOptions, version: string): Promise
       ...imageHandlers({ reconciler: lifecycle.module.reconciler }),
       ...lifecycle.methods,
       ...forwards.methods,
+      ...watches.methods,
     };
     const running = await serve(opts, version, log, state.instance, redactor, handlers, state.audit, sessions, undo, unwind);
     requestShutdown = (reason) => void running.shutdown(reason);
@@ -362,4 +366,36 @@ async function startForwards(log: Logger, state: State, docker: DockerParts, san
     }),
   );
   return { forwards, methods: forwardHandlers({ forwards }) };
+}
+
+/**
+ * Watch mode (daemon/src/watch/): watches of working trees, one per sandbox, in memory only;
+ * each change synced into the serving container (sync, sync+restart) or deployed again from
+ * the working tree (rebuild, through the pipeline); stopped with their sandbox (deleted,
+ * suspended) and at shutdown, before the pipeline and Docker go; watch/*.
+ */
+function startWatches(
+  opts: DaemonOptions,
+  log: Logger,
+  docker: DockerParts,
+  sandboxModule: SandboxModule,
+  { pipeline }: Awaited<ReturnType<typeof startDeployPipeline>>,
+  undo: Undo,
+) {
+  const watches = new Watches({
+    docker: docker.scoped,
+    git: new GitSource(join(opts.stateDir, STATE_FILES.deploy)),
+    sandboxes: sandboxModule.sandboxes,
+    loadProject: sandboxModule.loadProject,
+    appendLog: (deployment, source, line) => void pipeline.deployments.appendLog(deployment, source, line, new Date()),
+    rebuild: async ({ repoPath, sandbox, service }) => {
+      const started = pipeline.start({ repoPath, sandbox, services: [service], includeUncommitted: true, requestedBy: 'branchboxd (watch)' });
+      const id = started.deployments.find((d) => d.service === service)!.id;
+      const record = await pipeline.waitFinal(id);
+      return { deployment: id, status: record.status, ...(record.diagnosis ? { diagnosis: record.diagnosis } : {}) };
+    },
+    log: log.child({ component: 'watch' }),
+  });
+  undo.push(() => watches.stopAll('the daemon is stopping'));
+  return { watches, methods: watchHandlers({ watches }) };
 }

@@ -13,6 +13,7 @@ import { sandboxLifecycleMethods, sandboxLifecycleNotifications } from './lifecy
 import { trustMethods } from './trust';
 import { imageMethods } from './images';
 import { forwardMethods, forwardNotifications } from './forward';
+import { watchMethods, watchNotifications } from './watch';
 
 export * from './errors';
 export { PROTOCOL_VERSION } from './daemon';
@@ -32,6 +33,7 @@ export const methods = mergeTables(
   trustMethods,
   imageMethods,
   forwardMethods,
+  watchMethods,
 );
 
 /** Every notification; a name two namespaces declare throws when this module loads. */
@@ -44,6 +46,7 @@ export const notifications = mergeTables(
   deployNotifications,
   sandboxLifecycleNotifications,
   forwardNotifications,
+  watchNotifications,
 );
 
 export type Methods = typeof methods;

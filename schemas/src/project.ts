@@ -171,6 +171,42 @@ const HealthFile = Obj(
   'The HTTP health check (defaults: interval 5s, timeout 2s, retries 3, startPeriod 0s).',
 );
 
+/** The actions of a watch rule, in compose `develop.watch` words (daemon/src/watch/ runs them). */
+export const WatchAction = Type.Union([Type.Literal('sync'), Type.Literal('sync+restart'), Type.Literal('rebuild')], {
+  description:
+    'sync: copy the changed files into the running container (deleted ones deleted); sync+restart: the same, then restart ' +
+    'the container and wait until it is healthy; rebuild: deploy the service again from the working tree.',
+  'x-message': 'must be sync, sync+restart or rebuild',
+});
+export type WatchAction = Static<typeof WatchAction>;
+
+/** The most watch rules one service may have. */
+export const MAX_WATCH_RULES = 64;
+
+const WatchRuleFile = Obj(
+  {
+    action: WatchAction,
+    path: Type.String({
+      minLength: 1,
+      description: 'The file or folder watched, relative to this file (the repository root) and inside the repository.',
+    }),
+    target: Type.Optional(
+      Type.String({
+        pattern: '^/',
+        description: 'sync and sync+restart (required): where `path` is in the container, an absolute path.',
+        'x-message': 'must be an absolute path in the container',
+      }),
+    ),
+    ignore: Type.Optional(
+      Type.Array(Type.String({ minLength: 1 }), {
+        maxItems: 256,
+        description: 'Patterns (.dockerignore syntax) relative to `path`: changes of the files they match are not acted on.',
+      }),
+    ),
+  },
+  'A watch rule: what happens in the sandbox when files under `path` change (compose develop.watch).',
+);
+
 export const ServiceFile = Obj(
   {
     context: Type.Optional(
@@ -186,6 +222,12 @@ export const ServiceFile = Obj(
     env: Type.Optional(EnvMap),
     resources: Type.Optional(ResourcesFile),
     security: Type.Optional(SecurityFile),
+    watch: Type.Optional(
+      Type.Array(WatchRuleFile, {
+        maxItems: MAX_WATCH_RULES,
+        description: 'What watch mode (`branchbox dev`) does when files change, rule by rule (compose develop.watch).',
+      }),
+    ),
   },
   'A service of the project.',
 );
@@ -447,6 +489,17 @@ export const RestartPolicy = Obj({
 });
 export type RestartPolicy = Static<typeof RestartPolicy>;
 
+export const WatchRule = Obj(
+  {
+    action: WatchAction,
+    path: Type.String({ description: 'The file or folder watched, relative to the repository root (`.` for all of it).' }),
+    target: Type.Optional(Type.String({ description: 'sync, sync+restart: where `path` is in the container (absolute).' })),
+    ignore: Type.Array(Type.String(), { description: 'Patterns (.dockerignore syntax) relative to `path` whose changes are not acted on.' }),
+  },
+  'A watch rule as the daemon runs it.',
+);
+export type WatchRule = Static<typeof WatchRule>;
+
 export const ServiceConfig = Obj({
   name: Type.String(),
   context: Type.String({ description: 'Relative to the repository root.' }),
@@ -488,6 +541,7 @@ export const ServiceConfig = Obj({
   ),
   healthcheck: Type.Optional(DockerHealthcheck),
   profiles: Type.Optional(Type.Array(Type.String(), { description: 'Deployed only when one of these profiles is chosen.' })),
+  watch: Type.Optional(Type.Array(WatchRule, { description: 'The watch rules (branchbox.yaml `watch:`, compose `develop.watch`).' })),
   job: Type.Optional(
     Type.Boolean({ description: 'Runs to completion (a service others wait on with service_completed_successfully): exit 0 is success, not a crash.' }),
   ),

@@ -199,6 +199,26 @@ export class GitSource {
   }
 
   /**
+   * Which of `paths` (relative to `root`, with `/`) git ignores: .gitignore files, .git/info/exclude,
+   * core.excludesFile — as `git status` does, so a tracked file is never ignored.
+   */
+  async ignoredPaths(root: string, paths: readonly string[], opts: GitOptions = {}): Promise<Set<string>> {
+    if (paths.length === 0) return new Set();
+    const out = await this.run(root, ['check-ignore', '-z', '--stdin'], { ...opts, input: `${paths.join('\0')}\0`, exitCodes: [1] });
+    return new Set(out.split('\0').filter(Boolean));
+  }
+
+  /**
+   * The files of the working tree under `folder` (relative to `root`; `.` for all): tracked and
+   * untracked, not ignored, relative to `root` with `/`. Tracked files deleted from the tree are
+   * listed too (the index still has them): callers check they exist.
+   */
+  async workingFiles(root: string, folder: string, opts: GitOptions = {}): Promise<string[]> {
+    const out = await this.run(root, ['ls-files', '-z', '--cached', '--others', '--exclude-standard', '--deduplicate', '--', folder], { ...opts, env: LITERAL });
+    return out.split('\0').filter(Boolean);
+  }
+
+  /**
    * Runs git in `root`; answers stdout. A non-zero exit throws RpcError GitError with git's
    * message, or answers undefined with `allowFailure`.
    */
@@ -229,7 +249,7 @@ export class GitSource {
       child.on('error', (e) => reject(spawnFailure('git', e)));
       child.on('close', (code) => {
         if (partial.trim()) opts.onLine?.(partial);
-        if (code === 0) resolvePromise(out);
+        if (code === 0 || (code !== null && opts.exitCodes?.includes(code))) resolvePromise(out);
         else if (opts.allowFailure) resolvePromise(undefined);
         else reject(new RpcError('GitError', `git ${args[0] ?? ''} failed in ${root}: ${quote(err) || `exit code ${code}`}`, { repoPath: root }));
       });
@@ -242,7 +262,12 @@ export interface RunOptions extends GitOptions {
   readonly env?: Record<string, string>;
   /** Written to git's standard input (closed after it); none by default. */
   readonly input?: string;
+  /** Exit codes that are answers, not failures (besides 0), e.g. 1 of `check-ignore`: nothing ignored. */
+  readonly exitCodes?: readonly number[];
 }
+
+/** Paths given to git are file names, never pathspec magic or globs. */
+const LITERAL = { GIT_LITERAL_PATHSPECS: '1' };
 
 /** Git's environment: no prompts, no pager, messages in English for the log, the user's config otherwise. */
 function gitEnv(extra: Record<string, string> = {}): NodeJS.ProcessEnv {

@@ -245,10 +245,10 @@ export class ScopedDocker {
     await ignoreGone(this.client().volumes.remove(volume.name));
   }
 
-  /** Runs a command in this instance's container (of `scope`) to its end: its exit code and output. */
-  async run(ref: string, cmd: readonly string[], signal: AbortSignal, scope: OwnerScope = {}): Promise<{ exitCode: number; output: string }> {
+  /** Runs a command in this instance's container (of `scope`) to its end, as its user or `opts.user`: its exit code and output. */
+  async run(ref: string, cmd: readonly string[], signal: AbortSignal, scope: OwnerScope = {}, opts: { user?: string } = {}): Promise<{ exitCode: number; output: string }> {
     const c = await this.ownContainer('exec in', ref, scope);
-    return this.client().containers.run(c.id, cmd, signal);
+    return this.client().containers.run(c.id, cmd, signal, opts);
   }
 
   // ---- the check ----

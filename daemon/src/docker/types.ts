@@ -115,7 +115,7 @@ export interface ContainerClient {
    * Runs a command in the running container to its end (no terminal, the container's user):
    * its exit code and its output (stdout and stderr, the first 4 KiB). Aborting `signal` stops waiting.
    */
-  run(id: string, cmd: readonly string[], signal: AbortSignal): Promise<{ exitCode: number; output: string }>;
+  run(id: string, cmd: readonly string[], signal: AbortSignal, opts?: { user?: string }): Promise<{ exitCode: number; output: string }>;
   /** The container's last `n` output lines (stdout and stderr); none when they cannot be read. */
   lastLines(id: string, n: number): Promise<string[]>;
   /** Streams the container's output lines (stdout and stderr) until it stops or `signal` aborts. */

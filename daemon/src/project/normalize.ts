@@ -19,6 +19,7 @@ import {
 import type { Static } from '@sinclair/typebox';
 import { splitCommand } from './argv';
 import { cpusToNano, parseDuration, parseSize } from './units';
+import { normalizeWatchRule } from './watch-rules';
 
 /** A problem at a field path (as in the yaml), before it gets its line and column. */
 export interface PathProblem {
@@ -89,6 +90,12 @@ export function normalizeProject(
         ? (attempt([...at, 'health', 'startPeriod'], () => parseDuration(spec.health!.startPeriod!)) ?? 0)
         : HEALTH_DEFAULTS.startPeriodMs,
     };
+    const watch = (spec.watch ?? []).flatMap((input, i) => {
+      const result = normalizeWatchRule(input, { root: where.root, baseDir: where.root });
+      if ('rule' in result) return [result.rule];
+      for (const p of result.problems) problem([...at, 'watch', String(i), ...(p.field === 'action' ? [] : [p.field])], p.message);
+      return [];
+    });
     if (build) {
       services[name] = {
         name,
@@ -100,6 +107,7 @@ export function normalizeProject(
         env: stringMap(spec.env),
         resources,
         ...(security ? { security } : {}),
+        ...(spec.watch ? { watch } : {}),
       };
     }
   }

@@ -98,6 +98,8 @@ const DETAILS: { [M in AuditedMethod]?: DetailOf<M> } = {
   'forward/add': (p, r) => defined({ project: p.project, service: p.service, containerPort: r?.containerPort, localPort: r?.localPort }),
   'forward/remove': (p, r) => defined({ project: p.project, service: p.service, containerPort: r?.removed.containerPort, localPort: r?.removed.localPort }),
   'forward/use': (p, r) => ({ project: r?.project ?? p.project, sandbox: p.sandbox }),
+  'watch/start': (p, r) => defined({ repoPath: r?.repoPath ?? p.repoPath, services: r?.services.map((s) => s.service) ?? p.services }),
+  'watch/stop': (_p, r) => defined({ stopped: r?.stopped }),
   'trust/revoke': (_p, r) => defined({ revoked: r?.revoked.map((g) => `${g.id}: ${g.context} ${g.command.join(' ')}`) }),
 };
 

@@ -95,6 +95,9 @@ async function recordingClient(name: string): Promise<TestClient> {
 const FORWARD_NA =
   "not applicable: answers project, service and sandbox names, container ids, ports and connection counts; nothing read from a container's environment or output";
 
+const WATCH_NA =
+  "not applicable: answers sandbox and service names, the watch rules, file paths of the working tree and the syncs' outcomes; nothing read from a container's environment or output";
+
 /**
  * Where each method of the protocol is exercised, or why it cannot answer container- or
  * sandbox-derived data. 'called' is checked against the requests actually sent.
@@ -173,6 +176,10 @@ const COVERAGE: { [M in MethodName]: 'called' | string } = {
   'forward/remove': FORWARD_NA,
   'forward/use': FORWARD_NA,
   'forward/subscribe': FORWARD_NA,
+  'watch/start': WATCH_NA,
+  'watch/stop': WATCH_NA,
+  'watch/list': WATCH_NA,
+  'watch/subscribe': WATCH_NA,
 };
 
 

@@ -120,7 +120,7 @@ describe('project file errors name file, line, column and field', () => {
     [
       'an unknown field',
       `${header}services:\n  web:\n    port: 80\n    colour: red\n`,
-      ['6:5 services.web.colour: is not a known field (expected context, build, port, health, env, resources, security)'],
+      ['6:5 services.web.colour: is not a known field (expected context, build, port, health, env, resources, security, watch)'],
     ],
     [
       'a bad service name',
@@ -229,7 +229,7 @@ describe('project file errors name file, line, column and field', () => {
     expect(problems(text)).toEqual([
       '1:10 version: must be 1',
       '5:11 services.web.port: must be an integer',
-      '6:5 services.web.colour: is not a known field (expected context, build, port, health, env, resources, security)',
+      '6:5 services.web.colour: is not a known field (expected context, build, port, health, env, resources, security, watch)',
       '7:3 services.api.port: is required',
     ]);
   });

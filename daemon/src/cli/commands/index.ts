@@ -5,6 +5,7 @@ import { daemonCommands } from './daemon';
 import { sandboxCommands } from './sandbox';
 import { snapshotCommands } from './snapshot';
 import { deployCommands } from './deploy';
+import { devCommands } from './dev';
 import { envCommands } from './env';
 import { auditCommands } from './audit';
 import { routeCommands } from './route';
@@ -17,6 +18,7 @@ export const commands: readonly Command[] = [
   ...daemonCommands,
   ...containerCommands,
   ...deployCommands,
+  ...devCommands,
   ...waitCommands,
   ...sandboxCommands,
   ...snapshotCommands,

@@ -101,9 +101,11 @@ export class DockerodeContainerClient implements ContainerClient {
     }
   }
 
-  run(id: string, cmd: readonly string[], signal: AbortSignal): Promise<{ exitCode: number; output: string }> {
+  run(id: string, cmd: readonly string[], signal: AbortSignal, opts: { user?: string } = {}): Promise<{ exitCode: number; output: string }> {
     return engineCall(this.target('exec in', id), async () => {
-      const exec = await this.docker.getContainer(id).exec({ Cmd: [...cmd], AttachStdout: true, AttachStderr: true, Tty: false });
+      const exec = await this.docker
+        .getContainer(id)
+        .exec({ Cmd: [...cmd], AttachStdout: true, AttachStderr: true, Tty: false, ...(opts.user !== undefined ? { User: opts.user } : {}) });
       const stream = await exec.start({ hijack: true, stdin: false });
       let output = '';
       const sink = new Writable({

@@ -3,7 +3,7 @@
  * the spec's schema of late 2021), with the few amendments the spec has made since for keys
  * Branchbox supports: a top-level `name`, `depends_on` entries' `required` and `restart`,
  * `env_file` entries as `{path, required}`, a long-syntax port's `published` as a string (a
- * range) and its `name`/`app_protocol`, healthcheck `start_interval`. Keys the spec added that
+ * range) and its `name`/`app_protocol`, healthcheck `start_interval`, and `develop` (watch rules). Keys the spec added that
  * Branchbox does not support are reported before this runs (unsupported.ts). The schema's
  * `format`s (durations, ports) are checked where those values are normalized.
  */
@@ -62,7 +62,39 @@ function amended(): SchemaNode {
     app_protocol: { type: 'string' },
   };
   defs.healthcheck!.properties = { ...(defs.healthcheck!.properties as SchemaNode), start_interval: { type: 'string' } };
+  service.develop = developSchema();
   return schema;
+}
+
+/** `develop` as the spec has it since 2023: `watch` rules (daemon/src/project/watch-rules.ts reads them). */
+function developSchema(): SchemaNode {
+  const patterns = { oneOf: [{ type: 'string' }, { type: 'array', items: { type: 'string' } }] };
+  const extensions = { '^x-': {} };
+  return {
+    type: 'object',
+    additionalProperties: false,
+    patternProperties: extensions,
+    properties: {
+      watch: {
+        type: 'array',
+        items: {
+          type: 'object',
+          required: ['path', 'action'],
+          additionalProperties: false,
+          patternProperties: extensions,
+          properties: {
+            path: { type: 'string' },
+            action: { type: 'string', enum: ['rebuild', 'sync', 'restart', 'sync+restart', 'sync+exec'] },
+            target: { type: 'string' },
+            ignore: patterns,
+            include: patterns,
+            initial_sync: { type: 'boolean' },
+            exec: { type: 'object' },
+          },
+        },
+      },
+    },
+  };
 }
 
 const ajv = new Ajv2019({ allErrors: true, strict: false, verbose: true, validateFormats: false, logger: false });

@@ -15,12 +15,14 @@ import {
   type ServiceBuild,
   type ServiceConfig,
   type VolumeMount,
+  type WatchRule,
 } from '../../../../schemas/src/project';
 import { splitCommand } from '../argv';
 import { HEALTH_DEFAULTS, insideRepo, normalizeProject, normalizeSecurity, problemCollector, type Attempt, type PathProblem, type Report } from '../normalize';
 import { cpusToNano, parseDuration, parseSize } from '../units';
 import { parseExpose, parseGoDuration, parseHealthcheck, parseMount, parsePort, parseRestart, type MountContext } from './service-fields';
 import type { Lookup } from './interpolate';
+import { UNSUPPORTED_COMPOSE_ACTIONS, normalizeWatchRule, type WatchRuleInput } from '../watch-rules';
 
 type Data = Record<string, unknown>;
 const isMap = (value: unknown): value is Data => value !== null && typeof value === 'object' && !Array.isArray(value);
@@ -293,6 +295,7 @@ function serviceOf(
   const workingDir = typeof spec.working_dir === 'string' ? spec.working_dir : undefined;
   if (workingDir !== undefined && !workingDir.startsWith('/')) problem([...at, 'working_dir'], 'must be an absolute path in the container');
   const profiles = Array.isArray(spec.profiles) ? spec.profiles.map(String) : undefined;
+  const watch = isMap(spec.develop) && Array.isArray(spec.develop.watch) ? watchRulesOf(spec.develop.watch, [...at, 'develop', 'watch'], where, problem, warnings) : undefined;
 
   return {
     name,
@@ -313,7 +316,35 @@ function serviceOf(
     ...(Object.keys(dependsOn).length ? { dependsOn } : {}),
     ...(healthcheck ? { healthcheck } : {}),
     ...(profiles ? { profiles } : {}),
+    ...(watch ? { watch } : {}),
   };
+}
+
+/** `develop.watch`: the rules Branchbox runs; the actions and keys it does not, warned and left out. */
+function watchRulesOf(entries: unknown[], at: readonly string[], where: ComposeWhere, problem: Report, warnings: PathProblem[]): WatchRule[] {
+  return entries.flatMap((entry, i) => {
+    const ruleAt = [...at, String(i)];
+    const e = isMap(entry) ? entry : {};
+    for (const key of ['include', 'initial_sync', 'exec']) {
+      if (e[key] !== undefined) warnings.push({ path: [...ruleAt, key], message: `${key} is ignored: ${key === 'initial_sync' ? 'watch mode always syncs the tree when it starts' : 'Branchbox does not support it'}`, atKey: true });
+    }
+    const action = String(e.action);
+    const unsupported = UNSUPPORTED_COMPOSE_ACTIONS[action];
+    if (unsupported) {
+      warnings.push({ path: [...ruleAt, 'action'], message: `${unsupported}; this rule is ignored` });
+      return [];
+    }
+    const input: WatchRuleInput = {
+      action,
+      path: String(e.path),
+      ...(typeof e.target === 'string' ? { target: e.target } : {}),
+      ...(e.ignore !== undefined ? { ignore: Array.isArray(e.ignore) ? e.ignore.map(String) : String(e.ignore) } : {}),
+    };
+    const result = normalizeWatchRule(input, { root: where.root, baseDir: where.projectDir });
+    if ('rule' in result) return [result.rule];
+    for (const p of result.problems) problem([...ruleAt, p.field], p.message, p.field === 'target' && e.target === undefined);
+    return [];
+  });
 }
 
 function healthOf(

@@ -97,7 +97,6 @@ export const SERVICE_KEYS: Readonly<Record<string, KeyVerdict>> = {
   blkio_config: warn('is ignored'),
   annotations: warn('is ignored'),
   attach: warn('is ignored: every service\'s logs are kept'),
-  develop: warn('is ignored: redeploy the branch to update a sandbox'),
   env_from: warn('is ignored'),
 };
 
