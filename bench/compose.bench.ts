@@ -44,6 +44,7 @@ import {
   waitSettled,
   type ComposeReference,
 } from '../test/integration/compose/compose-reference';
+import { cleanupOnce } from './lib/cleanup';
 import { formatLoad, runBench } from './lib/report';
 import { formatMs, median, printTable, ratio } from './lib/stats';
 
@@ -103,33 +104,21 @@ runBench('compose', { options: OPTIONS, flags: FLAGS }, async ({ options, flags 
   let daemon: TestDaemon | undefined;
   let client: TestClient | undefined;
 
-  let cleaning: Promise<void> | undefined;
-  const step = async (what: string, work: () => Promise<unknown> | unknown) => {
-    try {
-      await work();
-    } catch (e) {
-      console.error(`cleanup: could not ${what}: ${(e as Error).message}`);
-    }
-  };
-  const cleanup = () =>
-    (cleaning ??= (async () => {
-      for (const reference of references)
-        await step(`docker-compose down ${reference.project}`, () => reference.down());
-      for (const name of sandboxes)
-        await step(`delete the sandbox ${name}`, () => client?.request('sandbox/delete', { name }));
-      await step('close the connection', () => client?.closeSocket());
-      await step('stop the daemon', async () => {
-        await daemon?.stop();
-        await daemon?.dispose();
-      });
-      await step('remove what carries the label', () => run.cleanup());
-      await step('remove the copies', () => {
-        repo.dispose();
-        copy.dispose();
-      });
-    })());
-  for (const signal of ['SIGINT', 'SIGTERM'] as const)
-    process.once(signal, () => void cleanup().finally(() => process.exit(130)));
+  const cleanup = cleanupOnce(async (step) => {
+    for (const reference of references) await step(`docker-compose down ${reference.project}`, () => reference.down());
+    for (const name of sandboxes)
+      await step(`delete the sandbox ${name}`, () => client?.request('sandbox/delete', { name }));
+    await step('close the connection', () => client?.closeSocket());
+    await step('stop the daemon', async () => {
+      await daemon?.stop();
+      await daemon?.dispose();
+    });
+    await step('remove what carries the label', () => run.cleanup());
+    await step('remove the copies', () => {
+      repo.dispose();
+      copy.dispose();
+    });
+  });
 
   try {
     if (!REFERENCE_ONLY) {

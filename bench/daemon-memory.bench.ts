@@ -45,17 +45,34 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { loadavg } from 'node:os';
 import type Docker from 'dockerode';
-import { DAEMON_JS, deployFinal, portWindows, startTestDaemon, type TestClient, type TestDaemon } from '../test/helpers/daemon';
+import {
+  DAEMON_JS,
+  deployFinal,
+  portWindows,
+  startTestDaemon,
+  type TestClient,
+  type TestDaemon,
+} from '../test/helpers/daemon';
 import { testRun, TEST_LABEL } from '../test/helpers/docker-fixtures';
 import { createFixtureRepo, FIXTURE_SERVICES } from '../test/helpers/fixture-repo';
-import { formatMiB, growth, MiB, readAnonSplit, readProcMemory, type AnonSplit, type ProcMemory, type Sample } from './lib/memory';
+import { cleanupOnce } from './lib/cleanup';
+import {
+  formatMiB,
+  growth,
+  MiB,
+  readAnonSplit,
+  readProcMemory,
+  type AnonSplit,
+  type ProcMemory,
+  type Sample,
+} from './lib/memory';
 import { formatLoad, runBench } from './lib/report';
 import { printTable } from './lib/stats';
 
 const OPTIONS = {
   sandboxes: { full: 20, quick: 10, help: 'sandboxes created' },
   containers: { full: 200, quick: 50, help: 'labelled containers, spread over the sandboxes' },
-  deploys: { full: 2, quick: 1, help: "sandboxes whose fixture services (2) are deployed for real" },
+  deploys: { full: 2, quick: 1, help: 'sandboxes whose fixture services (2) are deployed for real' },
   follows: { full: 10, quick: 10, help: 'labelled containers whose logs are followed' },
   stats: { full: 2, quick: 1, help: 'sandboxes whose live stats are subscribed' },
   idle: { full: 10, quick: 10, help: 'seconds after start the idle figures are read' },
@@ -72,7 +89,8 @@ const LINES_PER_SECOND = 10;
 const HISTORY_BYTES_PER_SAMPLE = 64; // stats-history.ts: 8 Float64 fields
 const DAY_MS = 24 * 3600 * 1000;
 /** A line every 100 ms; `read -t` on a FIFO nobody writes waits without forking a `sleep`. */
-const LOOP = 'mkfifo /tmp/tick && exec 3<>/tmp/tick; i=0; while :; do i=$((i+1)); echo "line $i"; read -t 0.1 x <&3; done';
+const LOOP =
+  'mkfifo /tmp/tick && exec 3<>/tmp/tick; i=0; while :; do i=$((i+1)); echo "line $i"; read -t 0.1 x <&3; done';
 
 const during = (seconds: number) => new Promise((resolve) => setTimeout(resolve, seconds * 1000));
 
@@ -101,7 +119,11 @@ interface Streams {
   cancels: (() => Promise<void>)[];
 }
 
-async function openStreams(client: TestClient, follow: readonly string[], statsOf: readonly string[]): Promise<Streams> {
+async function openStreams(
+  client: TestClient,
+  follow: readonly string[],
+  statsOf: readonly string[],
+): Promise<Streams> {
   const s: Streams = { lines: follow.map(() => 0), statsSamples: 0, ended: [], cancels: [] };
   for (const [i, id] of follow.entries()) {
     const sub = await client.subscribe('container/logs', { id, follow: true, tail: 0 }, 'container/logs/data', {
@@ -133,28 +155,17 @@ runBench('daemon-memory', { options: OPTIONS }, async ({ options }, report) => {
   let client: TestClient | undefined;
   let bare: ChildProcess | undefined;
 
-  let cleaning: Promise<void> | undefined;
-  const step = async (what: string, work: () => Promise<unknown> | unknown) => {
-    try {
-      await work();
-    } catch (e) {
-      console.error(`cleanup: could not ${what}: ${(e as Error).message}`);
-    }
-  };
-  const cleanup = () =>
-    (cleaning ??= (async () => {
-      await step('stop the bare node process', () => bare?.kill('SIGKILL'));
-      for (const name of names) await step(`delete sandbox ${name}`, () => client?.request('sandbox/delete', { name }));
-      await step('close the connection', () => client?.closeSocket());
-      await step('stop the daemon', async () => {
-        await daemon?.stop();
-        await daemon?.dispose();
-      });
-      await step("remove this run's containers, networks and images", () => run.cleanup());
-      await step('remove the fixture repository', () => repo.dispose());
-    })());
-  for (const signal of ['SIGINT', 'SIGTERM'] as const)
-    process.once(signal, () => void cleanup().finally(() => process.exit(130)));
+  const cleanup = cleanupOnce(async (step) => {
+    await step('stop the bare node process', () => bare?.kill('SIGKILL'));
+    for (const name of names) await step(`delete sandbox ${name}`, () => client?.request('sandbox/delete', { name }));
+    await step('close the connection', () => client?.closeSocket());
+    await step('stop the daemon', async () => {
+      await daemon?.stop();
+      await daemon?.dispose();
+    });
+    await step("remove this run's containers, networks and images", () => run.cleanup());
+    await step('remove the fixture repository', () => repo.dispose());
+  });
 
   try {
     // 1. Idle: the daemon and a bare Node process side by side.
@@ -175,12 +186,14 @@ runBench('daemon-memory', { options: OPTIONS }, async ({ options }, report) => {
     client = await daemon.connect('daemon-memory-bench');
     const { instance } = await client.request('system/info');
     const started = Date.now();
-    const phase = (what: string) => console.log(`  ${((Date.now() - started) / 1000).toFixed(1)} s: ${what} (load ${loadText()})`);
+    const phase = (what: string) =>
+      console.log(`  ${((Date.now() - started) / 1000).toFixed(1)} s: ${what} (load ${loadText()})`);
     for (const name of names) await client.request('sandbox/create', { name });
     phase(`${SANDBOXES} sandboxes created`);
     for (const sandbox of names.slice(0, DEPLOYS)) {
       for (const d of await deployFinal(client, { repoPath: repo.root, sandbox, services: [...FIXTURE_SERVICES] }))
-        if (d.status !== 'running') throw new Error(`the deploy of ${sandbox}/${d.service} ended ${d.status}: ${d.diagnosis ?? ''}`);
+        if (d.status !== 'running')
+          throw new Error(`the deploy of ${sandbox}/${d.service} ended ${d.status}: ${d.diagnosis ?? ''}`);
     }
     phase(`${DEPLOYS * FIXTURE_SERVICES.length} services deployed`);
     const ids: string[] = [];
@@ -204,14 +217,21 @@ runBench('daemon-memory', { options: OPTIONS }, async ({ options }, report) => {
     phase(`${CONTAINERS} containers created`);
     const c = client;
     const label = [`${TEST_LABEL}=${run.runId}`];
-    const modelled = async () => (await c.request('container/list', { label })).containers.filter((x) => ids.includes(x.id)).length;
-    await until(`the daemon to model ${CONTAINERS} running containers`, async () => (await modelled()) === CONTAINERS, 250, 60_000);
+    const modelled = async () =>
+      (await c.request('container/list', { label })).containers.filter((x) => ids.includes(x.id)).length;
+    await until(
+      `the daemon to model ${CONTAINERS} running containers`,
+      async () => (await modelled()) === CONTAINERS,
+      250,
+      60_000,
+    );
     // Every container collected for history, as the daemon does for its own.
     const untracked = new Set(ids);
     await until(
       `stats history of all ${CONTAINERS} containers`,
       async () => {
-        for (const id of [...untracked]) if ((await c.request('stats/history', { id })).length > 0) untracked.delete(id);
+        for (const id of [...untracked])
+          if ((await c.request('stats/history', { id })).length > 0) untracked.delete(id);
         return untracked.size === 0;
       },
       1000,
@@ -230,7 +250,13 @@ runBench('daemon-memory', { options: OPTIONS }, async ({ options }, report) => {
     const take = () => {
       const m = readProcMemory(daemon!.runtime.pid);
       const split = readAnonSplit(daemon!.runtime.pid);
-      samples.push({ seconds: (Date.now() - soakStart) / 1000, m, split, lines: sum(streams.lines), stats: streams.statsSamples });
+      samples.push({
+        seconds: (Date.now() - soakStart) / 1000,
+        m,
+        split,
+        lines: sum(streams.lines),
+        stats: streams.statsSamples,
+      });
     };
     const linesAtStart = sum(streams.lines);
     const statsAtStart = streams.statsSamples;
@@ -261,36 +287,77 @@ runBench('daemon-memory', { options: OPTIONS }, async ({ options }, report) => {
     printTable(
       ['', 'start', 'end', 'max', 'end − start', 'slope, 2nd half'],
       [
-        ['VmRSS', formatMiB(rss.start), formatMiB(rss.end), formatMiB(rss.max), formatMiB(rss.endMinusStart), `${formatMiB(rss.slopePerMin)}/min`],
-        ['RssAnon', formatMiB(anon.start), formatMiB(anon.end), formatMiB(anon.max), formatMiB(anon.endMinusStart), `${formatMiB(anon.slopePerMin)}/min`],
+        [
+          'VmRSS',
+          formatMiB(rss.start),
+          formatMiB(rss.end),
+          formatMiB(rss.max),
+          formatMiB(rss.endMinusStart),
+          `${formatMiB(rss.slopePerMin)}/min`,
+        ],
+        [
+          'RssAnon',
+          formatMiB(anon.start),
+          formatMiB(anon.end),
+          formatMiB(anon.max),
+          formatMiB(anon.endMinusStart),
+          `${formatMiB(anon.slopePerMin)}/min`,
+        ],
       ],
     );
     console.log(
       `stats history filling by design (bounded, first hour only): ${formatMiB(historyPerMin)}/min for ${CONTAINERS} containers`,
     );
-    console.log(`per container under load: ${((rss.start - idle.rss) / CONTAINERS / 1024).toFixed(0)} KiB of RSS above idle`);
+    console.log(
+      `per container under load: ${((rss.start - idle.rss) / CONTAINERS / 1024).toFixed(0)} KiB of RSS above idle`,
+    );
 
     // Checks.
     if (seconds / 2 >= SLOPE_WINDOW_S)
-      report.check(rss.slopePerMin < SLOPE_LIMIT, `RSS grew ${formatMiB(rss.slopePerMin)}/min over the second half of the soak (limit ${formatMiB(SLOPE_LIMIT)}/min)`);
-    else console.log(`the slope is not checked: its window (${(seconds / 2).toFixed(0)} s) is shorter than ${SLOPE_WINDOW_S} s, too short to tell a leak from the heap's sawtooth`);
-    report.check(rss.endMinusStart < RISE_LIMIT * rss.start, `RSS rose ${formatMiB(rss.endMinusStart)} over the soak, not under 10 % of ${formatMiB(rss.start)}`);
+      report.check(
+        rss.slopePerMin < SLOPE_LIMIT,
+        `RSS grew ${formatMiB(rss.slopePerMin)}/min over the second half of the soak (limit ${formatMiB(SLOPE_LIMIT)}/min)`,
+      );
+    else
+      console.log(
+        `the slope is not checked: its window (${(seconds / 2).toFixed(0)} s) is shorter than ${SLOPE_WINDOW_S} s, too short to tell a leak from the heap's sawtooth`,
+      );
+    report.check(
+      rss.endMinusStart < RISE_LIMIT * rss.start,
+      `RSS rose ${formatMiB(rss.endMinusStart)} over the soak, not under 10 % of ${formatMiB(rss.start)}`,
+    );
     report.check(streams.ended.length === 0, `streams ended during the soak: ${streams.ended.join('; ')}`);
     const expectedLines = FOLLOWS * LINES_PER_SECOND * seconds;
     const linesRead = sum(streams.lines) - linesAtStart;
-    report.check(linesRead >= expectedLines / 2, `the follows read ${linesRead} lines in ${seconds.toFixed(0)} s, expected about ${expectedLines.toFixed(0)}`);
+    report.check(
+      linesRead >= expectedLines / 2,
+      `the follows read ${linesRead} lines in ${seconds.toFixed(0)} s, expected about ${expectedLines.toFixed(0)}`,
+    );
     const low = streams.lines.filter((n) => n === 0).length;
     report.check(low === 0, `${low} followed log streams read no line`);
     const statsRead = streams.statsSamples - statsAtStart;
     const expectedStats = (STATS * CONTAINERS * seconds) / SANDBOXES;
     // The engine reads every tracked container's cgroups once a second; on a busy machine it falls behind (a third of
     // that at a load of 30 on 2 cores). This checks that the streams live, not the engine's pace.
-    report.check(statsRead >= expectedStats / 10, `the stats streams read ${statsRead} samples in ${seconds.toFixed(0)} s, expected about ${expectedStats.toFixed(0)} (at least a tenth)`);
-    console.log(`streams: ${linesRead} log lines (expected ~${expectedLines.toFixed(0)}), ${statsRead} stats samples (expected ~${expectedStats.toFixed(0)})`);
+    report.check(
+      statsRead >= expectedStats / 10,
+      `the stats streams read ${statsRead} samples in ${seconds.toFixed(0)} s, expected about ${expectedStats.toFixed(0)} (at least a tenth)`,
+    );
+    console.log(
+      `streams: ${linesRead} log lines (expected ~${expectedLines.toFixed(0)}), ${statsRead} stats samples (expected ~${expectedStats.toFixed(0)})`,
+    );
 
-    report.ratio('daemon / bare node idle RSS', idle.rss / bareIdle.rss, `${formatMiB(idle.rss)} vs ${formatMiB(bareIdle.rss)}`);
+    report.ratio(
+      'daemon / bare node idle RSS',
+      idle.rss / bareIdle.rss,
+      `${formatMiB(idle.rss)} vs ${formatMiB(bareIdle.rss)}`,
+    );
     report.ratio('loaded / idle daemon RSS', rss.start / idle.rss, `${formatMiB(rss.start)} vs ${formatMiB(idle.rss)}`);
-    report.ratio('soak end / start RSS', rss.end / rss.start, `${formatMiB(rss.end)} vs ${formatMiB(rss.start)}, ${formatMiB(rss.slopePerMin)}/min`);
+    report.ratio(
+      'soak end / start RSS',
+      rss.end / rss.start,
+      `${formatMiB(rss.end)} vs ${formatMiB(rss.start)}, ${formatMiB(rss.slopePerMin)}/min`,
+    );
   } finally {
     await cleanup();
   }

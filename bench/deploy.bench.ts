@@ -30,6 +30,7 @@ import type { StreamItem } from '../schemas/src/index';
 import { DAEMON_JS, startTestDaemon, type TestClient, type TestDaemon } from '../test/helpers/daemon';
 import { docker, testRun, TEST_LABEL } from '../test/helpers/docker-fixtures';
 import { createFixtureRepo, type FixtureRepo } from '../test/helpers/fixture-repo';
+import { cleanupOnce } from './lib/cleanup';
 import { freePort } from './lib/net';
 import { runBench } from './lib/report';
 import { formatMs, median, printTable, ratio } from './lib/stats';
@@ -142,44 +143,33 @@ runBench('deploy', { options: OPTIONS }, async ({ options }, report) => {
   let client: TestClient | undefined;
   const sandbox = `bench-${run.runId.slice(-8)}`;
 
-  let cleaning: Promise<void> | undefined;
-  const step = async (what: string, work: () => Promise<unknown> | unknown) => {
-    try {
-      await work();
-    } catch (e) {
-      console.error(`cleanup: could not ${what}: ${(e as Error).message}`);
-    }
-  };
-  const cleanup = () =>
-    (cleaning ??= (async () => {
-      await step('delete the sandbox', () => client?.request('sandbox/delete', { name: sandbox }));
-      await step('close the connection', () => client?.closeSocket());
-      await step('stop the daemon', async () => {
-        await daemon?.stop();
-        await daemon?.dispose();
-      });
-      await step('remove the containers', () => run.cleanup());
-      await step('remove the images', async () => {
-        const commits = new Set(repo.git('rev-list', '--all').trim().split('\n'));
-        for (const image of await docker.listImages({
-          filters: JSON.stringify({ label: ['branchbox.project=shop'] }),
-        })) {
-          if (commits.has(image.Labels?.['branchbox.commit'] ?? ''))
-            await docker
-              .getImage(image.Id)
-              .remove({ force: true })
-              .catch(() => undefined);
-        }
-        for (const tag of handTags)
+  const cleanup = cleanupOnce(async (step) => {
+    await step('delete the sandbox', () => client?.request('sandbox/delete', { name: sandbox }));
+    await step('close the connection', () => client?.closeSocket());
+    await step('stop the daemon', async () => {
+      await daemon?.stop();
+      await daemon?.dispose();
+    });
+    await step('remove the containers', () => run.cleanup());
+    await step('remove the images', async () => {
+      const commits = new Set(repo.git('rev-list', '--all').trim().split('\n'));
+      for (const image of await docker.listImages({
+        filters: JSON.stringify({ label: ['branchbox.project=shop'] }),
+      })) {
+        if (commits.has(image.Labels?.['branchbox.commit'] ?? ''))
           await docker
-            .getImage(tag)
+            .getImage(image.Id)
             .remove({ force: true })
             .catch(() => undefined);
-      });
-      await step('remove the fixture repository', () => repo.dispose());
-    })());
-  for (const signal of ['SIGINT', 'SIGTERM'] as const)
-    process.once(signal, () => void cleanup().finally(() => process.exit(130)));
+      }
+      for (const tag of handTags)
+        await docker
+          .getImage(tag)
+          .remove({ force: true })
+          .catch(() => undefined);
+    });
+    await step('remove the fixture repository', () => repo.dispose());
+  });
 
   try {
     daemon = await startTestDaemon({ env: { BRANCHBOX_EXTRA_LABELS: label }, args: ['--log-level', 'info'] });
