@@ -1,7 +1,9 @@
 /**
  * The stats history of one container: a ring of the last `capacity` samples (an hour at the
- * engine's one sample a second by default) in one preallocated Float64Array, so memory per
- * container is fixed (3600 × 8 × 8 bytes ≈ 225 KiB) however long it is collected. The sum of
+ * engine's one sample a second by default) in one Float64Array allocated at once, so memory per
+ * container is bounded (3600 × 8 × 8 bytes ≈ 225 KiB) however long it is collected — though the
+ * process's resident memory grows into that bound over the first hour, as the ring's pages are
+ * first written (the kernel maps them on first touch). The sum of
  * several containers' histories for a sandbox is the shared rule of `schemas/src/stats-sums.ts`.
  */
 import type { StatsPoint } from './stats-math';
