@@ -1083,6 +1083,9 @@ async function cleanup(failed: boolean): Promise<void> {
   rmSync(tmp, { recursive: true, force: true });
 }
 
+/** Longer than VS Code's 200 ms hold-back of tree changes (see measureTreeLatency). */
+const QUIET_MS = 300;
+
 /**
  * P6 (issue 17): Docker event → Containers tree. Containers labelled like the look-alike (under
  * Other, expanded) are created and removed one at a time; each latency runs from the engine's own
@@ -1093,9 +1096,6 @@ async function cleanup(failed: boolean): Promise<void> {
  * 200 ms (ExtHostTreeView debounces onDidChangeTreeData, leading edge), so back-to-back changes
  * would measure that wait, not ours.
  */
-/** Longer than VS Code's 200 ms hold-back of tree changes (see measureTreeLatency). */
-const QUIET_MS = 300;
-
 async function measureTreeLatency(pane: Locator, like: string, rounds = 5): Promise<string> {
   // From a second ago: events the subscription would miss while it starts are replayed.
   const since = String(Math.floor(Date.now() / 1000) - 1);
