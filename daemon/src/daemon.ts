@@ -83,7 +83,7 @@ export async function startDaemon(opts: DaemonOptions, version: string): Promise
     const routing = await startRouting(opts, log, sandboxModule, undo);
     const lifecycle = startSandboxLifecycle(opts, log, state, docker, sandboxModule, deploys, routing, undo);
     const forwards = await startForwards(log, state, docker, sandboxModule, undo);
-    const watches = startWatches(opts, log, docker, sandboxModule, deploys, undo);
+    const watches = startWatches(opts, log, docker, sandboxModule, deploys, redactor, undo);
     const sessions = new Set<Session>();
     // `shutdown` asks for what `serve` makes last, from its handlers: bound once it exists.
     let requestShutdown: (reason: string) => void = () => undefined;
@@ -380,6 +380,7 @@ function startWatches(
   docker: DockerParts,
   sandboxModule: SandboxModule,
   { pipeline }: Awaited<ReturnType<typeof startDeployPipeline>>,
+  redactor: Redactor,
   undo: Undo,
 ) {
   const watches = new Watches({
@@ -387,7 +388,8 @@ function startWatches(
     git: new GitSource(join(opts.stateDir, STATE_FILES.deploy)),
     sandboxes: sandboxModule.sandboxes,
     loadProject: sandboxModule.loadProject,
-    appendLog: (deployment, source, line) => void pipeline.deployments.appendLog(deployment, source, line, new Date()),
+    // A line can quote the container (an rm that failed, a health probe's answer): masked before it is stored, as the recorder's are.
+    appendLog: (deployment, source, line) => void pipeline.deployments.appendLog(deployment, source, redactor.redactText(line), new Date()),
     rebuild: async ({ repoPath, sandbox, service }) => {
       const started = pipeline.start({ repoPath, sandbox, services: [service], includeUncommitted: true, requestedBy: 'branchboxd (watch)' });
       const id = started.deployments.find((d) => d.service === service)!.id;
