@@ -56,6 +56,24 @@ function webview(sandboxPanel: boolean) {
   return { messages, state, post, samples };
 }
 
+/** The test client, telling `endsOf(method)` how each subscription it opens ends. */
+function endsSpied(endsOf: (method: string) => Collector<string>) {
+  return {
+    request: client.request.bind(client),
+    subscribe: (async (...args: Parameters<TestClient['subscribe']>) => {
+      const [method, params, notification, handlers] = args;
+      const ended = endsOf(method);
+      return client.subscribe(method, params, notification, {
+        onItems: handlers.onItems,
+        onEnd: (end) => {
+          ended.add(end.reason);
+          handlers.onEnd?.(end);
+        },
+      });
+    }) as TestClient['subscribe'],
+  };
+}
+
 describe('StatsFeed against a real daemon', () => {
   it('sends the history first, prefilled, then live samples of a busy container', async () => {
     // A first panel makes the daemon collect the container (test containers are collected only while watched).
@@ -108,19 +126,7 @@ describe('StatsFeed against a real daemon', () => {
   it('ends its subscription in the daemon when the panel closes, and reports a missing container', async () => {
     const wv = webview(false);
     const ended = new Collector<string>();
-    const spy = {
-      request: client.request.bind(client),
-      subscribe: (async (...args: Parameters<TestClient['subscribe']>) => {
-        const [method, params, notification, handlers] = args;
-        return client.subscribe(method, params, notification, {
-          onItems: handlers.onItems,
-          onEnd: (end) => {
-            ended.add(end.reason);
-            handlers.onEnd?.(end);
-          },
-        });
-      }) as TestClient['subscribe'],
-    };
+    const spy = endsSpied(() => ended);
     const feed = new StatsFeed(spy, { kind: 'stats', container: idle, title: 'idle' }, wv.post);
     await feed.start();
     await wv.messages.until(() => wv.samples().some((m) => !m.history), 'a live sample');
@@ -137,21 +143,11 @@ describe('StatsFeed against a real daemon', () => {
   it('stops its live samples and says so when the sandbox is deleted; reopened, it shows the banner and no live samples', async () => {
     /** The client, with each `container/stats` subscription it opens and how it ended. */
     const statsSubs: { ended: Collector<string> }[] = [];
-    const spy = {
-      request: client.request.bind(client),
-      subscribe: (async (...args: Parameters<TestClient['subscribe']>) => {
-        const [method, params, notification, handlers] = args;
-        const ended = new Collector<string>();
-        if (method === 'container/stats') statsSubs.push({ ended });
-        return client.subscribe(method, params, notification, {
-          onItems: handlers.onItems,
-          onEnd: (end) => {
-            ended.add(end.reason);
-            handlers.onEnd?.(end);
-          },
-        });
-      }) as TestClient['subscribe'],
-    };
+    const spy = endsSpied((method) => {
+      const ended = new Collector<string>();
+      if (method === 'container/stats') statsSubs.push({ ended });
+      return ended;
+    });
     const wv = webview(true);
     const feed = new StatsFeed(spy, { kind: 'stats', sandbox, title: 'sandbox' }, wv.post);
     await feed.start();
