@@ -333,7 +333,7 @@ async function startContainer(
       const addresses = ports.all.map((x) => `127.0.0.1:${x.hostPort}`).join(', ');
       if (attempt === PORT_ATTEMPTS) throw new DeployCause(`a port of ${addresses} is in use: ${message}`);
       rec.log('daemon', `A port of ${addresses} was taken after it was checked free (${message}); trying other ports`);
-      await docker.removeContainer(id);
+      await docker.removeContainer(id, { sandbox: ctx.sandbox, service: ctx.service });
       delete created.containerId;
       releaseDeploymentPorts(deps.ports, ctx.id);
       ctx.signal.throwIfAborted();
