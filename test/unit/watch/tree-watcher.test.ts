@@ -50,7 +50,8 @@ async function watched(opts: { quietMs?: number; hold?: () => Promise<void>; fol
   return { root, batches, seen, write, tree };
 }
 
-describe('TreeWatcher', () => {
+// A native watcher starting, and its batches' quiet periods, under a loaded unit run (CI met 5 s).
+describe('TreeWatcher', { timeout: 30_000 }, () => {
   it('reports changes relative to the root, the last change of a path winning, never .git/', async () => {
     const t = await watched({ folders: ['.git', 'src'] });
     t.write('.git/index');
