@@ -2,6 +2,7 @@
 // report plus, when given, the steps of the end-to-end report. Fails when anything failed or
 // no test ran.
 import { existsSync, readFileSync } from 'node:fs';
+import { relative } from 'node:path';
 
 const [vitestReport, e2eReport] = process.argv.slice(2);
 const report = JSON.parse(readFileSync(vitestReport, 'utf8'));
@@ -13,6 +14,14 @@ const filesFailedOutsideTests = (report.testResults ?? []).filter(
 );
 for (const file of filesFailedOutsideTests)
   console.log(`failed outside its tests: ${file.name}: ${(file.message ?? '').split('\n')[0]}`);
+// Each failed test by name, its file and the first line of its failure, so that the tail of a
+// run's output says what failed without the full log.
+for (const file of report.testResults ?? [])
+  for (const test of file.assertionResults ?? [])
+    if (test.status === 'failed')
+      console.log(
+        `failed: ${relative(process.cwd(), file.name)} > ${test.fullName}: ${String(test.failureMessages?.[0] ?? '').split('\n')[0]}`,
+      );
 let failed = (report.numFailedTests ?? 0) + filesFailedOutsideTests.length;
 const skipped = (report.numPendingTests ?? 0) + (report.numTodoTests ?? 0);
 let ok = report.success !== false;
@@ -24,6 +33,8 @@ if (e2eReport) {
     const e2e = JSON.parse(readFileSync(e2eReport, 'utf8'));
     const steps = e2e.steps ?? [];
     passed += steps.filter((s) => s.ok).length;
+    for (const step of steps.filter((s) => !s.ok))
+      console.log(`failed: end to end step ${step.n}. ${step.name}: ${String(step.error ?? '').split('\n')[0]}`);
     failed += steps.filter((s) => !s.ok).length;
     // The run failed outside its steps (before the first, or in its cleanup), or its report
     // does not say that it finished: one failure.
