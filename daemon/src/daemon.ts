@@ -38,6 +38,7 @@ import { openLifecycleModule } from './lifecycle/module';
 import { gatedDeployStart } from './methods/sandbox-lifecycle';
 import { SandboxService } from './sandbox/sandbox-service';
 import { GitSource } from './deploy/git-source';
+import { REQUESTED_BY } from './deploy/requesters';
 import { parseProject } from './project/load';
 import { trustHandlers } from './methods/trust';
 import { imageHandlers } from './methods/images';
@@ -293,7 +294,7 @@ function startSandboxLifecycle(
         services: [serving.service],
         ...(serving.branch !== undefined ? { ref: serving.branch } : {}),
         ...(serving.commit !== undefined ? { commit: serving.commit } : {}),
-        requestedBy: 'branchboxd (resume)',
+        requestedBy: REQUESTED_BY.resume,
       });
       const final = await deploys.waitFinal(deployments.find((d) => d.service === serving.service)!.id);
       return {
@@ -391,7 +392,7 @@ function startWatches(
     // A line can quote the container (an rm that failed, a health probe's answer): masked before it is stored, as the recorder's are.
     appendLog: (deployment, source, line) => void pipeline.deployments.appendLog(deployment, source, redactor.redactText(line), new Date()),
     rebuild: async ({ repoPath, sandbox, service }) => {
-      const started = pipeline.start({ repoPath, sandbox, services: [service], includeUncommitted: true, requestedBy: 'branchboxd (watch)' });
+      const started = pipeline.start({ repoPath, sandbox, services: [service], includeUncommitted: true, requestedBy: REQUESTED_BY.watch });
       const id = started.deployments.find((d) => d.service === service)!.id;
       const record = await pipeline.waitFinal(id);
       return { deployment: id, status: record.status, ...(record.diagnosis ? { diagnosis: record.diagnosis } : {}) };
