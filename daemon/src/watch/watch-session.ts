@@ -11,8 +11,9 @@
  * container matches the tree before the first change; {@link WatchSession.resync} does it again
  * for one service (its container was replaced by a deployment of the branch it follows). After
  * each sync that went well, the service's working-tree marker is measured again (how many files
- * of its context differ from its commit) and stored with the sandbox. Actions — the initial
- * sync, each batch, a resync — run one at a time, in the order they came.
+ * of its context differ from its commit) and stored with the sandbox, beside the actions: no
+ * sync waits for a count. Actions — the initial sync, each batch, a resync — run one at a
+ * time, in the order they came.
  */
 import { existsSync, lstatSync, readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -74,6 +75,12 @@ export class WatchSession {
   private tree: TreeWatcher | undefined;
   /** The action in progress and those queued behind it. */
   private queue: Promise<void> = Promise.resolve();
+  /**
+   * The marker measures, one after the other beside the actions (a sync does not wait for the
+   * previous one's count); one waiting per service and deployment stands for any more asked meanwhile.
+   */
+  private measures: Promise<void> = Promise.resolve();
+  private readonly measureWaiting = new Set<string>();
   private syncs = 0;
   private failures = 0;
   private lastSyncAt: string | undefined;
@@ -138,6 +145,7 @@ export class WatchSession {
     this.abort.abort(new Error('the watch stopped'));
     await this.tree?.stop();
     await this.queue;
+    await this.measures;
   }
 
   /** Runs `action` after those queued before it; its failure is logged, never passed on. */
@@ -233,7 +241,18 @@ export class WatchSession {
     if (this.abort.signal.aborted && outcome.ok === false) return;
     this.report(service, { action, initial, files: plan.files, durationMs: Date.now() - started, outcome });
     // After the event (the files serve already): what the container runs now, beside its commit.
-    if (outcome.ok && plan.kind === 'sync' && outcome.deployment && !this.abort.signal.aborted) await this.measure(service, state, outcome.deployment);
+    if (outcome.ok && plan.kind === 'sync' && outcome.deployment && !this.abort.signal.aborted) this.remeasure(service, state, outcome.deployment);
+  }
+
+  /** Queues a measure of the service's marker (unless one is waiting already: it reads the tree when it runs). */
+  private remeasure(service: string, state: ServiceState, deployment: string): void {
+    const key = `${service}\u0000${deployment}`;
+    if (this.measureWaiting.has(key)) return;
+    this.measureWaiting.add(key);
+    this.measures = this.measures.then(() => {
+      this.measureWaiting.delete(key);
+      return this.abort.signal.aborted ? undefined : this.measure(service, state, deployment);
+    });
   }
 
   /** The service's working-tree marker, measured again after a sync into the container of `deployment`. */
