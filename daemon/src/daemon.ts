@@ -394,11 +394,18 @@ function startWatches(
     loadProject: sandboxModule.loadProject,
     // A line can quote the container (an rm that failed, a health probe's answer): masked before it is stored, as the recorder's are.
     appendLog: (deployment, source, line) => void pipeline.deployments.appendLog(deployment, source, redactor.redactText(line), new Date()),
-    rebuild: async ({ repoPath, sandbox, service }) => {
-      const started = await start({ repoPath, sandbox, services: [service], includeUncommitted: true, requestedBy: REQUESTED_BY.watch });
+    rebuild: async ({ repoPath, sandbox, service, signal }) => {
+      const started = await start({ repoPath, sandbox, services: [service], includeUncommitted: true, requestedBy: REQUESTED_BY.watch }, signal);
       const id = started.deployments.find((d) => d.service === service)!.id;
-      const record = await pipeline.waitFinal(id);
-      return { deployment: id, status: record.status, ...(record.diagnosis ? { diagnosis: record.diagnosis } : {}) };
+      const cancel = () => void pipeline.cancel(id, 'a later deployment took the service over from the watch');
+      if (signal.aborted) cancel();
+      signal.addEventListener('abort', cancel, { once: true });
+      try {
+        const record = await pipeline.waitFinal(id);
+        return { deployment: id, status: record.status, ...(record.diagnosis ? { diagnosis: record.diagnosis } : {}) };
+      } finally {
+        signal.removeEventListener('abort', cancel);
+      }
     },
     onSwitchOver: (listener) => pipeline.onSwitchOver(listener),
     log: log.child({ component: 'watch' }),

@@ -49,7 +49,13 @@ export interface WatchDeps {
   /** Appends a line to a deployment's stored log. */
   readonly appendLog: (deployment: string, source: LogSource, line: string) => void;
   /** Deploys the service from the working tree and waits for the end: the deployment and its final status. */
-  readonly rebuild: (req: { repoPath: string; sandbox: string; service: string }) => Promise<{ deployment: string; status: DeploymentStatus; diagnosis?: string }>;
+  readonly rebuild: (req: {
+    repoPath: string;
+    sandbox: string;
+    service: string;
+    /** Aborted when the rebuild must not take the service over any more (queued or in flight, it is cancelled). */
+    signal: AbortSignal;
+  }) => Promise<{ deployment: string; status: DeploymentStatus; diagnosis?: string }>;
   readonly log: Logger;
   readonly quietMs?: number;
 }
@@ -72,6 +78,8 @@ interface ServiceState {
 export class WatchSession {
   private readonly services: Map<string, ServiceState>;
   private readonly abort = new AbortController();
+  /** Cancels this watch's rebuilds ({@link cancelRebuilds}). */
+  private readonly rebuilds = new AbortController();
   private tree: TreeWatcher | undefined;
   /** The action in progress and those queued behind it. */
   private queue: Promise<void> = Promise.resolve();
@@ -138,6 +146,14 @@ export class WatchSession {
    */
   resync(service: string): Promise<void> {
     return this.services.has(service) ? this.serial(() => this.initialSync(new Set([service]))) : Promise.resolve();
+  }
+
+  /**
+   * Cancels the rebuild in progress, if any, and any to come: a deployment not this watch's took
+   * a service over, and no rebuild of the tree may replace it after. Call before {@link stop}.
+   */
+  cancelRebuilds(): void {
+    this.rebuilds.abort(new Error('a later deployment took the service over'));
   }
 
   /** Stops the watcher and waits for the action in progress (aborted where it can be). */
@@ -238,7 +254,8 @@ export class WatchSession {
       if (this.abort.signal.aborted) return;
       outcome = { ok: false, error: oneLine((e as Error).message) };
     }
-    if (this.abort.signal.aborted && outcome.ok === false) return;
+    // Ended by the watch's stop, or a rebuild cancelled for a later deployment: not the watch's failure to report.
+    if ((this.abort.signal.aborted || (plan.kind === 'rebuild' && this.rebuilds.signal.aborted)) && outcome.ok === false) return;
     this.report(service, { action, initial, files: plan.files, durationMs: Date.now() - started, outcome });
     // After the event (the files serve already): what the container runs now, beside its commit.
     if (outcome.ok && plan.kind === 'sync' && outcome.deployment && !this.abort.signal.aborted) this.remeasure(service, state, outcome.deployment);
@@ -325,7 +342,8 @@ export class WatchSession {
   }
 
   private async rebuild(service: string): Promise<{ ok: true; deployment: string } | { ok: false; error: string; deployment: string }> {
-    const r = await this.deps.rebuild({ repoPath: this.root, sandbox: this.sandbox, service });
+    this.rebuilds.signal.throwIfAborted();
+    const r = await this.deps.rebuild({ repoPath: this.root, sandbox: this.sandbox, service, signal: this.rebuilds.signal });
     if (r.status === 'running' || r.status === 'completed') return { ok: true, deployment: r.deployment };
     return { ok: false, deployment: r.deployment, error: `the rebuild ended ${r.status}${r.diagnosis ? `: ${r.diagnosis}` : ''}` };
   }

@@ -123,6 +123,8 @@ export class Watches extends TypedEmitter<{ event: [WatchEvent] }> {
       void session.resync(d.service);
       return;
     }
+    // A rebuild of the watch in flight or queued behind this deployment would put the tree back over it.
+    session.cancelRebuilds();
     void this.stop(d.sandbox, replacedReason(d));
   }
 
