@@ -31,7 +31,7 @@ import { dockerStreamHandlers } from './methods/docker-streams';
 import { openSandboxModule, type SandboxModule } from './sandbox/module';
 import { validateSandboxName } from './sandbox/names';
 import { DeployPipeline, deployDockerOf } from './deploy/pipeline';
-import { deployHandlers, deployStart } from './methods/deploy';
+import { deployHandlers, deployStart, gatedStart, type DeployHandlerDeps } from './methods/deploy';
 import { startGateways } from './gateway/setup';
 import { routeHandlers } from './methods/route';
 import { openLifecycleModule } from './lifecycle/module';
@@ -84,7 +84,7 @@ export async function startDaemon(opts: DaemonOptions, version: string): Promise
     const routing = await startRouting(opts, log, sandboxModule, undo);
     const lifecycle = startSandboxLifecycle(opts, log, state, docker, sandboxModule, deploys, routing, undo);
     const forwards = await startForwards(log, state, docker, sandboxModule, undo);
-    const watches = startWatches(opts, log, docker, sandboxModule, deploys, redactor, undo);
+    const watches = startWatches(opts, log, docker, sandboxModule, deploys, lifecycle.start, redactor, undo);
     const sessions = new Set<Session>();
     // `shutdown` asks for what `serve` makes last, from its handlers: bound once it exists.
     let requestShutdown: (reason: string) => void = () => undefined;
@@ -328,19 +328,19 @@ function startSandboxLifecycle(
   module.start();
   undo.push(() => module.stop());
   undo.push(docker.engine.on('connected', () => module.reconciler.trigger()));
+  // The resources gated are those of every service the request deploys, dependencies added.
+  const gated: DeployHandlerDeps = {
+    deploys,
+    hostCommands,
+    resources: (req, services) => module.gate.check({ repoPath: req.repoPath, sandbox: req.sandbox, services }),
+  };
   return {
     module,
+    /** A deploy the daemon starts on a user's behalf, checked as `deploy/start` checks one. */
+    start: gatedStart(gated),
     methods: {
       ...module.handlers,
-      // The resources gated are those of every service the request deploys, dependencies added.
-      'deploy/start': gatedDeployStart(
-        deployStart({
-          deploys,
-          hostCommands,
-          resources: (p, services) => module.gate.check({ repoPath: p.repoPath, sandbox: p.sandbox, services }),
-        }),
-        sandboxModule.sandboxes,
-      ),
+      'deploy/start': gatedDeployStart(deployStart(gated), sandboxModule.sandboxes),
     },
   };
 }
@@ -372,8 +372,10 @@ async function startForwards(log: Logger, state: State, docker: DockerParts, san
 /**
  * Watch mode (daemon/src/watch/): watches of working trees, one per sandbox, in memory only;
  * each change synced into the serving container (sync, sync+restart) or deployed again from
- * the working tree (rebuild, through the pipeline); stopped with their sandbox (deleted,
- * suspended) and at shutdown, before the pipeline and Docker go; watch/*.
+ * the working tree (rebuild, through the pipeline behind the same resource and trust checks as
+ * deploy/start); stopped with their sandbox (deleted, suspended), when a deployment not their own
+ * nor the followed branch's takes a watched service over, and at shutdown, before the pipeline
+ * and Docker go; watch/*.
  */
 function startWatches(
   opts: DaemonOptions,
@@ -381,6 +383,7 @@ function startWatches(
   docker: DockerParts,
   sandboxModule: SandboxModule,
   { pipeline }: Awaited<ReturnType<typeof startDeployPipeline>>,
+  start: ReturnType<typeof startSandboxLifecycle>['start'],
   redactor: Redactor,
   undo: Undo,
 ) {
@@ -391,12 +394,20 @@ function startWatches(
     loadProject: sandboxModule.loadProject,
     // A line can quote the container (an rm that failed, a health probe's answer): masked before it is stored, as the recorder's are.
     appendLog: (deployment, source, line) => void pipeline.deployments.appendLog(deployment, source, redactor.redactText(line), new Date()),
-    rebuild: async ({ repoPath, sandbox, service }) => {
-      const started = pipeline.start({ repoPath, sandbox, services: [service], includeUncommitted: true, requestedBy: REQUESTED_BY.watch });
+    rebuild: async ({ repoPath, sandbox, service, signal }) => {
+      const started = await start({ repoPath, sandbox, services: [service], includeUncommitted: true, requestedBy: REQUESTED_BY.watch }, signal);
       const id = started.deployments.find((d) => d.service === service)!.id;
-      const record = await pipeline.waitFinal(id);
-      return { deployment: id, status: record.status, ...(record.diagnosis ? { diagnosis: record.diagnosis } : {}) };
+      const cancel = () => void pipeline.cancel(id, 'a later deployment took the service over from the watch');
+      if (signal.aborted) cancel();
+      signal.addEventListener('abort', cancel, { once: true });
+      try {
+        const record = await pipeline.waitFinal(id);
+        return { deployment: id, status: record.status, ...(record.diagnosis ? { diagnosis: record.diagnosis } : {}) };
+      } finally {
+        signal.removeEventListener('abort', cancel);
+      }
     },
+    onSwitchOver: (listener) => pipeline.onSwitchOver(listener),
     log: log.child({ component: 'watch' }),
   });
   undo.push(() => watches.stopAll('the daemon is stopping'));
