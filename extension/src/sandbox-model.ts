@@ -84,6 +84,12 @@ export function branchAtCommit(branch: string | undefined, commit: string | unde
   return branch ?? (sha ? `@${sha}` : '');
 }
 
+/** What a service runs beyond its commit: " + 3 changed files" (the working tree, synced by a watch or deployed with its changes). */
+export function workingTreeText(view: Pick<SandboxServiceView, 'workingTree'> | undefined): string {
+  const n = view?.workingTree?.changedFiles;
+  return n === undefined ? '' : `+ ${n} changed file${n === 1 ? '' : 's'}`;
+}
+
 /** Where a service's requests go: `→ sandbox`, `→ baseline`, `→ https://…`. */
 export function routeText(s: Pick<SandboxServiceView, 'route' | 'routeUrl'>): string {
   return s.route === 'url' ? `→ ${s.routeUrl ?? 'url'}` : `→ ${s.route}`;
@@ -478,7 +484,7 @@ export class SandboxTreeModel {
     // Where requests go leads when it is not the sandbox's own container (at 300 px a row keeps
     // its first words; the tooltip has everything, the route first); `→ sandbox` ends it.
     const routedAway = view && view.route !== 'sandbox' ? view.route : undefined;
-    const source = branchAtCommit(view?.branch, view?.commit);
+    const source = [branchAtCommit(view?.branch, view?.commit), workingTreeText(view)].filter(Boolean).join(' ');
     const job = view?.job ? jobState(container) : undefined;
     // The row names the ports beyond the service's own URL (a database's, a second port): the tooltip lists them all.
     const extraPorts = view?.ports?.filter((p) => p.hostPort !== view.hostPort);
@@ -514,6 +520,12 @@ export class SandboxTreeModel {
         ['State', suspended ? escapeMarkdown(`${suspended} with its sandbox (its container is stopped)`) : undefined],
         ['Branch', view?.branch ? escapeMarkdown(view.branch) : undefined],
         ['Commit', view?.commit ? `\`${view.commit}\`` : undefined],
+        [
+          'Working tree',
+          view?.workingTree
+            ? escapeMarkdown(`${workingTreeText(view).slice(2)} on top of the commit, since ${formatTime(view.workingTree.since)} (last synced ${formatTime(view.workingTree.updatedAt)})`)
+            : undefined,
+        ],
         ['Direct URL', view?.url ? escapeMarkdown(view.url) : undefined],
         ['Ports', view?.ports?.length ? escapeMarkdown(portsLong(view.ports).join(', ')) : undefined],
         ['Job', job ? escapeMarkdown(`${job}${container?.state === 'exited' ? ` (exit code ${container.exitCode ?? '?'})` : ''}; runs to completion on each deploy`) : undefined],

@@ -74,6 +74,22 @@ describe('the Sandboxes view with a watch', () => {
     expect(model.row('sandbox:demo')?.contextValue).toBe('sandbox.active');
   });
 
+  it('a service running the working tree reads "feature/x@sha7 + N changed files", and its tooltip says since when', () => {
+    const model = new SandboxTreeModel();
+    const marked = (changedFiles: number): Sandbox => ({
+      ...sandbox,
+      services: [{ ...sandbox.services[0]!, workingTree: { changedFiles, since: T0, updatedAt: '2026-12-07T01:02:00.000Z' } }],
+    });
+    model.replaceSandboxes([sandbox]);
+    expect(model.row('service:demo/account')?.description).toContain('feature/x@aaaaaaa');
+    expect(model.row('service:demo/account')?.description).not.toContain('changed');
+    model.replaceSandboxes([marked(3)]);
+    expect(model.row('service:demo/account')?.description).toContain('feature/x@aaaaaaa + 3 changed files');
+    expect(model.row('service:demo/account')?.tooltip).toMatch(/Working tree.*3 changed files on top of the commit, since/);
+    model.replaceSandboxes([marked(1)]);
+    expect(model.row('service:demo/account')?.description).toContain('+ 1 changed file ');
+  });
+
   it('every menu entry for an active sandbox also matches a watched one, and Start/Stop Watching each match one of the two', () => {
     const entries = manifest.contributes.menus['view/item/context'].filter((m) => m.when?.includes('view == branchbox.sandboxes'));
     const matches = (when: string, contextValue: string) => {
