@@ -8,6 +8,9 @@ export default defineConfig({
           name: 'unit',
           include: ['test/unit/**/*.test.ts'],
           environment: 'node',
+          // Many unit tests run real git, SQLite and native watchers; a loaded CI machine has
+          // taken 5 s (vitest's default) for a few of them. A hang still fails, later.
+          testTimeout: 20_000,
         },
       },
       {

@@ -7,7 +7,8 @@
  * handed over one at a time: changes arriving while one is acted on wait for the next.
  */
 import * as watcher from '@parcel/watcher';
-import { relative, sep } from 'node:path';
+import { lstatSync, readdirSync } from 'node:fs';
+import { join, posix, relative, sep } from 'node:path';
 import type { Change, FileChange } from './rule-match';
 
 /**
@@ -18,6 +19,18 @@ import type { Change, FileChange } from './rule-match';
  * 500 ms would spend half of that budget waiting.
  */
 export const QUIET_PERIOD_MS = 200;
+
+/**
+ * The native watcher can lose events: inotify's queue overflows while its reader is starved of
+ * CPU, and @parcel/watcher drops the overflow notice (watcher issue #183). So before a batch
+ * is handed over, each folder it touched is read again: a file there written within
+ * {@link RESCAN_WINDOW_MS} before the oldest write of the batch (or after), and not handed over
+ * since that write, joins it. A folder larger than {@link RESCAN_MAX_ENTRIES} is not read again.
+ */
+export const RESCAN_WINDOW_MS = 2_000;
+export const RESCAN_MAX_ENTRIES = 5_000;
+/** How many files' handed-over write times are remembered (then forgotten, all at once). */
+const HANDED_MEMORY = 20_000;
 
 /** A tree that never stops changing (a log written inside it) is still acted on this often. */
 export const MAX_BATCH_DELAY_MS = 5_000;
@@ -33,6 +46,8 @@ export interface TreeWatcherOptions {
 
 export class TreeWatcher {
   private readonly pending = new Map<string, Change>();
+  /** Each file handed over, with its write time then: a folder read again does not hand it over twice. */
+  private readonly handed = new Map<string, number>();
   private quietTimer: NodeJS.Timeout | undefined;
   private firstPendingAt = 0;
   private running: Promise<void> | undefined;
@@ -87,8 +102,11 @@ export class TreeWatcher {
 
   private flush(): void {
     if (this.stopped || this.pending.size === 0 || this.running) return;
+    for (const path of writtenBesides(this.root, this.pending, this.handed)) this.pending.set(path, 'changed');
     const batch = [...this.pending].map(([path, change]) => ({ path, change }));
     this.pending.clear();
+    if (this.handed.size > HANDED_MEMORY) this.handed.clear();
+    for (const { path, change } of batch) if (change === 'changed') this.handed.set(path, mtimeOf(join(this.root, path)) ?? 0);
     this.running = this.opts
       .onBatch(batch)
       .catch(() => undefined)
@@ -101,5 +119,53 @@ export class TreeWatcher {
   private fail(error: Error): void {
     if (this.stopped) return;
     this.opts.onError(error);
+  }
+}
+
+/**
+ * Files of the folders a batch touched, written around the batch's own writes and not handed
+ * over since: what the native watcher may have lost. Paths relative to `root`, with `/`; never
+ * under `.git/`.
+ */
+export function writtenBesides(root: string, batch: ReadonlyMap<string, Change>, handed: ReadonlyMap<string, number>): string[] {
+  const folders = new Set<string>();
+  let oldest = Infinity;
+  for (const [path, change] of batch) {
+    if (change !== 'changed') continue;
+    folders.add(posix.dirname(path));
+    oldest = Math.min(oldest, mtimeOf(join(root, path)) ?? Infinity);
+  }
+  if (oldest === Infinity) return [];
+  const since = oldest - RESCAN_WINDOW_MS;
+  const found: string[] = [];
+  for (const folder of folders) {
+    if (folder === '.git' || folder.startsWith('.git/')) continue;
+    let names: string[];
+    try {
+      names = readdirSync(join(root, folder));
+    } catch {
+      continue; // gone since: its deletion is in the batch or the next one
+    }
+    if (names.length > RESCAN_MAX_ENTRIES) continue;
+    for (const name of names) {
+      const path = folder === '.' ? name : `${folder}/${name}`;
+      if (batch.has(path) || path === '.git') continue;
+      try {
+        // Files only: a folder's time moves with any change inside it, and a folder in a batch syncs all its files.
+        const stat = lstatSync(join(root, path));
+        if (!stat.isDirectory() && stat.mtimeMs >= since && handed.get(path) !== stat.mtimeMs) found.push(path);
+      } catch {
+        // removed meanwhile
+      }
+    }
+  }
+  return found;
+}
+
+function mtimeOf(file: string): number | undefined {
+  try {
+    return lstatSync(file).mtimeMs;
+  } catch {
+    return undefined;
   }
 }

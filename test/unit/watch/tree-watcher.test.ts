@@ -3,12 +3,12 @@
  * quiet period, each path's last change winning, `.git/` never reported, a burst of writes
  * coalesced, and batches handed over one at a time.
  */
-import { mkdirSync, mkdtempSync, realpathSync, rmSync, unlinkSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, realpathSync, rmSync, statSync, unlinkSync, utimesSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import type { FileChange } from '../../../daemon/src/watch/rule-match';
-import { TreeWatcher } from '../../../daemon/src/watch/tree-watcher';
+import { TreeWatcher, writtenBesides } from '../../../daemon/src/watch/tree-watcher';
 
 const cleanups: (() => Promise<void> | void)[] = [];
 afterEach(async () => {
@@ -100,5 +100,31 @@ describe('TreeWatcher', { timeout: 30_000 }, () => {
     await t.seen(['second', 'third']);
     expect(t.batches).toHaveLength(2);
     expect(t.batches[1]!.map((c) => c.path).sort()).toEqual(['second', 'third']);
+  });
+});
+
+describe('writtenBesides (what the native watcher may have lost)', () => {
+  it('adds the files written around the batch in the folders it touched, not older ones, not those handed over, not folders or .git', () => {
+    const root = realpathSync(mkdtempSync(join(tmpdir(), 'bb-besides-')));
+    cleanups.push(() => rmSync(root, { recursive: true, force: true }));
+    mkdirSync(join(root, 'burst/sub'), { recursive: true });
+    mkdirSync(join(root, '.git'));
+    const old = new Date(Date.now() - 60_000);
+    for (const f of ['burst/old.txt', 'other.txt']) {
+      writeFileSync(join(root, f), 'x');
+      utimesSync(join(root, f), old, old);
+    }
+    for (const f of ['burst/seen.txt', 'burst/lost1.txt', 'burst/lost2.txt', 'burst/synced.txt', 'burst/sub/inner.txt', '.git/index', 'top.txt']) writeFileSync(join(root, f), 'x');
+    const handed = new Map([['burst/synced.txt', statSync(join(root, 'burst/synced.txt')).mtimeMs]]);
+    const batch = new Map([['burst/seen.txt', 'changed' as const], ['gone/removed.txt', 'deleted' as const]]);
+    expect(writtenBesides(root, batch, handed).sort()).toEqual(['burst/lost1.txt', 'burst/lost2.txt']);
+    // Written again after it was handed over: it joins.
+    const later = new Date(Date.now() + 500);
+    utimesSync(join(root, 'burst/synced.txt'), later, later);
+    expect(writtenBesides(root, batch, handed)).toContain('burst/synced.txt');
+    // A change at the root reads the root: its new files, never .git; old files alone read nothing new.
+    writeFileSync(join(root, 'other.txt'), 'y');
+    expect(writtenBesides(root, new Map([['other.txt', 'changed' as const]]), handed).sort()).toEqual(['top.txt']);
+    expect(writtenBesides(root, new Map([['gone.txt', 'deleted' as const]]), handed)).toEqual([]);
   });
 });
