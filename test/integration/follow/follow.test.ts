@@ -195,6 +195,20 @@ describe('follow', () => {
     expect(account(await client.request('sandbox/get', { name: witness })).branch).toBe('feature/x');
   }, 60_000);
 
+  it('leaves a suspended sandbox alone and catches it up when it resumes', async () => {
+    await client.request('sandbox/follow', { sandbox, follow: true });
+    await until(sandbox, servesAt(repo.commitOf('main'))); // the commit made while off, caught up when turned on
+    const suspended = await client.request('sandbox/suspend', { name: sandbox });
+    const served = account(suspended.sandbox).commit;
+    const t = new Date().toISOString();
+    const moved = commitAnswer('while suspended');
+    await until(witness, checkedSince(t));
+    expect(account(await client.request('sandbox/get', { name: sandbox })).commit).toBe(served);
+    await client.request('sandbox/resume', { name: sandbox });
+    const s = await until(sandbox, servesAt(moved));
+    expect(await answers(s)).toEqual({ direct: 'while suspended', gateway: 'while suspended' });
+  }, 180_000);
+
   it('keeps following across a daemon restart and catches up with a commit made while it was down', async () => {
     await client.request('sandbox/follow', { sandbox, follow: true });
     await until(sandbox, servesAt(repo.commitOf('main'))); // the commit made while off, caught up when turned on
