@@ -12,6 +12,7 @@ import { REQUESTED_BY } from '../../../daemon/src/deploy/requesters';
 import { deployFinal, failure, startTestDaemon, type TestClient, type TestDaemon } from '../../helpers/daemon';
 import { testRun, TEST_LABEL } from '../../helpers/docker-fixtures';
 import { createFixtureRepo, type FixtureRepo } from '../../helpers/fixture-repo';
+import { runCli } from '../cli/cli-process';
 
 type Sandbox = Result<'sandbox/get'>;
 type SandboxEvent = StreamItem<'sandbox/event'>;
@@ -208,6 +209,19 @@ describe('follow', () => {
     const s = await until(sandbox, servesAt(moved));
     expect(await answers(s)).toEqual({ direct: 'while suspended', gateway: 'while suspended' });
   }, 180_000);
+
+  it('is turned on and off, and shown, by the CLI', async () => {
+    const off = await runCli(['follow', witness, '--off'], { stateDir: daemon.stateDir });
+    expect(off).toMatchObject({ code: 0, stdout: `Sandbox ${witness} no longer follows its branches\n` });
+    const on = await runCli(['follow', witness], { stateDir: daemon.stateDir });
+    expect(on.code).toBe(0);
+    expect(on.stdout).toMatch(new RegExp(`^Sandbox ${witness} follows feature/x: on since `));
+    const shown = await runCli(['sandbox', 'get', sandbox], { stateDir: daemon.stateDir });
+    expect(shown.stdout).toMatch(/^follow: +on since .*, last redeploy main@[0-9a-f]{7} /m);
+    const missing = await runCli(['follow', `nope${suffix}`], { stateDir: daemon.stateDir });
+    expect(missing.code).not.toBe(0);
+    expect(missing.stderr).toContain('SandboxNotFound');
+  }, 60_000);
 
   it('keeps following across a daemon restart and catches up with a commit made while it was down', async () => {
     await client.request('sandbox/follow', { sandbox, follow: true });
