@@ -239,6 +239,8 @@ export class Follows {
     reportStarted(started);
     const ends = await Promise.all(waits);
     for (const { record } of ends) this.ours.delete(record.id);
+    // Cancelled by the daemon stopping: tried again when it starts, not held against the head.
+    if (this.stopped) return;
     const stillActive = this.opts.sandboxes.get(name)?.state === 'active';
     let error: { message: string; branch: string; commit: string } | undefined;
     nextFailed = { ...this.follows.failedHeads(name) };

@@ -157,9 +157,12 @@ describe('follow', () => {
 
   it('acts at once on follow/check', async () => {
     const v3 = commitAnswer('v3');
-    // Called right after the commit, ahead of the ref watcher's quiet period (a pass still ending waits for it).
+    // Called right after the commit, usually ahead of the ref watcher's quiet period; when the
+    // watcher was first (a loaded machine), the check finds that redeploy under way instead.
     const { started } = await client.request('follow/check', { repoPath: `${repo.root}/services` });
-    expect(started).toEqual([{ sandbox, service: 'account', deploymentId: expect.any(String), branch: 'main', commit: v3, status: 'started' }]);
+    for (const d of started) expect(d).toEqual({ sandbox, service: 'account', deploymentId: expect.any(String), branch: 'main', commit: v3, status: 'started' });
+    const atV3 = (await deploymentsOf(sandbox)).filter((d) => d.commit === v3 && d.requestedBy === REQUESTED_BY.follow);
+    expect(atV3.length).toBe(1); // under way (or done) when the check answered
     await until(sandbox, servesAt(v3));
     expect((await client.request('follow/check', { repoPath: repo.root })).started).toEqual([]); // idempotent
   }, 120_000);
@@ -235,5 +238,26 @@ describe('follow', () => {
     const s = await until(sandbox, servesAt(down));
     expect(s.follow).toBeDefined();
     expect(await answers(s)).toEqual({ direct: 'while down', gateway: 'while down' });
+  }, 180_000);
+  it('makes again a redeploy the daemon stopping cut short, and holds one the user cancelled', async () => {
+    const dockerfile = repo.git('show', `main:${DOCKERFILE}`);
+    repo.write(DOCKERFILE, dockerfile.replace('USER 1000', `RUN echo "slow ${repo.nonce}" && sleep 60\nUSER 1000`));
+    const slow = repo.commitAll('account: a slow build');
+    const first = await until(sandbox, (s) => s.follow?.lastRedeploy?.commit === slow);
+    const [cut] = first.follow!.lastRedeploy!.deployments;
+    await client.closeSocket();
+    expect(await daemon.stop()).toBe(0); // cancels the slow build
+    latest.clear();
+    daemon = await startTestDaemon({ env, stateDir: daemon.stateDir });
+    await connect();
+    const again = await until(sandbox, (s) => s.follow?.lastRedeploy?.commit === slow && s.follow.lastRedeploy.deployments[0] !== cut);
+    const [retried] = again.follow!.lastRedeploy!.deployments;
+    expect(await client.request('deploy/cancel', { id: retried! })).toEqual({ status: 'cancelled' });
+    const held = await until(sandbox, (s) => s.follow?.lastError?.commit === slow);
+    expect(held.follow!.lastError!.message).toMatch(/account cancelled at .*not redeployed again until main moves/);
+
+    repo.write(DOCKERFILE, dockerfile);
+    const fixed = repo.commitAll('account: a quick build again');
+    await until(sandbox, (s) => servesAt(fixed)(s) && s.follow?.lastError === undefined);
   }, 180_000);
 });
