@@ -30,7 +30,8 @@ export const followMethods = defineMethods({
     summary: 'Compares every following sandbox of a repository with its branch heads now and redeploys what is behind.',
     description:
       'For editors: call it when the repository\'s HEAD or a branch changes, so a commit is acted on at once even where the ' +
-      'daemon\'s file watch is late. Idempotent: a sandbox already serving its heads, or already redeploying, starts nothing. ' +
+      'daemon\'s file watch is late. Idempotent: a sandbox already serving its heads starts nothing. A sandbox with a ' +
+      'redeploy by follow under way is checked once it ends (the answer waits for it), so what moved meanwhile is acted on. ' +
       'FileNotFound or GitError when `repoPath` is not in a git repository.',
     errors: ['FileNotFound', 'GitError'],
     params: Obj({ repoPath: Type.String({ minLength: 1, description: 'An absolute path in the repository.' }) }),

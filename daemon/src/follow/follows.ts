@@ -55,14 +55,9 @@ export interface FollowsOptions {
 
 export type StartedDeployment = DeployOutcome & { readonly sandbox: string };
 
-interface Pass {
-  /** Resolves with what the pass started, once started (before the deployments end). */
-  readonly started: Promise<StartedDeployment[]>;
-  readonly done: Promise<void>;
-}
-
 export class Follows {
-  private readonly passes = new Map<string, Pass>();
+  /** The sandboxes with a pass running. */
+  private readonly passes = new Set<string>();
   /** The pass to run after the one running, by sandbox: what triggered it, and who waits for what it starts. */
   private readonly next = new Map<string, { readonly started: Promise<StartedDeployment[]>; readonly resolve: (s: StartedDeployment[]) => void; readonly why: string }>();
   /** Deployments follow started, not yet final (their ends are the passes' own business). */
@@ -108,11 +103,6 @@ export class Follows {
     this.stopped = true;
     for (const off of this.unsubscribe.splice(0)) off();
     await this.repositories.stop();
-  }
-
-  /** The repositories whose refs are watched now. */
-  watchedRepositories(): string[] {
-    return this.repositories.watched();
   }
 
   /**
@@ -168,7 +158,8 @@ export class Follows {
     }
     let reportStarted!: (started: StartedDeployment[]) => void;
     const started = new Promise<StartedDeployment[]>((r) => (reportStarted = r));
-    const done = this.pass(name, why, (s) => reportStarted(s))
+    this.passes.add(name);
+    void this.pass(name, why, (s) => reportStarted(s))
       .catch((e: unknown) => this.log.error(`Follow of sandbox ${name} failed unexpectedly`, { sandbox: name, error: e }))
       .finally(() => {
         reportStarted([]);
@@ -178,7 +169,6 @@ export class Follows {
         this.next.delete(name);
         void this.reconcile(name, next.why).then(next.resolve);
       });
-    this.passes.set(name, { started, done });
     return started;
   }
 

@@ -26,11 +26,6 @@ export class RepositoryWatches {
 
   constructor(private readonly opts: RepositoryWatchesOptions) {}
 
-  /** The repositories watched now. */
-  watched(): string[] {
-    return [...this.watchers.keys()].sort();
-  }
-
   /** Watches exactly `repoPaths`. */
   track(repoPaths: ReadonlySet<string>): void {
     if (this.stopped) return;
