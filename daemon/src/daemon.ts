@@ -32,7 +32,7 @@ import { openSandboxModule, type SandboxModule } from './sandbox/module';
 import type { Sandbox } from './sandbox/sandbox-store';
 import { validateSandboxName } from './sandbox/names';
 import { DeployPipeline, deployDockerOf } from './deploy/pipeline';
-import { deployHandlers, deployStart } from './methods/deploy';
+import { deployHandlers, deployStart, gatedStart, type DeployHandlerDeps } from './methods/deploy';
 import { startGateways } from './gateway/setup';
 import { routeHandlers } from './methods/route';
 import { openLifecycleModule } from './lifecycle/module';
@@ -87,9 +87,9 @@ export async function startDaemon(opts: DaemonOptions, version: string): Promise
     const routing = await startRouting(opts, log, sandboxModule, undo);
     const lifecycle = startSandboxLifecycle(opts, log, state, docker, sandboxModule, deploys, routing, undo);
     const forwards = await startForwards(log, state, docker, sandboxModule, undo);
-    const watches = startWatches(opts, log, docker, sandboxModule, deploys, redactor, undo);
+    const watches = startWatches(opts, log, docker, sandboxModule, deploys, lifecycle.start, redactor, undo);
     const view = (s: Sandbox) => lifecycle.module.health.withHealth(s);
-    const follows = startFollows(opts, log, sandboxModule, deploys, view, undo);
+    const follows = startFollows(opts, log, sandboxModule, deploys, lifecycle.start, view, undo);
     const sessions = new Set<Session>();
     // `shutdown` asks for what `serve` makes last, from its handlers: bound once it exists.
     let requestShutdown: (reason: string) => void = () => undefined;
@@ -334,19 +334,19 @@ function startSandboxLifecycle(
   module.start();
   undo.push(() => module.stop());
   undo.push(docker.engine.on('connected', () => module.reconciler.trigger()));
+  // The resources gated are those of every service the request deploys, dependencies added.
+  const gated: DeployHandlerDeps = {
+    deploys,
+    hostCommands,
+    resources: (req, services) => module.gate.check({ repoPath: req.repoPath, sandbox: req.sandbox, services }),
+  };
   return {
     module,
+    /** A deploy the daemon starts on a user's behalf, checked as `deploy/start` checks one. */
+    start: gatedStart(gated),
     methods: {
       ...module.handlers,
-      // The resources gated are those of every service the request deploys, dependencies added.
-      'deploy/start': gatedDeployStart(
-        deployStart({
-          deploys,
-          hostCommands,
-          resources: (p, services) => module.gate.check({ repoPath: p.repoPath, sandbox: p.sandbox, services }),
-        }),
-        sandboxModule.sandboxes,
-      ),
+      'deploy/start': gatedDeployStart(deployStart(gated), sandboxModule.sandboxes),
     },
   };
 }
@@ -378,8 +378,10 @@ async function startForwards(log: Logger, state: State, docker: DockerParts, san
 /**
  * Watch mode (daemon/src/watch/): watches of working trees, one per sandbox, in memory only;
  * each change synced into the serving container (sync, sync+restart) or deployed again from
- * the working tree (rebuild, through the pipeline); stopped with their sandbox (deleted,
- * suspended) and at shutdown, before the pipeline and Docker go; watch/*.
+ * the working tree (rebuild, through the pipeline behind the same resource and trust checks as
+ * deploy/start); stopped with their sandbox (deleted, suspended), when a deployment not their own
+ * nor the followed branch's takes a watched service over, and at shutdown, before the pipeline
+ * and Docker go; watch/*.
  */
 function startWatches(
   opts: DaemonOptions,
@@ -387,6 +389,7 @@ function startWatches(
   docker: DockerParts,
   sandboxModule: SandboxModule,
   { pipeline }: Awaited<ReturnType<typeof startDeployPipeline>>,
+  start: ReturnType<typeof startSandboxLifecycle>['start'],
   redactor: Redactor,
   undo: Undo,
 ) {
@@ -397,12 +400,20 @@ function startWatches(
     loadProject: sandboxModule.loadProject,
     // A line can quote the container (an rm that failed, a health probe's answer): masked before it is stored, as the recorder's are.
     appendLog: (deployment, source, line) => void pipeline.deployments.appendLog(deployment, source, redactor.redactText(line), new Date()),
-    rebuild: async ({ repoPath, sandbox, service }) => {
-      const started = pipeline.start({ repoPath, sandbox, services: [service], includeUncommitted: true, requestedBy: REQUESTED_BY.watch });
+    rebuild: async ({ repoPath, sandbox, service, signal }) => {
+      const started = await start({ repoPath, sandbox, services: [service], includeUncommitted: true, requestedBy: REQUESTED_BY.watch }, signal);
       const id = started.deployments.find((d) => d.service === service)!.id;
-      const record = await pipeline.waitFinal(id);
-      return { deployment: id, status: record.status, ...(record.diagnosis ? { diagnosis: record.diagnosis } : {}) };
+      const cancel = () => void pipeline.cancel(id, 'a later deployment took the service over from the watch');
+      if (signal.aborted) cancel();
+      signal.addEventListener('abort', cancel, { once: true });
+      try {
+        const record = await pipeline.waitFinal(id);
+        return { deployment: id, status: record.status, ...(record.diagnosis ? { diagnosis: record.diagnosis } : {}) };
+      } finally {
+        signal.removeEventListener('abort', cancel);
+      }
     },
+    onSwitchOver: (listener) => pipeline.onSwitchOver(listener),
     log: log.child({ component: 'watch' }),
   });
   undo.push(() => watches.stopAll('the daemon is stopping'));
@@ -411,7 +422,8 @@ function startWatches(
 
 /**
  * Follow (daemon/src/follow/): following sandboxes redeploy their services when the branches
- * they serve move — one ref watcher per repository with an active follower, a pass for every
+ * they serve move, each redeploy checked as `deploy/start` checks one (resource limits, trusted
+ * host commands) — one ref watcher per repository with an active follower, a pass for every
  * follower now (heads that moved while the daemon was down); stopped at shutdown, before the
  * pipeline goes; sandbox/follow, follow/check.
  */
@@ -420,12 +432,14 @@ function startFollows(
   log: Logger,
   sandboxModule: SandboxModule,
   { pipeline }: Awaited<ReturnType<typeof startDeployPipeline>>,
+  start: ReturnType<typeof startSandboxLifecycle>['start'],
   view: (s: Sandbox) => Sandbox,
   undo: Undo,
 ) {
   const follows = new Follows({
     sandboxes: sandboxModule.sandboxes,
     pipeline,
+    start,
     git: new GitSource(join(opts.stateDir, STATE_FILES.deploy)),
     log: log.child({ component: 'follow' }),
   });

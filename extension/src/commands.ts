@@ -25,6 +25,7 @@ import { onboardingCommands } from './onboarding-commands';
 import { panelCommands } from './panels/commands';
 import { createSandboxCommands } from './sandbox-commands';
 import type { SandboxesTree } from './sandboxes-tree';
+import { watchCommands } from './watch-commands';
 
 /** What commands work with: the extension's parts, whether or not the daemon is there. */
 export interface Ctx {
@@ -106,6 +107,7 @@ export function createCommands(): Record<string, CommandFactory> {
     ...createSandboxCommands(),
     ...panelCommands(),
     ...onboardingCommands(),
+    ...watchCommands(),
   };
 }
 

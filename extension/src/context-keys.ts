@@ -17,7 +17,12 @@ import type { SandboxesTree } from './sandboxes-tree';
 export type ContextKeyValues = Readonly<Record<string, boolean>>;
 
 /** What the palette's `when` clauses know about sandboxes and containers. */
-export function paletteKeys(connected: boolean, sandboxes: readonly Pick<Sandbox, 'state'>[], containers: readonly Pick<ContainerSummary, 'state'>[]): ContextKeyValues {
+export function paletteKeys(
+  connected: boolean,
+  sandboxes: readonly Pick<Sandbox, 'state'>[],
+  containers: readonly Pick<ContainerSummary, 'state'>[],
+  watching = false,
+): ContextKeyValues {
   return {
     'branchbox.connected': connected,
     'branchbox.hasSandbox': sandboxes.some((s) => s.state !== 'deleting'),
@@ -26,6 +31,7 @@ export function paletteKeys(connected: boolean, sandboxes: readonly Pick<Sandbox
     'branchbox.hasContainer': containers.some((c) => c.state !== 'removing'),
     'branchbox.hasRunningContainer': containers.some((c) => isRunning(c as ContainerSummary)),
     'branchbox.hasStoppedContainer': containers.some((c) => c.state === 'created' || c.state === 'exited' || c.state === 'dead'),
+    'branchbox.hasWatch': watching,
   };
 }
 
@@ -76,7 +82,9 @@ export class ContextKeys implements vscode.Disposable {
   }
 
   private refreshPalette(): void {
-    this.set(paletteKeys(this.connection.connected !== undefined, this.sandboxes.model.sandboxes(), this.containers.model.all()));
+    const model = this.sandboxes.model;
+    const sandboxes = model.sandboxes();
+    this.set(paletteKeys(this.connection.connected !== undefined, sandboxes, this.containers.model.all(), sandboxes.some((s) => model.watch(s.name))));
   }
 
   private set(values: ContextKeyValues): void {

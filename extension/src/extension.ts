@@ -24,6 +24,7 @@ import { DeploymentsTree } from './deployments-tree';
 import { DaemonDocuments } from './documents';
 import { createLog, showActivationError, showError } from './log';
 import { registerPanels } from './panels/commands';
+import { WatchStatusBar } from './watch-commands';
 import { SandboxStatusBar } from './sandbox-status-bar';
 import { SandboxesTree } from './sandboxes-tree';
 import { ConnectionStatusBar } from './status-bar';
@@ -61,6 +62,7 @@ export function activate(context: vscode.ExtensionContext): void {
       configs,
       new ConnectionStatusBar(connection),
       new SandboxStatusBar(sandboxes, current),
+      new WatchStatusBar(sandboxes, current),
       // The Deployments view words a suspended sandbox's running deployments as suspended.
       sandboxes.onDidChangeModel(() => deployments.setSandboxStates(new Map(sandboxes.model.sandboxes().map((s) => [s.name, s.state])))),
       registerPanels(ctx),

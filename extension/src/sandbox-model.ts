@@ -16,6 +16,8 @@ import { FINAL_DEPLOYMENT_STATUSES } from '../../schemas/src/deploy-status';
 import type { SandboxHealth as HealthVerdict, ServiceHealth as ServiceVerdict } from '../../schemas/src/health';
 import { plainLine } from '../../schemas/src/plain-text';
 import type { Sandbox, SandboxEvent, SandboxServiceView } from '../../schemas/src/sandbox';
+import type { WatchEvent, WatchView } from '../../schemas/src/watch';
+import { WatchTable, watchTooltip, type WatchState } from './watch-logic';
 import { contextValueOf, describeContainer, describeState, escapeMarkdown, iconFor, tooltipFor, type DaemonView, type IconSpec, type SandboxFacts } from './container-model';
 
 export type SandboxHealth = 'healthy' | 'degraded' | 'unhealthy' | 'empty' | 'unknown';
@@ -80,6 +82,12 @@ export function branchAtCommit(branch: string | undefined, commit: string | unde
   const sha = shortSha(commit);
   if (branch && sha) return `${branch}@${sha}`;
   return branch ?? (sha ? `@${sha}` : '');
+}
+
+/** What a service runs beyond its commit: " + 3 changed files" (the working tree, synced by a watch or deployed with its changes). */
+export function workingTreeText(view: Pick<SandboxServiceView, 'workingTree'> | undefined): string {
+  const n = view?.workingTree?.changedFiles;
+  return n === undefined ? '' : `+ ${n} changed file${n === 1 ? '' : 's'}`;
 }
 
 /** Where a service's requests go: `→ sandbox`, `→ baseline`, `→ https://…`. */
@@ -190,6 +198,8 @@ export class SandboxTreeModel {
   private rootKeys: string[] = [];
   /** The time rows are worded at (a container tooltip's "Up 5 minutes"). */
   private now = 0;
+  /** The daemon's running watches (`watch/list`, `watch/event`). */
+  private readonly watchTable = new WatchTable();
 
   get size(): number {
     return this.sandboxMap.size;
@@ -217,6 +227,22 @@ export class SandboxTreeModel {
   /** Deployments not final yet (of one sandbox). */
   deploying(sandbox?: string): ActiveDeploy[] {
     return [...this.active.values()].filter((d) => sandbox === undefined || d.sandbox === sandbox);
+  }
+
+  /** The sandbox's running watch, if any. */
+  watch(name: string): WatchState | undefined {
+    return this.watchTable.get(name);
+  }
+
+  /** Replaces the watches with a `watch/list` answer. */
+  replaceWatches(views: readonly WatchView[]): SandboxChange {
+    this.watchTable.replace(views);
+    return this.rebuild();
+  }
+
+  /** `watch/event` items: watches starting, stopping, and the actions they end. */
+  applyWatchEvents(items: readonly WatchEvent[]): SandboxChange {
+    return this.watchTable.apply(items) ? this.rebuild() : NO_SANDBOX_CHANGE;
   }
 
   container(id: string | undefined): ContainerSummary | undefined {
@@ -340,6 +366,7 @@ export class SandboxTreeModel {
     this.verdicts.clear();
     this.active.clear();
     this.containerMap.clear();
+    this.watchTable.clear();
     return this.rebuild();
   }
 
@@ -389,7 +416,8 @@ export class SandboxTreeModel {
     else if (s.state === 'expired') icon = { id: 'history', color: GREY };
     else if (deploys.length) icon = { id: 'sync~spin', color: YELLOW };
     const stateText = s.state === 'active' ? '' : s.state;
-    const description = [stateText, gateway].filter(Boolean).join(' · ');
+    const watch = this.watchTable.get(s.name);
+    const description = [stateText, watch ? 'watching' : '', gateway].filter(Boolean).join(' · ');
     rows.set(key, {
       key,
       kind: 'sandbox',
@@ -403,6 +431,7 @@ export class SandboxTreeModel {
         ...(this.verdict(s)?.services ?? []).filter((v) => v.state !== 'healthy').map(serviceHealthRow),
         ['Deploying', deploys.length ? escapeMarkdown(deploys.map((d) => `${d.service} (${d.status})`).join(', ')) : undefined],
         ['Gateway', gateway ? escapeMarkdown(gateway) : undefined],
+        ['Watch', watch ? escapeMarkdown(watchTooltip(watch)) : undefined],
         ['Project', s.project ? escapeMarkdown(s.project) : undefined],
         ['Repository', s.repoPath ? `\`${s.repoPath.replace(/`/g, "'")}\`` : undefined],
         ['Template', s.template ? escapeMarkdown(s.template) : undefined],
@@ -419,7 +448,8 @@ export class SandboxTreeModel {
         ['Created', escapeMarkdown(formatTime(s.createdAt))],
       ]),
       icon,
-      contextValue: `sandbox.${s.state}`,
+      // `.watching` after the state: the manifest's menus match `sandbox.active` with or without it.
+      contextValue: `sandbox.${s.state}${watch ? '.watching' : ''}`,
       children,
     });
     return key;
@@ -454,7 +484,7 @@ export class SandboxTreeModel {
     // Where requests go leads when it is not the sandbox's own container (at 300 px a row keeps
     // its first words; the tooltip has everything, the route first); `→ sandbox` ends it.
     const routedAway = view && view.route !== 'sandbox' ? view.route : undefined;
-    const source = branchAtCommit(view?.branch, view?.commit);
+    const source = [branchAtCommit(view?.branch, view?.commit), workingTreeText(view)].filter(Boolean).join(' ');
     const job = view?.job ? jobState(container) : undefined;
     // The row names the ports beyond the service's own URL (a database's, a second port): the tooltip lists them all.
     const extraPorts = view?.ports?.filter((p) => p.hostPort !== view.hostPort);
@@ -490,6 +520,12 @@ export class SandboxTreeModel {
         ['State', suspended ? escapeMarkdown(`${suspended} with its sandbox (its container is stopped)`) : undefined],
         ['Branch', view?.branch ? escapeMarkdown(view.branch) : undefined],
         ['Commit', view?.commit ? `\`${view.commit}\`` : undefined],
+        [
+          'Working tree',
+          view?.workingTree
+            ? escapeMarkdown(`${workingTreeText(view).slice(2)} on top of the commit, since ${formatTime(view.workingTree.since)} (last synced ${formatTime(view.workingTree.updatedAt)})`)
+            : undefined,
+        ],
         ['Direct URL', view?.url ? escapeMarkdown(view.url) : undefined],
         ['Ports', view?.ports?.length ? escapeMarkdown(portsLong(view.ports).join(', ')) : undefined],
         ['Job', job ? escapeMarkdown(`${job}${container?.state === 'exited' ? ` (exit code ${container.exitCode ?? '?'})` : ''}; runs to completion on each deploy`) : undefined],

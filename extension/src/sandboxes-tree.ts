@@ -9,6 +9,7 @@ import * as vscode from 'vscode';
 import type { DeployProgress } from '../../schemas/src/deploy';
 import type { SandboxHealth } from '../../schemas/src/health';
 import type { SandboxEvent } from '../../schemas/src/sandbox';
+import type { WatchEvent } from '../../schemas/src/watch';
 import type { Connected, DaemonConnection, Logger } from './connection';
 import type { ContainersTree } from './containers-tree';
 import { Emitter } from './lifetime';
@@ -64,6 +65,9 @@ export class SandboxesTree implements vscode.TreeDataProvider<SandboxesNode>, vs
   private readonly progressEmitter = new Emitter<DeployProgress[]>();
   /** Every `deploy/progress` batch, as received. */
   readonly onDidProgress = this.progressEmitter.event;
+  private readonly watchEmitter = new Emitter<WatchEvent[]>();
+  /** Every `watch/event` batch, as received (after the model took it). */
+  readonly onDidWatchEvent = this.watchEmitter.event;
   readonly view: vscode.TreeView<SandboxesNode>;
   private readonly disposables: vscode.Disposable[] = [];
   private readonly nodes = new Map<string, SandboxesNode>();
@@ -82,6 +86,7 @@ export class SandboxesTree implements vscode.TreeDataProvider<SandboxesNode>, vs
       this.changed,
       this.modelChanged,
       this.progressEmitter,
+      this.watchEmitter,
       new RelativeTimeRefresh(this.view as vscode.TreeView<unknown>, (now) => this.update(this.model.retime(now))),
       connection.whileConnected((c) => this.follow(c)),
       containers.onDidChangeContainers(() => this.update(this.model.setContainers(containers.model.all()))),
@@ -127,7 +132,12 @@ export class SandboxesTree implements vscode.TreeDataProvider<SandboxesNode>, vs
       return;
     }
     // Events that arrive while the list is in flight wait for it.
-    let backlog: { sandboxes: SandboxEvent[]; progress: DeployProgress[]; health: SandboxHealth[] } | undefined = { sandboxes: [], progress: [], health: [] };
+    let backlog: { sandboxes: SandboxEvent[]; progress: DeployProgress[]; health: SandboxHealth[]; watches: WatchEvent[] } | undefined = {
+      sandboxes: [],
+      progress: [],
+      health: [],
+      watches: [],
+    };
     const onSandboxes = (items: SandboxEvent[]) => {
       if (backlog) backlog.sandboxes.push(...items);
       else this.update(this.model.applySandboxEvents(items));
@@ -141,6 +151,13 @@ export class SandboxesTree implements vscode.TreeDataProvider<SandboxesNode>, vs
       if (backlog) backlog.progress.push(...items);
       else this.update(this.model.applyProgress(items));
     };
+    const onWatches = (items: WatchEvent[]) => {
+      if (backlog) backlog.watches.push(...items);
+      else this.update(this.model.applyWatchEvents(items));
+      this.watchEmitter.fire(items);
+    };
+    // Watch mode came with a later daemon than the sandbox views: without it, no watch shows.
+    const watching = c.capabilities.methods.includes('watch/subscribe');
     const ended = (what: string) => (end: { reason: string; error?: { message: string } }) => {
       if (c.scope.disposed || end.reason === 'shutdown') return;
       this.log.warn(`Sandboxes: the ${what} stream ended (${end.reason}${end.error ? `: ${end.error.message}` : ''})`);
@@ -156,11 +173,13 @@ export class SandboxesTree implements vscode.TreeDataProvider<SandboxesNode>, vs
           ...(c.capabilities.methods.includes('sandbox/watchHealth')
             ? [c.client.subscribe('sandbox/watchHealth', {}, 'sandbox/health', { onItems: onHealth, onEnd: ended('health') })]
             : []),
+          ...(watching ? [c.client.subscribe('watch/subscribe', {}, 'watch/event', { onItems: onWatches, onEnd: ended('watch') })] : []),
         ]);
         for (const sub of subs) c.scope.defer(() => void sub.cancel().catch(() => undefined));
-        const [{ sandboxes }, { deployments }] = await Promise.all([
+        const [{ sandboxes }, { deployments }, { watches }] = await Promise.all([
           c.client.request('sandbox/list', {}),
           c.client.request('deploy/list', { status: [...IN_FLIGHT], limit: 200 }),
+          watching ? c.client.request('watch/list', {}) : { watches: [] },
         ]);
         if (c.scope.disposed) return;
         this.log.debug(`Sandboxes: listed ${sandboxes.length}, ${deployments.length} deployments in flight`);
@@ -173,6 +192,8 @@ export class SandboxesTree implements vscode.TreeDataProvider<SandboxesNode>, vs
         change = mergeSandboxChanges(change, this.model.applySandboxEvents(queued.sandboxes));
         change = mergeSandboxChanges(change, this.model.applyProgress(queued.progress));
         change = mergeSandboxChanges(change, this.model.applyHealth(queued.health));
+        change = mergeSandboxChanges(change, this.model.replaceWatches(watches));
+        change = mergeSandboxChanges(change, this.model.applyWatchEvents(queued.watches));
         this.update(change);
         this.setMessage(undefined);
         this.modelChanged.fire();

@@ -35,6 +35,22 @@ export const TtlPolicy = Obj(
 );
 export type TtlPolicy = Static<typeof TtlPolicy>;
 
+export const WorkingTreeMarker = Obj(
+  {
+    changedFiles: Type.Integer({
+      minimum: 0,
+      description:
+        'How many files of the service\'s build context (the whole repository when it is the root) differ from `commit` in the ' +
+        'working tree it runs: tracked files modified, added or deleted, and untracked files git does not ignore.',
+    }),
+    since: Timestamp('When the service began running uncommitted changes on top of `commit` (a watch\'s first sync, or the switch-over of a deployment with includeUncommitted).'),
+    updatedAt: Timestamp('When `changedFiles` was last measured (after each sync of a watch).'),
+  },
+  'The service runs its `commit` plus changes of the working tree (synced by a watch, or deployed with includeUncommitted); ' +
+    'absent when it runs the commit as it is. A deployment of a commit without uncommitted changes clears it.',
+);
+export type WorkingTreeMarker = Static<typeof WorkingTreeMarker>;
+
 export const SandboxServiceView = Obj({
   service: Type.String(),
   route: RouteKind,
@@ -59,6 +75,7 @@ export const SandboxServiceView = Obj({
     ),
   ),
   job: Type.Optional(Type.Boolean({ description: 'A one-shot job (ran to completion).' })),
+  workingTree: Type.Optional(WorkingTreeMarker),
 });
 export type SandboxServiceView = Static<typeof SandboxServiceView>;
 

@@ -7,6 +7,12 @@
  * (`deploy/start` with `includeUncommitted`). Files git ignores, the context's `.dockerignore`
  * excludes, a rule's `ignore` matches, and `.git/` are never acted on. When a watch starts,
  * every sync rule's files are copied once (the initial sync), so the container matches the tree.
+ * After each sync the service's working-tree marker (SandboxServiceView.workingTree) says how
+ * many files of its context differ from its commit.
+ *
+ * A deployment that takes a watched service over and was not asked for by the watch itself ends
+ * the watch (the sandbox runs that deployment now), unless it is a redeploy of the branch the
+ * sandbox follows: the watch then syncs the new container again.
  *
  * Watches live in the daemon's memory: they end with the daemon, and when their sandbox is
  * deleted or suspended (`watch/event` kind `stopped` says why). One watch per sandbox.
@@ -59,7 +65,9 @@ export const WatchEvent = Obj(
     service: Type.Optional(Type.String({ description: 'sync: the service acted on.' })),
     action: Type.Optional(WatchAction),
     initial: Type.Optional(Type.Boolean({ description: 'sync: the initial sync of the watch\'s start (every file of the rule).' })),
-    files: Type.Optional(Type.Array(SyncedFile, { description: `sync: the files acted on, in path order, at most the first ${MAX_LISTED_FILES}.` })),
+    files: Type.Optional(
+      Type.Array(SyncedFile, { description: `sync: the files acted on (and empty folders created), in path order, at most the first ${MAX_LISTED_FILES}.` }),
+    ),
     fileCount: Type.Optional(Type.Integer({ minimum: 0, description: 'sync: how many files were acted on.' })),
     durationMs: Type.Optional(Type.Integer({ minimum: 0, description: 'sync: from the end of the quiet period to the end of the action.' })),
     outcome: Type.Optional(Type.Union([Type.Literal('ok'), Type.Literal('failed')])),
@@ -67,7 +75,13 @@ export const WatchEvent = Obj(
     deployment: Type.Optional(
       Type.String({ description: 'sync: the deployment serving the service, whose log records the sync; rebuild: the new deployment.' }),
     ),
-    reason: Type.Optional(Type.String({ description: 'stopped: why (watch/stop, the sandbox was deleted or suspended, the daemon stops, the watcher failed).' })),
+    reason: Type.Optional(
+      Type.String({
+        description:
+          'stopped: why (watch/stop, the sandbox was deleted or suspended, the daemon stops, the watcher failed, or a deployment took a ' +
+          'watched service over: "account was deployed from main@1a2b3c4: the sandbox runs that commit now").',
+      }),
+    ),
   },
   'A change of a watch, or the end of one action of it.',
 );

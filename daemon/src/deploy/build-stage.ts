@@ -26,6 +26,8 @@ export interface Prepared {
   readonly ref: string | null;
   readonly commit: string;
   readonly sourceHash: string | null;
+  /** With uncommitted changes (sourceHash): how many files of the context they change (the service's working-tree marker). */
+  readonly changedFiles?: number;
   readonly exportDir: string;
   /** The real path of the build context, inside the real path of the exported source. */
   readonly contextDir: string;

@@ -17,6 +17,7 @@ import { containedRealPath } from './contained-path';
 import type { ContainerSpec, DeployDocker } from './deploy-docker';
 import type { DeploymentStore } from './deployment-store';
 import type { GitSource } from './git-source';
+import { changedInSnapshot } from './working-tree-changes';
 import { containerSecurity, rootWarning } from './hardening';
 import { checkHealth } from './health-stage';
 import { publishedPorts, releaseDeploymentPorts, resolveMounts } from './container-runtime';
@@ -247,7 +248,10 @@ async function prepare(ctx: RunContext, deps: RunDeps, created: { exportDir?: st
     withinName: 'the repository',
   });
   if (!statSync(contextDir).isDirectory()) throw new DeployCause(`the build context "${config.context}" is not a folder`);
-  return { ref: resolved.ref, commit: resolved.commit, sourceHash, exportDir, contextDir, projectName: project.name, config };
+  // What the service will run on top of its commit, for its working-tree marker: the files of its context the snapshot changes.
+  const changedFiles = sourceHash ? await changedInSnapshot(deps.git, ctx.repoRoot, resolved.commit, sourceHash, config.context, gitOpts) : undefined;
+  if (changedFiles !== undefined) rec.log('git', `The uncommitted changes touch ${changedFiles} file(s) of the build context "${config.context || '.'}"`);
+  return { ref: resolved.ref, commit: resolved.commit, sourceHash, ...(changedFiles !== undefined ? { changedFiles } : {}), exportDir, contextDir, projectName: project.name, config };
 }
 
 async function headCommit(git: GitSource, ctx: RunContext): Promise<string> {

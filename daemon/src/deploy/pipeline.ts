@@ -315,6 +315,19 @@ export class DeployPipeline extends TypedEmitter<DeployPipelineEvents> implement
     return this.get(id).status;
   }
 
+  /**
+   * Calls `listener` with each deployment once it switched over — its container serves the
+   * service, the one it replaced is gone — as `running` (or `completed`, a job); returns the
+   * function that stops it.
+   */
+  onSwitchOver(listener: (deployment: DeploymentRecord) => void): () => void {
+    return this.on('progress', (item) => {
+      if (item.kind !== 'status' || (item.status !== 'running' && item.status !== 'completed')) return;
+      const record = this.deployments.get(item.deployment);
+      if (record) listener(record);
+    });
+  }
+
   /** Whether the deployment is still queued or running in this process. */
   isActive(id: string): boolean {
     return this.runs.has(id);

@@ -132,6 +132,8 @@ function recordSwitch(ctx: RunContext, deps: RunDeps, p: Prepared, created: Crea
       hostPort: created.hostPort ?? null,
       ...(created.ports?.length ? { ports: created.ports } : {}),
       ...(created.job ? { job: true } : {}),
+      // Without uncommitted changes (or none in its context) the marker goes: the service runs its commit.
+      ...(p.changedFiles ? { workingTree: { changedFiles: p.changedFiles } } : {}),
     });
     ctx.recorder.endStage('switch-over', 'ok');
     // Recorded now (a crash from here on leaves the new container serving and the old one

@@ -77,6 +77,8 @@ export interface ServingRecord {
   readonly ports?: readonly ServedPort[];
   /** A job that ran to completion (its exited container is what serves). */
   readonly job?: boolean;
+  /** Deployed with uncommitted changes: how many files of its context differ from the commit (absent: it runs the commit). */
+  readonly workingTree?: { readonly changedFiles: number };
 }
 
 /** A published port of a deployment's container and the loopback port it is reachable on. */

@@ -38,7 +38,6 @@ export interface FollowSandboxes {
 }
 
 export interface FollowPipeline {
-  start(req: DeployRequest): { deployments: { id: string; service: string }[] };
   waitFinal(id: string): Promise<DeploymentRecord>;
   readonly deployments: { list(filter: { sandbox: string; status: readonly DeploymentStatus[] }): readonly { service: string }[] };
   on(event: 'progress', listener: (p: DeployProgress) => void): () => void;
@@ -47,6 +46,8 @@ export interface FollowPipeline {
 export interface FollowsOptions {
   readonly sandboxes: FollowSandboxes;
   readonly pipeline: FollowPipeline;
+  /** Starts a redeploy, checked as `deploy/start` checks one (ResourceLimit, Untrusted). */
+  readonly start: (req: DeployRequest) => Promise<{ deployments: { id: string; service: string }[] }>;
   readonly git: GitSource;
   readonly log: Logger;
   readonly quietMs?: number;
@@ -205,7 +206,7 @@ export class Follows {
     let nextFailed: Record<string, string> = { ...plan.failed };
     for (const redeploy of plan.redeploys) {
       try {
-        const { deployments } = this.opts.pipeline.start({
+        const { deployments } = await this.opts.start({
           repoPath,
           sandbox: name,
           services: redeploy.services,

@@ -17,8 +17,11 @@ export interface DeployHandlerDeps {
   /** Refuses (Untrusted) a deploy whose host build commands the user has not trusted, before anything is queued. */
   readonly hostCommands?: HostCommandGate;
   /** Refuses (ResourceLimit) a deploy whose services would go past the resource limits, before anything is queued. */
-  readonly resources?: (p: Params<'deploy/start'>, services: readonly string[]) => void;
+  readonly resources?: (req: { readonly repoPath: string; readonly sandbox: string }, services: readonly string[]) => void;
 }
+
+/** What {@link gatedStart} answers: the deployments queued, and the dependencies the request added. */
+export type Started = ReturnType<DeployPipeline['start']>;
 
 /** The pipeline's request for `deploy/start` params. */
 function deployRequestOf(p: Params<'deploy/start'>, requestedBy?: string): DeployRequest {
@@ -34,15 +37,25 @@ function deployRequestOf(p: Params<'deploy/start'>, requestedBy?: string): Deplo
   };
 }
 
-/** `deploy/start`: the request planned once (dependencies added); those services are the ones checked, then queued. */
-export function deployStart({ deploys, hostCommands, resources }: DeployHandlerDeps): HandlerGroup<'deploy/start'>['deploy/start'] {
-  return async (p, ctx) => {
-    const req = deployRequestOf(p, ctx.session.clientInfo?.name);
+/**
+ * A deploy request as `deploy/start` takes it: planned once (dependencies added); those
+ * services are the ones checked — resource limits (ResourceLimit), trusted host commands
+ * (Untrusted) — then queued. The daemon's own deploys on a user's behalf (a watch's rebuild)
+ * go through it too, so none passes a limit a `deploy/start` would be refused.
+ */
+export function gatedStart({ deploys, hostCommands, resources }: DeployHandlerDeps): (req: DeployRequest, signal?: AbortSignal) => Promise<Started> {
+  return async (req, signal) => {
     const plan = deploys.plan(req);
-    resources?.(p, plan.services);
-    await hostCommands?.check({ ...p, services: plan.services }, ctx.signal);
+    resources?.(req, plan.services);
+    await hostCommands?.check({ ...req, services: plan.services }, signal);
     return deploys.start(req, plan);
   };
+}
+
+/** `deploy/start`: {@link gatedStart}, requested by the client's name. */
+export function deployStart(deps: DeployHandlerDeps): HandlerGroup<'deploy/start'>['deploy/start'] {
+  const start = gatedStart(deps);
+  return (p, ctx) => start(deployRequestOf(p, ctx.session.clientInfo?.name), ctx.signal);
 }
 
 /** The namespace but `deploy/start`, which the daemon composes with the sandbox lifecycle's gate ({@link deployStart}). */

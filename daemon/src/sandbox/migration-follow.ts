@@ -1,5 +1,5 @@
 /**
- * Schema version 9: which sandboxes follow their branches (`sandbox/follow`), and what follow
+ * Schema version 10: which sandboxes follow their branches (`sandbox/follow`), and what follow
  * last did for each — its last check, its last redeploy, its last error, and the head each
  * service failed at (not tried again until the branch moves). Owned by FollowStore; a row goes
  * with its sandbox. Never edit once shipped; append a new migration instead.
@@ -7,7 +7,7 @@
 import type { Migration } from '../state/migrations';
 
 export const followMigration: Migration = {
-  version: 9,
+  version: 10,
   name: 'sandbox follow',
   up(db) {
     db.exec(`

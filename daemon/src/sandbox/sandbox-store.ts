@@ -32,6 +32,8 @@ export interface ServingRecord {
   readonly ports?: readonly { readonly container: number; readonly protocol: 'tcp' | 'udp'; readonly hostPort: number; readonly published?: number }[];
   /** A job that ran to completion. */
   readonly job?: boolean;
+  /** Deployed with uncommitted changes of the working tree (includeUncommitted): how many files of its context differ from the commit. */
+  readonly workingTree?: { readonly changedFiles: number };
 }
 
 export interface NewSandbox {
@@ -77,6 +79,9 @@ interface ServiceRow {
   deployment_id: string | null;
   ports: string | null;
   job: number;
+  wt_changed_files: number | null;
+  wt_since: string | null;
+  wt_updated_at: string | null;
 }
 
 interface PortRow {
@@ -121,19 +126,34 @@ export class SandboxStore {
         `INSERT INTO sandbox_services (sandbox, service, route, route_url) VALUES (@sandbox, @service, @route, @url)
          ON CONFLICT (sandbox, service) DO UPDATE SET route = excluded.route, route_url = excluded.route_url`,
       ),
+      // A deployment with uncommitted changes on the commit the service already ran changes of
+      // (a watch's rebuild) keeps `wt_since`: the service has run the working tree since then.
       recordServing: db.prepare(
-        `INSERT INTO sandbox_services (sandbox, service, branch, commit_sha, container_id, host_port, deployment_id, ports, job)
-         VALUES (@sandbox, @service, @branch, @commit, @containerId, @hostPort, @deploymentId, @ports, @job)
-         ON CONFLICT (sandbox, service) DO UPDATE SET branch = excluded.branch, commit_sha = excluded.commit_sha,
+        `INSERT INTO sandbox_services (sandbox, service, branch, commit_sha, container_id, host_port, deployment_id, ports, job,
+           wt_changed_files, wt_since, wt_updated_at)
+         VALUES (@sandbox, @service, @branch, @commit, @containerId, @hostPort, @deploymentId, @ports, @job, @wtChanged, @wtAt, @wtAt)
+         ON CONFLICT (sandbox, service) DO UPDATE SET
+           wt_since = CASE WHEN excluded.wt_changed_files IS NULL THEN NULL
+             WHEN sandbox_services.wt_since IS NOT NULL AND sandbox_services.commit_sha IS excluded.commit_sha THEN sandbox_services.wt_since
+             ELSE excluded.wt_since END,
+           wt_changed_files = excluded.wt_changed_files, wt_updated_at = excluded.wt_updated_at,
+           branch = excluded.branch, commit_sha = excluded.commit_sha,
            container_id = excluded.container_id, host_port = excluded.host_port, deployment_id = excluded.deployment_id,
            ports = excluded.ports, job = excluded.job`,
+      ),
+      markWorkingTree: db.prepare<{ sandbox: string; service: string; deployment: string; changed: number | null; now: string }>(
+        `UPDATE sandbox_services SET wt_changed_files = @changed,
+           wt_since = CASE WHEN @changed IS NULL THEN NULL ELSE COALESCE(wt_since, @now) END,
+           wt_updated_at = CASE WHEN @changed IS NULL THEN NULL ELSE @now END
+         WHERE sandbox = @sandbox AND service = @service AND deployment_id = @deployment
+           AND NOT (wt_changed_files IS NULL AND @changed IS NULL)`,
       ),
       lastDeploy: db.prepare<[string, string, string]>(
         'UPDATE sandboxes SET last_deploy_at = ?, updated_at = ? WHERE name = ?',
       ),
       clearServing: db.prepare<[string, string]>(
         `UPDATE sandbox_services SET branch = NULL, commit_sha = NULL, container_id = NULL, host_port = NULL, deployment_id = NULL,
-           ports = NULL, job = 0
+           ports = NULL, job = 0, wt_changed_files = NULL, wt_since = NULL, wt_updated_at = NULL
          WHERE sandbox = ? AND service = ?`,
       ),
     };
@@ -240,10 +260,27 @@ export class SandboxStore {
         deploymentId: serving.deploymentId,
         ports: serving.ports?.length ? JSON.stringify(serving.ports) : null,
         job: serving.job ? 1 : 0,
+        wtChanged: serving.workingTree?.changedFiles ? serving.workingTree.changedFiles : null,
+        wtAt: serving.workingTree?.changedFiles ? now : null,
       });
       this.sql.lastDeploy.run(now, now, sandbox);
     });
     this.announce('updated', sandbox);
+  }
+
+  /**
+   * A watch measured the working tree after syncing it into the container of `deployment`:
+   * `changedFiles` files of the service's context differ from its commit (0 clears the
+   * marker). Nothing changes when another deployment serves the service by now (it switched
+   * over meanwhile: its own record decides), nor when there is no marker to clear. Answers
+   * whether the row changed (and so was announced).
+   */
+  markWorkingTree(sandbox: string, service: string, deployment: string, changedFiles: number): boolean {
+    if (!Number.isInteger(changedFiles) || changedFiles < 0) throw new RangeError(`changedFiles must be an integer >= 0, not ${changedFiles}`);
+    const changed = changedFiles === 0 ? null : changedFiles;
+    const done = this.sql.markWorkingTree.run({ sandbox, service, deployment, changed, now: this.now().toISOString() }).changes > 0;
+    if (done) this.announce('updated', sandbox);
+    return done;
   }
 
   /** Nothing serves `service` in `sandbox` any more (its container was removed). Its route stays. */
@@ -349,6 +386,10 @@ function serviceView(row: ServiceRow): SandboxServiceView {
     ...(row.deployment_id !== null ? { deploymentId: row.deployment_id } : {}),
     ...(row.ports !== null ? { ports: JSON.parse(row.ports) as SandboxServiceView['ports'] } : {}),
     ...(row.job === 1 ? { job: true } : {}),
+    // The three columns are written together: a count always has its times.
+    ...(row.wt_changed_files !== null
+      ? { workingTree: { changedFiles: row.wt_changed_files, since: row.wt_since as string, updatedAt: row.wt_updated_at as string } }
+      : {}),
   };
 }
 

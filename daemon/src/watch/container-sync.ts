@@ -6,8 +6,9 @@
  * the paths as arguments (never a shell), as root — the owner of the files a sync writes and of
  * the folders an image's COPY makes — with no capability back (the container keeps CapDrop ALL). Entries are owned by root, as `docker cp` leaves
  * them, with mode 0755 for a file executable on the host and 0644 otherwise, so the service's
- * user reads them whatever the host's umask was. Links travel as links. Folders are not sent
- * themselves: their files arrive as their own changes, and an empty folder is not synced.
+ * user reads them whatever the host's umask was. Links travel as links. A folder is sent as
+ * itself only when it is listed (an empty folder created, mode 0755), never with its content:
+ * its files arrive as their own changes.
  */
 import { lstatSync } from 'node:fs';
 import { join } from 'node:path';
@@ -43,16 +44,19 @@ export async function syncIntoContainer(docker: SyncDocker, target: SyncTarget, 
     const stat = f.change === 'changed' ? lstatOrUndefined(join(target.root, f.path)) : undefined;
     if (!stat) remove.push(f.target);
     else if (stat.isFile() || stat.isSymbolicLink()) write.set(f.path, { target: f.target, executable: (stat.mode & 0o111) !== 0 });
+    else if (stat.isDirectory() && f.folder) write.set(f.path, { target: f.target, executable: true });
   }
   if (write.size) {
     const tar = pack(target.root, {
       dereference: false,
       entries: [...write.keys()],
+      // Only the entries listed: a folder's content is not walked.
+      ignore: () => true,
       map: (header) => {
         const entry = write.get(header.name);
         if (entry) {
           header.name = entry.target.replace(/^\/+/, '');
-          if (header.type === 'file') header.mode = entry.executable ? 0o755 : 0o644;
+          if (header.type === 'file' || header.type === 'directory') header.mode = entry.executable ? 0o755 : 0o644;
         }
         header.uid = 0;
         header.gid = 0;

@@ -17,6 +17,8 @@ export type Change = 'changed' | 'deleted';
 export interface FileChange {
   readonly path: string;
   readonly change: Change;
+  /** An empty folder created (synced as a folder; never a reason to rebuild: an image holds no folder git does not). */
+  readonly folder?: boolean;
 }
 
 /** A changed file and where it is in the container. */
@@ -81,13 +83,13 @@ export function planFor(changes: readonly FileChange[], rules: readonly Compiled
     const found = ruleFor(c.path, rules);
     if (!found) continue;
     if (found.rule.action === 'rebuild') {
-      rebuilt.push(c);
+      if (!c.folder) rebuilt.push(c);
       continue;
     }
     synced.push({ ...c, target: targetOf(found.rule, found.relative) });
     if (found.rule.action === 'sync+restart') restart = true;
   }
-  if (rebuilt.length && !opts.syncOnly) return { kind: 'rebuild', files: [...rebuilt, ...synced.map(({ path: p, change }) => ({ path: p, change }))] };
+  if (rebuilt.length && !opts.syncOnly) return { kind: 'rebuild', files: [...rebuilt, ...synced.filter((f) => !f.folder).map(({ path: p, change }) => ({ path: p, change }))] };
   if (synced.length) return { kind: 'sync', restart, files: synced };
   return undefined;
 }

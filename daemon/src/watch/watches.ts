@@ -4,12 +4,19 @@
  * daemon, and a client that wants it again starts it again. A watch stops on `watch/stop`, when
  * its sandbox is deleted or leaves the active state (suspended, expired), when its watcher
  * fails, and at shutdown; each stop is announced with its reason.
+ *
+ * A deployment that switches over in a watched service replaces what the watch synced. One the
+ * watch asked for itself (a rebuild) changes nothing; one of the branch the sandbox follows (the
+ * branch moved: REQUESTED_BY.follow) keeps the watch, which syncs the service again once the new
+ * container serves; any other — a user deploying a commit — stops the watch, saying which
+ * deployment took the service over: the sandbox runs that now, not the working tree.
  */
 import type { Project, ServiceConfig } from '../../../schemas/src/project';
 import type { Sandbox } from '../../../schemas/src/sandbox';
 import type { WatchEvent, WatchView } from '../../../schemas/src/watch';
 import { TypedEmitter } from '../docker/typed-emitter';
 import { findRepoRoot } from '../deploy/git-source';
+import { REQUESTED_BY } from '../deploy/requesters';
 import { RpcError } from '../rpc/errors';
 import type { SandboxStore } from '../sandbox/sandbox-store';
 import { WatchSession, type WatchDeps, type WatchedServiceSpec } from './watch-session';
@@ -21,9 +28,22 @@ const LEFT_ACTIVE: Readonly<Record<Exclude<Sandbox['state'], 'active'>, string>>
   deleting: 'the sandbox is being deleted',
 };
 
+/** A deployment that switched over: its container serves the service now. */
+export interface SwitchOver {
+  readonly id: string;
+  readonly sandbox: string;
+  readonly service: string;
+  readonly ref?: string;
+  readonly commit?: string;
+  readonly includeUncommitted: boolean;
+  readonly requestedBy?: string;
+}
+
 export interface WatchesDeps extends WatchDeps {
-  readonly sandboxes: Pick<SandboxStore, 'get' | 'onChange'>;
+  readonly sandboxes: Pick<SandboxStore, 'get' | 'onChange' | 'markWorkingTree'>;
   readonly loadProject: (repoPath: string) => Project;
+  /** Calls the listener with each deployment once it switched over (DeployPipeline.onSwitchOver); answers the function that stops it. */
+  readonly onSwitchOver: (listener: (deployment: SwitchOver) => void) => () => void;
 }
 
 export class Watches extends TypedEmitter<{ event: [WatchEvent] }> {
@@ -31,6 +51,7 @@ export class Watches extends TypedEmitter<{ event: [WatchEvent] }> {
   /** Sandboxes whose watch is being started or stopped: a second request waits its turn. */
   private readonly busy = new Map<string, Promise<unknown>>();
   private readonly stopListening: () => void;
+  private readonly stopSwitchOvers: () => void;
 
   constructor(private readonly deps: WatchesDeps) {
     super((event, error) => deps.log.warn('Watch listener failed', { event, error: String(error) }));
@@ -42,6 +63,7 @@ export class Watches extends TypedEmitter<{ event: [WatchEvent] }> {
         if (state !== undefined && state !== 'active') void this.stop(e.name, LEFT_ACTIVE[state]);
       }
     });
+    this.stopSwitchOvers = deps.onSwitchOver((d) => this.switchedOver(d));
   }
 
   list(sandbox?: string): WatchView[] {
@@ -71,6 +93,7 @@ export class Watches extends TypedEmitter<{ event: [WatchEvent] }> {
   /** Stops every watch (daemon shutdown). */
   async stopAll(reason: string): Promise<void> {
     this.stopListening();
+    this.stopSwitchOvers();
     await Promise.all([...this.sessions.keys()].map((sandbox) => this.stop(sandbox, reason)));
   }
 
@@ -89,6 +112,20 @@ export class Watches extends TypedEmitter<{ event: [WatchEvent] }> {
     const view = session.view();
     this.emit('event', { kind: 'started', sandbox: req.sandbox, t: view.startedAt, watch: view });
     return view;
+  }
+
+  /** A deployment took over a service: a watch of it goes on (its own rebuild), syncs again (the branch it follows moved) or stops. */
+  private switchedOver(d: SwitchOver): void {
+    const session = this.sessions.get(d.sandbox);
+    if (!session?.has(d.service) || d.requestedBy === REQUESTED_BY.watch) return;
+    if (d.requestedBy === REQUESTED_BY.follow) {
+      this.deps.log.info('Syncing the working tree again: the branch followed was deployed', { sandbox: d.sandbox, service: d.service, deployment: d.id });
+      void session.resync(d.service);
+      return;
+    }
+    // A rebuild of the watch in flight or queued behind this deployment would put the tree back over it.
+    session.cancelRebuilds();
+    void this.stop(d.sandbox, replacedReason(d));
   }
 
   private async serialized<T>(sandbox: string, fn: () => Promise<T>): Promise<T> {
@@ -130,4 +167,13 @@ export function watchedServices(project: Project, serving: readonly string[], sa
     );
   }
   return chosen;
+}
+
+/** "account was deployed from main@1a2b3c4: the sandbox runs that commit now". */
+export function replacedReason(d: Pick<SwitchOver, 'service' | 'ref' | 'commit' | 'includeUncommitted'>): string {
+  const commit = d.commit?.slice(0, 7);
+  const from = d.ref && commit ? `${d.ref}@${commit}` : (commit ?? d.ref ?? 'another source');
+  return d.includeUncommitted
+    ? `${d.service} was deployed from ${from} with uncommitted changes: the sandbox runs that deployment now`
+    : `${d.service} was deployed from ${from}: the sandbox runs that commit now`;
 }

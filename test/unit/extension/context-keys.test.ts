@@ -18,6 +18,7 @@ describe('paletteKeys', () => {
       'branchbox.hasContainer': false,
       'branchbox.hasRunningContainer': false,
       'branchbox.hasStoppedContainer': false,
+      'branchbox.hasWatch': false,
     });
     const keys = paletteKeys(true, [{ state: 'active' }, { state: 'deleting' }], [{ state: 'exited' }, { state: 'removing' }]);
     expect(keys).toMatchObject({
@@ -35,6 +36,8 @@ describe('paletteKeys', () => {
       'branchbox.hasRunningContainer': true,
       'branchbox.hasStoppedContainer': false,
     });
+    // Stop Watching is offered while some sandbox is watched.
+    expect(paletteKeys(true, [{ state: 'active' }], [], true)['branchbox.hasWatch']).toBe(true);
     // A sandbox being deleted is no sandbox to act on.
     expect(paletteKeys(true, [{ state: 'deleting' }], [])['branchbox.hasSandbox']).toBe(false);
   });

@@ -79,7 +79,7 @@ beforeEach(() => {
   store = openStore(join(dir, 'state.db'));
   sandboxes = new SandboxStore(store);
   pipeline = new RecordingPipeline();
-  follows = new Follows({ sandboxes, pipeline, git: new GitSource(dir), log: nullLogger, quietMs: 600_000 });
+  follows = new Follows({ sandboxes, pipeline, start: async (req) => pipeline.start(req), git: new GitSource(dir), log: nullLogger, quietMs: 600_000 });
   sandboxes.insert({ name: 'qa', owner: 'me', repoPath: root });
   sandboxes.recordServing('qa', 'account', { deploymentId: 'd0', branch: 'main', commit: commit() });
 });

@@ -150,4 +150,19 @@ describe('changed files to rules and container paths', () => {
     expect(planFor([{ path: 'web/Dockerfile', change: 'changed' }], compiled, { syncOnly: true })).toBeUndefined();
     expect(planFor([{ path: 'elsewhere', change: 'changed' }], compiled)).toBeUndefined();
   });
+
+  it('syncs an empty folder created under a sync rule, and never rebuilds for one', () => {
+    expect(planFor([{ path: 'web/static/empty', change: 'changed', folder: true }], compiled)).toEqual({
+      kind: 'sync',
+      restart: false,
+      files: [{ path: 'web/static/empty', change: 'changed', folder: true, target: '/www/empty' }],
+    });
+    expect(planFor([{ path: 'web/empty', change: 'changed', folder: true }], compiled)).toBeUndefined();
+    expect(planFor([{ path: 'web/empty', change: 'changed', folder: true }, { path: 'web/static/a.css', change: 'changed' }], compiled)).toMatchObject({ kind: 'sync' });
+    // A rebuild carries files only.
+    expect(planFor([{ path: 'web/Dockerfile', change: 'changed' }, { path: 'web/static/empty', change: 'changed', folder: true }], compiled)).toEqual({
+      kind: 'rebuild',
+      files: [{ path: 'web/Dockerfile', change: 'changed' }],
+    });
+  });
 });

@@ -59,7 +59,7 @@ function printSandbox(out: Output, s: Sandbox): void {
     out.table(s.services, [
       { header: 'SERVICE', value: (v) => v.service },
       { header: 'ROUTE', value: (v) => (v.route === 'url' || (v.route === 'baseline' && v.routeUrl) ? `${v.route} ${v.routeUrl ?? ''}`.trim() : v.route) },
-      { header: 'BRANCH', value: (v) => (v.branch ? `${v.branch}${v.commit ? `@${v.commit.slice(0, 7)}` : ''}` : v.commit?.slice(0, 7) ?? '') },
+      { header: 'BRANCH', value: (v) => servedSource(v) },
       { header: 'URL', value: (v) => v.url ?? '' },
       // Every published port and where it is reachable here (compose services publish several, or non-HTTP ones).
       ...(s.services.some((v) => v.ports?.length)
@@ -68,6 +68,13 @@ function printSandbox(out: Output, s: Sandbox): void {
       ...(s.health ? [{ header: 'HEALTH', value: (v: Sandbox['services'][number]) => serviceHealth(out, health.get(v.service)) }] : []),
     ]);
   }
+}
+
+/** What a service runs: "feature/x@abc1234", and "+ 3 changed files" when it runs working-tree changes on top (synced by a watch, or deployed with them). */
+export function servedSource(v: Pick<Sandbox['services'][number], 'branch' | 'commit' | 'workingTree'>): string {
+  const commit = v.branch ? `${v.branch}${v.commit ? `@${v.commit.slice(0, 7)}` : ''}` : (v.commit?.slice(0, 7) ?? '');
+  const n = v.workingTree?.changedFiles;
+  return n ? `${commit} + ${n} changed file${n === 1 ? '' : 's'}` : commit;
 }
 
 function serviceHealth(out: Output, h: NonNullable<Sandbox['health']>['services'][number] | undefined): string {
