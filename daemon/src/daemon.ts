@@ -29,6 +29,7 @@ import { StatsCollector } from './docker/streams/stats';
 import { dockerHandlers } from './methods/docker';
 import { dockerStreamHandlers } from './methods/docker-streams';
 import { openSandboxModule, type SandboxModule } from './sandbox/module';
+import type { Sandbox } from './sandbox/sandbox-store';
 import { validateSandboxName } from './sandbox/names';
 import { DeployPipeline, deployDockerOf } from './deploy/pipeline';
 import { deployHandlers, deployStart, gatedStart, type DeployHandlerDeps } from './methods/deploy';
@@ -50,6 +51,8 @@ import { servingTargets } from './forward/serving-targets';
 import { forwardHandlers } from './methods/forward';
 import { Watches } from './watch/watches';
 import { watchHandlers } from './methods/watch';
+import { Follows } from './follow/follows';
+import { followHandlers } from './methods/follow';
 
 export type { RunningDaemon };
 
@@ -85,6 +88,8 @@ export async function startDaemon(opts: DaemonOptions, version: string): Promise
     const lifecycle = startSandboxLifecycle(opts, log, state, docker, sandboxModule, deploys, routing, undo);
     const forwards = await startForwards(log, state, docker, sandboxModule, undo);
     const watches = startWatches(opts, log, docker, sandboxModule, deploys, lifecycle.start, redactor, undo);
+    const view = (s: Sandbox) => lifecycle.module.health.withHealth(s);
+    const follows = startFollows(opts, log, sandboxModule, deploys, lifecycle.start, view, undo);
     const sessions = new Set<Session>();
     // `shutdown` asks for what `serve` makes last, from its handlers: bound once it exists.
     let requestShutdown: (reason: string) => void = () => undefined;
@@ -102,7 +107,7 @@ export async function startDaemon(opts: DaemonOptions, version: string): Promise
       }),
       ...docker.methods,
       // Built after the lifecycle: every sandbox they answer with carries its health from the monitor.
-      ...sandboxModule.handlers({ deploys: deploys.pipeline, view: (s) => lifecycle.module.health.withHealth(s) }),
+      ...sandboxModule.handlers({ deploys: deploys.pipeline, view }),
       ...deploys.methods,
       ...routing.methods,
       ...trustHandlers({ trust }),
@@ -110,6 +115,7 @@ export async function startDaemon(opts: DaemonOptions, version: string): Promise
       ...lifecycle.methods,
       ...forwards.methods,
       ...watches.methods,
+      ...follows.methods,
     };
     const running = await serve(opts, version, log, state.instance, redactor, handlers, state.audit, sessions, undo, unwind);
     requestShutdown = (reason) => void running.shutdown(reason);
@@ -412,4 +418,32 @@ function startWatches(
   });
   undo.push(() => watches.stopAll('the daemon is stopping'));
   return { watches, methods: watchHandlers({ watches }) };
+}
+
+/**
+ * Follow (daemon/src/follow/): following sandboxes redeploy their services when the branches
+ * they serve move, each redeploy checked as `deploy/start` checks one (resource limits, trusted
+ * host commands) — one ref watcher per repository with an active follower, a pass for every
+ * follower now (heads that moved while the daemon was down); stopped at shutdown, before the
+ * pipeline goes; sandbox/follow, follow/check.
+ */
+function startFollows(
+  opts: DaemonOptions,
+  log: Logger,
+  sandboxModule: SandboxModule,
+  { pipeline }: Awaited<ReturnType<typeof startDeployPipeline>>,
+  start: ReturnType<typeof startSandboxLifecycle>['start'],
+  view: (s: Sandbox) => Sandbox,
+  undo: Undo,
+) {
+  const follows = new Follows({
+    sandboxes: sandboxModule.sandboxes,
+    pipeline,
+    start,
+    git: new GitSource(join(opts.stateDir, STATE_FILES.deploy)),
+    log: log.child({ component: 'follow' }),
+  });
+  follows.start();
+  undo.push(() => follows.stop());
+  return { follows, methods: followHandlers({ follows, view }) };
 }

@@ -14,6 +14,7 @@ import { trustMethods } from './trust';
 import { imageMethods } from './images';
 import { forwardMethods, forwardNotifications } from './forward';
 import { watchMethods, watchNotifications } from './watch';
+import { followMethods } from './follow';
 
 export * from './errors';
 export { PROTOCOL_VERSION } from './daemon';
@@ -34,6 +35,7 @@ export const methods = mergeTables(
   imageMethods,
   forwardMethods,
   watchMethods,
+  followMethods,
 );
 
 /** Every notification; a name two namespaces declare throws when this module loads. */

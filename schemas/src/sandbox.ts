@@ -88,6 +88,37 @@ export const PortLease = Obj({
 });
 export type PortLease = Static<typeof PortLease>;
 
+export const SandboxFollow = Obj(
+  {
+    since: Timestamp('When follow was turned on.'),
+    lastCheckAt: Type.Optional(Timestamp('When the heads of its branches were last compared with what it serves.')),
+    lastRedeploy: Type.Optional(
+      Obj(
+        {
+          commit: Type.String({ description: 'The head deployed.' }),
+          branch: Type.String(),
+          at: Timestamp('When the redeploy started.'),
+          deployments: Type.Array(Type.String(), { description: 'The deployments it started (requestedBy `branchboxd (follow)`).' }),
+        },
+        'The last redeploy follow started.',
+      ),
+    ),
+    lastError: Type.Optional(
+      Obj(
+        {
+          at: Timestamp('When it happened.'),
+          message: Type.String({ description: 'Why, in one line (e.g. a redeploy that failed: that commit is not tried again until the branch moves).' }),
+          branch: Type.Optional(Type.String()),
+          commit: Type.Optional(Type.String()),
+        },
+        'The last redeploy that failed or could not start; cleared by the next one that ends running.',
+      ),
+    ),
+  },
+  'Present when the sandbox follows its branches (`sandbox/follow`): each service deployed from a branch is redeployed when that branch\'s head moves.',
+);
+export type SandboxFollow = Static<typeof SandboxFollow>;
+
 export const Sandbox = Obj(
   {
     name: Type.String(),
@@ -104,6 +135,7 @@ export const Sandbox = Obj(
     network: Type.String({ description: 'The Docker network, sandbox-{name}.' }),
     services: Type.Array(SandboxServiceView),
     ports: Type.Array(PortLease),
+    follow: Type.Optional(SandboxFollow),
     health: Type.Optional(
       Obj(
         SandboxHealth.properties,

@@ -16,6 +16,7 @@ import type {
 } from '../../../schemas/src/sandbox';
 import { RpcError } from '../rpc/errors';
 import type { Store } from '../state/store';
+import { FollowStore } from './follow-store';
 import { networkName } from './names';
 
 export type { Sandbox, SandboxEvent, SandboxState };
@@ -98,11 +99,14 @@ export class SandboxStore {
   private readonly listeners = new Set<Listener>();
   private pending: { kind: SandboxEvent['kind']; name: string }[] = [];
   private readonly sql;
+  /** Which sandboxes follow their branches (`Sandbox.follow`); its changes are this store's. */
+  readonly follows: FollowStore;
 
   constructor(
     private readonly store: Store,
     private readonly now: () => Date = () => new Date(),
   ) {
+    this.follows = new FollowStore(store, (name) => this.changed(name), now);
     const db = store.db;
     this.sql = {
       get: db.prepare<[string], SandboxRow>('SELECT * FROM sandboxes WHERE name = ?'),
@@ -359,9 +363,12 @@ export class SandboxStore {
       network: networkName(row.name),
       services: this.sql.services.all(row.name).map(serviceView),
       ports: this.sql.ports.all(row.name).map(portView),
+      ...withFollow(this.follows.get(row.name)),
     };
   }
 }
+
+const withFollow = (follow: Sandbox['follow']) => (follow ? { follow } : {});
 
 function notFound(name: string): RpcError {
   return new RpcError('SandboxNotFound', `No sandbox "${name}". sandbox/list shows the existing ones.`, { sandbox: name });

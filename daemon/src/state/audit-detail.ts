@@ -100,6 +100,7 @@ const DETAILS: { [M in AuditedMethod]?: DetailOf<M> } = {
   'forward/use': (p, r) => ({ project: r?.project ?? p.project, sandbox: p.sandbox }),
   'watch/start': (p, r) => defined({ repoPath: r?.repoPath ?? p.repoPath, services: r?.services.map((s) => s.service) ?? p.services }),
   'watch/stop': (_p, r) => defined({ stopped: r?.stopped }),
+  'sandbox/follow': (p, r) => defined({ follow: p.follow, repoPath: r?.repoPath }),
   'trust/revoke': (_p, r) => defined({ revoked: r?.revoked.map((g) => `${g.id}: ${g.context} ${g.command.join(' ')}`) }),
 };
 

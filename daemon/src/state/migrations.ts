@@ -7,7 +7,8 @@
  * reorder one that has shipped: existing state files have already run it. Each migration
  * lives beside the code that owns its tables: v1 here (meta, audit), v2 `sandbox/migration.ts`,
  * v3 `deploy/migration.ts`, v4 and v5 `lifecycle/migration*.ts`, v6 `trust/migration.ts`,
- * v7 `deploy/migration-compose.ts`, v8 `forward/migration.ts`, v9 `sandbox/migration-working-tree.ts`.
+ * v7 `deploy/migration-compose.ts`, v8 `forward/migration.ts`, v9 `sandbox/migration-working-tree.ts`,
+ * v10 `sandbox/migration-follow.ts`.
  *
  * `up` runs inside a transaction, so statements that cannot run in one (`PRAGMA foreign_keys`,
  * `VACUUM`, `PRAGMA journal_mode`) do nothing or fail there.
@@ -24,6 +25,7 @@ import { trustMigration } from '../trust/migration';
 import { coreMigration } from './migration-core';
 import { forwardMigration } from '../forward/migration';
 import { workingTreeMigration } from '../sandbox/migration-working-tree';
+import { followMigration } from '../sandbox/migration-follow';
 
 export interface Migration {
   /** 1 for the first migration, then consecutive. Becomes `user_version` once applied. */
@@ -44,6 +46,7 @@ export const migrations: readonly Migration[] = [
   composeRuntimeMigration,
   forwardMigration,
   workingTreeMigration,
+  followMigration,
 ];
 
 /** The schema version this build of the daemon writes: the last migration's version. */

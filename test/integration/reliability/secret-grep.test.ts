@@ -180,6 +180,9 @@ const COVERAGE: { [M in MethodName]: 'called' | string } = {
   'watch/stop': WATCH_NA,
   'watch/list': WATCH_NA,
   'watch/subscribe': WATCH_NA,
+  'sandbox/follow':
+    "not applicable: answers the sandbox as sandbox/get does (called) plus follow's times, branches, commits, deployment ids and a deployment's diagnosis, which deploy/get answers (called)",
+  'follow/check': 'not applicable: answers sandbox and service names, branches, commits and deployment ids',
 };
 
 

@@ -6,6 +6,7 @@ import { sandboxCommands } from './sandbox';
 import { snapshotCommands } from './snapshot';
 import { deployCommands } from './deploy';
 import { devCommands } from './dev';
+import { followCommands } from './follow';
 import { envCommands } from './env';
 import { auditCommands } from './audit';
 import { routeCommands } from './route';
@@ -19,6 +20,7 @@ export const commands: readonly Command[] = [
   ...containerCommands,
   ...deployCommands,
   ...devCommands,
+  ...followCommands,
   ...waitCommands,
   ...sandboxCommands,
   ...snapshotCommands,

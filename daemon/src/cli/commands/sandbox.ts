@@ -9,6 +9,7 @@ import { defineCommand } from '../command';
 import { ExitCode, UsageError } from '../errors';
 import { ago, bytes } from '../format';
 import type { Output } from '../output';
+import { followText } from './follow';
 import { projectRoot } from './git';
 
 type Sandbox = Result<'sandbox/get'>;
@@ -48,6 +49,7 @@ function printSandbox(out: Output, s: Sandbox): void {
     ['network', s.network],
     ['health', s.health ? `${healthState(out, s.health)} (checked ${ago(s.health.at)})` : undefined],
     ['ttl', s.ttl ? ttlText(s.ttl) : undefined],
+    ['follow', s.follow ? followText(s.follow) : undefined],
     ['created', `${s.createdAt} (${ago(s.createdAt)})`],
     ['last deploy', s.lastDeployAt ? `${s.lastDeployAt} (${ago(s.lastDeployAt)})` : undefined],
   ]);
@@ -124,6 +126,7 @@ export const sandboxCommands = [
           { header: 'NAME', value: (s) => s.name },
           { header: 'STATE', value: (s) => sandboxState(ctx.out, s.state) },
           { header: 'HEALTH', value: (s) => healthState(ctx.out, s.health) },
+          { header: 'FOLLOW', value: (s) => (s.follow ? 'yes' : '') },
           { header: 'OWNER', value: (s) => s.owner },
           { header: 'PROJECT', value: (s) => s.project ?? '' },
           { header: 'SERVICES', value: (s) => s.services.map((v) => `${v.service}:${v.route}`).join(' ') },
