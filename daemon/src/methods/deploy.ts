@@ -9,6 +9,7 @@ import type { DeployProgress, DeploymentRecord, DeployRequest } from '../deploy/
 import type { Params } from '../../../schemas/src/index';
 import type { HandlerGroup } from '../rpc/handlers';
 import type { HostCommandGate } from '../trust/host-commands';
+import { clientRequester } from '../deploy/requesters';
 
 type DeployMethod = keyof typeof deployMethods;
 
@@ -55,7 +56,7 @@ export function gatedStart({ deploys, hostCommands, resources }: DeployHandlerDe
 /** `deploy/start`: {@link gatedStart}, requested by the client's name. */
 export function deployStart(deps: DeployHandlerDeps): HandlerGroup<'deploy/start'>['deploy/start'] {
   const start = gatedStart(deps);
-  return (p, ctx) => start(deployRequestOf(p, ctx.session.clientInfo?.name), ctx.signal);
+  return (p, ctx) => start(deployRequestOf(p, clientRequester(ctx.session.clientInfo?.name)), ctx.signal);
 }
 
 /** The namespace but `deploy/start`, which the daemon composes with the sandbox lifecycle's gate ({@link deployStart}). */

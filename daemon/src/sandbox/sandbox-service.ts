@@ -22,6 +22,7 @@ import type { SnapshotFiles } from './snapshot-files';
 import { summarize, type Snapshot, type SnapshotService, type SnapshotStore, type SnapshotVolume } from './snapshots';
 import type { TemplateStore } from './templates';
 import type { VolumeDataOps } from './volume-data';
+import { clientRequester } from '../deploy/requesters';
 
 export interface SandboxServiceDeps {
   readonly sandboxes: SandboxStore;
@@ -436,7 +437,7 @@ export class SandboxService {
           services: group.map((t) => t.service),
           ...(branch !== undefined ? { ref: branch } : {}),
           ...(commit !== undefined ? { commit } : {}),
-          ...(by.client !== undefined ? { requestedBy: by.client } : {}),
+          ...(by.client !== undefined ? { requestedBy: clientRequester(by.client)! } : {}),
         }).deployments;
       } catch (e) {
         const reason = this.redact(isRpcError(e) ? e.message : String(e));

@@ -9,8 +9,9 @@
  * - an empty folder created under a sync rule is created in the container;
  * - a change of the context's .dockerignore is read by the running watch;
  * - the watch's rebuild is refused past the sandbox's resource limits, as deploy/start is;
- * - a deploy of the followed branch (REQUESTED_BY.follow) keeps the watch and syncs again; any
- *   other deploy stops it, naming the service and ref@commit.
+ * - a redeploy by the follow (sandbox/follow, then a commit) keeps the watch and syncs again; any
+ *   other deploy stops it, naming the service and ref@commit — a client calling itself by the
+ *   follow's name too.
  *
  * Every wait is for an event (watch/event, sandbox/event), never a sleep; the expected counts
  * come from `git status`, not from the code under test.
@@ -248,38 +249,45 @@ describe('the working tree a sandbox runs', () => {
   });
 
   it('keeps watching through a deploy of the followed branch, and syncs the new container again', async () => {
-    // The branch moves by one file; the rest of the tree stays uncommitted.
-    repo.write(`${STATIC}/b.txt`, 'committed b');
-    repo.git('add', '--', `${STATIC}/b.txt`);
-    repo.git('commit', '--quiet', '--no-verify', '-m', 'account: b');
-    const head = repo.commitOf('HEAD');
-    const follow = await daemon.connect(REQUESTED_BY.follow);
-    const from = watchEvents.length;
-    let deployed;
+    await client.request('sandbox/follow', { sandbox, follow: true });
     try {
-      [deployed] = await deployFinal(follow, { repoPath: repo.root, sandbox, services: ['account'] });
+      // The branch moves by one file; the rest of the tree stays uncommitted. The follow redeploys it.
+      const serving = account(await client.request('sandbox/get', { name: sandbox })).deploymentId;
+      const from = watchEvents.length;
+      repo.write(`${STATIC}/b.txt`, 'committed b');
+      repo.git('add', '--', `${STATIC}/b.txt`);
+      repo.git('commit', '--quiet', '--no-verify', '-m', 'account: b');
+      const head = repo.commitOf('HEAD');
+      const resync = await nextWatch((e) => synced(e) && e.initial === true && e.deployment !== undefined && e.deployment !== serving, from);
+      expect(resync.outcome).toBe('ok');
+      const deployed = await client.request('deploy/get', { id: resync.deployment! });
+      expect(deployed).toMatchObject({ status: 'running', commit: head, requestedBy: REQUESTED_BY.follow });
+      expect(watchEvents.slice(from).some((e) => e.kind === 'stopped')).toBe(false);
+      expect((await client.request('watch/list', { sandbox })).watches).toHaveLength(1);
+      // The new container holds the tree again, not only the commit.
+      expect(await get('/static/a.txt')).toEqual({ status: 200, body: 'tree a' });
+      expect(await get('/static/b.txt')).toEqual({ status: 200, body: 'committed b' });
+      const expected = changedPerGit();
+      expect(expected).toBeGreaterThan(0);
+      const s = await sandboxWhen((x) => account(x).deploymentId === deployed.id && account(x).workingTree?.changedFiles === expected);
+      expect(account(s).commit).toBe(head);
     } finally {
-      await follow.closeSocket();
+      await client.request('sandbox/follow', { sandbox, follow: false });
     }
-    expect(deployed).toMatchObject({ status: 'running', commit: head, requestedBy: REQUESTED_BY.follow });
-    const resync = await nextWatch((e) => synced(e) && e.initial === true && e.deployment === deployed!.id, from);
-    expect(resync.outcome).toBe('ok');
-    expect(watchEvents.slice(from).some((e) => e.kind === 'stopped')).toBe(false);
-    expect((await client.request('watch/list', { sandbox })).watches).toHaveLength(1);
-    // The new container holds the tree again, not only the commit.
-    expect(await get('/static/a.txt')).toEqual({ status: 200, body: 'tree a' });
-    expect(await get('/static/b.txt')).toEqual({ status: 200, body: 'committed b' });
-    const expected = changedPerGit();
-    expect(expected).toBeGreaterThan(0);
-    const s = await sandboxWhen((x) => account(x).deploymentId === deployed!.id && account(x).workingTree?.changedFiles === expected);
-    expect(account(s).commit).toBe(head);
   }, 120_000);
 
-  it('stops on a deploy of a commit, which clears the mark, saying what runs now', async () => {
+  it('stops on a deploy of a commit, which clears the mark, saying what runs now — also from a client that names itself as the follow', async () => {
     const from = watchEvents.length;
     const head = repo.commitOf('HEAD');
-    const [deployed] = await deployFinal(client, { repoPath: repo.root, sandbox, services: ['account'] });
-    expect(deployed!.status).toBe('running');
+    // A client may call itself anything: one named as the daemon's follow is recorded as a client, and the watch stops.
+    const impostor = await daemon.connect(REQUESTED_BY.follow);
+    let deployed;
+    try {
+      [deployed] = await deployFinal(impostor, { repoPath: repo.root, sandbox, services: ['account'] });
+    } finally {
+      await impostor.closeSocket();
+    }
+    expect(deployed).toMatchObject({ status: 'running', requestedBy: `client ${JSON.stringify(REQUESTED_BY.follow)}` });
     const stopped = await nextWatch((e) => e.kind === 'stopped', from);
     expect(stopped.reason).toBe(`account was deployed from main@${head.slice(0, 7)}: the sandbox runs that commit now`);
     expect((await client.request('watch/list', { sandbox })).watches).toEqual([]);
