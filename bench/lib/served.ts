@@ -26,8 +26,12 @@ import { performance } from 'node:perf_hooks';
 
 /** The pause between two requests: short, so the figure is the change's, not the poller's. */
 export const POLL_GAP_MS = 2;
-/** Requests on their way at once at most. */
-export const MAX_IN_FLIGHT = 8;
+/**
+ * Requests on their way at once at most: while a container restarts, requests through docker's
+ * port proxy hang for up to a second each, and with this many on their way one still goes out
+ * every ~16 ms.
+ */
+export const MAX_IN_FLIGHT = 64;
 /** Requests after the first new answer that must answer it too (no flapping back). */
 export const CONFIRMATIONS = 3;
 
