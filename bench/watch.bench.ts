@@ -342,7 +342,7 @@ async function measureBigTree(w: World, pid: number, o: { files: number; ignored
   if (torn) console.log(`torn answers while the big tree's changes were synced: ${torn}`);
   console.log(`\ndaemon CPU at rest: ${idle.toFixed(2)} % of one core without a watch (${idleLoad}), ${watching.toFixed(2)} % watching ${o.files + o.ignored} files (${watchingLoad}); ${settling.toFixed(2)} % in the ${o.seconds} s just after the watch started`);
   // /proc counts CPU time in ticks of 10 ms: over a few seconds, a handful of ticks either way is noise.
-  console.log(`watching − no watch: ${(((watching - idle) / 100) * 1000).toFixed(1)} ms of CPU per second (one tick of /proc is ${formatMs((1000 / CLOCK_TICKS) / o.seconds)} per second over ${o.seconds} s)`);
+  console.log(`watching − no watch: ${(((watching - idle) / 100) * 1000).toFixed(1).replace(/^-(0\.0)$/, '$1')} ms of CPU per second (one tick of /proc is ${formatMs((1000 / CLOCK_TICKS) / o.seconds)} per second over ${o.seconds} s)`);
   report.ratio('CPU at rest: watching the big tree / no watch', watching / idle, `${watching.toFixed(2)} % vs ${idle.toFixed(2)} %`);
   report.ratio('pick-up: big tree / small tree (write → event)', event(big) / event(small), `${formatMs(event(big))} vs ${formatMs(event(small))}`);
 }
