@@ -9,10 +9,10 @@
  *   node --import tsx bench/stats-cpu.bench.ts [--quick] [--containers N] [--seconds N]
  */
 import { spawn } from 'node:child_process';
-import { readFileSync } from 'node:fs';
 import type Docker from 'dockerode';
 import { StatsCollector } from '../daemon/src/docker/streams/stats';
 import { docker } from '../test/helpers/docker-fixtures';
+import { processCpuSeconds } from './lib/cpu';
 import { benchRun } from './lib/docker';
 import { runBench } from './lib/report';
 
@@ -20,7 +20,6 @@ const OPTIONS = {
   containers: { full: 20, quick: 20, help: 'idle containers streamed' },
   seconds: { full: 20, quick: 5, help: 'seconds of each measurement (collector, idle, CLI)' },
 };
-const CLOCK_TICKS = 100; // USER_HZ on Linux
 
 /** Resolves after `seconds` of wall time: this benchmark measures over a fixed duration. */
 const during = (seconds: number) => new Promise((resolve) => setTimeout(resolve, seconds * 1000));
@@ -32,13 +31,6 @@ function within<T>(promise: Promise<T>, ms: number, what: string): Promise<T> {
     (_, reject) => (timer = setTimeout(() => reject(new Error(`timed out: ${what}`)), ms)),
   );
   return Promise.race([promise, timeout]).finally(() => clearTimeout(timer));
-}
-
-/** CPU seconds (user + system) a process has used, from /proc/<pid>/stat. */
-function processCpuSeconds(pid: number): number {
-  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-  return (Number(fields[11]) + Number(fields[12])) / CLOCK_TICKS; // utime, stime
 }
 
 async function measureCollector(
