@@ -362,7 +362,10 @@ async function main(): Promise<void> {
     // This run's own baseline servers (free ports, so parallel runs do not collide).
     const yaml = readFileSync(join(fixture.root, 'branchbox.yaml'), 'utf8')
       .replace('http://127.0.0.1:9101', `http://127.0.0.1:${basePorts.account}`)
-      .replace('http://127.0.0.1:9102', `http://127.0.0.1:${basePorts.payment}`);
+      .replace('http://127.0.0.1:9102', `http://127.0.0.1:${basePorts.payment}`)
+      // Watch mode for account (step 15): its folder synced into /app, then the container restarted.
+      .replace('  account:\n', '  account:\n    watch: [{ path: services/account, action: sync+restart, target: /app, ignore: [Dockerfile] }]\n');
+    assert.match(yaml, /watch: \[\{ path: services\/account/, 'the watch rule went into account');
     fixture.write('branchbox.yaml', yaml);
     fixture.commitAll('e2e: this run baseline ports');
     sha7 = fixture.commitOf('HEAD').slice(0, 7);
@@ -895,6 +898,64 @@ async function main(): Promise<void> {
     await webviewText('the Logs panel', (t) => t.includes('account feature/x listening on 8080'));
     const banner = replaced.text.split('\n').find((l) => l.includes('was replaced'))!.trim();
     return `${outcome} | logs: ${marker} | old deployment "${oldTitle}": ${banner} | link → "${newTitle}"`;
+  });
+
+  await step(15, 'Start Watching on the sandbox row → edit account’s server.js in the editor and save → the gateway answers the edit; the status bar toggle stops the watch', async () => {
+    const p = page!;
+    await p.keyboard.press('Escape');
+    await clearNotifications();
+    await runCommand('View: Close All Editors');
+    // The toggle on the sandbox row: an inline action while the sandbox is not watched.
+    const sandboxRow = row(SANDBOX);
+    await sandboxRow.hover();
+    await sandboxRow.locator('.action-label[aria-label="Start Watching (Sync Saved Files)"]').click();
+    const started = await waitFor('"Watching …"', async () => (await notificationTexts()).find((t) => t.startsWith('Watching ') && t.includes(` for ${SANDBOX}: `)), 30_000);
+    assert.ok(started.includes('account (sync+restart services/account → /app)'), started);
+    const toggle = p.locator('.statusbar-item', { hasText: 'Watching' }).first();
+    await toggle.waitFor({ state: 'visible', timeout: 15_000 });
+    await waitFor('the sandbox row to say watching', async () => (await rowTexts()).some((t) => t.startsWith(SANDBOX) && t.includes('watching')), 15_000);
+    // The initial sync ends before a change is acted on: its event is in the daemon's log of the deployment.
+    const before = await httpGet(`${gateway}/account`);
+    assert.deepEqual([before.status, before.body], [200, 'feature/x']);
+
+    // The edit, in the editor: Quick Open the file, replace the answer, save.
+    await p.keyboard.press('Control+P');
+    await quickInput().locator('input.input').fill('services/account/server.js');
+    await pick(/server\.js/);
+    await p.locator('.monaco-editor .view-lines', { hasText: 'res.end("feature/x")' }).first().waitFor({ state: 'visible', timeout: 15_000 });
+    await p.keyboard.press('Control+H');
+    const find = p.locator('.find-widget textarea[aria-label="Find"], .find-widget input[aria-label="Find"]').first();
+    await find.fill('res.end("feature/x")');
+    const replace = p.locator('.find-widget textarea[aria-label="Replace"], .find-widget input[aria-label="Replace"]').first();
+    await replace.fill('res.end("feature/x, edited live")');
+    await p.keyboard.press('Control+Alt+Enter');
+    await p.locator('.monaco-editor .view-lines', { hasText: 'edited live' }).first().waitFor({ state: 'visible', timeout: 10_000 });
+    await p.keyboard.press('Escape');
+    const saved = Date.now();
+    await p.keyboard.press('Control+S');
+    const served = await waitFor('the gateway to answer the edit', async () => {
+      const r = await httpGet(`${gateway}/account`).catch(() => undefined);
+      return r?.status === 200 && r.body === 'feature/x, edited live' ? Date.now() - saved : undefined;
+    }, 60_000, 25);
+    assert.equal(readFileSync(join(fixture!.root, 'services/account/server.js'), 'utf8').includes('edited live'), true, 'the editor saved the file');
+    await waitFor('the status bar to tell the last sync', async () => {
+      await toggle.hover();
+      const tip = await p.locator('.monaco-hover, .workbench-hover', { hasText: 'follows the working tree' }).first().innerText({ timeout: 2000 }).catch(() => '');
+      return /last: sync\+restart of 1 file \(account\)/.test(tip) ? tip : undefined;
+    }, 15_000);
+    // The service says it runs the working tree, not only its commit.
+    const marked = await waitFor('account to read "+ 1 changed file"', async () => (await rowTexts()).find((t) => t.startsWith('account') && t.includes(`feature/x@${sha7} + 1 changed file`)), 15_000);
+    await screenshot('watch-edited');
+
+    // The status bar toggle stops it; the row no longer says watching.
+    await toggle.click();
+    const stopped = await waitFor('"Stopped watching …"', async () => (await notificationTexts()).find((t) => t.startsWith(`Stopped watching ${SANDBOX}`)), 15_000);
+    await p.locator('.statusbar-item', { hasText: /^\s*Watch\s*$/ }).first().waitFor({ state: 'visible', timeout: 15_000 });
+    await waitFor('the row to stop saying watching', async () => (await rowTexts()).some((t) => t.startsWith(SANDBOX) && !t.includes('watching')), 15_000);
+    // The working tree back to the commit (the file is not dirty in the editor: it reloads).
+    fixture!.git('checkout', '--', 'services/account/server.js');
+    await runCommand('View: Close All Editors');
+    return `${started} | save → gateway answers the edit in ${served} ms | row: ${marked} | ${stopped}`;
   });
 
   await step(8, 'Delete the sandbox → tree empty, no labelled container; the open panels say it was deleted', async () => {
