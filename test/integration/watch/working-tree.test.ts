@@ -7,6 +7,7 @@
  * - the working-tree marker: how many files of the context differ from the deployed commit,
  *   after a sync, kept across a daemon restart; cleared by a deploy of the commit;
  * - an empty folder created under a sync rule is created in the container;
+ * - a synced file is replaced whole: a reader meets the old or the new version, never neither;
  * - a change of the context's .dockerignore is read by the running watch;
  * - the watch's rebuild is refused past the sandbox's resource limits, as deploy/start is;
  * - a redeploy by the follow (sandbox/follow, then a commit) keeps the watch and syncs again; any
@@ -210,6 +211,43 @@ describe('the working tree a sandbox runs', () => {
     expect(acted.some((e) => fileIn(e, `${STATIC}/empty`) || fileIn(e, `${STATIC}/empty/inner`))).toBe(true);
     expect(await execIn(['sh', '-c', 'test -d /app/static/empty/inner && stat -c "%u %a" /app/static/empty/inner'])).toBe('0 755');
   });
+
+  it('never lets a reader see a synced file missing or half written', async () => {
+    const url = `${account(await client.request('sandbox/get', { name: sandbox })).url}/static/big.txt`;
+    const SIZE = 512 * 1024;
+    const content = (c: string) => c.repeat(SIZE);
+    let from = watchEvents.length;
+    repo.write(`${STATIC}/big.txt`, content('A'));
+    await nextWatch((e) => synced(e) && fileIn(e, `${STATIC}/big.txt`), from);
+    // Readers ask all along while the file is synced over and over: each answer is one whole version.
+    const torn: string[] = [];
+    let reads = 0;
+    let reading = true;
+    const reader = async () => {
+      while (reading) {
+        const res = await fetch(url);
+        const body = await res.text();
+        reads++;
+        if (res.status !== 200 || body.length !== SIZE || body !== body[0]!.repeat(SIZE)) torn.push(`${res.status} ${body.length} bytes`);
+      }
+    };
+    const readers = Array.from({ length: 4 }, reader);
+    try {
+      for (const c of 'BCDEFG') {
+        from = watchEvents.length;
+        repo.write(`${STATIC}/big.txt`, content(c));
+        expect(await nextWatch((e) => synced(e) && fileIn(e, `${STATIC}/big.txt`), from)).toMatchObject({ outcome: 'ok' });
+      }
+    } finally {
+      reading = false;
+      await Promise.all(readers);
+    }
+    expect(reads).toBeGreaterThan(6);
+    expect(torn).toEqual([]);
+    expect(await get('/static/big.txt')).toEqual({ status: 200, body: content('G') });
+    // No staging folder is left behind.
+    expect(await execIn(['sh', '-c', 'ls -d /.branchbox-sync-* 2>/dev/null | wc -l'])).toBe('0');
+  }, 120_000);
 
   it('reads the context\'s .dockerignore again when it changes', async () => {
     let from = watchEvents.length;
