@@ -25,6 +25,7 @@ import { onboardingCommands } from './onboarding-commands';
 import { panelCommands } from './panels/commands';
 import { createSandboxCommands } from './sandbox-commands';
 import type { SandboxesTree } from './sandboxes-tree';
+import { followCommands } from './follow-commands';
 import { watchCommands } from './watch-commands';
 
 /** What commands work with: the extension's parts, whether or not the daemon is there. */
@@ -108,6 +109,7 @@ export function createCommands(): Record<string, CommandFactory> {
     ...panelCommands(),
     ...onboardingCommands(),
     ...watchCommands(),
+    ...followCommands(),
   };
 }
 

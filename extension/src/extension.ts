@@ -25,6 +25,7 @@ import { DaemonDocuments } from './documents';
 import { createLog, showActivationError, showError } from './log';
 import { registerPanels } from './panels/commands';
 import { WatchStatusBar } from './watch-commands';
+import { checkFollowsOnHeadMoves } from './follow-commands';
 import { SandboxStatusBar } from './sandbox-status-bar';
 import { SandboxesTree } from './sandboxes-tree';
 import { ConnectionStatusBar } from './status-bar';
@@ -63,6 +64,7 @@ export function activate(context: vscode.ExtensionContext): void {
       new ConnectionStatusBar(connection),
       new SandboxStatusBar(sandboxes, current),
       new WatchStatusBar(sandboxes, current),
+      checkFollowsOnHeadMoves(connection, sandboxes, log),
       // The Deployments view words a suspended sandbox's running deployments as suspended.
       sandboxes.onDidChangeModel(() => deployments.setSandboxStates(new Map(sandboxes.model.sandboxes().map((s) => [s.name, s.state])))),
       registerPanels(ctx),

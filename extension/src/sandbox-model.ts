@@ -17,7 +17,7 @@ import type { SandboxHealth as HealthVerdict, ServiceHealth as ServiceVerdict } 
 import { plainLine } from '../../schemas/src/plain-text';
 import type { Sandbox, SandboxEvent, SandboxServiceView } from '../../schemas/src/sandbox';
 import type { WatchEvent, WatchView } from '../../schemas/src/watch';
-import { WatchTable, watchTooltip, type WatchState } from './watch-logic';
+import { WatchTable, followTooltip, watchTooltip, type WatchState } from './watch-logic';
 import { contextValueOf, describeContainer, describeState, escapeMarkdown, iconFor, tooltipFor, type DaemonView, type IconSpec, type SandboxFacts } from './container-model';
 
 export type SandboxHealth = 'healthy' | 'degraded' | 'unhealthy' | 'empty' | 'unknown';
@@ -417,7 +417,7 @@ export class SandboxTreeModel {
     else if (deploys.length) icon = { id: 'sync~spin', color: YELLOW };
     const stateText = s.state === 'active' ? '' : s.state;
     const watch = this.watchTable.get(s.name);
-    const description = [stateText, watch ? 'watching' : '', gateway].filter(Boolean).join(' · ');
+    const description = [stateText, watch ? 'watching' : '', s.follow ? 'following' : '', gateway].filter(Boolean).join(' · ');
     rows.set(key, {
       key,
       kind: 'sandbox',
@@ -432,6 +432,7 @@ export class SandboxTreeModel {
         ['Deploying', deploys.length ? escapeMarkdown(deploys.map((d) => `${d.service} (${d.status})`).join(', ')) : undefined],
         ['Gateway', gateway ? escapeMarkdown(gateway) : undefined],
         ['Watch', watch ? escapeMarkdown(watchTooltip(watch)) : undefined],
+        ['Follow', s.follow ? escapeMarkdown(followTooltip(s.follow)) : undefined],
         ['Project', s.project ? escapeMarkdown(s.project) : undefined],
         ['Repository', s.repoPath ? `\`${s.repoPath.replace(/`/g, "'")}\`` : undefined],
         ['Template', s.template ? escapeMarkdown(s.template) : undefined],
@@ -448,8 +449,8 @@ export class SandboxTreeModel {
         ['Created', escapeMarkdown(formatTime(s.createdAt))],
       ]),
       icon,
-      // `.watching` after the state: the manifest's menus match `sandbox.active` with or without it.
-      contextValue: `sandbox.${s.state}${watch ? '.watching' : ''}`,
+      // `.watching`, `.following` after the state: the manifest's menus match `sandbox.active` with or without them.
+      contextValue: `sandbox.${s.state}${watch ? '.watching' : ''}${s.follow ? '.following' : ''}`,
       children,
     });
     return key;

@@ -4,6 +4,7 @@
  * which events deserve a notification. A watch is the daemon's (in its memory); the editor only
  * follows it, so a watch started from the CLI shows here too.
  */
+import type { Sandbox } from '../../schemas/src/sandbox';
 import type { WatchEvent, WatchView } from '../../schemas/src/watch';
 
 /** A running watch and the last action it ended. */
@@ -66,6 +67,13 @@ export function watchTooltip(state: WatchState): string {
   const { view, last } = state;
   const counts = `${view.syncs} action${view.syncs === 1 ? '' : 's'}${view.failures ? `, ${view.failures} failed` : ''}`;
   return `watching ${view.repoPath}: ${rulesText(view)}; ${counts}${last ? `; last: ${syncText(last)}` : ''}`;
+}
+
+/** The Follow line of a sandbox's tooltip: redeploys on commit since when, and the last one. */
+export function followTooltip(follow: NonNullable<Sandbox['follow']>): string {
+  const last = follow.lastRedeploy ? `; last redeploy ${follow.lastRedeploy.branch}@${follow.lastRedeploy.commit.slice(0, 7)}` : '';
+  const error = follow.lastError ? `; last error: ${follow.lastError.message}` : '';
+  return `redeploys when its branches move (since ${follow.since})${last}${error}`;
 }
 
 export interface WatchStatusView {

@@ -904,7 +904,6 @@ async function main(): Promise<void> {
     const p = page!;
     await p.keyboard.press('Escape');
     await clearNotifications();
-    await runCommand('View: Close All Editors');
     // The toggle on the sandbox row: an inline action while the sandbox is not watched.
     const sandboxRow = row(SANDBOX);
     await sandboxRow.hover();
@@ -954,7 +953,10 @@ async function main(): Promise<void> {
     await waitFor('the row to stop saying watching', async () => (await rowTexts()).some((t) => t.startsWith(SANDBOX) && !t.includes('watching')), 15_000);
     // The working tree back to the commit (the file is not dirty in the editor: it reloads).
     fixture!.git('checkout', '--', 'services/account/server.js');
-    await runCommand('View: Close All Editors');
+    await runCommand('View: Close Editor');
+    // The Logs panel step 12 left open, in view again for step 8 (the sandbox's deletion).
+    await editorTab(`Logs: account (${SANDBOX})`).click();
+    await webviewText('the Logs panel', (t) => t.includes('account feature/x listening on 8080'));
     return `${started} | save → gateway answers the edit in ${served} ms | row: ${marked} | ${stopped}`;
   });
 

@@ -74,6 +74,17 @@ describe('the Sandboxes view with a watch', () => {
     expect(model.row('sandbox:demo')?.contextValue).toBe('sandbox.active');
   });
 
+  it('a following sandbox says so on its row (contextValue sandbox.active.following) and in its tooltip', () => {
+    const model = new SandboxTreeModel();
+    model.replaceSandboxes([{ ...sandbox, follow: { since: T0, lastRedeploy: { commit: 'b'.repeat(40), branch: 'feature/x', at: T0, deployments: ['d2'] } } }]);
+    const row = model.row('sandbox:demo')!;
+    expect(row.contextValue).toBe('sandbox.active.following');
+    expect(row.description.split(' · ')).toContain('following');
+    expect(row.tooltip.replace(/\\/g, '')).toContain('last redeploy feature/x@bbbbbbb');
+    model.applyWatchEvents([{ kind: 'started', sandbox: 'demo', t: T0, watch: view }]);
+    expect(model.row('sandbox:demo')!.contextValue).toBe('sandbox.active.watching.following');
+  });
+
   it('a service running the working tree reads "feature/x@sha7 + N changed files", and its tooltip says since when', () => {
     const model = new SandboxTreeModel();
     const marked = (changedFiles: number): Sandbox => ({
@@ -98,14 +109,24 @@ describe('the Sandboxes view with a watch', () => {
       const equal = /viewItem == (\S+)/.exec(when)?.[1];
       return equal === undefined || equal === contextValue;
     };
-    for (const m of entries.filter((e) => !e.command.startsWith('branchbox.watch.'))) {
-      expect(matches(m.when, 'sandbox.active.watching'), `${m.command} (${m.when})`).toBe(matches(m.when, 'sandbox.active'));
+    for (const m of entries.filter((e) => !e.command.startsWith('branchbox.watch.') && !e.command.startsWith('branchbox.follow.'))) {
+      for (const flags of ['.watching', '.following', '.watching.following']) {
+        expect(matches(m.when, `sandbox.active${flags}`), `${m.command} (${m.when}) on sandbox.active${flags}`).toBe(matches(m.when, 'sandbox.active'));
+      }
     }
+    const follow = entries.filter((e) => e.command === 'branchbox.follow.start');
+    const unfollow = entries.filter((e) => e.command === 'branchbox.follow.stop');
+    expect(follow.length * unfollow.length).toBeGreaterThan(0);
+    const states = ['sandbox.active', 'sandbox.active.watching', 'sandbox.active.following', 'sandbox.active.watching.following', 'sandbox.suspended.following'];
+    for (const m of follow) expect(states.map((v) => matches(m.when, v))).toEqual([true, true, false, false, false]);
+    for (const m of unfollow) expect(states.map((v) => matches(m.when, v))).toEqual([false, false, true, true, true]);
     const start = entries.filter((e) => e.command === 'branchbox.watch.start');
     const stop = entries.filter((e) => e.command === 'branchbox.watch.stop');
     expect(start.length).toBeGreaterThan(0);
-    for (const m of start) expect([matches(m.when, 'sandbox.active'), matches(m.when, 'sandbox.active.watching'), matches(m.when, 'sandbox.suspended')]).toEqual([true, false, false]);
-    for (const m of stop) expect([matches(m.when, 'sandbox.active'), matches(m.when, 'sandbox.active.watching')]).toEqual([false, true]);
+    for (const m of start) {
+      expect(['sandbox.active', 'sandbox.active.following', 'sandbox.active.watching', 'sandbox.active.watching.following', 'sandbox.suspended'].map((v) => matches(m.when, v))).toEqual([true, true, false, false, false]);
+    }
+    for (const m of stop) expect(['sandbox.active', 'sandbox.active.watching', 'sandbox.active.watching.following'].map((v) => matches(m.when, v))).toEqual([false, true, true]);
   });
 });
 
