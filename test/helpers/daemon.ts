@@ -176,3 +176,23 @@ export async function deployFinal(client: TestClient, params: Params<'deploy/sta
     }),
   );
 }
+
+/**
+ * The end of a suite that ran one daemon with one sandbox: the sandbox deleted (whatever state
+ * the suite left it in), the client and daemon stopped, the run's labelled Docker objects and
+ * the fixture repository removed. Each part may be missing (its beforeAll failed early).
+ */
+export async function endSandboxSuite(parts: {
+  client?: TestClient;
+  daemon?: TestDaemon;
+  sandbox: string;
+  run: { cleanup(): Promise<void> };
+  repo?: { dispose(): void };
+}): Promise<void> {
+  await parts.client?.request('sandbox/delete', { name: parts.sandbox }).catch(() => undefined);
+  await parts.client?.closeSocket();
+  await parts.daemon?.stop();
+  await parts.daemon?.dispose();
+  await parts.run.cleanup();
+  parts.repo?.dispose();
+}

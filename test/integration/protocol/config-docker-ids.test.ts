@@ -9,7 +9,7 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Result } from '../../../schemas/src/index';
-import { startTestDaemon, type TestClient, type TestDaemon } from '../../helpers/daemon';
+import { endSandboxSuite, startTestDaemon, type TestClient, type TestDaemon } from '../../helpers/daemon';
 import { testRun, TEST_LABEL } from '../../helpers/docker-fixtures';
 import { createFixtureRepo, type FixtureRepo } from '../../helpers/fixture-repo';
 
@@ -25,14 +25,7 @@ beforeAll(async () => {
   client = await daemon.connect('config-docker-ids');
 });
 
-afterAll(async () => {
-  await client?.request('sandbox/delete', { name: sandbox }).catch(() => undefined);
-  await client?.closeSocket();
-  await daemon?.stop();
-  await daemon?.dispose();
-  await run.cleanup();
-  repo?.dispose();
-});
+afterAll(() => endSandboxSuite({ client, daemon, sandbox, run, repo }));
 
 /** Waits for the deployment to be final (deploy/subscribe replays, then completes). */
 async function final(id: string): Promise<Result<'deploy/get'>> {

@@ -12,7 +12,7 @@ import { join } from 'node:path';
 import { Writable } from 'node:stream';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { StreamItem } from '../../../schemas/src/index';
-import { deployFinal, failure, startTestDaemon, type TestClient, type TestDaemon } from '../../helpers/daemon';
+import { deployFinal, endSandboxSuite, failure, startTestDaemon, type TestClient, type TestDaemon } from '../../helpers/daemon';
 import { docker, testRun, TEST_LABEL } from '../../helpers/docker-fixtures';
 import { createFixtureRepo, type FixtureRepo } from '../../helpers/fixture-repo';
 import { spawnCli } from '../cli/cli-process';
@@ -79,14 +79,7 @@ beforeAll(async () => {
   });
 }, 180_000);
 
-afterAll(async () => {
-  await client?.request('sandbox/delete', { name: sandbox }).catch(() => undefined);
-  await client?.closeSocket();
-  await daemon?.stop();
-  await daemon?.dispose();
-  await run.cleanup();
-  repo?.dispose();
-});
+afterAll(() => endSandboxSuite({ client, daemon, sandbox, run, repo }));
 
 /** The first event from `from` on that matches; waits for it (the test's timeout bounds the wait). */
 async function next(accept: (e: WatchEvent) => boolean, from: number): Promise<WatchEvent> {

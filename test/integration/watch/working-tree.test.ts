@@ -24,7 +24,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { StreamItem } from '../../../schemas/src/index';
 import type { Sandbox } from '../../../schemas/src/sandbox';
 import { REQUESTED_BY } from '../../../daemon/src/deploy/requesters';
-import { deployFinal, startTestDaemon, type TestClient, type TestDaemon } from '../../helpers/daemon';
+import { deployFinal, endSandboxSuite, startTestDaemon, type TestClient, type TestDaemon } from '../../helpers/daemon';
 import { docker, testRun, TEST_LABEL } from '../../helpers/docker-fixtures';
 import { createFixtureRepo, type FixtureRepo } from '../../helpers/fixture-repo';
 
@@ -116,14 +116,7 @@ beforeAll(async () => {
   expect(deployed!.status).toBe('running');
 }, 180_000);
 
-afterAll(async () => {
-  await client?.request('sandbox/delete', { name: sandbox }).catch(() => undefined);
-  await client?.closeSocket();
-  await daemon?.stop();
-  await daemon?.dispose();
-  await run.cleanup();
-  repo?.dispose();
-});
+afterAll(() => endSandboxSuite({ client, daemon, sandbox, run, repo }));
 
 /** The first watch event from `from` on that matches; waits for it. */
 async function nextWatch(accept: (e: WatchEvent) => boolean, from: number): Promise<WatchEvent> {
