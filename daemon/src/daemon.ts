@@ -40,6 +40,7 @@ import { gatedDeployStart } from './methods/sandbox-lifecycle';
 import { SandboxService } from './sandbox/sandbox-service';
 import { GitSource } from './deploy/git-source';
 import { REQUESTED_BY } from './deploy/requesters';
+import { HeldServices } from './lifecycle/held-services';
 import { parseProject } from './project/load';
 import { trustHandlers } from './methods/trust';
 import { imageHandlers } from './methods/images';
@@ -87,7 +88,7 @@ export async function startDaemon(opts: DaemonOptions, version: string): Promise
     const routing = await startRouting(opts, log, sandboxModule, undo);
     const lifecycle = startSandboxLifecycle(opts, log, state, docker, sandboxModule, deploys, routing, undo);
     const forwards = await startForwards(log, state, docker, sandboxModule, undo);
-    const watches = startWatches(opts, log, docker, sandboxModule, deploys, lifecycle.start, redactor, undo);
+    const watches = startWatches(opts, log, docker, sandboxModule, deploys, lifecycle, redactor, undo);
     const view = (s: Sandbox) => lifecycle.module.health.withHealth(s);
     const follows = startFollows(opts, log, sandboxModule, deploys, lifecycle.start, view, undo);
     const sessions = new Set<Session>();
@@ -280,6 +281,7 @@ function startSandboxLifecycle(
   undo: Undo,
 ) {
   const timing = opts.lifecycle;
+  const held = new HeldServices();
   // The expiry reaper deletes an expired sandbox as sandbox/delete does.
   const sandboxService = new SandboxService({ ...sandboxModule, deploys, log });
   const module = openLifecycleModule({
@@ -310,7 +312,8 @@ function startSandboxLifecycle(
         detail: final.diagnosis ?? final.status,
       };
     },
-    stoppedForReplacement: (sandbox, service) => deploys.isStoppedForReplacement(sandbox, service),
+    // Down on purpose: a deployment replacing its container, or a watch restarting it after a sync.
+    stoppedForReplacement: (sandbox, service) => deploys.isStoppedForReplacement(sandbox, service) || held.has(sandbox, service),
     log,
     healthIntervalMs: timing?.healthIntervalMs,
     restartPolicy: {
@@ -342,6 +345,8 @@ function startSandboxLifecycle(
   };
   return {
     module,
+    /** Services the health monitor leaves alone while they are down on purpose (a watch's restart). */
+    held,
     /** A deploy the daemon starts on a user's behalf, checked as `deploy/start` checks one. */
     start: gatedStart(gated),
     methods: {
@@ -389,11 +394,12 @@ function startWatches(
   docker: DockerParts,
   sandboxModule: SandboxModule,
   { pipeline }: Awaited<ReturnType<typeof startDeployPipeline>>,
-  start: ReturnType<typeof startSandboxLifecycle>['start'],
+  { start, held }: Pick<ReturnType<typeof startSandboxLifecycle>, 'start' | 'held'>,
   redactor: Redactor,
   undo: Undo,
 ) {
   const watches = new Watches({
+    restartingOnPurpose: (sandbox, service) => held.hold(sandbox, service),
     docker: docker.scoped,
     git: new GitSource(join(opts.stateDir, STATE_FILES.deploy)),
     sandboxes: sandboxModule.sandboxes,

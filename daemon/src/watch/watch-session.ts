@@ -58,6 +58,11 @@ export interface WatchDeps {
   }) => Promise<{ deployment: string; status: DeploymentStatus; diagnosis?: string }>;
   readonly log: Logger;
   readonly quietMs?: number;
+  /**
+   * Marks a service as restarted on purpose (sync+restart) until the answer is called: the
+   * health monitor, which restarts a service it finds down, leaves it alone meanwhile.
+   */
+  readonly restartingOnPurpose?: (sandbox: string, service: string) => () => void;
 }
 
 export interface WatchedServiceSpec {
@@ -331,11 +336,17 @@ export class WatchSession {
       return failed(`cannot sync into the container of ${service}: ${oneLine((e as Error).message)}`);
     }
     if (restart) {
-      await this.deps.docker.restart(serving.containerId, RESTART_STOP_SECONDS, scope);
-      if (serving.hostPort !== undefined && state.config.port !== undefined) {
-        const spec = serviceProbeSpec(state.config);
-        const outcome = await waitHealthy(serving.hostPort, spec, { signal: AbortSignal.any([signal, AbortSignal.timeout(RESTART_HEALTHY_MS)]) });
-        if (!outcome.healthy) return failed(`${service} restarted but is not healthy: ${outcome.last.detail}`);
+      // Down on purpose until healthy again: the health monitor must not restart it meanwhile.
+      const release = this.deps.restartingOnPurpose?.(this.sandbox, service);
+      try {
+        await this.deps.docker.restart(serving.containerId, RESTART_STOP_SECONDS, scope);
+        if (serving.hostPort !== undefined && state.config.port !== undefined) {
+          const spec = serviceProbeSpec(state.config);
+          const outcome = await waitHealthy(serving.hostPort, spec, { signal: AbortSignal.any([signal, AbortSignal.timeout(RESTART_HEALTHY_MS)]) });
+          if (!outcome.healthy) return failed(`${service} restarted but is not healthy: ${outcome.last.detail}`);
+        }
+      } finally {
+        release?.();
       }
     }
     return { ok: true, ...(deployment ? { deployment } : {}) };
