@@ -67,7 +67,7 @@ export class GatewayListener {
     };
     // No overall request deadline: uploads to a sandbox may legitimately take minutes.
     this.server = http.createServer({ requestTimeout: 0 });
-    this.server.on('request', (req, res) => proxy.forward(req, res, safeDecide(req)));
+    this.server.on('request', (req, res) => proxy.forward(req, res, safeDecide(req), () => safeDecide(req)));
     this.server.on('upgrade', (req: http.IncomingMessage, socket: Duplex, head: Buffer) => {
       this.tunnels.add(socket);
       socket.once('close', () => this.tunnels.delete(socket));

@@ -83,14 +83,20 @@ export class ReverseProxy {
     this.sweep = setInterval(() => this.dropUnusedAgents(), AGENT_SWEEP_MS).unref();
   }
 
-  /** Forwards `req` as `decision` says and streams the answer into `res`. */
-  forward(req: http.IncomingMessage, res: http.ServerResponse, decision: RouteDecision): void {
+  /**
+   * Forwards `req` as `decision` says and streams the answer into `res`. When the target cannot
+   * be reached or drops the connection before answering, and the request has no body and is
+   * idempotent, `redecide` is asked once: a target that changed meanwhile (a deployment switched
+   * over and removed the container this request was sent to) gets the request instead of a 502.
+   */
+  forward(req: http.IncomingMessage, res: http.ServerResponse, decision: RouteDecision, redecide?: () => RouteDecision): void {
     const routeHeader = routeHeaderValue(decision);
     if (!decision.target) return answer(res, decision.status ?? 404, decision.reason, routeHeader);
     const upstream = this.upstreamOf(decision.target.url);
     if (typeof upstream === 'string') return answer(res, 502, `Branchbox gateway: ${routeHeader} ${upstream}`, routeHeader);
 
     const head = upstreamRequestHead(req.rawHeaders, upstream.host, { remoteAddress: req.socket.remoteAddress, proto: 'http' });
+    const replayable = !head.hasBody && IDEMPOTENT.has(req.method ?? '');
     const path = joinPath(upstream.basePath, req.url ?? '/');
     let current: http.ClientRequest | undefined;
     let disarm = (): void => undefined;
@@ -133,6 +139,11 @@ export class ReverseProxy {
         // A kept-alive connection the upstream closed just as we reused it: safe to try once more
         // when nothing of the request has been consumed.
         if (mayRetry && upReq.reusedSocket && err.code === 'ECONNRESET') return attempt(false);
+        // The target went away (refused, or reset before answering): if the route moved meanwhile, the new target gets it.
+        if (replayable && redecide && (err.code === 'ECONNREFUSED' || err.code === 'ECONNRESET')) {
+          const next = redecide();
+          if (next.target && next.target.url !== decision.target!.url) return this.forward(req, res, next);
+        }
         const timeout = err instanceof UpstreamTimeout;
         const label = upstreamLabel(upstream, routeHeader);
         const message = `Branchbox gateway: ${timeout ? 'no answer from' : 'cannot reach'} ${label}: ${describe(err)}`;
@@ -142,7 +153,7 @@ export class ReverseProxy {
       if (head.hasBody) req.pipe(upReq);
       else upReq.end();
     };
-    attempt(!head.hasBody && IDEMPOTENT.has(req.method ?? ''));
+    attempt(replayable);
   }
 
   /**

@@ -257,6 +257,26 @@ describe('route changes', () => {
     release();
     expect((await slow).body).toBe('from a');
   });
+
+  it('send a request to the new target when the old one went away under it (a switch-over), never a 502', async () => {
+    // The old container: it drops every connection before answering, and the route moves to the new one as it does.
+    const routes: { source?: MemoryRoutes } = {};
+    const b = await startUpstream(cleanup, 'b', (req, res) => res.end(`from b ${req.method} ${req.url}`));
+    const a = await startUpstream(cleanup, 'a', (req) => {
+      routes.source!.set({ ...routes.source!.sandbox('qa')!, services: { svc: { route: 'sandbox', hostPort: b.port, commit: COMMIT } } });
+      req.socket.destroy();
+    });
+    const gateway = await gatewayFor({ routes: [{ prefix: '/', service: 'svc' }], services: { svc: { route: 'sandbox', hostPort: a.port, commit: COMMIT } } });
+    const source = (routes.source = gateway.source);
+    const answer = await fetchText(`${gateway.url}/page?x=1`);
+    expect([answer.status, answer.body]).toEqual([200, 'from b GET /page?x=1']);
+    // A route that still names the dead target is a 502 as before; so is a request with a body (it may have been consumed).
+    const dead = await deadPort();
+    source.set({ ...source.sandbox('qa')!, services: { svc: { route: 'sandbox', hostPort: dead, commit: COMMIT } } });
+    expect((await fetchText(`${gateway.url}/page`)).status).toBe(502);
+    source.set({ ...source.sandbox('qa')!, services: { svc: { route: 'sandbox', hostPort: a.port, commit: COMMIT } } });
+    expect((await fetchText(`${gateway.url}/form`, { method: 'POST', body: 'data' })).status).toBe(502);
+  });
 });
 
 describe('WebSocket upgrades', () => {
