@@ -73,8 +73,8 @@ export function onHeadMoved(onMove: (repoPath: string) => void, log: (message: s
   };
   let disposed = false;
   const more: vscode.Disposable[] = [];
-  void gitApi().then(
-    (api) => {
+  void gitApi()
+    .then((api) => {
       if (disposed) return;
       api.repositories.forEach(watch);
       more.push(
@@ -84,9 +84,8 @@ export function onHeadMoved(onMove: (repoPath: string) => void, log: (message: s
           subscriptions.delete(repo);
         }),
       );
-    },
-    (e: unknown) => log(`Not following git HEAD changes: ${(e as Error).message}`),
-  );
+    })
+    .catch((e: unknown) => log(`Not following git HEAD changes: ${(e as Error).message}`));
   return new vscode.Disposable(() => {
     disposed = true;
     for (const d of [...subscriptions.values(), ...more]) d.dispose();

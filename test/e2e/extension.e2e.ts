@@ -913,7 +913,13 @@ async function main(): Promise<void> {
     const toggle = p.locator('.statusbar-item', { hasText: 'Watching' }).first();
     await toggle.waitFor({ state: 'visible', timeout: 15_000 });
     await waitFor('the sandbox row to say watching', async () => (await rowTexts()).some((t) => t.startsWith(SANDBOX) && t.includes('watching')), 15_000);
-    // The initial sync ends before a change is acted on: its event is in the daemon's log of the deployment.
+    // The initial sync (a sync+restart: the container then runs the tree) ends before the edit: the toggle's tooltip names it.
+    await waitFor('the initial sync to end', async () => {
+      await toggle.hover();
+      const tip = await p.locator('.monaco-hover, .workbench-hover', { hasText: 'follows the working tree' }).first().innerText({ timeout: 2000 }).catch(() => '');
+      await p.mouse.move(1200, 980);
+      return /last: initial sync\+restart .* in \d+ ms/.test(tip) ? tip : undefined;
+    }, 60_000, 500);
     const before = await httpGet(`${gateway}/account`);
     assert.deepEqual([before.status, before.body], [200, 'feature/x']);
 

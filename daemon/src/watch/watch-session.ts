@@ -315,6 +315,7 @@ export class WatchSession {
       ...(outcome.deployment ? { deployment: outcome.deployment } : {}),
     };
     this.record(service, event);
+    if (!outcome.ok) this.deps.log.warn('Watch action failed', { sandbox: this.sandbox, service, action, initial, error: outcome.error });
     this.emit(event);
   }
 

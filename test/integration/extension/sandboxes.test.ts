@@ -53,7 +53,12 @@ beforeAll(async () => {
   fake.settings.set('branchbox.daemon.address', daemon.url);
   fake.settings.set('branchbox.daemon.tokenFile', join(daemon.stateDir, 'runtime.json'));
   const head = { name: 'feature/x', commit: repo.commitOf('feature/x') };
-  const api = { repositories: [{ rootUri: fake.Uri.file(repo.root), state: { HEAD: head, workingTreeChanges: [] } }] };
+  const none = () => ({ dispose: () => undefined });
+  const api = {
+    repositories: [{ rootUri: fake.Uri.file(repo.root), state: { HEAD: head, workingTreeChanges: [], onDidChange: none } }],
+    onDidOpenRepository: none,
+    onDidCloseRepository: none,
+  };
   fake.installedExtensions.set('vscode.git', { isActive: true, exports: { getAPI: () => api }, activate: async () => ({ getAPI: () => api }) });
   extension.activate(context as never);
   fake.created.treeViews.find((v) => v.id === 'branchbox.sandboxes')!.setVisible(true); // the first need of the daemon

@@ -212,6 +212,9 @@ export class FakeStatusBarItem {
   show(): void {
     this.visible = true;
   }
+  hide(): void {
+    this.visible = false;
+  }
   dispose(): void {}
 }
 
